@@ -1,0 +1,334 @@
+//! Analysis: from a [`Dataset`] to a [`Report`]. Traces are assembled and attributed in
+//! parallel (rayon); per-trace results are then folded in trace-id order with integer sums, so
+//! the report is the same byte for byte whatever the thread count or input order.
+
+pub mod critical_path;
+pub mod stats;
+
+use crate::ingest::ledger::SkipReason;
+use crate::model::trace::{ExtraRoot, Tree};
+use crate::model::{Dataset, OpKind, Span, Sym, TraceId};
+use crate::report::{self, Bottleneck, Level, OffPathReason, OffPathRow, OtherOperations, Report, SkewRow, TraceLedger};
+use critical_path::{OffPath, critical_path, self_times};
+use rayon::prelude::*;
+use std::collections::HashMap;
+
+/// Analysis settings.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Options {
+    /// Critical-path rules.
+    pub critical_path: critical_path::Options,
+    /// Bottlenecks listed per level; the rest are summed in `other`. 0 lists all.
+    pub top: usize,
+    /// Exemplar traces kept per bottleneck.
+    pub exemplars: usize,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { critical_path: critical_path::Options::default(), top: 20, exemplars: 3 }
+    }
+}
+
+/// How spans aggregate across traces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct OpKey {
+    /// Service.
+    pub service: Sym,
+    /// Kind of operation.
+    pub kind: OpKind,
+    /// Database, RPC or messaging system.
+    pub system: Sym,
+    /// Fingerprint, URL template, RPC method or span name.
+    pub label: Sym,
+}
+
+impl OpKey {
+    /// The key of a span.
+    pub fn of(span: &Span) -> OpKey {
+        OpKey { service: span.service, kind: span.op_kind, system: span.op_system, label: span.op_label }
+    }
+}
+
+/// One operation's part of one trace.
+#[derive(Debug, Clone, Copy)]
+struct KeyInTrace {
+    key: OpKey,
+    cp_ns: u64,
+    self_ns: u64,
+    spans: u64,
+}
+
+/// What one trace contributes to the report.
+#[derive(Debug)]
+struct TraceResult {
+    trace_id: TraceId,
+    root_start_ns: i64,
+    root_end_ns: i64,
+    root_error: bool,
+    keys: Vec<KeyInTrace>,
+    ledger: TraceLedger,
+    /// Input index of each duplicate span.
+    duplicate_inputs: Vec<u32>,
+    off_path: Vec<(OpKey, OffPathReason, u64)>,
+    /// (client endpoint, server endpoint, shift ns).
+    skew: Vec<(Sym, Sym, i64)>,
+}
+
+/// The index ranges of each trace in spans sorted by [`Dataset::sort_spans`].
+fn trace_ranges(spans: &[Span]) -> Vec<std::ops::Range<usize>> {
+    let mut ranges = Vec::new();
+    let mut start = 0;
+    for i in 1..=spans.len() {
+        if i == spans.len() || spans[i].trace_id != spans[start].trace_id {
+            ranges.push(start..i);
+            start = i;
+        }
+    }
+    ranges
+}
+
+/// Analyzes a dataset whose spans are sorted by [`Dataset::sort_spans`] (as
+/// [`crate::ingest::read_inputs`] leaves them).
+pub fn analyze(dataset: &Dataset, options: &Options) -> Report {
+    let results: Vec<TraceResult> = trace_ranges(&dataset.spans)
+        .into_par_iter()
+        .filter_map(|range| analyze_trace(&dataset.spans[range], options))
+        .collect();
+    let mut inputs = dataset.inputs.clone();
+    let mut ledger = TraceLedger::default();
+    for r in &results {
+        add_ledger(&mut ledger, &r.ledger);
+        for &input in &r.duplicate_inputs {
+            inputs[input as usize].skip(SkipReason::DuplicateSpan, 1, || format!("trace {}: a span id seen twice", r.trace_id));
+        }
+    }
+    let all: Vec<&TraceResult> = results.iter().collect();
+    Report {
+        schema_version: report::SCHEMA_VERSION,
+        tool: report::Tool { name: env!("CARGO_PKG_NAME").into(), version: env!("CARGO_PKG_VERSION").into() },
+        inputs,
+        traces: ledger,
+        levels: vec![level("all", &all, dataset, options)],
+        off_path: off_path_rows(&results, dataset),
+        skew: skew_rows(&results, dataset),
+    }
+}
+
+fn add_ledger(total: &mut TraceLedger, t: &TraceLedger) {
+    total.traces += t.traces;
+    total.spans_analyzed += t.spans_analyzed;
+    total.duplicate_spans += t.duplicate_spans;
+    total.unknown_parent_spans += t.unknown_parent_spans;
+    total.second_root_spans += t.second_root_spans;
+    total.cycles_broken += t.cycles_broken;
+    total.clipped_spans += t.clipped_spans;
+    total.clipped_ns += t.clipped_ns;
+    total.tolerated_overlaps += t.tolerated_overlaps;
+    total.skewed_server_spans += t.skewed_server_spans;
+}
+
+fn analyze_trace(spans: &[Span], options: &Options) -> Option<TraceResult> {
+    let tree = Tree::build(spans)?;
+    let path = critical_path(&tree, &options.critical_path);
+    let (self_ns, anomalies) = self_times(&tree);
+    let mut cp_ns = vec![0u64; tree.len()];
+    for seg in &path.segments {
+        cp_ns[seg.node as usize] += (seg.end_ns - seg.start_ns) as u64;
+    }
+    let mut keys: Vec<KeyInTrace> = (0..tree.len())
+        .map(|i| KeyInTrace { key: OpKey::of(tree.spans[i]), cp_ns: cp_ns[i], self_ns: self_ns[i] as u64, spans: 1 })
+        .collect();
+    keys.sort_unstable_by_key(|k| (k.key.service, k.key.kind, k.key.system, k.key.label));
+    keys.dedup_by(|b, a| {
+        let same = a.key == b.key;
+        if same {
+            a.cp_ns += b.cp_ns;
+            a.self_ns += b.self_ns;
+            a.spans += b.spans;
+        }
+        same
+    });
+
+    let mut off_path: Vec<(OpKey, OffPathReason, u64)> = anomalies
+        .off_path
+        .iter()
+        .map(|&(node, why)| {
+            let reason = match why {
+                OffPath::Consumer => OffPathReason::Consumer,
+                OffPath::AsyncChild => OffPathReason::AsyncChild,
+            };
+            (OpKey::of(tree.span(node)), reason, tree.span(node).duration_ns() as u64)
+        })
+        .collect();
+    let mut ledger = TraceLedger {
+        traces: 1,
+        spans_analyzed: tree.len() as u64,
+        duplicate_spans: tree.duplicates.len() as u64,
+        cycles_broken: u64::from(tree.cycles_broken),
+        clipped_spans: path.clipped.len() as u64,
+        clipped_ns: path.clipped.iter().map(|&(_, ns)| ns as u64).sum(),
+        tolerated_overlaps: u64::from(path.tolerated_overlaps),
+        skewed_server_spans: anomalies.skew.len() as u64,
+        ..TraceLedger::default()
+    };
+    for &(node, why) in &tree.extra_roots {
+        let reason = match why {
+            ExtraRoot::UnknownParent => {
+                ledger.unknown_parent_spans += 1;
+                OffPathReason::UnknownParent
+            }
+            ExtraRoot::SecondRoot | ExtraRoot::CycleBroken => {
+                ledger.second_root_spans += u64::from(why == ExtraRoot::SecondRoot);
+                OffPathReason::SecondRoot
+            }
+        };
+        off_path.push((OpKey::of(tree.span(node)), reason, tree.span(node).duration_ns() as u64));
+    }
+    let endpoint = |s: &Span| if s.host.is_empty() { s.service } else { s.host };
+    let skew = anomalies.skew.iter().map(|&(c, s, shift)| (endpoint(tree.span(c)), endpoint(tree.span(s)), shift)).collect();
+    let root = tree.span(tree.root);
+    Some(TraceResult {
+        trace_id: root.trace_id,
+        root_start_ns: root.start_unix_ns,
+        root_end_ns: root.end_unix_ns,
+        root_error: root.is_error,
+        keys,
+        ledger,
+        duplicate_inputs: tree.duplicates.iter().map(|s| s.input).collect(),
+        off_path,
+        skew,
+    })
+}
+
+#[derive(Default)]
+struct KeyTotals {
+    cp_ns: u64,
+    self_ns: u64,
+    spans: u64,
+    /// Per-trace critical-path time where it is on the path.
+    per_trace_cp_ns: Vec<u64>,
+    /// (cp ns, trace id) of the traces where it took the most.
+    exemplars: Vec<(u64, TraceId)>,
+}
+
+fn level(name: &str, traces: &[&TraceResult], dataset: &Dataset, options: &Options) -> Level {
+    let s = |sym: Sym| dataset.strings.get(sym).to_string();
+    let requests = traces.len() as u64;
+    let mut latencies: Vec<u64> = traces.iter().map(|t| (t.root_end_ns - t.root_start_ns) as u64).collect();
+    let latency_ns_total: u64 = latencies.iter().sum();
+    latencies.sort_unstable();
+    let window_ns = match (traces.iter().map(|t| t.root_start_ns).min(), traces.iter().map(|t| t.root_end_ns).max()) {
+        (Some(first), Some(last)) => (last - first) as u64,
+        _ => 0,
+    };
+    let mut totals: HashMap<OpKey, KeyTotals> = HashMap::new();
+    for t in traces {
+        for k in &t.keys {
+            let e = totals.entry(k.key).or_default();
+            e.cp_ns += k.cp_ns;
+            e.self_ns += k.self_ns;
+            e.spans += k.spans;
+            if k.cp_ns > 0 {
+                e.per_trace_cp_ns.push(k.cp_ns);
+                stats::keep_top(&mut e.exemplars, (k.cp_ns, t.trace_id), options.exemplars);
+            }
+        }
+    }
+    let per_request = |ns: u64| if requests == 0 { 0.0 } else { ns as f64 / requests as f64 / 1e6 };
+    let share = |ns: u64| if latency_ns_total == 0 { 0.0 } else { ns as f64 / latency_ns_total as f64 };
+    let mut rows: Vec<(OpKey, KeyTotals)> = totals.into_iter().collect();
+    rows.sort_by(|(ka, a), (kb, b)| {
+        b.cp_ns
+            .cmp(&a.cp_ns)
+            .then_with(|| dataset.strings.get(ka.service).cmp(dataset.strings.get(kb.service)))
+            .then_with(|| ka.kind.cmp(&kb.kind))
+            .then_with(|| dataset.strings.get(ka.system).cmp(dataset.strings.get(kb.system)))
+            .then_with(|| dataset.strings.get(ka.label).cmp(dataset.strings.get(kb.label)))
+    });
+    let shown = if options.top == 0 { rows.len() } else { options.top.min(rows.len()) };
+    let other_ns: u64 = rows[shown..].iter().map(|(_, t)| t.cp_ns).sum();
+    let other = OtherOperations { operations: (rows.len() - shown) as u64, cp_ns_total: other_ns, share: share(other_ns) };
+    let bottlenecks = rows
+        .into_iter()
+        .take(shown)
+        .enumerate()
+        .map(|(i, (key, mut t))| {
+            t.per_trace_cp_ns.sort_unstable();
+            let pct = |p: u32| stats::percentile(&t.per_trace_cp_ns, p) as f64 / 1e6;
+            Bottleneck {
+                rank: i as u32 + 1,
+                service: s(key.service),
+                operation: s(key.label),
+                kind: key.kind,
+                system: s(key.system),
+                share: share(t.cp_ns),
+                cp_ns_total: t.cp_ns,
+                cp_ms_per_request: per_request(t.cp_ns),
+                p50_cp_ms: pct(50),
+                p95_cp_ms: pct(95),
+                p99_cp_ms: pct(99),
+                self_ms_per_request: per_request(t.self_ns),
+                on_path_fraction: if requests == 0 { 0.0 } else { t.per_trace_cp_ns.len() as f64 / requests as f64 },
+                spans: t.spans,
+                exemplar_trace_ids: t.exemplars.iter().map(|(_, id)| id.to_string()).collect(),
+            }
+        })
+        .collect();
+    let ms = |p: u32| stats::percentile(&latencies, p) as f64 / 1e6;
+    Level {
+        name: name.into(),
+        requests,
+        rps: if window_ns == 0 { 0.0 } else { requests as f64 * 1e9 / window_ns as f64 },
+        window_ns,
+        latency_ms: report::Percentiles { p50: ms(50), p95: ms(95), p99: ms(99), max: latencies.last().copied().unwrap_or(0) as f64 / 1e6 },
+        error_rate: if requests == 0 { 0.0 } else { traces.iter().filter(|t| t.root_error).count() as f64 / requests as f64 },
+        latency_ns_total,
+        bottlenecks,
+        other,
+    }
+}
+
+fn off_path_rows(results: &[TraceResult], dataset: &Dataset) -> Vec<OffPathRow> {
+    let mut totals: HashMap<(OpKey, OffPathReason), (u64, u64)> = HashMap::new();
+    for (key, reason, ns) in results.iter().flat_map(|r| &r.off_path) {
+        let e = totals.entry((*key, *reason)).or_default();
+        e.0 += 1;
+        e.1 += ns;
+    }
+    let mut rows: Vec<OffPathRow> = totals
+        .into_iter()
+        .map(|((key, reason), (spans, ns))| OffPathRow {
+            service: dataset.strings.get(key.service).into(),
+            operation: dataset.strings.get(key.label).into(),
+            reason,
+            spans,
+            total_ms: ns as f64 / 1e6,
+        })
+        .collect();
+    rows.sort_by(|a, b| b.total_ms.total_cmp(&a.total_ms).then_with(|| (&a.service, &a.operation, a.reason).cmp(&(&b.service, &b.operation, b.reason))));
+    rows
+}
+
+fn skew_rows(results: &[TraceResult], dataset: &Dataset) -> Vec<SkewRow> {
+    let mut totals: HashMap<(Sym, Sym), (u64, i64)> = HashMap::new();
+    for &(client, server, shift) in results.iter().flat_map(|r| &r.skew) {
+        let e = totals.entry((client, server)).or_default();
+        e.0 += 1;
+        if shift.abs() > e.1.abs() || (shift.abs() == e.1.abs() && shift > e.1) {
+            e.1 = shift;
+        }
+    }
+    let mut rows: Vec<SkewRow> = totals
+        .into_iter()
+        .map(|((c, s), (spans, shift))| SkewRow {
+            client: dataset.strings.get(c).into(),
+            server: dataset.strings.get(s).into(),
+            spans,
+            max_shift_ms: shift as f64 / 1e6,
+        })
+        .collect();
+    rows.sort_by(|a, b| b.spans.cmp(&a.spans).then_with(|| (&a.client, &a.server).cmp(&(&b.client, &b.server))));
+    rows
+}

@@ -1,0 +1,46 @@
+//! Small exact statistics on integers: nearest-rank percentiles and top-k selection.
+
+/// The nearest-rank percentile `p` (1 to 100) of sorted values: the smallest value with at least
+/// `p`% of the values at or below it. 0 for no values.
+pub fn percentile(sorted: &[u64], p: u32) -> u64 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let rank = (u64::from(p) * sorted.len() as u64).div_ceil(100).max(1);
+    sorted[rank as usize - 1]
+}
+
+/// Keeps the `k` largest items of `top` (ties: the smaller item second field first), sorted
+/// largest first.
+pub fn keep_top<T: Ord + Copy>(top: &mut Vec<(u64, T)>, item: (u64, T), k: usize) {
+    let pos = top.partition_point(|&(v, ref t)| v > item.0 || (v == item.0 && *t < item.1));
+    if pos < k {
+        top.insert(pos, item);
+        top.truncate(k);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nearest_rank() {
+        let v: Vec<u64> = (1..=100).collect();
+        assert_eq!(percentile(&v, 50), 50);
+        assert_eq!(percentile(&v, 95), 95);
+        assert_eq!(percentile(&v, 100), 100);
+        assert_eq!(percentile(&[7], 99), 7);
+        assert_eq!(percentile(&[1, 2], 50), 1);
+        assert_eq!(percentile(&[], 50), 0);
+    }
+
+    #[test]
+    fn top_k_keeps_largest_and_breaks_ties_by_id() {
+        let mut top = Vec::new();
+        for item in [(5, 'b'), (9, 'z'), (5, 'a'), (1, 'c'), (9, 'y')] {
+            keep_top(&mut top, item, 3);
+        }
+        assert_eq!(top, vec![(9, 'y'), (9, 'z'), (5, 'a')]);
+    }
+}

@@ -1,0 +1,83 @@
+//! The command line as the user typed it: clap definitions only, validated but never acted on.
+
+use chokepoint::ingest::Format;
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Finds why a system gets slow under load.
+#[derive(Debug, Parser)]
+#[command(name = "chokepoint", version, about, after_help = "Exit codes: 0 success; 1 a check gate was breached; 2 bad usage or unreadable input.")]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Attribute end-to-end latency to operations by critical path and rank the bottlenecks.
+    Analyze(AnalyzeArgs),
+    /// Write a seeded synthetic trace set (for benchmarks and tests).
+    #[command(hide = true)]
+    Synth(SynthArgs),
+}
+
+/// `chokepoint analyze`.
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    /// Files or folders (read recursively); formats are recognized from content. Without any,
+    /// the bundled demo under fixtures/ is analyzed.
+    pub inputs: Vec<PathBuf>,
+    /// Read every input as this format instead of recognizing it.
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Folder to write report.md and report.json to [default: chokepoint-report, or none with --json].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Bottlenecks listed per level; the rest are summed in one row (0 lists all).
+    #[arg(long, value_name = "N", default_value_t = 20)]
+    pub top: usize,
+    /// Print the JSON report on stdout instead of the summary.
+    #[arg(long)]
+    pub json: bool,
+    /// Largest sibling overlap taken as clock noise, in percent of the parent's duration.
+    #[arg(long, value_name = "PERCENT", default_value_t = 1.0, value_parser = parse_percent)]
+    pub overlap_tolerance: f64,
+}
+
+/// `chokepoint synth`.
+#[derive(Debug, Args)]
+pub struct SynthArgs {
+    /// Number of traces.
+    #[arg(long, default_value_t = 1000)]
+    pub traces: u64,
+    /// Seed.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Requests per second.
+    #[arg(long, default_value_t = 200)]
+    pub rps: u64,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "otlp-json")]
+    pub format: Format,
+    /// Output file.
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+fn parse_percent(s: &str) -> Result<f64, String> {
+    match s.trim_end_matches('%').parse::<f64>() {
+        Ok(v) if (0.0..=100.0).contains(&v) => Ok(v),
+        _ => Err(format!("{s:?} is not a percentage from 0 to 100")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn clap_definition_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,113 @@
+//! Runs the subcommands: turns arguments into library options, runs the pipeline, writes the
+//! outputs. The only code that prints, decides on a progress bar, or chooses an exit code.
+
+mod args;
+
+use anyhow::{Context, Result};
+use args::{AnalyzeArgs, Cli, Command, SynthArgs};
+use chokepoint::{analysis, ingest, report, synth};
+use clap::Parser;
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+/// Parses the command line, runs it, and maps the outcome to an exit code.
+pub fn run() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Analyze(a) => analyze(a),
+        Command::Synth(s) => write_synth(s),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("chokepoint: error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn is_broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
+}
+
+/// Where `analyze` with no input looks.
+fn demo_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join("demo")
+}
+
+fn analyze(a: AnalyzeArgs) -> Result<ExitCode> {
+    let inputs = if a.inputs.is_empty() {
+        let demo = demo_dir();
+        anyhow::ensure!(demo.is_dir(), "no input given, and the bundled demo is not at {}: pass trace files or folders", demo.display());
+        eprintln!("chokepoint: no input given; analyzing the bundled demo in {}", demo.display());
+        vec![demo]
+    } else {
+        a.inputs
+    };
+    let mut options = ingest::Options::default();
+    options.format = a.format;
+    options.progress = progress_bar(&inputs);
+    let dataset = ingest::read_inputs(&inputs, &options)?;
+    if let Some(p) = &options.progress {
+        p.finish_and_clear();
+    }
+    let mut analysis_options = analysis::Options::default();
+    analysis_options.top = a.top;
+    analysis_options.critical_path.overlap_tolerance_ppm = (a.overlap_tolerance * 10_000.0).round() as u32;
+    let report = analysis::analyze(&dataset, &analysis_options);
+
+    let out_dir = a.out.or_else(|| (!a.json).then(|| PathBuf::from("chokepoint-report")));
+    let mut written = Vec::new();
+    if let Some(dir) = &out_dir {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        for (name, text) in [("report.md", report::markdown::render(&report)), ("report.json", report.to_json())] {
+            let path = dir.join(name);
+            std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+            written.push(path);
+        }
+    }
+    let mut stdout = std::io::stdout().lock();
+    if a.json {
+        stdout.write_all(report.to_json().as_bytes())?;
+    } else {
+        stdout.write_all(report::terminal::render(&report).as_bytes())?;
+        for path in &written {
+            writeln!(stdout, "wrote {}", path.display())?;
+        }
+    }
+    stdout.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A byte-count progress bar on stderr, only on a terminal, outside CI, for inputs large enough
+/// to take a while.
+fn progress_bar(inputs: &[PathBuf]) -> Option<indicatif::ProgressBar> {
+    const WORTH_SHOWING: u64 = 64 << 20;
+    if !std::io::stderr().is_terminal() || std::env::var_os("CI").is_some() {
+        return None;
+    }
+    let files = ingest::list_files(inputs).ok()?;
+    let total: u64 = files.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum();
+    if total < WORTH_SHOWING {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(total);
+    let style = indicatif::ProgressStyle::with_template("reading {bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}").ok()?;
+    bar.set_style(style);
+    Some(bar)
+}
+
+fn write_synth(s: SynthArgs) -> Result<ExitCode> {
+    let options = synth::Options { traces: s.traces, seed: s.seed, rps: s.rps, ..synth::Options::default() };
+    let file = std::fs::File::create(&s.out).with_context(|| format!("cannot create {}", s.out.display()))?;
+    let mut out = std::io::BufWriter::new(file);
+    match s.format {
+        ingest::Format::OtlpJson => synth::write_json(&options, &mut out),
+        ingest::Format::OtlpProto => synth::write_proto(&options, &mut out),
+    }
+    .and_then(|()| out.flush())
+    .with_context(|| format!("cannot write {}", s.out.display()))?;
+    Ok(ExitCode::SUCCESS)
+}

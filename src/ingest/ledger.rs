@@ -1,0 +1,78 @@
+//! The ingest ledger: for each input file, how many records were read and, for every record not
+//! used, why. Every record read is either used or counted here; nothing is dropped silently.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Why a record was not used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipReason {
+    /// A line or message that is not valid for its format.
+    Malformed,
+    /// A record larger than the size cap.
+    TooLarge,
+    /// A span without a valid trace or span id.
+    InvalidId,
+    /// A span that ends before it starts.
+    EndBeforeStart,
+    /// A span whose times do not fit signed 64-bit nanoseconds.
+    TimeOutOfRange,
+    /// A second span with the same trace and span id as one already kept.
+    DuplicateSpan,
+}
+
+impl SkipReason {
+    /// The name used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SkipReason::Malformed => "malformed",
+            SkipReason::TooLarge => "too_large",
+            SkipReason::InvalidId => "invalid_id",
+            SkipReason::EndBeforeStart => "end_before_start",
+            SkipReason::TimeOutOfRange => "time_out_of_range",
+            SkipReason::DuplicateSpan => "duplicate_span",
+        }
+    }
+}
+
+/// The ledger of one input file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InputLedger {
+    /// The file, as given or found in a folder.
+    pub path: String,
+    /// The format it was read as.
+    pub format: String,
+    /// Records read: used plus skipped.
+    pub records: u64,
+    /// Records not used.
+    pub skipped: u64,
+    /// Records not used, by reason.
+    pub skip_reasons: BTreeMap<SkipReason, u64>,
+    /// The first example of each reason, with its location.
+    pub skip_examples: BTreeMap<SkipReason, String>,
+}
+
+impl InputLedger {
+    /// Counts `count` skipped records; keeps the first example of each reason.
+    pub fn skip(&mut self, reason: SkipReason, count: u64, example: impl FnOnce() -> String) {
+        if count == 0 {
+            return;
+        }
+        self.skipped += count;
+        *self.skip_reasons.entry(reason).or_default() += count;
+        self.skip_examples.entry(reason).or_insert_with(example);
+    }
+
+    /// Adds another ledger's counts (of a later chunk of the same file) to this one.
+    pub fn merge(&mut self, other: InputLedger) {
+        self.records += other.records;
+        self.skipped += other.skipped;
+        for (reason, n) in other.skip_reasons {
+            *self.skip_reasons.entry(reason).or_default() += n;
+        }
+        for (reason, example) in other.skip_examples {
+            self.skip_examples.entry(reason).or_insert(example);
+        }
+    }
+}

@@ -1,0 +1,261 @@
+//! What OTLP JSON and OTLP protobuf share: the mapping from OTLP attributes (with the semantic
+//! conventions' old and new names) to the span model, id and time validation, and the batch that
+//! a chunk of either format is parsed into.
+//!
+//! Checked against the OTLP 1.x protobuf definitions (opentelemetry-proto), the OTLP/JSON
+//! encoding rules of the OTLP specification, the Collector's file exporter output and the
+//! OpenTelemetry semantic conventions 1.2x (with the pre-1.21 attribute names as aliases).
+
+pub mod json;
+pub mod proto;
+
+use crate::ingest::ledger::{InputLedger, SkipReason};
+use crate::model::fingerprint::fingerprint;
+use crate::model::op_key::{Classified, OpAttrs, classify};
+use crate::model::{Interner, Span, SpanId, SpanKind, Sym, TraceId};
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+/// Service name of spans whose resource has no `service.name` (the SDKs' default prefix).
+pub const UNKNOWN_SERVICE: &str = "unknown_service";
+
+/// One attribute value, as far as the model cares.
+pub enum AttrValue<'a> {
+    /// A string.
+    Str(Cow<'a, str>),
+    /// An integer.
+    Int(i64),
+    /// Anything else (ignored).
+    Other,
+}
+
+/// The resource attributes the model keeps.
+#[derive(Debug, Default)]
+pub struct ResourceDraft<'a> {
+    service: Option<Cow<'a, str>>,
+    host: Option<Cow<'a, str>>,
+}
+
+impl<'a> ResourceDraft<'a> {
+    /// Records one resource attribute.
+    pub fn set(&mut self, key: &str, value: AttrValue<'a>) {
+        let AttrValue::Str(v) = value else { return };
+        match key {
+            "service.name" => self.service = Some(v),
+            "host.name" => self.host = Some(v),
+            _ => {}
+        }
+    }
+}
+
+/// A span as decoded, before validation and interning.
+#[derive(Debug, Default)]
+pub struct SpanDraft<'a> {
+    /// Trace id, None when missing or invalid.
+    pub trace_id: Option<TraceId>,
+    /// Span id, None when missing or invalid.
+    pub span_id: Option<SpanId>,
+    /// Parent id; `Some(NONE)` for a root, None when present but invalid.
+    pub parent_span_id: Option<SpanId>,
+    /// Start, ns since the epoch.
+    pub start_unix_ns: u64,
+    /// End, ns since the epoch.
+    pub end_unix_ns: u64,
+    /// Span name.
+    pub name: Cow<'a, str>,
+    /// OTLP span kind number.
+    pub kind: i64,
+    /// OTLP status code number.
+    pub status_code: i64,
+    /// Number of links.
+    pub link_count: u32,
+    /// Attributes for the operation key.
+    pub op: OpAttrs<'a>,
+    code_function: Option<Cow<'a, str>>,
+    code_filepath: Option<Cow<'a, str>>,
+    code_lineno: Option<i64>,
+}
+
+impl<'a> SpanDraft<'a> {
+    /// Records one span attribute; unknown keys are ignored.
+    pub fn set(&mut self, key: &str, value: AttrValue<'a>) {
+        let op = &mut self.op;
+        match value {
+            AttrValue::Str(v) => {
+                let slot = match key {
+                    "db.system.name" => &mut op.db_system,
+                    "db.system" => return set_if_empty(&mut op.db_system, v),
+                    "db.query.text" => &mut op.db_statement,
+                    "db.statement" => return set_if_empty(&mut op.db_statement, v),
+                    "db.operation.name" => &mut op.db_operation,
+                    "db.operation" => return set_if_empty(&mut op.db_operation, v),
+                    "db.namespace" => &mut op.db_namespace,
+                    "db.name" => return set_if_empty(&mut op.db_namespace, v),
+                    "http.request.method" => &mut op.http_method,
+                    "http.method" => return set_if_empty(&mut op.http_method, v),
+                    "http.route" => &mut op.http_route,
+                    "url.full" => &mut op.url_full,
+                    "http.url" => return set_if_empty(&mut op.url_full, v),
+                    "url.path" => &mut op.url_path,
+                    "http.target" => return set_if_empty(&mut op.url_path, v),
+                    "server.address" => &mut op.server_address,
+                    "net.peer.name" | "peer.service" => return set_if_empty(&mut op.server_address, v),
+                    "rpc.system" => &mut op.rpc_system,
+                    "rpc.service" => &mut op.rpc_service,
+                    "rpc.method" => &mut op.rpc_method,
+                    "messaging.system" => &mut op.messaging_system,
+                    "code.function.name" => &mut self.code_function,
+                    "code.function" => return set_if_empty(&mut self.code_function, v),
+                    "code.file.path" => &mut self.code_filepath,
+                    "code.filepath" => return set_if_empty(&mut self.code_filepath, v),
+                    _ => return,
+                };
+                *slot = Some(v);
+            }
+            AttrValue::Int(n) => match key {
+                "code.line.number" => self.code_lineno = Some(n),
+                "code.lineno" => {
+                    self.code_lineno.get_or_insert(n);
+                }
+                _ => {}
+            },
+            AttrValue::Other => {}
+        }
+    }
+}
+
+/// The newer semantic-convention name wins over the older one, whatever their order.
+fn set_if_empty<'a>(slot: &mut Option<Cow<'a, str>>, v: Cow<'a, str>) {
+    if slot.is_none() {
+        *slot = Some(v);
+    }
+}
+
+/// Decodes an OTLP/JSON id: lowercase or uppercase hex (the OTLP/JSON rule) or base64 (the
+/// protobuf JSON mapping's rule for bytes). An empty string is "absent"; anything else that does
+/// not decode to exactly `N` bytes is invalid.
+pub fn decode_id<const N: usize>(text: &str) -> Result<Option<[u8; N]>, ()> {
+    use base64::Engine;
+    if text.is_empty() {
+        return Ok(None);
+    }
+    let mut out = [0u8; N];
+    if text.len() == 2 * N && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        for (i, pair) in text.as_bytes().chunks_exact(2).enumerate() {
+            let hex = |b: u8| (b as char).to_digit(16).expect("checked hex digit") as u8;
+            out[i] = hex(pair[0]) << 4 | hex(pair[1]);
+        }
+        return Ok(Some(out));
+    }
+    let decoded = base64::engine::general_purpose::STANDARD.decode(text).map_err(|_| ())?;
+    out = decoded.try_into().map_err(|_| ())?;
+    Ok(Some(out))
+}
+
+/// Spans of one chunk of one file, with their chunk-local strings and ledger.
+#[derive(Debug, Default)]
+pub struct SpanBatch {
+    /// Spans, with symbols of `strings`.
+    pub spans: Vec<Span>,
+    /// This chunk's strings.
+    pub strings: Interner,
+    /// Records read and skipped in this chunk.
+    pub ledger: InputLedger,
+    /// Raw statement text to fingerprint label, so each distinct statement is lexed once.
+    fingerprints: HashMap<Box<str>, Sym>,
+}
+
+impl SpanBatch {
+    /// Validates and interns one span, or counts it as skipped. `location` names the record for
+    /// the ledger's example.
+    pub fn push(&mut self, d: SpanDraft<'_>, resource: &ResourceDraft<'_>, location: impl Fn() -> String) {
+        self.ledger.records += 1;
+        let (Some(trace_id), Some(span_id), Some(parent)) = (d.trace_id, d.span_id, d.parent_span_id) else {
+            return self.ledger.skip(SkipReason::InvalidId, 1, || format!("{}: span {:?} has a missing or invalid id", location(), d.name));
+        };
+        if trace_id.0 == [0; 16] || span_id.is_none() {
+            return self.ledger.skip(SkipReason::InvalidId, 1, || format!("{}: span {:?} has an all-zero id", location(), d.name));
+        }
+        let (Ok(start), Ok(end)) = (i64::try_from(d.start_unix_ns), i64::try_from(d.end_unix_ns)) else {
+            return self.ledger.skip(SkipReason::TimeOutOfRange, 1, || format!("{}: span {:?} has a time beyond year 2262", location(), d.name));
+        };
+        if end < start {
+            return self.ledger.skip(SkipReason::EndBeforeStart, 1, || format!("{}: span {:?} ends {} ns before it starts", location(), d.name, start - end));
+        }
+        let kind = SpanKind::from_otlp(d.kind);
+        let strings = &mut self.strings;
+        let (op_kind, op_system, op_label) = match classify(kind, &d.name, &d.op) {
+            Classified::Statement { system, statement } => {
+                let label = match self.fingerprints.get(statement) {
+                    Some(&sym) => sym,
+                    None => {
+                        let sym = strings.intern(&fingerprint(statement).text);
+                        self.fingerprints.insert(statement.into(), sym);
+                        sym
+                    }
+                };
+                (crate::model::OpKind::Db, strings.intern(system), label)
+            }
+            Classified::Other { kind, system, label } => (kind, strings.intern(system), strings.intern(&label)),
+        };
+        let code_location = match (&d.code_function, &d.code_filepath, d.code_lineno) {
+            (None, None, _) => Sym::EMPTY,
+            (f, file, line) => {
+                let mut s = f.as_deref().unwrap_or("").to_string();
+                if let Some(file) = file {
+                    let sep = if s.is_empty() { "" } else { " " };
+                    s += &match line {
+                        Some(line) => format!("{sep}({file}:{line})"),
+                        None => format!("{sep}({file})"),
+                    };
+                }
+                strings.intern(&s)
+            }
+        };
+        self.spans.push(Span {
+            trace_id,
+            span_id,
+            parent_span_id: parent,
+            start_unix_ns: start,
+            end_unix_ns: end,
+            name: strings.intern(&d.name),
+            service: strings.intern(resource.service.as_deref().unwrap_or(UNKNOWN_SERVICE)),
+            host: resource.host.as_deref().map_or(Sym::EMPTY, |h| strings.intern(h)),
+            kind,
+            is_error: d.status_code == 2,
+            link_count: d.link_count,
+            op_kind,
+            op_system,
+            op_label,
+            code_location,
+            input: 0,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_decode_from_hex_and_base64() {
+        assert_eq!(decode_id::<8>("00f067aa0ba902b7"), Ok(Some([0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7])));
+        assert_eq!(decode_id::<8>("00F067AA0BA902B7"), decode_id::<8>("00f067aa0ba902b7"));
+        assert_eq!(decode_id::<8>("APBnqgupArc="), decode_id::<8>("00f067aa0ba902b7"));
+        assert_eq!(decode_id::<16>(""), Ok(None));
+        assert_eq!(decode_id::<8>("xyz"), Err(()));
+        assert_eq!(decode_id::<8>("00f067aa0ba902"), Err(()));
+    }
+
+    #[test]
+    fn new_attribute_names_win_over_old_ones_in_any_order() {
+        for order in [["db.system", "db.system.name"], ["db.system.name", "db.system"]] {
+            let mut d = SpanDraft::default();
+            for key in order {
+                let value = if key == "db.system" { "old" } else { "new" };
+                d.set(key, AttrValue::Str(value.into()));
+            }
+            assert_eq!(d.op.db_system.as_deref(), Some("new"));
+        }
+    }
+}

@@ -1,0 +1,143 @@
+//! The data model that ingest produces and analysis reads: spans with interned strings and
+//! integer-nanosecond times, plus the ingest ledger. Parsers never compute analysis results, and
+//! analysis never sees a file format.
+
+pub mod fingerprint;
+pub mod intern;
+pub mod op_key;
+pub mod trace;
+
+use crate::ingest::ledger::InputLedger;
+pub use intern::{Interner, Sym};
+pub use op_key::OpKind;
+
+/// A 16-byte trace id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct TraceId(pub [u8; 16]);
+
+/// An 8-byte span id; all zeros means "none" (as in OTLP).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct SpanId(pub [u8; 8]);
+
+impl SpanId {
+    /// The absent id.
+    pub const NONE: SpanId = SpanId([0; 8]);
+
+    /// True for the absent id.
+    pub fn is_none(self) -> bool {
+        self == SpanId::NONE
+    }
+}
+
+impl std::fmt::Display for TraceId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+    }
+}
+
+impl std::fmt::Display for SpanId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+    }
+}
+
+/// OTLP span kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub enum SpanKind {
+    /// Unspecified or internal.
+    #[default]
+    Internal,
+    /// Server side of a synchronous remote call.
+    Server,
+    /// Client side of a synchronous remote call.
+    Client,
+    /// Sends a message.
+    Producer,
+    /// Processes a message.
+    Consumer,
+}
+
+impl SpanKind {
+    /// From the OTLP enum number (0 unspecified and 1 internal both map to `Internal`).
+    pub fn from_otlp(n: i64) -> SpanKind {
+        match n {
+            2 => SpanKind::Server,
+            3 => SpanKind::Client,
+            4 => SpanKind::Producer,
+            5 => SpanKind::Consumer,
+            _ => SpanKind::Internal,
+        }
+    }
+}
+
+/// One span, as the analyses need it. Times are integer nanoseconds since the Unix epoch.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Span {
+    /// Trace id.
+    pub trace_id: TraceId,
+    /// Span id.
+    pub span_id: SpanId,
+    /// Parent span id, `SpanId::NONE` for a root.
+    pub parent_span_id: SpanId,
+    /// Start time, ns since the epoch (at most `i64::MAX`, checked at ingest).
+    pub start_unix_ns: i64,
+    /// End time, ns since the epoch; never before the start (checked at ingest).
+    pub end_unix_ns: i64,
+    /// Span name.
+    pub name: Sym,
+    /// `service.name` of the span's resource.
+    pub service: Sym,
+    /// `host.name` of the span's resource, empty when absent.
+    pub host: Sym,
+    /// Span kind.
+    pub kind: SpanKind,
+    /// Status code ERROR.
+    pub is_error: bool,
+    /// Number of links to other spans.
+    pub link_count: u32,
+    /// What kind of operation the span is, for the operation key.
+    pub op_kind: OpKind,
+    /// The system of the operation (`db.system`, `rpc.system`, `messaging.system`), may be empty.
+    pub op_system: Sym,
+    /// The operation label: SQL fingerprint, URL template, RPC method or span name.
+    pub op_label: Sym,
+    /// Code location (`code.function` at `code.filepath:code.lineno`), may be empty.
+    pub code_location: Sym,
+    /// Index of the input file the span came from.
+    pub input: u32,
+}
+
+impl Span {
+    /// Duration in nanoseconds.
+    pub fn duration_ns(&self) -> i64 {
+        self.end_unix_ns - self.start_unix_ns
+    }
+}
+
+/// Everything ingest hands to analysis.
+#[derive(Debug, Default)]
+pub struct Dataset {
+    /// All spans read; sorted by [`Dataset::sort_spans`] once ingest is done.
+    pub spans: Vec<Span>,
+    /// The strings the spans' symbols refer to.
+    pub strings: Interner,
+    /// One ledger per input file, indexed by `Span::input`.
+    pub inputs: Vec<InputLedger>,
+}
+
+impl Dataset {
+    /// Sorts spans the way analysis expects them: by trace id, span id, start, end; exact ties
+    /// by the remaining fields and strings, so that which duplicate is kept never depends on the
+    /// input order.
+    pub fn sort_spans(&mut self) {
+        use rayon::slice::ParallelSliceMut;
+        let strings = &self.strings;
+        self.spans.par_sort_unstable_by(|a, b| {
+            (a.trace_id, a.span_id, a.start_unix_ns, a.end_unix_ns, a.kind, a.is_error, a.parent_span_id)
+                .cmp(&(b.trace_id, b.span_id, b.start_unix_ns, b.end_unix_ns, b.kind, b.is_error, b.parent_span_id))
+                .then_with(|| strings.get(a.name).cmp(strings.get(b.name)))
+                .then_with(|| strings.get(a.service).cmp(strings.get(b.service)))
+                .then_with(|| strings.get(a.op_label).cmp(strings.get(b.op_label)))
+        });
+    }
+}

@@ -1,0 +1,217 @@
+//! `report.md`: the report for people. Text that comes from inputs (service names, span names,
+//! SQL fingerprints, paths) is escaped so that it cannot break the markdown.
+
+use super::table::{Align, Table};
+use super::units::{ms, ns_as_ms, percent, rate};
+use super::{Level, Report};
+use std::fmt::Write;
+
+/// Renders the whole report.
+pub fn render(report: &Report) -> String {
+    let mut out = String::new();
+    let spans: u64 = report.traces.spans_analyzed;
+    let _ = writeln!(out, "# chokepoint report\n");
+    let _ = writeln!(
+        out,
+        "{} {} analyzed {} requests ({} spans) from {} input file(s).\n",
+        report.tool.name,
+        report.tool.version,
+        report.traces.traces,
+        spans,
+        report.inputs.len()
+    );
+    for level in &report.levels {
+        render_level(&mut out, level);
+    }
+    render_off_path(&mut out, report);
+    render_skew(&mut out, report);
+    render_inputs(&mut out, report);
+    out += METHOD;
+    out
+}
+
+fn render_level(out: &mut String, level: &Level) {
+    let _ = writeln!(out, "## Level `{}`\n", escape(&level.name));
+    let mut t = Table::new(&[
+        ("requests", Align::Right),
+        ("req/s", Align::Right),
+        ("p50 ms", Align::Right),
+        ("p95 ms", Align::Right),
+        ("p99 ms", Align::Right),
+        ("max ms", Align::Right),
+        ("errors", Align::Right),
+    ]);
+    let l = &level.latency_ms;
+    t.row(vec![level.requests.to_string(), rate(level.rps), ms(l.p50), ms(l.p95), ms(l.p99), ms(l.max), percent(level.error_rate)]);
+    out.push_str(&t.markdown());
+    let _ = writeln!(out, "\n### Bottlenecks by share of end-to-end latency\n");
+    let mut t = Table::new(&[
+        ("#", Align::Right),
+        ("share", Align::Right),
+        ("CP ms/req", Align::Right),
+        ("p95 CP ms", Align::Right),
+        ("on path", Align::Right),
+        ("self ms/req", Align::Right),
+        ("kind", Align::Left),
+        ("service", Align::Left),
+        ("operation", Align::Left),
+        ("slowest trace", Align::Left),
+    ]);
+    for b in &level.bottlenecks {
+        let kind = if b.system.is_empty() { b.kind.as_str().to_string() } else { format!("{} ({})", b.kind.as_str(), escape(&b.system)) };
+        t.row(vec![
+            b.rank.to_string(),
+            percent(b.share),
+            ms(b.cp_ms_per_request),
+            ms(b.p95_cp_ms),
+            percent(b.on_path_fraction),
+            ms(b.self_ms_per_request),
+            kind,
+            escape(&b.service),
+            code(&b.operation),
+            b.exemplar_trace_ids.first().map(|id| format!("`{id}`")).unwrap_or_default(),
+        ]);
+    }
+    if level.other.operations > 0 {
+        let cp_per_req = if level.requests == 0 { 0 } else { level.other.cp_ns_total / level.requests };
+        t.row(vec![
+            String::new(),
+            percent(level.other.share),
+            ns_as_ms(cp_per_req),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            String::new(),
+            format!("{} other operations", level.other.operations),
+            String::new(),
+        ]);
+    }
+    out.push_str(&t.markdown());
+    let _ = writeln!(
+        out,
+        "\nCritical-path time of all operations: {} ms, equal to the sum of end-to-end latencies ({} requests × {} ms mean).\n",
+        ns_as_ms(level.latency_ns_total),
+        level.requests,
+        ms(if level.requests == 0 { 0.0 } else { level.latency_ns_total as f64 / level.requests as f64 / 1e6 })
+    );
+}
+
+fn render_off_path(out: &mut String, report: &Report) {
+    let _ = writeln!(out, "## Off the critical path\n");
+    if report.off_path.is_empty() {
+        let _ = writeln!(out, "Every span was in a request's synchronous tree.\n");
+        return;
+    }
+    let _ = writeln!(out, "Work no request waited for, counted at the top of each subtree; its time is not in the shares above.\n");
+    let mut t = Table::new(&[("reason", Align::Left), ("spans", Align::Right), ("total ms", Align::Right), ("service", Align::Left), ("operation", Align::Left)]);
+    for r in &report.off_path {
+        let reason = serde_json::to_value(r.reason).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+        t.row(vec![reason, r.spans.to_string(), ms(r.total_ms), escape(&r.service), code(&r.operation)]);
+    }
+    out.push_str(&t.markdown());
+    out.push('\n');
+}
+
+fn render_skew(out: &mut String, report: &Report) {
+    if report.skew.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "## Clock skew\n");
+    let _ = writeln!(out, "Server spans recorded outside their client span. Timestamps are not rewritten; for attribution the server is placed inside its client, so the client keeps client minus server time.\n");
+    let mut t = Table::new(&[("client", Align::Left), ("server", Align::Left), ("spans", Align::Right), ("largest shift ms", Align::Right)]);
+    for r in &report.skew {
+        t.row(vec![escape(&r.client), escape(&r.server), r.spans.to_string(), ms(r.max_shift_ms)]);
+    }
+    out.push_str(&t.markdown());
+    out.push('\n');
+}
+
+fn render_inputs(out: &mut String, report: &Report) {
+    let _ = writeln!(out, "## Inputs and ledger\n");
+    let mut t = Table::new(&[("file", Align::Left), ("format", Align::Left), ("records", Align::Right), ("skipped", Align::Right), ("why", Align::Left)]);
+    for i in &report.inputs {
+        let why: Vec<String> = i.skip_reasons.iter().map(|(r, n)| format!("{} {n}", r.as_str())).collect();
+        t.row(vec![code(&i.path), i.format.clone(), i.records.to_string(), i.skipped.to_string(), why.join(", ")]);
+    }
+    out.push_str(&t.markdown());
+    let examples: Vec<String> = report
+        .inputs
+        .iter()
+        .flat_map(|i| i.skip_examples.iter().map(move |(r, e)| format!("- {} in {}: {}", r.as_str(), code(&i.path), escape(e))))
+        .collect();
+    if !examples.is_empty() {
+        let _ = writeln!(out, "\nFirst example of each reason:\n\n{}", examples.join("\n"));
+    }
+    let l = &report.traces;
+    let _ = writeln!(out, "\nTrace assembly and attribution:\n");
+    let mut t = Table::new(&[("what", Align::Left), ("count", Align::Right)]);
+    for (what, n) in [
+        ("traces (requests)", l.traces),
+        ("spans analyzed", l.spans_analyzed),
+        ("duplicate spans dropped", l.duplicate_spans),
+        ("spans with an absent parent (extra roots)", l.unknown_parent_spans),
+        ("second root spans", l.second_root_spans),
+        ("parent cycles broken", l.cycles_broken),
+        ("spans clipped to their parent", l.clipped_spans),
+        ("sibling overlaps taken as clock noise", l.tolerated_overlaps),
+        ("server spans outside their client", l.skewed_server_spans),
+    ] {
+        t.row(vec![what.into(), n.to_string()]);
+    }
+    t.row(vec!["time clipped, ms".into(), ns_as_ms(l.clipped_ns)]);
+    out.push_str(&t.markdown());
+    out.push('\n');
+}
+
+const METHOD: &str = "## How these numbers are made\n\n\
+Each request's end-to-end latency is attributed to the spans on its critical path: from the root, \
+the last-finishing blocking child, then backwards, each time the latest child that ended before the \
+current one started; the parent keeps the gaps. Times are integer nanoseconds and the path's segments \
+tile the root exactly, so the shares of a level add up to 100%. Siblings that touch are sequential; \
+overlaps under 1% of the parent with no third sibling in them count as clock noise. Work nobody waited \
+for (consumers, children ending after their parent, detached subtrees) is listed apart. A client span \
+with its server span keeps client minus server time: network and queueing. Percentiles are nearest-rank; \
+per-operation percentiles are over the requests where the operation is on the path.\n";
+
+/// Escapes text from inputs for a markdown table cell.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' | '`' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '~' | '#' | '$' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\n' | '\r' | '\t' => out.push(' '),
+            c if c.is_control() => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Input text as an inline code span in a table cell: backticks and pipes cannot end it.
+fn code(text: &str) -> String {
+    let text: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let text = text.replace('|', "\\|");
+    let fence = "`".repeat(longest_backtick_run(&text) + 1);
+    let pad = if text.starts_with('`') || text.ends_with('`') { " " } else { "" };
+    format!("{fence}{pad}{text}{pad}{fence}")
+}
+
+fn longest_backtick_run(text: &str) -> usize {
+    text.split(|c| c != '`').map(str::len).max().unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn input_text_cannot_break_a_table() {
+        assert_eq!(escape("a|b\n*c*"), "a\\|b \\*c\\*");
+        assert_eq!(code("select `a` | b"), "``select `a` \\| b``");
+        assert_eq!(code("plain"), "`plain`");
+    }
+}

@@ -1,0 +1,207 @@
+//! The [`Report`]: every result of one analysis, in one value. Renderers (markdown, JSON,
+//! terminal) only read it. The JSON report is its serde form; fields listed as v1 in the design
+//! are never removed or renamed without raising [`SCHEMA_VERSION`], and new fields are added with
+//! defaults so that old reports (baselines) still parse.
+
+pub mod markdown;
+pub mod table;
+pub mod terminal;
+pub mod units;
+
+use crate::ingest::ledger::InputLedger;
+use crate::model::OpKind;
+use serde::{Deserialize, Serialize};
+
+/// Version of the JSON report's shape.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Every result of one analysis.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    /// Version of this shape.
+    pub schema_version: u32,
+    /// The tool that wrote it.
+    pub tool: Tool,
+    /// One ledger per input file, in path order.
+    pub inputs: Vec<InputLedger>,
+    /// What trace assembly and attribution had to count, cut or bend.
+    pub traces: TraceLedger,
+    /// One entry per load level; `all` when there are no levels.
+    pub levels: Vec<Level>,
+    /// Spans off the critical path by construction, per operation and reason.
+    #[serde(default)]
+    pub off_path: Vec<OffPathRow>,
+    /// Server spans found outside their client span (clock skew), per host pair.
+    #[serde(default)]
+    pub skew: Vec<SkewRow>,
+}
+
+/// Name and version of the tool.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tool {
+    /// `chokepoint`.
+    pub name: String,
+    /// The crate version.
+    pub version: String,
+}
+
+/// Trace-level accounting. `spans_analyzed + duplicate_spans` equals the spans read.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TraceLedger {
+    /// Traces (requests) analyzed.
+    pub traces: u64,
+    /// Spans placed in a trace tree.
+    pub spans_analyzed: u64,
+    /// Spans dropped as duplicates (also in their input's ledger).
+    pub duplicate_spans: u64,
+    /// Spans whose parent was absent, made extra roots.
+    pub unknown_parent_spans: u64,
+    /// Spans without a parent id besides their trace's root.
+    pub second_root_spans: u64,
+    /// Parent links cut to break cycles.
+    pub cycles_broken: u64,
+    /// Spans on the path that reached outside their parent and were cut.
+    pub clipped_spans: u64,
+    /// Time cut from them, ns.
+    pub clipped_ns: u64,
+    /// Sibling overlaps under the tolerance counted as sequential.
+    pub tolerated_overlaps: u64,
+    /// Server spans outside their client span.
+    pub skewed_server_spans: u64,
+}
+
+/// One load level.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Level {
+    /// Name (`all` without levels).
+    pub name: String,
+    /// Requests: traces whose root is in this level.
+    pub requests: u64,
+    /// Achieved requests per second: requests over the span from the first root start to the
+    /// last root end.
+    pub rps: f64,
+    /// That span, ns.
+    pub window_ns: u64,
+    /// End-to-end latency percentiles of the roots.
+    pub latency_ms: Percentiles,
+    /// Share of requests whose root span has status ERROR.
+    pub error_rate: f64,
+    /// Sum of root durations, ns: what the bottlenecks' `cp_ns_total` add up to.
+    pub latency_ns_total: u64,
+    /// The top operations by critical-path time.
+    pub bottlenecks: Vec<Bottleneck>,
+    /// The operations below the top, together.
+    pub other: OtherOperations,
+}
+
+/// Latency percentiles, ms (nearest rank).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Percentiles {
+    /// Median.
+    pub p50: f64,
+    /// 95th percentile.
+    pub p95: f64,
+    /// 99th percentile.
+    pub p99: f64,
+    /// Maximum.
+    pub max: f64,
+}
+
+/// One operation's part of a level's latency.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Bottleneck {
+    /// 1 for the largest.
+    pub rank: u32,
+    /// Service.
+    pub service: String,
+    /// Operation: SQL fingerprint, URL template, RPC method or span name.
+    pub operation: String,
+    /// Kind of operation.
+    pub kind: OpKind,
+    /// Database, RPC or messaging system, when known.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub system: String,
+    /// Share of the level's end-to-end latency (the shares of a level add up to 1).
+    pub share: f64,
+    /// Critical-path time, ns, over all requests of the level.
+    pub cp_ns_total: u64,
+    /// Critical-path time per request of the level, ms.
+    pub cp_ms_per_request: f64,
+    /// Median per-trace critical-path time, over the traces where it is on the path, ms.
+    pub p50_cp_ms: f64,
+    /// 95th percentile of the same, ms.
+    pub p95_cp_ms: f64,
+    /// 99th percentile of the same, ms.
+    pub p99_cp_ms: f64,
+    /// Self time per request of the level, ms.
+    pub self_ms_per_request: f64,
+    /// Share of the level's requests where it is on the path.
+    pub on_path_fraction: f64,
+    /// Its spans in the level.
+    pub spans: u64,
+    /// The traces where it took the most critical-path time.
+    pub exemplar_trace_ids: Vec<String>,
+}
+
+/// The operations of a level not listed among its top bottlenecks.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct OtherOperations {
+    /// How many.
+    pub operations: u64,
+    /// Their critical-path time, ns.
+    pub cp_ns_total: u64,
+    /// Their share of the level's latency.
+    pub share: f64,
+}
+
+/// Why spans are off the critical path by construction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OffPathReason {
+    /// CONSUMER span: message processing its parent does not wait for.
+    Consumer,
+    /// Ends after its parent ends.
+    AsyncChild,
+    /// Root of a subtree whose parent span is absent.
+    UnknownParent,
+    /// A second span without a parent id in the trace (a linked or detached root).
+    SecondRoot,
+}
+
+/// Spans of one operation off the path for one reason (counted at the top of each subtree).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OffPathRow {
+    /// Service.
+    pub service: String,
+    /// Operation.
+    pub operation: String,
+    /// Why.
+    pub reason: OffPathReason,
+    /// Spans.
+    pub spans: u64,
+    /// Their total duration, ms.
+    pub total_ms: f64,
+}
+
+/// Clock skew between a client and a server (host names where known, else services).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SkewRow {
+    /// Client host or service.
+    pub client: String,
+    /// Server host or service.
+    pub server: String,
+    /// Server spans outside their client span.
+    pub spans: u64,
+    /// Largest shift that placed a server span inside its client, ms (signed: positive moved
+    /// it later).
+    pub max_shift_ms: f64,
+}
+
+impl Report {
+    /// The JSON report.
+    pub fn to_json(&self) -> String {
+        let mut s = serde_json::to_string_pretty(self).expect("a report serializes");
+        s.push('\n');
+        s
+    }
+}

@@ -1,0 +1,48 @@
+//! The short summary printed on the terminal after `analyze`: per level, its latency and the top
+//! bottlenecks; then what the ledger counted. Plain text, no color codes.
+
+use super::Report;
+use super::table::{Align, Table};
+use super::units::{ms, percent, rate};
+use std::fmt::Write;
+
+/// Bottlenecks shown per level.
+const SHOWN: usize = 10;
+
+/// Renders the summary.
+pub fn render(report: &Report) -> String {
+    let mut out = String::new();
+    for level in &report.levels {
+        let l = &level.latency_ms;
+        let _ = writeln!(
+            out,
+            "level {}: {} requests, {} req/s, latency p50 {} ms, p95 {} ms, p99 {} ms, errors {}",
+            level.name,
+            level.requests,
+            rate(level.rps),
+            ms(l.p50),
+            ms(l.p95),
+            ms(l.p99),
+            percent(level.error_rate)
+        );
+        let mut t = Table::new(&[("share", Align::Right), ("CP ms/req", Align::Right), ("p95 CP ms", Align::Right), ("service", Align::Left), ("operation", Align::Left)]);
+        for b in level.bottlenecks.iter().take(SHOWN) {
+            t.row(vec![percent(b.share), ms(b.cp_ms_per_request), ms(b.p95_cp_ms), b.service.clone(), b.operation.clone()]);
+        }
+        out += &t.text(60);
+    }
+    let skipped: u64 = report.inputs.iter().map(|i| i.skipped).sum();
+    let records: u64 = report.inputs.iter().map(|i| i.records).sum();
+    let t = &report.traces;
+    let _ = writeln!(
+        out,
+        "ledger: {records} records from {} file(s), {skipped} skipped; {} traces, {} spans analyzed, {} extra roots, {} clipped, {} skewed",
+        report.inputs.len(),
+        t.traces,
+        t.spans_analyzed,
+        t.unknown_parent_spans + t.second_root_spans,
+        t.clipped_spans,
+        t.skewed_server_spans
+    );
+    out
+}

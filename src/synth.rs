@@ -1,0 +1,335 @@
+//! A seeded generator of realistic OTLP trace sets, for benchmarks, tests and the demo: a shop
+//! of four services (frontend, cart, inventory, payments) over PostgreSQL, with HTTP client and
+//! server spans, database spans with parameterized statements, a product-price lookup loop, a
+//! payments host whose clock runs slightly behind, and occasional errors. The same seed always
+//! gives the same bytes (SplitMix64, defined here so that no dependency upgrade can change it).
+
+use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status, TracesData, span::SpanKind, status::StatusCode};
+use prost::Message;
+use std::io::Write;
+
+/// What to generate.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Number of traces.
+    pub traces: u64,
+    /// Seed.
+    pub seed: u64,
+    /// Requests per second (traces start at this rate).
+    pub rps: u64,
+    /// Traces per OTLP request (per JSON line or protobuf message).
+    pub traces_per_message: u64,
+    /// Start of the first trace, ns since the epoch.
+    pub start_unix_ns: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { traces: 1000, seed: 1, rps: 200, traces_per_message: 50, start_unix_ns: 1_767_225_600_000_000_000 }
+    }
+}
+
+/// SplitMix64.
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator from a seed.
+    pub fn new(seed: u64) -> Rng {
+        Rng(seed)
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in `lo..=hi`.
+    pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
+        lo + self.next_u64() % (hi - lo + 1)
+    }
+
+    /// True with probability `percent`/100.
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.next_u64() % 100 < percent
+    }
+}
+
+const SERVICES: [&str; 4] = ["frontend", "cart", "inventory", "payments"];
+const US: u64 = 1_000;
+const MS: u64 = 1_000_000;
+/// The payments host's clock runs this far behind.
+const PAYMENTS_SKEW_NS: u64 = 300 * US;
+
+struct TraceBuilder<'r> {
+    rng: &'r mut Rng,
+    trace_id: Vec<u8>,
+    next_span: u64,
+    /// Spans per service index.
+    spans: [Vec<Span>; 4],
+}
+
+impl TraceBuilder<'_> {
+    #[allow(clippy::too_many_arguments)]
+    fn span(&mut self, service: usize, parent: &[u8], name: &str, kind: SpanKind, start: u64, end: u64, attrs: Vec<KeyValue>) -> Vec<u8> {
+        self.next_span += 1;
+        let id = (self.rng.next_u64() & !0xffff | self.next_span).to_be_bytes().to_vec();
+        self.spans[service].push(Span {
+            trace_id: self.trace_id.clone(),
+            span_id: id.clone(),
+            parent_span_id: parent.to_vec(),
+            name: name.into(),
+            kind: kind as i32,
+            start_time_unix_nano: start,
+            end_time_unix_nano: end,
+            attributes: attrs,
+            ..Default::default()
+        });
+        id
+    }
+
+    fn mark_error(&mut self, service: usize, id: &[u8]) {
+        if let Some(s) = self.spans[service].iter_mut().find(|s| s.span_id == id) {
+            s.status = Some(Status { code: StatusCode::Error as i32, message: "payment declined".into() });
+        }
+    }
+
+    /// An HTTP call from `from` to `to`: CLIENT span, SERVER span inside it (`work` fills the
+    /// server from its start and returns its end). Returns the client's end.
+    #[allow(clippy::too_many_arguments)]
+    fn http_call(&mut self, from: usize, parent: &[u8], to: usize, method: &str, route: &str, path: &str, start: u64, work: impl FnOnce(&mut Self, &[u8], u64) -> (u64, bool)) -> (u64, bool) {
+        let net_out = self.rng.range(150 * US, 600 * US);
+        let net_back = self.rng.range(100 * US, 400 * US);
+        let host = SERVICES[to];
+        let url = format!("http://{host}:8080{path}");
+        let client_name = method.to_string();
+        let client = self.span(from, parent, &client_name, SpanKind::Client, start, 0, vec![
+            kv("http.request.method", method),
+            kv("url.full", &url),
+            kv("server.address", host),
+        ]);
+        let server_start = start + net_out;
+        let server = self.span(to, &client, &format!("{method} {route}"), SpanKind::Server, server_start, 0, vec![
+            kv("http.request.method", method),
+            kv("http.route", route),
+            kv("url.path", path),
+        ]);
+        let (server_end, failed) = work(self, &server, server_start);
+        let client_end = server_end + net_back;
+        let status = if failed { 500 } else { 200 };
+        for (service, id, end) in [(to, &server, server_end), (from, &client, client_end)] {
+            let s = self.spans[service].iter_mut().find(|s| &s.span_id == id).expect("span just added");
+            s.end_time_unix_nano = end;
+            s.attributes.push(kv_int("http.response.status_code", status));
+        }
+        if failed {
+            self.mark_error(to, &server);
+        }
+        (client_end, failed)
+    }
+
+    fn query(&mut self, service: usize, parent: &[u8], statement: &str, start: u64, lo_us: u64, hi_us: u64, function: &str) -> u64 {
+        let end = start + self.rng.range(lo_us * US, hi_us * US);
+        let op = statement.split_whitespace().next().unwrap_or("").to_uppercase();
+        self.span(service, parent, &format!("{op} shop"), SpanKind::Client, start, end, vec![
+            kv("db.system.name", "postgresql"),
+            kv("db.namespace", "shop"),
+            kv("db.query.text", statement),
+            kv("db.operation.name", &op),
+            kv("code.function.name", function),
+            kv("code.file.path", &format!("{}/handlers.py", SERVICES[service])),
+            kv_int("code.line.number", 40 + service as i64),
+        ]);
+        end
+    }
+}
+
+fn kv(key: &str, value: &str) -> KeyValue {
+    KeyValue { key: key.into(), value: Some(AnyValue { value: Some(any_value::Value::StringValue(value.into())) }), ..Default::default() }
+}
+
+fn kv_int(key: &str, value: i64) -> KeyValue {
+    KeyValue { key: key.into(), value: Some(AnyValue { value: Some(any_value::Value::IntValue(value)) }), ..Default::default() }
+}
+
+/// Generates one trace starting at `start`; returns its spans per service.
+fn trace(rng: &mut Rng, start: u64) -> [Vec<Span>; 4] {
+    let mut trace_id = rng.next_u64().to_be_bytes().to_vec();
+    trace_id.extend(rng.next_u64().to_be_bytes());
+    let mut t = TraceBuilder { rng, trace_id, next_span: 0, spans: Default::default() };
+    let user = t.rng.range(1, 5000);
+    if t.rng.chance(60) {
+        let root = t.span(0, &[], "GET /checkout", SpanKind::Server, start, 0, vec![kv("http.request.method", "GET"), kv("http.route", "/checkout")]);
+        let at = start + t.rng.range(100 * US, 300 * US);
+        let (at, _) = t.http_call(0, &root, 1, "GET", "/cart/{user_id}", &format!("/cart/{user}"), at, |t, server, s| {
+            let e = t.query(1, server, "SELECT product_id, quantity FROM cart_items WHERE user_id = $1", s + 50 * US, 300, 1500, "load_cart");
+            (e + 80 * US, false)
+        });
+        let mut at = at + 50 * US;
+        for _ in 0..t.rng.range(4, 6) {
+            at = t.query(0, &root, "SELECT price FROM products WHERE id = $1", at + 20 * US, 200, 900, "price_lines") + 30 * US;
+        }
+        let declined = t.rng.chance(1);
+        let (at, failed) = t.http_call(0, &root, 3, "POST", "/charge", "/charge", at, |t, server, s| {
+            let fraud_end = s + t.rng.range(2 * MS, 8 * MS);
+            t.span(3, server, "fraud-check", SpanKind::Internal, s + 40 * US, fraud_end, vec![]);
+            let e = t.query(3, server, "INSERT INTO charges (user_id, amount, created_at) VALUES ($1, $2, now())", fraud_end + 30 * US, 800, 3000, "record_charge");
+            (e + 60 * US, declined)
+        });
+        let end = at + t.rng.range(200 * US, 500 * US);
+        let s = t.spans[0].iter_mut().find(|s| s.span_id == root).expect("root added");
+        s.end_time_unix_nano = end;
+        s.attributes.push(kv_int("http.response.status_code", if failed { 502 } else { 200 }));
+        if failed {
+            t.mark_error(0, &root);
+        }
+    } else {
+        let item = t.rng.range(1, 200_000);
+        let root = t.span(0, &[], "GET /product/{id}", SpanKind::Server, start, 0, vec![kv("http.request.method", "GET"), kv("http.route", "/product/{id}")]);
+        let cache_end = start + t.rng.range(100 * US, 400 * US);
+        t.span(0, &root, "cache.get", SpanKind::Internal, start + 50 * US, cache_end, vec![]);
+        let (at, _) = t.http_call(0, &root, 2, "GET", "/items/{id}", &format!("/items/{item}"), cache_end + 30 * US, |t, server, s| {
+            let e = t.query(2, server, "SELECT id, name, stock FROM items WHERE id = $1", s + 40 * US, 300, 2500, "get_item");
+            (e + 50 * US, false)
+        });
+        let end = at + t.rng.range(100 * US, 300 * US);
+        let s = t.spans[0].iter_mut().find(|s| s.span_id == root).expect("root added");
+        s.end_time_unix_nano = end;
+        s.attributes.push(kv_int("http.response.status_code", 200));
+    }
+    for s in &mut t.spans[3] {
+        s.start_time_unix_nano -= PAYMENTS_SKEW_NS;
+        s.end_time_unix_nano -= PAYMENTS_SKEW_NS;
+    }
+    t.spans
+}
+
+/// The OTLP requests of a generated trace set, `traces_per_message` traces each.
+pub fn messages(options: &Options) -> impl Iterator<Item = TracesData> + '_ {
+    let mut rng = Rng::new(options.seed);
+    let per = options.traces_per_message.max(1);
+    let interval = 1_000_000_000 / options.rps.max(1);
+    (0..options.traces.div_ceil(per)).map(move |m| {
+        let mut by_service: [Vec<Span>; 4] = Default::default();
+        for i in m * per..((m + 1) * per).min(options.traces) {
+            let jitter = rng.range(0, interval / 2);
+            for (all, spans) in by_service.iter_mut().zip(trace(&mut rng, options.start_unix_ns + i * interval + jitter)) {
+                all.extend(spans);
+            }
+        }
+        TracesData {
+            resource_spans: by_service
+                .into_iter()
+                .enumerate()
+                .filter(|(_, spans)| !spans.is_empty())
+                .map(|(i, spans)| ResourceSpans {
+                    resource: Some(Resource {
+                        attributes: vec![kv("service.name", SERVICES[i]), kv("host.name", &format!("{}-1", SERVICES[i]))],
+                        ..Default::default()
+                    }),
+                    scope_spans: vec![ScopeSpans { spans, ..Default::default() }],
+                    ..Default::default()
+                })
+                .collect(),
+        }
+    })
+}
+
+/// Writes the trace set as OTLP/JSON lines (the Collector file exporter's layout).
+pub fn write_json(options: &Options, out: &mut impl Write) -> std::io::Result<()> {
+    for message in messages(options) {
+        let mut line = String::new();
+        json_message(&message, &mut line);
+        line.push('\n');
+        out.write_all(line.as_bytes())?;
+    }
+    Ok(())
+}
+
+/// Writes the trace set as length-prefixed OTLP protobuf (the Collector file exporter's `proto`
+/// format).
+pub fn write_proto(options: &Options, out: &mut impl Write) -> std::io::Result<()> {
+    for message in messages(options) {
+        let bytes = message.encode_to_vec();
+        out.write_all(&u32::try_from(bytes.len()).expect("a message under 4 GiB").to_be_bytes())?;
+        out.write_all(&bytes)?;
+    }
+    Ok(())
+}
+
+/// Encodes one message as OTLP/JSON: lowerCamelCase names, hex ids, 64-bit integers as strings,
+/// enums as numbers, as the OTLP specification's JSON encoding has it.
+pub fn json_message(data: &TracesData, out: &mut String) {
+    let quote = |s: &str| serde_json::to_string(s).expect("strings serialize");
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    let attrs = |kvs: &[KeyValue]| -> String {
+        let items: Vec<String> = kvs
+            .iter()
+            .map(|kv| {
+                let value = match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
+                    Some(any_value::Value::StringValue(s)) => format!("{{\"stringValue\":{}}}", quote(s)),
+                    Some(any_value::Value::IntValue(n)) => format!("{{\"intValue\":\"{n}\"}}"),
+                    _ => "{}".into(),
+                };
+                format!("{{\"key\":{},\"value\":{value}}}", quote(&kv.key))
+            })
+            .collect();
+        format!("[{}]", items.join(","))
+    };
+    let rs: Vec<String> = data
+        .resource_spans
+        .iter()
+        .map(|rs| {
+            let resource = attrs(rs.resource.as_ref().map_or(&[][..], |r| &r.attributes));
+            let scopes: Vec<String> = rs
+                .scope_spans
+                .iter()
+                .map(|ss| {
+                    let spans: Vec<String> = ss
+                        .spans
+                        .iter()
+                        .map(|s| {
+                            let status = s.status.as_ref().map_or(String::new(), |st| format!(",\"status\":{{\"code\":{}}}", st.code));
+                            format!(
+                                "{{\"traceId\":\"{}\",\"spanId\":\"{}\",\"parentSpanId\":\"{}\",\"name\":{},\"kind\":{},\"startTimeUnixNano\":\"{}\",\"endTimeUnixNano\":\"{}\",\"attributes\":{}{status}}}",
+                                hex(&s.trace_id),
+                                hex(&s.span_id),
+                                hex(&s.parent_span_id),
+                                quote(&s.name),
+                                s.kind,
+                                s.start_time_unix_nano,
+                                s.end_time_unix_nano,
+                                attrs(&s.attributes)
+                            )
+                        })
+                        .collect();
+                    format!("{{\"scope\":{{\"name\":\"chokepoint-synth\"}},\"spans\":[{}]}}", spans.join(","))
+                })
+                .collect();
+            format!("{{\"resource\":{{\"attributes\":{resource}}},\"scopeSpans\":[{}]}}", scopes.join(","))
+        })
+        .collect();
+    out.push_str(&format!("{{\"resourceSpans\":[{}]}}", rs.join(",")));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_seed_same_bytes_and_about_ten_spans_a_trace() {
+        let options = Options { traces: 200, ..Options::default() };
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        write_proto(&options, &mut a).unwrap();
+        write_proto(&options, &mut b).unwrap();
+        assert_eq!(a, b);
+        let spans: usize = messages(&options).flat_map(|m| m.resource_spans).flat_map(|r| r.scope_spans).map(|s| s.spans.len()).sum();
+        let per_trace = spans as f64 / 200.0;
+        assert!((8.0..12.0).contains(&per_trace), "{per_trace} spans per trace");
+    }
+}
