@@ -136,18 +136,18 @@ struct Frame {
     node: Node,
     /// Start of this span's window (after clipping), ns.
     lo: i64,
-    /// Everything before this is attributed already.
+    /// Everything from here to the window's end is attributed already.
     cursor: i64,
     /// This frame's children are `kids[first..end]`; `kids[next..end]` are still to pass.
     first: usize,
     next: usize,
     end: usize,
     duration: i64,
-    /// The last child taken: its interval as placed.
-    prev: Option<(i64, i64)>,
+    /// The last child taken, as recorded (before any tolerance shift): the rules compare with
+    /// recorded times, the cursor holds where it was placed.
+    prev: Option<Kid>,
     /// Smallest start among children already passed, but `prev`.
     min_start_passed: i64,
-    prev_start: i64,
 }
 
 /// Computes the critical path of `tree` from its root.
@@ -157,10 +157,10 @@ pub fn critical_path(tree: &Tree, options: &Options) -> Attribution {
     let mut stack: Vec<Frame> = Vec::new();
     let root = tree.span(tree.root);
     let push = |stack: &mut Vec<Frame>, kids: &mut Vec<Kid>, node: Node, offset: i64, lo: i64, hi: i64| {
-        let next = kids.len();
+        let first = kids.len();
         blocking_children(tree, node, offset, kids, None);
         let duration = tree.span(node).duration_ns();
-        stack.push(Frame { node, lo, cursor: hi, first: next, next, end: kids.len(), duration, prev: None, min_start_passed: i64::MAX, prev_start: i64::MAX });
+        stack.push(Frame { node, lo, cursor: hi, first, next: first, end: kids.len(), duration, prev: None, min_start_passed: i64::MAX });
     };
     push(&mut stack, &mut kids, tree.root, 0, root.start_unix_ns, root.end_unix_ns);
     while let Some(f) = stack.last_mut() {
@@ -174,15 +174,18 @@ pub fn critical_path(tree: &Tree, options: &Options) -> Attribution {
         }
         let kid = kids[f.next];
         f.next += 1;
-        let shift = if kid.end <= f.cursor {
-            0
-        } else if tolerated(f, &kid, kids.get(f.next).filter(|_| f.next < f.end), options) {
-            out.tolerated_overlaps += 1;
-            f.cursor - kid.end
-        } else {
-            f.min_start_passed = f.min_start_passed.min(kid.start);
-            continue;
-        };
+        let boundary = f.prev.map_or(f.cursor, |p| p.start);
+        if kid.end > boundary {
+            if tolerated(f, &kid, kids.get(f.next).filter(|_| f.next < f.end), options) {
+                out.tolerated_overlaps += 1;
+            } else {
+                f.min_start_passed = f.min_start_passed.min(kid.start);
+                continue;
+            }
+        }
+        // Sequential (or tolerated): it ends where the path has reached, moved earlier if a
+        // tolerated overlap moved its successor.
+        let shift = (f.cursor - kid.end).min(0);
         let (start, end) = (kid.start + shift, kid.end + shift);
         if end <= f.lo {
             // Wholly before its parent's window: nothing of it can be on the path.
@@ -192,33 +195,32 @@ pub fn critical_path(tree: &Tree, options: &Options) -> Attribution {
         if f.cursor > end {
             out.segments.push(Segment { node: f.node, start_ns: end, end_ns: f.cursor });
         }
-        if f.prev.is_some() {
-            f.min_start_passed = f.min_start_passed.min(f.prev_start);
+        if let Some(prev) = f.prev {
+            f.min_start_passed = f.min_start_passed.min(prev.start);
         }
         let lo = start.max(f.lo);
         if start < f.lo {
             out.clipped.push((kid.node, f.lo - start));
         }
         f.cursor = lo;
-        f.prev = Some((start, end));
-        f.prev_start = kid.start;
+        f.prev = Some(kid);
         push(&mut stack, &mut kids, kid.node, kid.offset + shift, lo, end);
     }
     out
 }
 
-/// CRISP's overlap rule: `kid` ends after the cursor (the start of the sibling taken last) by
-/// less than the tolerance, starts before that sibling, ends before it, and no third sibling is
-/// active in the overlap. `following` is the next child in walk order, the latest-ending of
-/// those not yet passed.
+/// CRISP's overlap rule, on recorded times: `kid` ends after the start of the sibling taken
+/// last by less than the tolerance, starts before that sibling, ends before it, and no third
+/// sibling is active in the overlap. `following` is the next child in walk order, the
+/// latest-ending of those not yet passed.
 fn tolerated(f: &Frame, kid: &Kid, following: Option<&Kid>, options: &Options) -> bool {
-    let Some((_, prev_end)) = f.prev else { return false };
-    let overlap = i128::from(kid.end - f.cursor);
+    let Some(prev) = f.prev else { return false };
+    let overlap = i128::from(kid.end - prev.start);
     overlap * 1_000_000 < i128::from(f.duration) * i128::from(options.overlap_tolerance_ppm)
-        && kid.start < f.cursor
-        && kid.end < prev_end
+        && kid.start < prev.start
+        && kid.end < prev.end
         && f.min_start_passed > kid.end
-        && following.is_none_or(|k| k.end < f.cursor)
+        && following.is_none_or(|k| k.end < prev.start)
 }
 
 /// Self time of every span: its duration minus the union of its blocking children's intervals

@@ -1,1 +1,5 @@
+//! The integration tests, in one binary (each extra test binary would link the crate again).
 
+mod common;
+mod conformance;
+mod otlp;

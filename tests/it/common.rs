@@ -1,0 +1,134 @@
+//! Helpers shared by the integration tests.
+
+use chokepoint::model::{Interner, OpKind, Span, SpanId, SpanKind, Sym, TraceId};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The conformance corpus, or None after saying on stderr (uncaptured) that the test is skipped.
+pub fn corpus(test: &str) -> Option<PathBuf> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus");
+    if path.is_dir() {
+        Some(path)
+    } else {
+        let _ = writeln!(std::io::stderr(), "SKIPPED {test}: the conformance corpus ../shared/corpus is absent");
+        None
+    }
+}
+
+/// A file under `fixtures/`.
+pub fn fixture(path: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(path)
+}
+
+/// Runs the binary with `args` in `dir`.
+pub fn run(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_chokepoint")).args(args).current_dir(dir).env("CI", "true").output().expect("the binary runs")
+}
+
+/// A fresh temporary folder for one test.
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("chokepoint-it-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// Builds spans for hand-made traces: ids are given as small numbers.
+pub struct SpanMaker {
+    /// The strings of the spans made.
+    pub strings: Interner,
+}
+
+impl SpanMaker {
+    /// A maker with an empty string table.
+    pub fn new() -> SpanMaker {
+        SpanMaker { strings: Interner::default() }
+    }
+
+    /// A span of trace `trace`, id `id`, parent `parent` (0 for none).
+    #[allow(clippy::too_many_arguments)]
+    pub fn span(&mut self, trace: u64, id: u64, parent: u64, start: i64, end: i64, service: &str, name: &str, kind: SpanKind) -> Span {
+        let mut trace_id = [0u8; 16];
+        trace_id[8..].copy_from_slice(&trace.to_be_bytes());
+        let label = self.strings.intern(name);
+        Span {
+            trace_id: TraceId(trace_id),
+            span_id: SpanId(id.to_be_bytes()),
+            parent_span_id: SpanId(parent.to_be_bytes()),
+            start_unix_ns: start,
+            end_unix_ns: end,
+            name: label,
+            service: self.strings.intern(service),
+            host: Sym::EMPTY,
+            kind,
+            is_error: false,
+            link_count: 0,
+            op_kind: OpKind::Internal,
+            op_system: Sym::EMPTY,
+            op_label: label,
+            code_location: Sym::EMPTY,
+            input: 0,
+        }
+    }
+}
+
+/// A span with its strings resolved, comparable across datasets.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SpanRow {
+    pub trace: String,
+    pub span: String,
+    pub parent: String,
+    pub start: i64,
+    pub end: i64,
+    pub name: String,
+    pub service: String,
+    pub host: String,
+    pub kind: SpanKind,
+    pub error: bool,
+    pub links: u32,
+    pub op_kind: OpKind,
+    pub op_system: String,
+    pub op_label: String,
+    pub code: String,
+}
+
+/// The spans of a dataset as comparable rows, in the dataset's (sorted) order.
+pub fn span_rows(dataset: &chokepoint::model::Dataset) -> Vec<SpanRow> {
+    let s = |sym| dataset.strings.get(sym).to_string();
+    dataset
+        .spans
+        .iter()
+        .map(|x| SpanRow {
+            trace: x.trace_id.to_string(),
+            span: x.span_id.to_string(),
+            parent: x.parent_span_id.to_string(),
+            start: x.start_unix_ns,
+            end: x.end_unix_ns,
+            name: s(x.name),
+            service: s(x.service),
+            host: s(x.host),
+            kind: x.kind,
+            error: x.is_error,
+            links: x.link_count,
+            op_kind: x.op_kind,
+            op_system: s(x.op_system),
+            op_label: s(x.op_label),
+            code: s(x.code_location),
+        })
+        .collect()
+}
+
+/// Reads inputs with default options.
+pub fn read(paths: &[PathBuf]) -> chokepoint::Result<chokepoint::model::Dataset> {
+    chokepoint::ingest::read_inputs(paths, &chokepoint::ingest::Options::default())
+}
+
+/// Writes a generated trace set as OTLP/JSON lines and returns its path.
+pub fn synth_json(dir: &Path, traces: u64, seed: u64) -> PathBuf {
+    let options = chokepoint::synth::Options { traces, seed, ..Default::default() };
+    let path = dir.join(format!("synth-{seed}.jsonl"));
+    let mut out = std::fs::File::create(&path).expect("create");
+    chokepoint::synth::write_json(&options, &mut out).expect("write");
+    path
+}
