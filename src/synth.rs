@@ -1,12 +1,15 @@
 //! A seeded generator of realistic OTLP trace sets, for benchmarks, tests and the demo: a shop
-//! of four services (frontend, cart, inventory, payments) over PostgreSQL, with HTTP client and
-//! server spans, database spans with parameterized statements, a product-price lookup loop, a
-//! payments host whose clock runs slightly behind, and occasional errors. The same seed always
+//! of five services (frontend, cart, inventory, payments, and a worker consuming order messages)
+//! over PostgreSQL, with HTTP client and server spans, database spans with parameterized
+//! statements, a product-price lookup loop, a payments host whose clock runs slightly behind,
+//! and occasional errors. The same seed always
 //! gives the same bytes (SplitMix64, defined here so that no dependency upgrade can change it).
 
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use opentelemetry_proto::tonic::resource::v1::Resource;
-use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status, TracesData, span::SpanKind, status::StatusCode};
+use opentelemetry_proto::tonic::trace::v1::{
+    ResourceSpans, ScopeSpans, Span, Status, TracesData, span::SpanKind, status::StatusCode,
+};
 use prost::Message;
 use std::io::Write;
 
@@ -27,7 +30,13 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { traces: 1000, seed: 1, rps: 200, traces_per_message: 50, start_unix_ns: 1_767_225_600_000_000_000 }
+        Options {
+            traces: 1000,
+            seed: 1,
+            rps: 200,
+            traces_per_message: 50,
+            start_unix_ns: 1_767_225_600_000_000_000,
+        }
     }
 }
 
@@ -60,7 +69,7 @@ impl Rng {
     }
 }
 
-const SERVICES: [&str; 4] = ["frontend", "cart", "inventory", "payments"];
+const SERVICES: [&str; 5] = ["frontend", "cart", "inventory", "payments", "worker"];
 const US: u64 = 1_000;
 const MS: u64 = 1_000_000;
 /// The payments host's clock runs this far behind.
@@ -71,14 +80,25 @@ struct TraceBuilder<'r> {
     trace_id: Vec<u8>,
     next_span: u64,
     /// Spans per service index.
-    spans: [Vec<Span>; 4],
+    spans: [Vec<Span>; 5],
 }
 
 impl TraceBuilder<'_> {
     #[allow(clippy::too_many_arguments)]
-    fn span(&mut self, service: usize, parent: &[u8], name: &str, kind: SpanKind, start: u64, end: u64, attrs: Vec<KeyValue>) -> Vec<u8> {
+    fn span(
+        &mut self,
+        service: usize,
+        parent: &[u8],
+        name: &str,
+        kind: SpanKind,
+        start: u64,
+        end: u64,
+        attrs: Vec<KeyValue>,
+    ) -> Vec<u8> {
         self.next_span += 1;
-        let id = (self.rng.next_u64() & !0xffff | self.next_span).to_be_bytes().to_vec();
+        let id = (self.rng.next_u64() & !0xffff | self.next_span)
+            .to_be_bytes()
+            .to_vec();
         self.spans[service].push(Span {
             trace_id: self.trace_id.clone(),
             span_id: id.clone(),
@@ -95,37 +115,70 @@ impl TraceBuilder<'_> {
 
     fn mark_error(&mut self, service: usize, id: &[u8]) {
         if let Some(s) = self.spans[service].iter_mut().find(|s| s.span_id == id) {
-            s.status = Some(Status { code: StatusCode::Error as i32, message: "payment declined".into() });
+            s.status = Some(Status {
+                code: StatusCode::Error as i32,
+                message: "payment declined".into(),
+            });
         }
     }
 
     /// An HTTP call from `from` to `to`: CLIENT span, SERVER span inside it (`work` fills the
     /// server from its start and returns its end). Returns the client's end.
     #[allow(clippy::too_many_arguments)]
-    fn http_call(&mut self, from: usize, parent: &[u8], to: usize, method: &str, route: &str, path: &str, start: u64, work: impl FnOnce(&mut Self, &[u8], u64) -> (u64, bool)) -> (u64, bool) {
+    fn http_call(
+        &mut self,
+        from: usize,
+        parent: &[u8],
+        to: usize,
+        method: &str,
+        route: &str,
+        path: &str,
+        start: u64,
+        work: impl FnOnce(&mut Self, &[u8], u64) -> (u64, bool),
+    ) -> (u64, bool) {
         let net_out = self.rng.range(150 * US, 600 * US);
         let net_back = self.rng.range(100 * US, 400 * US);
         let host = SERVICES[to];
         let url = format!("http://{host}:8080{path}");
         let client_name = method.to_string();
-        let client = self.span(from, parent, &client_name, SpanKind::Client, start, 0, vec![
-            kv("http.request.method", method),
-            kv("url.full", &url),
-            kv("server.address", host),
-        ]);
+        let client = self.span(
+            from,
+            parent,
+            &client_name,
+            SpanKind::Client,
+            start,
+            0,
+            vec![
+                kv("http.request.method", method),
+                kv("url.full", &url),
+                kv("server.address", host),
+            ],
+        );
         let server_start = start + net_out;
-        let server = self.span(to, &client, &format!("{method} {route}"), SpanKind::Server, server_start, 0, vec![
-            kv("http.request.method", method),
-            kv("http.route", route),
-            kv("url.path", path),
-        ]);
+        let server = self.span(
+            to,
+            &client,
+            &format!("{method} {route}"),
+            SpanKind::Server,
+            server_start,
+            0,
+            vec![
+                kv("http.request.method", method),
+                kv("http.route", route),
+                kv("url.path", path),
+            ],
+        );
         let (server_end, failed) = work(self, &server, server_start);
         let client_end = server_end + net_back;
         let status = if failed { 500 } else { 200 };
         for (service, id, end) in [(to, &server, server_end), (from, &client, client_end)] {
-            let s = self.spans[service].iter_mut().find(|s| &s.span_id == id).expect("span just added");
+            let s = self.spans[service]
+                .iter_mut()
+                .find(|s| &s.span_id == id)
+                .expect("span just added");
             s.end_time_unix_nano = end;
-            s.attributes.push(kv_int("http.response.status_code", status));
+            s.attributes
+                .push(kv_int("http.response.status_code", status));
         }
         if failed {
             self.mark_error(to, &server);
@@ -133,72 +186,257 @@ impl TraceBuilder<'_> {
         (client_end, failed)
     }
 
-    fn query(&mut self, service: usize, parent: &[u8], statement: &str, start: u64, lo_us: u64, hi_us: u64, function: &str) -> u64 {
+    fn query(
+        &mut self,
+        service: usize,
+        parent: &[u8],
+        statement: &str,
+        start: u64,
+        lo_us: u64,
+        hi_us: u64,
+        function: &str,
+    ) -> u64 {
         let end = start + self.rng.range(lo_us * US, hi_us * US);
-        let op = statement.split_whitespace().next().unwrap_or("").to_uppercase();
-        self.span(service, parent, &format!("{op} shop"), SpanKind::Client, start, end, vec![
-            kv("db.system.name", "postgresql"),
-            kv("db.namespace", "shop"),
-            kv("db.query.text", statement),
-            kv("db.operation.name", &op),
-            kv("code.function.name", function),
-            kv("code.file.path", &format!("{}/handlers.py", SERVICES[service])),
-            kv_int("code.line.number", 40 + service as i64),
-        ]);
+        let op = statement
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .to_uppercase();
+        self.span(
+            service,
+            parent,
+            &format!("{op} shop"),
+            SpanKind::Client,
+            start,
+            end,
+            vec![
+                kv("db.system.name", "postgresql"),
+                kv("db.namespace", "shop"),
+                kv("db.query.text", statement),
+                kv("db.operation.name", &op),
+                kv("code.function.name", function),
+                kv(
+                    "code.file.path",
+                    &format!("{}/handlers.py", SERVICES[service]),
+                ),
+                kv_int("code.line.number", 40 + service as i64),
+            ],
+        );
         end
     }
 }
 
 fn kv(key: &str, value: &str) -> KeyValue {
-    KeyValue { key: key.into(), value: Some(AnyValue { value: Some(any_value::Value::StringValue(value.into())) }), ..Default::default() }
+    KeyValue {
+        key: key.into(),
+        value: Some(AnyValue {
+            value: Some(any_value::Value::StringValue(value.into())),
+        }),
+        ..Default::default()
+    }
 }
 
 fn kv_int(key: &str, value: i64) -> KeyValue {
-    KeyValue { key: key.into(), value: Some(AnyValue { value: Some(any_value::Value::IntValue(value)) }), ..Default::default() }
+    KeyValue {
+        key: key.into(),
+        value: Some(AnyValue {
+            value: Some(any_value::Value::IntValue(value)),
+        }),
+        ..Default::default()
+    }
 }
 
 /// Generates one trace starting at `start`; returns its spans per service.
-fn trace(rng: &mut Rng, start: u64) -> [Vec<Span>; 4] {
+fn trace(rng: &mut Rng, start: u64) -> [Vec<Span>; 5] {
     let mut trace_id = rng.next_u64().to_be_bytes().to_vec();
     trace_id.extend(rng.next_u64().to_be_bytes());
-    let mut t = TraceBuilder { rng, trace_id, next_span: 0, spans: Default::default() };
+    let mut t = TraceBuilder {
+        rng,
+        trace_id,
+        next_span: 0,
+        spans: Default::default(),
+    };
     let user = t.rng.range(1, 5000);
-    if t.rng.chance(60) {
-        let root = t.span(0, &[], "GET /checkout", SpanKind::Server, start, 0, vec![kv("http.request.method", "GET"), kv("http.route", "/checkout")]);
+    if t.rng.chance(55) {
+        let root = t.span(
+            0,
+            &[],
+            "GET /checkout",
+            SpanKind::Server,
+            start,
+            0,
+            vec![
+                kv("http.request.method", "GET"),
+                kv("http.route", "/checkout"),
+            ],
+        );
         let at = start + t.rng.range(100 * US, 300 * US);
-        let (at, _) = t.http_call(0, &root, 1, "GET", "/cart/{user_id}", &format!("/cart/{user}"), at, |t, server, s| {
-            let e = t.query(1, server, "SELECT product_id, quantity FROM cart_items WHERE user_id = $1", s + 50 * US, 300, 1500, "load_cart");
-            (e + 80 * US, false)
-        });
+        let (at, _) = t.http_call(
+            0,
+            &root,
+            1,
+            "GET",
+            "/cart/{user_id}",
+            &format!("/cart/{user}"),
+            at,
+            |t, server, s| {
+                let e = t.query(
+                    1,
+                    server,
+                    "SELECT product_id, quantity FROM cart_items WHERE user_id = $1",
+                    s + 50 * US,
+                    300,
+                    1500,
+                    "load_cart",
+                );
+                (e + 80 * US, false)
+            },
+        );
         let mut at = at + 50 * US;
-        for _ in 0..t.rng.range(4, 6) {
-            at = t.query(0, &root, "SELECT price FROM products WHERE id = $1", at + 20 * US, 200, 900, "price_lines") + 30 * US;
+        for _ in 0..t.rng.range(3, 5) {
+            at = t.query(
+                0,
+                &root,
+                "SELECT price FROM products WHERE id = $1",
+                at + 20 * US,
+                200,
+                900,
+                "price_lines",
+            ) + 30 * US;
         }
         let declined = t.rng.chance(1);
-        let (at, failed) = t.http_call(0, &root, 3, "POST", "/charge", "/charge", at, |t, server, s| {
-            let fraud_end = s + t.rng.range(2 * MS, 8 * MS);
-            t.span(3, server, "fraud-check", SpanKind::Internal, s + 40 * US, fraud_end, vec![]);
-            let e = t.query(3, server, "INSERT INTO charges (user_id, amount, created_at) VALUES ($1, $2, now())", fraud_end + 30 * US, 800, 3000, "record_charge");
-            (e + 60 * US, declined)
-        });
-        let end = at + t.rng.range(200 * US, 500 * US);
-        let s = t.spans[0].iter_mut().find(|s| s.span_id == root).expect("root added");
+        let (at, failed) = t.http_call(
+            0,
+            &root,
+            3,
+            "POST",
+            "/charge",
+            "/charge",
+            at,
+            |t, server, s| {
+                let fraud_end = s + t.rng.range(2 * MS, 8 * MS);
+                t.span(
+                    3,
+                    server,
+                    "fraud-check",
+                    SpanKind::Internal,
+                    s + 40 * US,
+                    fraud_end,
+                    vec![],
+                );
+                let e = t.query(
+                    3,
+                    server,
+                    "INSERT INTO charges (user_id, amount, created_at) VALUES ($1, $2, now())",
+                    fraud_end + 30 * US,
+                    800,
+                    3000,
+                    "record_charge",
+                );
+                (e + 60 * US, declined)
+            },
+        );
+        let mut end = at + t.rng.range(200 * US, 500 * US);
+        if t.rng.chance(50) {
+            // Orders that need fulfilment are published to the worker, which processes them later.
+            let publish_end = at + t.rng.range(150 * US, 400 * US);
+            let message = [
+                kv("messaging.system", "kafka"),
+                kv("messaging.destination.name", "orders"),
+            ];
+            let publish = t.span(
+                0,
+                &root,
+                "publish orders",
+                SpanKind::Producer,
+                at + 20 * US,
+                publish_end,
+                message.to_vec(),
+            );
+            end = publish_end + t.rng.range(200 * US, 500 * US);
+            let consume_start = end + t.rng.range(MS, 5 * MS);
+            let consume_end = consume_start + t.rng.range(3 * MS, 12 * MS);
+            let consume = t.span(
+                4,
+                &publish,
+                "process orders",
+                SpanKind::Consumer,
+                consume_start,
+                consume_end,
+                message.to_vec(),
+            );
+            t.query(
+                4,
+                &consume,
+                "UPDATE orders SET status = 'paid' WHERE id = $1",
+                consume_start + 100 * US,
+                500,
+                2000,
+                "mark_paid",
+            );
+        }
+        let s = t.spans[0]
+            .iter_mut()
+            .find(|s| s.span_id == root)
+            .expect("root added");
         s.end_time_unix_nano = end;
-        s.attributes.push(kv_int("http.response.status_code", if failed { 502 } else { 200 }));
+        s.attributes.push(kv_int(
+            "http.response.status_code",
+            if failed { 502 } else { 200 },
+        ));
         if failed {
             t.mark_error(0, &root);
         }
     } else {
         let item = t.rng.range(1, 200_000);
-        let root = t.span(0, &[], "GET /product/{id}", SpanKind::Server, start, 0, vec![kv("http.request.method", "GET"), kv("http.route", "/product/{id}")]);
+        let root = t.span(
+            0,
+            &[],
+            "GET /product/{id}",
+            SpanKind::Server,
+            start,
+            0,
+            vec![
+                kv("http.request.method", "GET"),
+                kv("http.route", "/product/{id}"),
+            ],
+        );
         let cache_end = start + t.rng.range(100 * US, 400 * US);
-        t.span(0, &root, "cache.get", SpanKind::Internal, start + 50 * US, cache_end, vec![]);
-        let (at, _) = t.http_call(0, &root, 2, "GET", "/items/{id}", &format!("/items/{item}"), cache_end + 30 * US, |t, server, s| {
-            let e = t.query(2, server, "SELECT id, name, stock FROM items WHERE id = $1", s + 40 * US, 300, 2500, "get_item");
-            (e + 50 * US, false)
-        });
+        t.span(
+            0,
+            &root,
+            "cache.get",
+            SpanKind::Internal,
+            start + 50 * US,
+            cache_end,
+            vec![],
+        );
+        let (at, _) = t.http_call(
+            0,
+            &root,
+            2,
+            "GET",
+            "/items/{id}",
+            &format!("/items/{item}"),
+            cache_end + 30 * US,
+            |t, server, s| {
+                let e = t.query(
+                    2,
+                    server,
+                    "SELECT id, name, stock FROM items WHERE id = $1",
+                    s + 40 * US,
+                    300,
+                    2500,
+                    "get_item",
+                );
+                (e + 50 * US, false)
+            },
+        );
         let end = at + t.rng.range(100 * US, 300 * US);
-        let s = t.spans[0].iter_mut().find(|s| s.span_id == root).expect("root added");
+        let s = t.spans[0]
+            .iter_mut()
+            .find(|s| s.span_id == root)
+            .expect("root added");
         s.end_time_unix_nano = end;
         s.attributes.push(kv_int("http.response.status_code", 200));
     }
@@ -215,10 +453,13 @@ pub fn messages(options: &Options) -> impl Iterator<Item = TracesData> + '_ {
     let per = options.traces_per_message.max(1);
     let interval = 1_000_000_000 / options.rps.max(1);
     (0..options.traces.div_ceil(per)).map(move |m| {
-        let mut by_service: [Vec<Span>; 4] = Default::default();
+        let mut by_service: [Vec<Span>; 5] = Default::default();
         for i in m * per..((m + 1) * per).min(options.traces) {
             let jitter = rng.range(0, interval / 2);
-            for (all, spans) in by_service.iter_mut().zip(trace(&mut rng, options.start_unix_ns + i * interval + jitter)) {
+            for (all, spans) in by_service.iter_mut().zip(trace(
+                &mut rng,
+                options.start_unix_ns + i * interval + jitter,
+            )) {
                 all.extend(spans);
             }
         }
@@ -229,10 +470,16 @@ pub fn messages(options: &Options) -> impl Iterator<Item = TracesData> + '_ {
                 .filter(|(_, spans)| !spans.is_empty())
                 .map(|(i, spans)| ResourceSpans {
                     resource: Some(Resource {
-                        attributes: vec![kv("service.name", SERVICES[i]), kv("host.name", &format!("{}-1", SERVICES[i]))],
+                        attributes: vec![
+                            kv("service.name", SERVICES[i]),
+                            kv("host.name", &format!("{}-1", SERVICES[i])),
+                        ],
                         ..Default::default()
                     }),
-                    scope_spans: vec![ScopeSpans { spans, ..Default::default() }],
+                    scope_spans: vec![ScopeSpans {
+                        spans,
+                        ..Default::default()
+                    }],
                     ..Default::default()
                 })
                 .collect(),
@@ -256,7 +503,11 @@ pub fn write_json(options: &Options, out: &mut impl Write) -> std::io::Result<()
 pub fn write_proto(options: &Options, out: &mut impl Write) -> std::io::Result<()> {
     for message in messages(options) {
         let bytes = message.encode_to_vec();
-        out.write_all(&u32::try_from(bytes.len()).expect("a message under 4 GiB").to_be_bytes())?;
+        out.write_all(
+            &u32::try_from(bytes.len())
+                .expect("a message under 4 GiB")
+                .to_be_bytes(),
+        )?;
         out.write_all(&bytes)?;
     }
     Ok(())
@@ -272,7 +523,9 @@ pub fn json_message(data: &TracesData, out: &mut String) {
             .iter()
             .map(|kv| {
                 let value = match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
-                    Some(any_value::Value::StringValue(s)) => format!("{{\"stringValue\":{}}}", quote(s)),
+                    Some(any_value::Value::StringValue(s)) => {
+                        format!("{{\"stringValue\":{}}}", quote(s))
+                    }
                     Some(any_value::Value::IntValue(n)) => format!("{{\"intValue\":\"{n}\"}}"),
                     _ => "{}".into(),
                 };
@@ -323,13 +576,23 @@ mod tests {
 
     #[test]
     fn same_seed_same_bytes_and_about_ten_spans_a_trace() {
-        let options = Options { traces: 200, ..Options::default() };
+        let options = Options {
+            traces: 200,
+            ..Options::default()
+        };
         let (mut a, mut b) = (Vec::new(), Vec::new());
         write_proto(&options, &mut a).unwrap();
         write_proto(&options, &mut b).unwrap();
         assert_eq!(a, b);
-        let spans: usize = messages(&options).flat_map(|m| m.resource_spans).flat_map(|r| r.scope_spans).map(|s| s.spans.len()).sum();
+        let spans: usize = messages(&options)
+            .flat_map(|m| m.resource_spans)
+            .flat_map(|r| r.scope_spans)
+            .map(|s| s.spans.len())
+            .sum();
         let per_trace = spans as f64 / 200.0;
-        assert!((8.0..12.0).contains(&per_trace), "{per_trace} spans per trace");
+        assert!(
+            (9.0..11.0).contains(&per_trace),
+            "{per_trace} spans per trace"
+        );
     }
 }

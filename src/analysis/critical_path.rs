@@ -40,7 +40,9 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { overlap_tolerance_ppm: 10_000 }
+        Options {
+            overlap_tolerance_ppm: 10_000,
+        }
     }
 }
 
@@ -87,7 +89,13 @@ pub struct Anomalies {
 /// The blocking children of `node` (whose subtree is shifted by `offset`), in walk order: latest
 /// end first, then earliest start, then smallest span id. Non-blocking children and skew go to
 /// `anomalies` when given.
-fn blocking_children(tree: &Tree, node: Node, offset: i64, kids: &mut Vec<Kid>, mut anomalies: Option<&mut Anomalies>) {
+fn blocking_children(
+    tree: &Tree,
+    node: Node,
+    offset: i64,
+    kids: &mut Vec<Kid>,
+    mut anomalies: Option<&mut Anomalies>,
+) {
     let parent = tree.span(node);
     let (p_start, p_end) = (parent.start_unix_ns + offset, parent.end_unix_ns + offset);
     let first = kids.len();
@@ -99,9 +107,17 @@ fn blocking_children(tree: &Tree, node: Node, offset: i64, kids: &mut Vec<Kid>, 
             }
             continue;
         }
-        let (mut start, mut end, mut child_offset) = (c.start_unix_ns + offset, c.end_unix_ns + offset, offset);
-        if parent.kind == SpanKind::Client && c.kind == SpanKind::Server && (start < p_start || end > p_end) {
-            let shift = if start < p_start || c.duration_ns() > parent.duration_ns() { p_start - start } else { p_end - end };
+        let (mut start, mut end, mut child_offset) =
+            (c.start_unix_ns + offset, c.end_unix_ns + offset, offset);
+        if parent.kind == SpanKind::Client
+            && c.kind == SpanKind::Server
+            && (start < p_start || end > p_end)
+        {
+            let shift = if start < p_start || c.duration_ns() > parent.duration_ns() {
+                p_start - start
+            } else {
+                p_end - end
+            };
             if let Some(a) = anomalies.as_deref_mut() {
                 a.skew.push((node, child, shift));
             }
@@ -114,10 +130,18 @@ fn blocking_children(tree: &Tree, node: Node, offset: i64, kids: &mut Vec<Kid>, 
             }
             continue;
         }
-        kids.push(Kid { node: child, start, end, offset: child_offset });
+        kids.push(Kid {
+            node: child,
+            start,
+            end,
+            offset: child_offset,
+        });
     }
     kids[first..].sort_unstable_by(|a, b| {
-        b.end.cmp(&a.end).then(a.start.cmp(&b.start)).then_with(|| tree.span(a.node).span_id.cmp(&tree.span(b.node).span_id))
+        b.end
+            .cmp(&a.end)
+            .then(a.start.cmp(&b.start))
+            .then_with(|| tree.span(a.node).span_id.cmp(&tree.span(b.node).span_id))
     });
 }
 
@@ -156,17 +180,39 @@ pub fn critical_path(tree: &Tree, options: &Options) -> Attribution {
     let mut kids: Vec<Kid> = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
     let root = tree.span(tree.root);
-    let push = |stack: &mut Vec<Frame>, kids: &mut Vec<Kid>, node: Node, offset: i64, lo: i64, hi: i64| {
-        let first = kids.len();
-        blocking_children(tree, node, offset, kids, None);
-        let duration = tree.span(node).duration_ns();
-        stack.push(Frame { node, lo, cursor: hi, first, next: first, end: kids.len(), duration, prev: None, min_start_passed: i64::MAX });
-    };
-    push(&mut stack, &mut kids, tree.root, 0, root.start_unix_ns, root.end_unix_ns);
+    let push =
+        |stack: &mut Vec<Frame>, kids: &mut Vec<Kid>, node: Node, offset: i64, lo: i64, hi: i64| {
+            let first = kids.len();
+            blocking_children(tree, node, offset, kids, None);
+            let duration = tree.span(node).duration_ns();
+            stack.push(Frame {
+                node,
+                lo,
+                cursor: hi,
+                first,
+                next: first,
+                end: kids.len(),
+                duration,
+                prev: None,
+                min_start_passed: i64::MAX,
+            });
+        };
+    push(
+        &mut stack,
+        &mut kids,
+        tree.root,
+        0,
+        root.start_unix_ns,
+        root.end_unix_ns,
+    );
     while let Some(f) = stack.last_mut() {
         if f.next == f.end || f.cursor <= f.lo {
             if f.cursor > f.lo {
-                out.segments.push(Segment { node: f.node, start_ns: f.lo, end_ns: f.cursor });
+                out.segments.push(Segment {
+                    node: f.node,
+                    start_ns: f.lo,
+                    end_ns: f.cursor,
+                });
             }
             let done = stack.pop().expect("a frame is on the stack");
             kids.truncate(done.first);
@@ -176,7 +222,12 @@ pub fn critical_path(tree: &Tree, options: &Options) -> Attribution {
         f.next += 1;
         let boundary = f.prev.map_or(f.cursor, |p| p.start);
         if kid.end > boundary {
-            if tolerated(f, &kid, kids.get(f.next).filter(|_| f.next < f.end), options) {
+            if tolerated(
+                f,
+                &kid,
+                kids.get(f.next).filter(|_| f.next < f.end),
+                options,
+            ) {
                 out.tolerated_overlaps += 1;
             } else {
                 f.min_start_passed = f.min_start_passed.min(kid.start);
@@ -193,7 +244,11 @@ pub fn critical_path(tree: &Tree, options: &Options) -> Attribution {
             continue;
         }
         if f.cursor > end {
-            out.segments.push(Segment { node: f.node, start_ns: end, end_ns: f.cursor });
+            out.segments.push(Segment {
+                node: f.node,
+                start_ns: end,
+                end_ns: f.cursor,
+            });
         }
         if let Some(prev) = f.prev {
             f.min_start_passed = f.min_start_passed.min(prev.start);
@@ -268,14 +323,19 @@ mod tests {
         let root = tree.span(tree.root);
         let mut at = root.end_unix_ns;
         for seg in &a.segments {
-            assert_eq!(seg.end_ns, at, "segments are contiguous, latest first: {:?}", a.segments);
+            assert_eq!(
+                seg.end_ns, at,
+                "segments are contiguous, latest first: {:?}",
+                a.segments
+            );
             assert!(seg.start_ns < seg.end_ns);
             at = seg.start_ns;
         }
         assert_eq!(at, root.start_unix_ns, "segments reach the root's start");
         let mut by_span = BTreeMap::new();
         for seg in &a.segments {
-            *by_span.entry(tree.span(seg.node).span_id.0[7]).or_insert(0) += seg.end_ns - seg.start_ns;
+            *by_span.entry(tree.span(seg.node).span_id.0[7]).or_insert(0) +=
+                seg.end_ns - seg.start_ns;
         }
         let (_, anomalies) = self_times(&tree);
         (by_span, a, anomalies)
@@ -283,30 +343,55 @@ mod tests {
 
     #[test]
     fn touching_siblings_are_sequential() {
-        let (by, _, _) = cp(&mut [test_span(1, 0, 0, 100), test_span(2, 1, 10, 50), test_span(3, 1, 50, 90)]);
+        let (by, _, _) = cp(&mut [
+            test_span(1, 0, 0, 100),
+            test_span(2, 1, 10, 50),
+            test_span(3, 1, 50, 90),
+        ]);
         assert_eq!(by, BTreeMap::from([(1, 20), (2, 40), (3, 40)]));
     }
 
     #[test]
     fn a_real_overlap_leaves_the_earlier_sibling_off_the_path() {
-        let (by, a, _) = cp(&mut [test_span(1, 0, 0, 100), test_span(2, 1, 10, 50), test_span(3, 1, 40, 90)]);
+        let (by, a, _) = cp(&mut [
+            test_span(1, 0, 0, 100),
+            test_span(2, 1, 10, 50),
+            test_span(3, 1, 40, 90),
+        ]);
         assert_eq!(by, BTreeMap::from([(1, 50), (3, 50)]));
         assert_eq!(a.tolerated_overlaps, 0);
     }
 
     #[test]
     fn a_small_overlap_is_clock_noise_and_nothing_is_counted_twice() {
-        let (by, a, _) = cp(&mut [test_span(1, 0, 0, 1000), test_span(2, 1, 0, 505), test_span(3, 1, 500, 1000)]);
+        let (by, a, _) = cp(&mut [
+            test_span(1, 0, 0, 1000),
+            test_span(2, 1, 0, 505),
+            test_span(3, 1, 500, 1000),
+        ]);
         assert_eq!(by, BTreeMap::from([(2, 500), (3, 500)]));
         assert_eq!(a.tolerated_overlaps, 1);
-        assert_eq!(a.clipped, vec![(1, 5)], "the 5 ns pushed before the parent's start are reported");
+        assert_eq!(
+            a.clipped,
+            vec![(1, 5)],
+            "the 5 ns pushed before the parent's start are reported"
+        );
     }
 
     #[test]
     fn a_third_sibling_in_the_overlap_forbids_the_tolerance() {
-        let (by, a, _) = cp(&mut [test_span(1, 0, 0, 1000), test_span(2, 1, 0, 505), test_span(3, 1, 500, 1000), test_span(4, 1, 502, 503)]);
+        let (by, a, _) = cp(&mut [
+            test_span(1, 0, 0, 1000),
+            test_span(2, 1, 0, 505),
+            test_span(3, 1, 500, 1000),
+            test_span(4, 1, 502, 503),
+        ]);
         assert_eq!(a.tolerated_overlaps, 0);
-        assert_eq!(by, BTreeMap::from([(1, 500), (3, 500)]), "A overlaps B while C runs: a real overlap, A is off the path");
+        assert_eq!(
+            by,
+            BTreeMap::from([(1, 500), (3, 500)]),
+            "A overlaps B while C runs: a real overlap, A is off the path"
+        );
     }
 
     #[test]
@@ -318,7 +403,10 @@ mod tests {
 
     #[test]
     fn a_consumer_child_is_off_the_path() {
-        let (by, _, anomalies) = cp(&mut [test_span(1, 0, 0, 100), kinded(test_span(2, 1, 10, 50), SpanKind::Consumer)]);
+        let (by, _, anomalies) = cp(&mut [
+            test_span(1, 0, 0, 100),
+            kinded(test_span(2, 1, 10, 50), SpanKind::Consumer),
+        ]);
         assert_eq!(by, BTreeMap::from([(1, 100)]));
         assert_eq!(anomalies.off_path, vec![(1, OffPath::Consumer)]);
     }
@@ -329,7 +417,11 @@ mod tests {
         let server = kinded(test_span(2, 1, -5, 95), SpanKind::Server);
         let db = test_span(3, 2, 20, 60);
         let (by, _, anomalies) = cp(&mut [client, server, db]);
-        assert_eq!(by, BTreeMap::from([(2, 60), (3, 40)]), "client minus server is 0; the server's child moves with it");
+        assert_eq!(
+            by,
+            BTreeMap::from([(2, 60), (3, 40)]),
+            "client minus server is 0; the server's child moves with it"
+        );
         assert_eq!(anomalies.skew, vec![(0, 1, 5)]);
     }
 
@@ -344,7 +436,11 @@ mod tests {
 
     #[test]
     fn equal_ends_take_the_earlier_start() {
-        let (by, _, _) = cp(&mut [test_span(1, 0, 0, 100), test_span(2, 1, 10, 50), test_span(3, 1, 20, 50)]);
+        let (by, _, _) = cp(&mut [
+            test_span(1, 0, 0, 100),
+            test_span(2, 1, 10, 50),
+            test_span(3, 1, 20, 50),
+        ]);
         assert_eq!(by, BTreeMap::from([(1, 60), (2, 40)]));
     }
 
@@ -357,13 +453,23 @@ mod tests {
 
     #[test]
     fn nested_calls_attribute_to_the_deepest_span() {
-        let (by, _, _) = cp(&mut [test_span(1, 0, 0, 100), test_span(2, 1, 10, 90), test_span(3, 2, 20, 80), test_span(4, 3, 30, 70)]);
+        let (by, _, _) = cp(&mut [
+            test_span(1, 0, 0, 100),
+            test_span(2, 1, 10, 90),
+            test_span(3, 2, 20, 80),
+            test_span(4, 3, 30, 70),
+        ]);
         assert_eq!(by, BTreeMap::from([(1, 20), (2, 20), (3, 20), (4, 40)]));
     }
 
     #[test]
     fn self_time_is_duration_minus_the_union_of_children() {
-        let mut spans = [test_span(1, 0, 0, 100), test_span(2, 1, 10, 50), test_span(3, 1, 40, 60), test_span(4, 1, 80, 130)];
+        let mut spans = [
+            test_span(1, 0, 0, 100),
+            test_span(2, 1, 10, 50),
+            test_span(3, 1, 40, 60),
+            test_span(4, 1, 80, 130),
+        ];
         spans.sort_by_key(|s| s.span_id);
         let tree = Tree::build(&spans).unwrap();
         let (self_ns, _) = self_times(&tree);

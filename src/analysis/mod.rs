@@ -8,9 +8,13 @@ pub mod stats;
 use crate::ingest::ledger::SkipReason;
 use crate::model::trace::{ExtraRoot, Tree};
 use crate::model::{Dataset, OpKind, Span, Sym, TraceId};
-use crate::report::{self, Bottleneck, Level, OffPathReason, OffPathRow, OtherOperations, Report, SkewRow, TraceLedger};
+use crate::report::{
+    self, Bottleneck, Level, OffPathReason, OffPathRow, OtherOperations, Report, SkewRow,
+    TraceLedger,
+};
 use critical_path::{OffPath, critical_path, self_times};
 use rayon::prelude::*;
+use stats::ms;
 use std::collections::HashMap;
 
 /// Analysis settings.
@@ -27,7 +31,11 @@ pub struct Options {
 
 impl Default for Options {
     fn default() -> Self {
-        Options { critical_path: critical_path::Options::default(), top: 20, exemplars: 3 }
+        Options {
+            critical_path: critical_path::Options::default(),
+            top: 20,
+            exemplars: 3,
+        }
     }
 }
 
@@ -47,7 +55,12 @@ pub struct OpKey {
 impl OpKey {
     /// The key of a span.
     pub fn of(span: &Span) -> OpKey {
-        OpKey { service: span.service, kind: span.op_kind, system: span.op_system, label: span.op_label }
+        OpKey {
+            service: span.service,
+            kind: span.op_kind,
+            system: span.op_system,
+            label: span.op_label,
+        }
     }
 }
 
@@ -101,13 +114,18 @@ pub fn analyze(dataset: &Dataset, options: &Options) -> Report {
     for r in &results {
         add_ledger(&mut ledger, &r.ledger);
         for &input in &r.duplicate_inputs {
-            inputs[input as usize].skip(SkipReason::DuplicateSpan, 1, || format!("trace {}: a span id seen twice", r.trace_id));
+            inputs[input as usize].skip(SkipReason::DuplicateSpan, 1, || {
+                format!("trace {}: a span id seen twice", r.trace_id)
+            });
         }
     }
     let all: Vec<&TraceResult> = results.iter().collect();
     Report {
         schema_version: report::SCHEMA_VERSION,
-        tool: report::Tool { name: env!("CARGO_PKG_NAME").into(), version: env!("CARGO_PKG_VERSION").into() },
+        tool: report::Tool {
+            name: env!("CARGO_PKG_NAME").into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+        },
         inputs,
         traces: ledger,
         levels: vec![level("all", &all, dataset, options)],
@@ -138,7 +156,12 @@ fn analyze_trace(spans: &[Span], options: &Options) -> Option<TraceResult> {
         cp_ns[seg.node as usize] += (seg.end_ns - seg.start_ns) as u64;
     }
     let mut keys: Vec<KeyInTrace> = (0..tree.len())
-        .map(|i| KeyInTrace { key: OpKey::of(tree.spans[i]), cp_ns: cp_ns[i], self_ns: self_ns[i] as u64, spans: 1 })
+        .map(|i| KeyInTrace {
+            key: OpKey::of(tree.spans[i]),
+            cp_ns: cp_ns[i],
+            self_ns: self_ns[i] as u64,
+            spans: 1,
+        })
         .collect();
     keys.sort_unstable_by_key(|k| (k.key.service, k.key.kind, k.key.system, k.key.label));
     keys.dedup_by(|b, a| {
@@ -159,7 +182,11 @@ fn analyze_trace(spans: &[Span], options: &Options) -> Option<TraceResult> {
                 OffPath::Consumer => OffPathReason::Consumer,
                 OffPath::AsyncChild => OffPathReason::AsyncChild,
             };
-            (OpKey::of(tree.span(node)), reason, tree.span(node).duration_ns() as u64)
+            (
+                OpKey::of(tree.span(node)),
+                reason,
+                tree.span(node).duration_ns() as u64,
+            )
         })
         .collect();
     let mut ledger = TraceLedger {
@@ -184,10 +211,18 @@ fn analyze_trace(spans: &[Span], options: &Options) -> Option<TraceResult> {
                 OffPathReason::SecondRoot
             }
         };
-        off_path.push((OpKey::of(tree.span(node)), reason, tree.span(node).duration_ns() as u64));
+        off_path.push((
+            OpKey::of(tree.span(node)),
+            reason,
+            tree.span(node).duration_ns() as u64,
+        ));
     }
     let endpoint = |s: &Span| if s.host.is_empty() { s.service } else { s.host };
-    let skew = anomalies.skew.iter().map(|&(c, s, shift)| (endpoint(tree.span(c)), endpoint(tree.span(s)), shift)).collect();
+    let skew = anomalies
+        .skew
+        .iter()
+        .map(|&(c, s, shift)| (endpoint(tree.span(c)), endpoint(tree.span(s)), shift))
+        .collect();
     let root = tree.span(tree.root);
     Some(TraceResult {
         trace_id: root.trace_id,
@@ -216,10 +251,16 @@ struct KeyTotals {
 fn level(name: &str, traces: &[&TraceResult], dataset: &Dataset, options: &Options) -> Level {
     let s = |sym: Sym| dataset.strings.get(sym).to_string();
     let requests = traces.len() as u64;
-    let mut latencies: Vec<u64> = traces.iter().map(|t| (t.root_end_ns - t.root_start_ns) as u64).collect();
+    let mut latencies: Vec<u64> = traces
+        .iter()
+        .map(|t| (t.root_end_ns - t.root_start_ns) as u64)
+        .collect();
     let latency_ns_total: u64 = latencies.iter().sum();
     latencies.sort_unstable();
-    let window_ns = match (traces.iter().map(|t| t.root_start_ns).min(), traces.iter().map(|t| t.root_end_ns).max()) {
+    let window_ns = match (
+        traces.iter().map(|t| t.root_start_ns).min(),
+        traces.iter().map(|t| t.root_end_ns).max(),
+    ) {
         (Some(first), Some(last)) => (last - first) as u64,
         _ => 0,
     };
@@ -236,27 +277,66 @@ fn level(name: &str, traces: &[&TraceResult], dataset: &Dataset, options: &Optio
             }
         }
     }
-    let per_request = |ns: u64| if requests == 0 { 0.0 } else { ns as f64 / requests as f64 / 1e6 };
-    let share = |ns: u64| if latency_ns_total == 0 { 0.0 } else { ns as f64 / latency_ns_total as f64 };
-    let mut rows: Vec<(OpKey, KeyTotals)> = totals.into_iter().collect();
+    let per_request = |ns: u64| {
+        ms(if requests == 0 {
+            0
+        } else {
+            stats::div_round(ns, requests)
+        })
+    };
+    let share = |ns: u64| {
+        if latency_ns_total == 0 {
+            0.0
+        } else {
+            ns as f64 / latency_ns_total as f64
+        }
+    };
+    // Operations never on the path (inside async or detached work) are not bottlenecks; the
+    // off-path table accounts for them.
+    let mut rows: Vec<(OpKey, KeyTotals)> =
+        totals.into_iter().filter(|(_, t)| t.cp_ns > 0).collect();
     rows.sort_by(|(ka, a), (kb, b)| {
         b.cp_ns
             .cmp(&a.cp_ns)
-            .then_with(|| dataset.strings.get(ka.service).cmp(dataset.strings.get(kb.service)))
+            .then_with(|| {
+                dataset
+                    .strings
+                    .get(ka.service)
+                    .cmp(dataset.strings.get(kb.service))
+            })
             .then_with(|| ka.kind.cmp(&kb.kind))
-            .then_with(|| dataset.strings.get(ka.system).cmp(dataset.strings.get(kb.system)))
-            .then_with(|| dataset.strings.get(ka.label).cmp(dataset.strings.get(kb.label)))
+            .then_with(|| {
+                dataset
+                    .strings
+                    .get(ka.system)
+                    .cmp(dataset.strings.get(kb.system))
+            })
+            .then_with(|| {
+                dataset
+                    .strings
+                    .get(ka.label)
+                    .cmp(dataset.strings.get(kb.label))
+            })
     });
-    let shown = if options.top == 0 { rows.len() } else { options.top.min(rows.len()) };
+    let shown = if options.top == 0 {
+        rows.len()
+    } else {
+        options.top.min(rows.len())
+    };
     let other_ns: u64 = rows[shown..].iter().map(|(_, t)| t.cp_ns).sum();
-    let other = OtherOperations { operations: (rows.len() - shown) as u64, cp_ns_total: other_ns, share: share(other_ns) };
+    let other = OtherOperations {
+        operations: (rows.len() - shown) as u64,
+        cp_ns_total: other_ns,
+        cp_ms_per_request: per_request(other_ns),
+        share: share(other_ns),
+    };
     let bottlenecks = rows
         .into_iter()
         .take(shown)
         .enumerate()
         .map(|(i, (key, mut t))| {
             t.per_trace_cp_ns.sort_unstable();
-            let pct = |p: u32| stats::percentile(&t.per_trace_cp_ns, p) as f64 / 1e6;
+            let pct = |p: u32| ms(stats::percentile(&t.per_trace_cp_ns, p));
             Bottleneck {
                 rank: i as u32 + 1,
                 service: s(key.service),
@@ -270,20 +350,38 @@ fn level(name: &str, traces: &[&TraceResult], dataset: &Dataset, options: &Optio
                 p95_cp_ms: pct(95),
                 p99_cp_ms: pct(99),
                 self_ms_per_request: per_request(t.self_ns),
-                on_path_fraction: if requests == 0 { 0.0 } else { t.per_trace_cp_ns.len() as f64 / requests as f64 },
+                on_path_fraction: if requests == 0 {
+                    0.0
+                } else {
+                    t.per_trace_cp_ns.len() as f64 / requests as f64
+                },
                 spans: t.spans,
                 exemplar_trace_ids: t.exemplars.iter().map(|(_, id)| id.to_string()).collect(),
             }
         })
         .collect();
-    let ms = |p: u32| stats::percentile(&latencies, p) as f64 / 1e6;
+    let latency = |p: u32| ms(stats::percentile(&latencies, p));
     Level {
         name: name.into(),
         requests,
-        rps: if window_ns == 0 { 0.0 } else { requests as f64 * 1e9 / window_ns as f64 },
+        rps: if window_ns == 0 {
+            0.0
+        } else {
+            requests as f64 * 1e9 / window_ns as f64
+        },
         window_ns,
-        latency_ms: report::Percentiles { p50: ms(50), p95: ms(95), p99: ms(99), max: latencies.last().copied().unwrap_or(0) as f64 / 1e6 },
-        error_rate: if requests == 0 { 0.0 } else { traces.iter().filter(|t| t.root_error).count() as f64 / requests as f64 },
+        latency_ms: report::Percentiles {
+            mean: per_request(latency_ns_total),
+            p50: latency(50),
+            p95: latency(95),
+            p99: latency(99),
+            max: ms(latencies.last().copied().unwrap_or(0)),
+        },
+        error_rate: if requests == 0 {
+            0.0
+        } else {
+            traces.iter().filter(|t| t.root_error).count() as f64 / requests as f64
+        },
         latency_ns_total,
         bottlenecks,
         other,
@@ -304,10 +402,14 @@ fn off_path_rows(results: &[TraceResult], dataset: &Dataset) -> Vec<OffPathRow> 
             operation: dataset.strings.get(key.label).into(),
             reason,
             spans,
-            total_ms: ns as f64 / 1e6,
+            total_ms: ms(ns),
         })
         .collect();
-    rows.sort_by(|a, b| b.total_ms.total_cmp(&a.total_ms).then_with(|| (&a.service, &a.operation, a.reason).cmp(&(&b.service, &b.operation, b.reason))));
+    rows.sort_by(|a, b| {
+        b.total_ms.total_cmp(&a.total_ms).then_with(|| {
+            (&a.service, &a.operation, a.reason).cmp(&(&b.service, &b.operation, b.reason))
+        })
+    });
     rows
 }
 
@@ -329,6 +431,10 @@ fn skew_rows(results: &[TraceResult], dataset: &Dataset) -> Vec<SkewRow> {
             max_shift_ms: shift as f64 / 1e6,
         })
         .collect();
-    rows.sort_by(|a, b| b.spans.cmp(&a.spans).then_with(|| (&a.client, &a.server).cmp(&(&b.client, &b.server))));
+    rows.sort_by(|a, b| {
+        b.spans
+            .cmp(&a.spans)
+            .then_with(|| (&a.client, &a.server).cmp(&(&b.client, &b.server)))
+    });
     rows
 }

@@ -10,6 +10,17 @@ pub fn percentile(sorted: &[u64], p: u32) -> u64 {
     sorted[rank as usize - 1]
 }
 
+/// Nanoseconds as milliseconds: one correctly rounded division, so the value prints with at
+/// most six decimals.
+pub fn ms(ns: u64) -> f64 {
+    ns as f64 / 1e6
+}
+
+/// `a / b` rounded to the nearest integer (halves up); `b` must not be 0.
+pub fn div_round(a: u64, b: u64) -> u64 {
+    ((u128::from(a) * 2 + u128::from(b)) / (u128::from(b) * 2)) as u64
+}
+
 /// Keeps the `k` largest items of `top` (ties: the smaller item second field first), sorted
 /// largest first.
 pub fn keep_top<T: Ord + Copy>(top: &mut Vec<(u64, T)>, item: (u64, T), k: usize) {
@@ -33,6 +44,14 @@ mod tests {
         assert_eq!(percentile(&[7], 99), 7);
         assert_eq!(percentile(&[1, 2], 50), 1);
         assert_eq!(percentile(&[], 50), 0);
+    }
+
+    #[test]
+    fn rounding() {
+        assert_eq!(div_round(7, 2), 4);
+        assert_eq!(div_round(5, 3), 2);
+        assert_eq!(div_round(u64::MAX, 1), u64::MAX);
+        assert_eq!(ms(1_060_648), 1.060648);
     }
 
     #[test]

@@ -6,7 +6,12 @@ use std::path::PathBuf;
 
 /// Finds why a system gets slow under load.
 #[derive(Debug, Parser)]
-#[command(name = "chokepoint", version, about, after_help = "Exit codes: 0 success; 1 a check gate was breached; 2 bad usage or unreadable input.")]
+#[command(
+    name = "chokepoint",
+    version,
+    about,
+    after_help = "Exit codes: 0 success; 1 a check gate was breached; 2 bad usage or unreadable input."
+)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]

@@ -29,19 +29,38 @@ pub fn run() -> ExitCode {
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {
-    e.chain().any(|c| c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
-/// Where `analyze` with no input looks.
+/// Where `analyze` with no input looks; relative to the working directory when below it, so
+/// that reports name it the same on every checkout.
 fn demo_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join("demo")
+    let demo = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join("demo");
+    match std::env::current_dir() {
+        Ok(cwd) => demo
+            .strip_prefix(&cwd)
+            .map_or(demo.clone(), Path::to_path_buf),
+        Err(_) => demo,
+    }
 }
 
 fn analyze(a: AnalyzeArgs) -> Result<ExitCode> {
     let inputs = if a.inputs.is_empty() {
         let demo = demo_dir();
-        anyhow::ensure!(demo.is_dir(), "no input given, and the bundled demo is not at {}: pass trace files or folders", demo.display());
-        eprintln!("chokepoint: no input given; analyzing the bundled demo in {}", demo.display());
+        anyhow::ensure!(
+            demo.is_dir(),
+            "no input given, and the bundled demo is not at {}: pass trace files or folders",
+            demo.display()
+        );
+        eprintln!(
+            "chokepoint: no input given; analyzing the bundled demo in {}",
+            demo.display()
+        );
         vec![demo]
     } else {
         a.inputs
@@ -53,18 +72,31 @@ fn analyze(a: AnalyzeArgs) -> Result<ExitCode> {
     if let Some(p) = &options.progress {
         p.finish_and_clear();
     }
+    for input in dataset.inputs.iter().filter(|i| i.format == "unrecognized") {
+        eprintln!(
+            "chokepoint: warning: {} matches no input format and was not read",
+            input.path
+        );
+    }
     let mut analysis_options = analysis::Options::default();
     analysis_options.top = a.top;
-    analysis_options.critical_path.overlap_tolerance_ppm = (a.overlap_tolerance * 10_000.0).round() as u32;
+    analysis_options.critical_path.overlap_tolerance_ppm =
+        (a.overlap_tolerance * 10_000.0).round() as u32;
     let report = analysis::analyze(&dataset, &analysis_options);
 
-    let out_dir = a.out.or_else(|| (!a.json).then(|| PathBuf::from("chokepoint-report")));
+    let out_dir = a
+        .out
+        .or_else(|| (!a.json).then(|| PathBuf::from("chokepoint-report")));
     let mut written = Vec::new();
     if let Some(dir) = &out_dir {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        for (name, text) in [("report.md", report::markdown::render(&report)), ("report.json", report.to_json())] {
+        for (name, text) in [
+            ("report.md", report::markdown::render(&report)),
+            ("report.json", report.to_json()),
+        ] {
             let path = dir.join(name);
-            std::fs::write(&path, text).with_context(|| format!("cannot write {}", path.display()))?;
+            std::fs::write(&path, text)
+                .with_context(|| format!("cannot write {}", path.display()))?;
             written.push(path);
         }
     }
@@ -89,19 +121,32 @@ fn progress_bar(inputs: &[PathBuf]) -> Option<indicatif::ProgressBar> {
         return None;
     }
     let files = ingest::list_files(inputs).ok()?;
-    let total: u64 = files.iter().filter_map(|f| std::fs::metadata(f).ok()).map(|m| m.len()).sum();
+    let total: u64 = files
+        .iter()
+        .filter_map(|f| std::fs::metadata(&f.path).ok())
+        .map(|m| m.len())
+        .sum();
     if total < WORTH_SHOWING {
         return None;
     }
     let bar = indicatif::ProgressBar::new(total);
-    let style = indicatif::ProgressStyle::with_template("reading {bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}").ok()?;
+    let style = indicatif::ProgressStyle::with_template(
+        "reading {bar:40} {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+    )
+    .ok()?;
     bar.set_style(style);
     Some(bar)
 }
 
 fn write_synth(s: SynthArgs) -> Result<ExitCode> {
-    let options = synth::Options { traces: s.traces, seed: s.seed, rps: s.rps, ..synth::Options::default() };
-    let file = std::fs::File::create(&s.out).with_context(|| format!("cannot create {}", s.out.display()))?;
+    let options = synth::Options {
+        traces: s.traces,
+        seed: s.seed,
+        rps: s.rps,
+        ..synth::Options::default()
+    };
+    let file = std::fs::File::create(&s.out)
+        .with_context(|| format!("cannot create {}", s.out.display()))?;
     let mut out = std::io::BufWriter::new(file);
     match s.format {
         ingest::Format::OtlpJson => synth::write_json(&options, &mut out),

@@ -28,13 +28,21 @@ impl Compression {
 }
 
 /// Wraps `reader` in the decompressor its first bytes call for.
-pub fn open(reader: impl Read + Send + 'static) -> std::io::Result<(Compression, Box<dyn BufRead + Send>)> {
+pub fn open(
+    reader: impl Read + Send + 'static,
+) -> std::io::Result<(Compression, Box<dyn BufRead + Send>)> {
     let mut reader = BufReader::with_capacity(1 << 20, reader);
     let compression = Compression::detect(reader.fill_buf()?);
     let out: Box<dyn BufRead + Send> = match compression {
         Compression::None => Box::new(reader),
-        Compression::Gzip => Box::new(BufReader::with_capacity(1 << 20, flate2::bufread::MultiGzDecoder::new(reader))),
-        Compression::Zstd => Box::new(BufReader::with_capacity(1 << 20, zstd::stream::read::Decoder::with_buffer(reader)?)),
+        Compression::Gzip => Box::new(BufReader::with_capacity(
+            1 << 20,
+            flate2::bufread::MultiGzDecoder::new(reader),
+        )),
+        Compression::Zstd => Box::new(BufReader::with_capacity(
+            1 << 20,
+            zstd::stream::read::Decoder::with_buffer(reader)?,
+        )),
     };
     Ok((compression, out))
 }
@@ -50,7 +58,11 @@ mod tests {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         gz.write_all(&text).unwrap();
         let zst = zstd::stream::encode_all(&text[..], 1).unwrap();
-        for (bytes, want) in [(gz.finish().unwrap(), Compression::Gzip), (zst, Compression::Zstd), (text.clone(), Compression::None)] {
+        for (bytes, want) in [
+            (gz.finish().unwrap(), Compression::Gzip),
+            (zst, Compression::Zstd),
+            (text.clone(), Compression::None),
+        ] {
             let (found, mut reader) = open(std::io::Cursor::new(bytes)).unwrap();
             assert_eq!(found, want);
             let mut out = Vec::new();

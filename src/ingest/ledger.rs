@@ -20,6 +20,8 @@ pub enum SkipReason {
     TimeOutOfRange,
     /// A second span with the same trace and span id as one already kept.
     DuplicateSpan,
+    /// A file found in a folder that matches no input format (the whole file is one record).
+    UnrecognizedFile,
 }
 
 impl SkipReason {
@@ -32,6 +34,7 @@ impl SkipReason {
             SkipReason::EndBeforeStart => "end_before_start",
             SkipReason::TimeOutOfRange => "time_out_of_range",
             SkipReason::DuplicateSpan => "duplicate_span",
+            SkipReason::UnrecognizedFile => "unrecognized_file",
         }
     }
 }

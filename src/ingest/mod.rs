@@ -54,43 +54,83 @@ const CHUNK_BYTES: usize = 8 << 20;
 /// The longest single record (line or message) accepted; longer ones are skipped and counted.
 pub const MAX_RECORD_BYTES: usize = 256 << 20;
 
+/// A file to read.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct InputFile {
+    /// Its path.
+    pub path: PathBuf,
+    /// Found while walking a folder rather than named.
+    pub in_folder: bool,
+}
+
 /// Lists the files of `paths` (folders recursively), sorted and without repeats, so that the
 /// order inputs are given in does not change the result.
-pub fn list_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
-    fn walk(path: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+pub fn list_files(paths: &[PathBuf]) -> Result<Vec<InputFile>> {
+    fn walk(path: &Path, in_folder: bool, out: &mut Vec<InputFile>) -> Result<()> {
         let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
         if !meta.is_dir() {
-            out.push(path.to_path_buf());
+            out.push(InputFile {
+                path: path.to_path_buf(),
+                in_folder,
+            });
             return Ok(());
         }
         let entries = std::fs::read_dir(path).map_err(|e| Error::io(path, e))?;
         for entry in entries {
-            walk(&entry.map_err(|e| Error::io(path, e))?.path(), out)?;
+            walk(&entry.map_err(|e| Error::io(path, e))?.path(), true, out)?;
         }
         Ok(())
     }
     let mut files = Vec::new();
     for path in paths {
-        walk(path, &mut files)?;
+        walk(path, false, &mut files)?;
     }
     files.sort();
-    files.dedup();
+    files.dedup_by(|b, a| a.path == b.path);
     Ok(files)
 }
 
 /// Reads every input into one dataset. Fails on the first file (in path order) that cannot be
-/// read, matches no format, or yields no usable record.
+/// read or yields no usable record, or that matches no format when it was named; a file found
+/// in a folder that matches no format is counted in the ledger instead. Fails when no file holds
+/// a usable record.
 pub fn read_inputs(paths: &[PathBuf], options: &Options) -> Result<Dataset> {
     let files = list_files(paths)?;
-    let results: Vec<Result<(InputLedger, Vec<SpanBatch>)>> = files.par_iter().map(|path| read_file(path, options)).collect();
+    let results: Vec<Result<(InputLedger, Vec<SpanBatch>)>> = files
+        .par_iter()
+        .map(|file| read_file(&file.path, options))
+        .collect();
     let mut dataset = Dataset::default();
-    for (index, result) in results.into_iter().enumerate() {
-        let (ledger, batches) = result?;
-        let input = u32::try_from(index).expect("fewer than 2^32 input files");
+    let mut unrecognized = None;
+    for (file, result) in files.iter().zip(results) {
+        let (ledger, batches) = match result {
+            Err(Error::UnknownFormat { path, tried, head }) if file.in_folder => {
+                let mut ledger = InputLedger {
+                    path: path.display().to_string(),
+                    format: "unrecognized".into(),
+                    records: 1,
+                    ..InputLedger::default()
+                };
+                ledger.skip(SkipReason::UnrecognizedFile, 1, || {
+                    format!("matches no input format; it begins with: {head}")
+                });
+                unrecognized.get_or_insert(Error::UnknownFormat { path, tried, head });
+                (ledger, Vec::new())
+            }
+            other => other?,
+        };
+        let input = u32::try_from(dataset.inputs.len()).expect("fewer than 2^32 input files");
         for batch in batches {
             let table = dataset.strings.absorb(&batch.strings);
             dataset.spans.extend(batch.spans.into_iter().map(|mut s| {
-                for sym in [&mut s.name, &mut s.service, &mut s.host, &mut s.op_system, &mut s.op_label, &mut s.code_location] {
+                for sym in [
+                    &mut s.name,
+                    &mut s.service,
+                    &mut s.host,
+                    &mut s.op_system,
+                    &mut s.op_label,
+                    &mut s.code_location,
+                ] {
                     *sym = remap(*sym, &table);
                 }
                 s.input = input;
@@ -99,6 +139,14 @@ pub fn read_inputs(paths: &[PathBuf], options: &Options) -> Result<Dataset> {
         }
         dataset.inputs.push(ledger);
     }
+    if dataset.spans.is_empty() {
+        let path = paths.first().cloned().unwrap_or_default();
+        return Err(unrecognized.unwrap_or(Error::Empty {
+            path,
+            format: "input",
+            detail: ": no files found".into(),
+        }));
+    }
     dataset.sort_spans();
     Ok(dataset)
 }
@@ -106,28 +154,50 @@ pub fn read_inputs(paths: &[PathBuf], options: &Options) -> Result<Dataset> {
 /// Reads one file: recognizes, decompresses and parses it.
 pub fn read_file(path: &Path, options: &Options) -> Result<(InputLedger, Vec<SpanBatch>)> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let file = ProgressReader { inner: file, progress: options.progress.clone() };
+    let file = ProgressReader {
+        inner: file,
+        progress: options.progress.clone(),
+    };
     let (_, mut reader) = decompress::open(file).map_err(|e| Error::io(path, e))?;
     let mut head = Vec::with_capacity(sniff::HEAD_BYTES);
-    (&mut reader).take(sniff::HEAD_BYTES as u64).read_to_end(&mut head).map_err(|e| Error::io(path, e))?;
+    (&mut reader)
+        .take(sniff::HEAD_BYTES as u64)
+        .read_to_end(&mut head)
+        .map_err(|e| Error::io(path, e))?;
     if head.trim_ascii().is_empty() {
-        return Err(Error::Empty { path: path.into(), format: "input", detail: ": the file is empty".into() });
+        return Err(Error::Empty {
+            path: path.into(),
+            format: "input",
+            detail: ": the file is empty".into(),
+        });
     }
     let format = match options.format.or_else(|| sniff::detect(&head)) {
         Some(format) => format,
         None => {
             let tried = Format::ALL.map(Format::as_str).join(", ");
-            return Err(Error::UnknownFormat { path: path.into(), tried, head: sniff::describe_head(&head) });
+            return Err(Error::UnknownFormat {
+                path: path.into(),
+                tried,
+                head: sniff::describe_head(&head),
+            });
         }
     };
     let mut reader = std::io::Cursor::new(head).chain(reader);
     let mut batches = match format {
-        Format::OtlpJson if sniff::is_json_lines(reader.get_ref().0.get_ref()) => read_json_lines(path, &mut reader)?,
+        Format::OtlpJson if sniff::is_json_lines(reader.get_ref().0.get_ref()) => {
+            read_json_lines(path, &mut reader, MAX_RECORD_BYTES)?
+        }
         Format::OtlpJson => vec![read_json_document(path, &mut reader)?],
-        Format::OtlpProto if otlp::proto::is_length_prefixed(reader.get_ref().0.get_ref()) => read_proto_delimited(path, &mut reader)?,
+        Format::OtlpProto if otlp::proto::is_length_prefixed(reader.get_ref().0.get_ref()) => {
+            read_proto_delimited(path, &mut reader)?
+        }
         Format::OtlpProto => vec![read_proto_message(path, &mut reader)?],
     };
-    let mut ledger = InputLedger { path: path.display().to_string(), format: format.as_str().into(), ..InputLedger::default() };
+    let mut ledger = InputLedger {
+        path: path.display().to_string(),
+        format: format.as_str().into(),
+        ..InputLedger::default()
+    };
     let used: usize = batches.iter().map(|b| b.spans.len()).sum();
     for batch in &mut batches {
         ledger.merge(std::mem::take(&mut batch.ledger));
@@ -137,7 +207,11 @@ pub fn read_file(path: &Path, options: &Options) -> Result<(InputLedger, Vec<Spa
             Some(example) => format!(": {} record(s) skipped, first: {example}", ledger.skipped),
             None => ": it holds no spans".into(),
         };
-        return Err(Error::Empty { path: path.into(), format: format.as_str(), detail });
+        return Err(Error::Empty {
+            path: path.into(),
+            format: format.as_str(),
+            detail,
+        });
     }
     Ok((ledger, batches))
 }
@@ -159,8 +233,12 @@ impl<R: Read> Read for ProgressReader<R> {
 }
 
 /// Splits a stream into chunks of whole lines and parses groups of chunks in parallel. A line
-/// longer than [`MAX_RECORD_BYTES`] is skipped, without being held, and counted.
-fn read_json_lines(path: &Path, reader: &mut impl BufRead) -> Result<Vec<SpanBatch>> {
+/// longer than `max_record` bytes is skipped, without being held, and counted.
+fn read_json_lines(
+    path: &Path,
+    reader: &mut impl BufRead,
+    max_record: usize,
+) -> Result<Vec<SpanBatch>> {
     let group = 2 * rayon::current_num_threads();
     let mut batches = Vec::new();
     let mut pending: Vec<(Vec<u8>, u64)> = Vec::new();
@@ -170,13 +248,22 @@ fn read_json_lines(path: &Path, reader: &mut impl BufRead) -> Result<Vec<SpanBat
     loop {
         let mut buf = std::mem::take(&mut carry);
         let want = CHUNK_BYTES.saturating_sub(buf.len()).max(1 << 16);
-        let n = reader.take(want as u64).read_to_end(&mut buf).map_err(|e| Error::io(path, e))?;
+        let n = reader
+            .take(want as u64)
+            .read_to_end(&mut buf)
+            .map_err(|e| Error::io(path, e))?;
         let eof = n == 0;
-        let cut = if eof { buf.len() } else { memchr::memrchr(b'\n', &buf).map_or(0, |i| i + 1) };
+        let cut = if eof {
+            buf.len()
+        } else {
+            memchr::memrchr(b'\n', &buf).map_or(0, |i| i + 1)
+        };
         if cut == 0 && !eof {
-            if buf.len() > MAX_RECORD_BYTES {
+            if buf.len() > max_record {
                 too_large.ledger.records += 1;
-                too_large.ledger.skip(SkipReason::TooLarge, 1, || format!("line {next_line}: longer than {MAX_RECORD_BYTES} bytes"));
+                too_large.ledger.skip(SkipReason::TooLarge, 1, || {
+                    format!("line {next_line}: longer than {max_record} bytes")
+                });
                 skip_past_newline(path, reader)?;
                 next_line += 1;
             } else {
@@ -191,7 +278,11 @@ fn read_json_lines(path: &Path, reader: &mut impl BufRead) -> Result<Vec<SpanBat
             next_line += lines;
         }
         if pending.len() >= group || eof {
-            batches.par_extend(pending.par_drain(..).map(|(chunk, first)| otlp::json::parse_lines(&chunk, first)));
+            batches.par_extend(
+                pending
+                    .par_drain(..)
+                    .map(|(chunk, first)| otlp::json::parse_lines(&chunk, first, max_record)),
+            );
         }
         if eof {
             break;
@@ -223,20 +314,29 @@ fn skip_past_newline(path: &Path, reader: &mut impl BufRead) -> Result<()> {
 /// A whole (pretty-printed) document: held in memory, as its size is the file's.
 fn read_json_document(path: &Path, reader: &mut impl Read) -> Result<SpanBatch> {
     let mut bytes = Vec::new();
-    reader.read_to_end(&mut bytes).map_err(|e| Error::io(path, e))?;
+    reader
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(path, e))?;
     let mut batch = SpanBatch::default();
     otlp::json::parse_value(&mut batch, &bytes, "document").map_err(|e| Error::Parse {
         path: path.into(),
         format: Format::OtlpJson.as_str(),
         location: format!("line {}, column {}: ", e.line(), e.column()),
-        message: e.to_string().split(" at line ").next().unwrap_or_default().to_string(),
+        message: e
+            .to_string()
+            .split(" at line ")
+            .next()
+            .unwrap_or_default()
+            .to_string(),
     })?;
     Ok(batch)
 }
 
 fn read_proto_message(path: &Path, reader: &mut impl Read) -> Result<SpanBatch> {
     let mut bytes = Vec::new();
-    reader.read_to_end(&mut bytes).map_err(|e| Error::io(path, e))?;
+    reader
+        .read_to_end(&mut bytes)
+        .map_err(|e| Error::io(path, e))?;
     let mut batch = SpanBatch::default();
     otlp::proto::parse_message(&mut batch, &bytes, "message").map_err(|e| Error::Parse {
         path: path.into(),
@@ -260,7 +360,10 @@ fn read_proto_delimited(path: &Path, reader: &mut impl Read) -> Result<Vec<SpanB
     let mut truncated = SpanBatch::default();
     loop {
         let mut prefix = Vec::with_capacity(4);
-        reader.take(4).read_to_end(&mut prefix).map_err(|e| Error::io(path, e))?;
+        reader
+            .take(4)
+            .read_to_end(&mut prefix)
+            .map_err(|e| Error::io(path, e))?;
         if prefix.is_empty() {
             break;
         }
@@ -273,16 +376,24 @@ fn read_proto_delimited(path: &Path, reader: &mut impl Read) -> Result<Vec<SpanB
                 path: path.into(),
                 format: Format::OtlpProto.as_str(),
                 location: format!("byte {offset}: "),
-                message: format!("length prefix {announced} exceeds the {} byte limit; not a length-prefixed OTLP stream", otlp::proto::MAX_MESSAGE_BYTES),
+                message: format!(
+                    "length prefix {announced} exceeds the {} byte limit; not a length-prefixed OTLP stream",
+                    otlp::proto::MAX_MESSAGE_BYTES
+                ),
             });
         }
         let mut message = Vec::new();
         if announced != usize::MAX {
-            reader.take(announced as u64).read_to_end(&mut message).map_err(|e| Error::io(path, e))?;
+            reader
+                .take(announced as u64)
+                .read_to_end(&mut message)
+                .map_err(|e| Error::io(path, e))?;
         }
         if message.len() < announced || announced == usize::MAX {
             truncated.ledger.records += 1;
-            truncated.ledger.skip(SkipReason::Malformed, 1, || format!("byte {offset}: truncated message, the file ends inside it"));
+            truncated.ledger.skip(SkipReason::Malformed, 1, || {
+                format!("byte {offset}: truncated message, the file ends inside it")
+            });
             break;
         }
         pending_bytes += message.len();
@@ -303,7 +414,41 @@ fn decode_delimited((message, offset): (Vec<u8>, u64)) -> SpanBatch {
     let location = format!("byte {offset}");
     if let Err(e) = otlp::proto::parse_message(&mut batch, &message, &location) {
         batch.ledger.records += 1;
-        batch.ledger.skip(SkipReason::Malformed, 1, || format!("{location}: not a valid TracesData message: {e}"));
+        batch.ledger.skip(SkipReason::Malformed, 1, || {
+            format!("{location}: not a valid TracesData message: {e}")
+        });
     }
     batch
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_line_over_the_cap_is_skipped_and_counted_and_reading_goes_on() {
+        let span = r#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174","startTimeUnixNano":"1","endTimeUnixNano":"2"}]}]}]}"#;
+        let huge = format!(
+            "{{\"resourceSpans\":[],\"pad\":\"{}\"}}",
+            "x".repeat(300_000)
+        );
+        let input = format!("{span}\n{huge}\n{span}\n");
+        let batches = read_json_lines(
+            Path::new("t.jsonl"),
+            &mut std::io::Cursor::new(input),
+            100_000,
+        )
+        .unwrap();
+        let spans: usize = batches.iter().map(|b| b.spans.len()).sum();
+        let mut ledger = InputLedger::default();
+        for b in batches {
+            ledger.merge(b.ledger);
+        }
+        assert_eq!(spans, 2);
+        assert_eq!(ledger.skip_reasons.get(&SkipReason::TooLarge), Some(&1));
+        assert_eq!(
+            ledger.skip_examples[&SkipReason::TooLarge],
+            "line 2: longer than 100000 bytes"
+        );
+    }
 }

@@ -11,7 +11,13 @@ pub const HEAD_BYTES: usize = 64 * 1024;
 pub fn detect(head: &[u8]) -> Option<Format> {
     let text = skip_bom(head).trim_ascii_start();
     if text.first() == Some(&b'{')
-        && [&b"\"resourceSpans\""[..], b"\"resource_spans\"", b"\"batches\""].iter().any(|key| memchr::memmem::find(text, key).is_some())
+        && [
+            &b"\"resourceSpans\""[..],
+            b"\"resource_spans\"",
+            b"\"batches\"",
+        ]
+        .iter()
+        .any(|key| memchr::memmem::find(text, key).is_some())
     {
         return Some(Format::OtlpJson);
     }
@@ -43,8 +49,15 @@ pub fn describe_head(head: &[u8]) -> String {
     }
     let line = head.split(|&b| b == b'\n').next().unwrap_or_default();
     let shown = &line[..line.len().min(80)];
-    let text: String = String::from_utf8_lossy(shown).chars().flat_map(char::escape_debug).collect();
-    if shown.len() < line.len() { format!("\"{text}…\"") } else { format!("\"{text}\"") }
+    let text: String = String::from_utf8_lossy(shown)
+        .chars()
+        .flat_map(char::escape_debug)
+        .collect();
+    if shown.len() < line.len() {
+        format!("\"{text}…\"")
+    } else {
+        format!("\"{text}\"")
+    }
 }
 
 #[cfg(test)]
@@ -54,20 +67,34 @@ mod tests {
     #[test]
     fn recognizes_by_content() {
         assert_eq!(detect(b"{\"resourceSpans\":[]}"), Some(Format::OtlpJson));
-        assert_eq!(detect(b"\xef\xbb\xbf\n  {\n \"resource_spans\": []}"), Some(Format::OtlpJson));
+        assert_eq!(
+            detect(b"\xef\xbb\xbf\n  {\n \"resource_spans\": []}"),
+            Some(Format::OtlpJson)
+        );
         assert_eq!(detect(b"{\"batches\":[]}"), Some(Format::OtlpJson));
-        assert_eq!(detect(&[0x0a, 0x03, 0x0a, 0x01, 0x00]), Some(Format::OtlpProto));
+        assert_eq!(
+            detect(&[0x0a, 0x03, 0x0a, 0x01, 0x00]),
+            Some(Format::OtlpProto)
+        );
         assert_eq!(detect(&[0, 0, 0, 5, 0x0a, 0x03]), Some(Format::OtlpProto));
         assert_eq!(detect(b"{\"other\": 1}"), None);
-        assert_eq!(detect(b"2024-01-01 00:00:00 UTC [1] LOG:  duration: 1 ms"), None);
+        assert_eq!(
+            detect(b"2024-01-01 00:00:00 UTC [1] LOG:  duration: 1 ms"),
+            None
+        );
         assert_eq!(detect(b""), None);
     }
 
     #[test]
     fn tells_lines_from_documents() {
-        assert!(is_json_lines(b"{\"resourceSpans\":[]}\n{\"resourceSpans\":[]}\n"));
+        assert!(is_json_lines(
+            b"{\"resourceSpans\":[]}\n{\"resourceSpans\":[]}\n"
+        ));
         assert!(!is_json_lines(b"{\n  \"resourceSpans\": []\n}\n"));
-        assert!(is_json_lines(b"{\"resourceSpans\":[{\"resource\":"), "a first line longer than the head");
+        assert!(
+            is_json_lines(b"{\"resourceSpans\":[{\"resource\":"),
+            "a first line longer than the head"
+        );
     }
 
     #[test]

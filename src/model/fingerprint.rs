@@ -27,7 +27,9 @@ pub fn fingerprint(sql: &str) -> Fingerprint {
 
 /// FNV-1a, 64 bits.
 pub fn fnv1a64(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3))
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,7 +59,9 @@ fn lex(sql: &str) -> Vec<Token> {
         let next = s.get(i + 1).copied();
         match b {
             _ if b.is_ascii_whitespace() => i += 1,
-            b'-' if next == Some(b'-') => i = memchr::memchr(b'\n', &s[i..]).map_or(s.len(), |n| i + n),
+            b'-' if next == Some(b'-') => {
+                i = memchr::memchr(b'\n', &s[i..]).map_or(s.len(), |n| i + n)
+            }
             b'/' if next == Some(b'*') => i = skip_block_comment(s, i),
             b'\'' => {
                 i = skip_quoted(s, i, b'\'', false);
@@ -132,10 +136,15 @@ fn lex(sql: &str) -> Vec<Token> {
                 }
                 let word = &sql[start..i];
                 // Prefixed string literals: E'…' (backslash escapes), X'…', B'…', N'…', U&'…'.
-                if s.get(i) == Some(&b'\'') && matches!(word.to_ascii_lowercase().as_str(), "e" | "x" | "b" | "n") {
+                if s.get(i) == Some(&b'\'')
+                    && matches!(word.to_ascii_lowercase().as_str(), "e" | "x" | "b" | "n")
+                {
                     i = skip_quoted(s, i, b'\'', word.eq_ignore_ascii_case("e"));
                     tokens.push(Token::Value);
-                } else if word.eq_ignore_ascii_case("u") && s.get(i) == Some(&b'&') && s.get(i + 1) == Some(&b'\'') {
+                } else if word.eq_ignore_ascii_case("u")
+                    && s.get(i) == Some(&b'&')
+                    && s.get(i + 1) == Some(&b'\'')
+                {
                     i = skip_quoted(s, i + 1, b'\'', false);
                     tokens.push(Token::Value);
                 } else {
@@ -221,7 +230,10 @@ fn skip_number(s: &[u8], start: usize) -> usize {
         let b = s[i];
         if b.is_ascii_alphanumeric() || b == b'.' || b == b'_' {
             i += 1;
-        } else if (b == b'+' || b == b'-') && matches!(s[i - 1], b'e' | b'E') && !s[start..i].starts_with(b"0x") {
+        } else if (b == b'+' || b == b'-')
+            && matches!(s[i - 1], b'e' | b'E')
+            && !s[start..i].starts_with(b"0x")
+        {
             i += 1;
         } else {
             break;
@@ -241,7 +253,9 @@ fn fold_lists(tokens: Vec<Token>) -> Vec<Token> {
         let Token::Word(w) = t else { continue };
         if w == "in" && tokens.get(i) == Some(&Token::Open) {
             let mut j = i + 1;
-            while tokens.get(j) == Some(&Token::Value) && matches!(tokens.get(j + 1), Some(Token::Comma) | Some(Token::Close)) {
+            while tokens.get(j) == Some(&Token::Value)
+                && matches!(tokens.get(j + 1), Some(Token::Comma) | Some(Token::Close))
+            {
                 j += 1;
                 if tokens.get(j) == Some(&Token::Close) {
                     out.extend([Token::Open, Token::Value, Token::Close]);
@@ -251,7 +265,9 @@ fn fold_lists(tokens: Vec<Token>) -> Vec<Token> {
                 j += 1;
             }
         } else if w == "values" {
-            let Some(first_end) = tuple_end(&tokens, i) else { continue };
+            let Some(first_end) = tuple_end(&tokens, i) else {
+                continue;
+            };
             out.extend_from_slice(&tokens[i..first_end]);
             i = first_end;
             while tokens.get(i) == Some(&Token::Comma) {
@@ -290,7 +306,8 @@ fn join(tokens: &[Token]) -> String {
     let mut out = String::new();
     let mut prev: Option<&Token> = None;
     for (i, t) in tokens.iter().enumerate() {
-        let names_table = i >= 2 && matches!(&tokens[i - 2], Token::Word(w) if matches!(w.as_str(), "into" | "table" | "update"));
+        let names_table = i >= 2
+            && matches!(&tokens[i - 2], Token::Word(w) if matches!(w.as_str(), "into" | "table" | "update"));
         let tight = match (prev, t) {
             (None, _) => true,
             (Some(Token::Open | Token::Dot), _) => true,
@@ -321,7 +338,26 @@ fn join(tokens: &[Token]) -> String {
 fn is_spaced_keyword(w: &str) -> bool {
     matches!(
         w,
-        "in" | "values" | "from" | "join" | "where" | "and" | "or" | "not" | "exists" | "as" | "on" | "select" | "into" | "set" | "using" | "any" | "all" | "union" | "when" | "then" | "else"
+        "in" | "values"
+            | "from"
+            | "join"
+            | "where"
+            | "and"
+            | "or"
+            | "not"
+            | "exists"
+            | "as"
+            | "on"
+            | "select"
+            | "into"
+            | "set"
+            | "using"
+            | "any"
+            | "all"
+            | "union"
+            | "when"
+            | "then"
+            | "else"
     )
 }
 
@@ -335,18 +371,36 @@ mod tests {
 
     #[test]
     fn literals_numbers_and_parameters_fold() {
-        assert_eq!(fp("SELECT * FROM users WHERE id = 42 AND name = 'bob'"), "select * from users where id = ? and name = ?");
-        assert_eq!(fp("select * from users where id = $1"), "select * from users where id = ?");
-        assert_eq!(fp("select * from users where id = ?"), "select * from users where id = ?");
-        assert_eq!(fp("select * from t where a = :name and b = 1.5e-3"), "select * from t where a = ? and b = ?");
-        assert_eq!(fp("select E'it\\'s', X'ff', B'0101', $$body$$, $q$x$q$"), "select ?, ?, ?, ?, ?");
+        assert_eq!(
+            fp("SELECT * FROM users WHERE id = 42 AND name = 'bob'"),
+            "select * from users where id = ? and name = ?"
+        );
+        assert_eq!(
+            fp("select * from users where id = $1"),
+            "select * from users where id = ?"
+        );
+        assert_eq!(
+            fp("select * from users where id = ?"),
+            "select * from users where id = ?"
+        );
+        assert_eq!(
+            fp("select * from t where a = :name and b = 1.5e-3"),
+            "select * from t where a = ? and b = ?"
+        );
+        assert_eq!(
+            fp("select E'it\\'s', X'ff', B'0101', $$body$$, $q$x$q$"),
+            "select ?, ?, ?, ?, ?"
+        );
         assert_eq!(fp("select 'it''s'"), "select ?");
         assert_eq!(fp("select 0x1F"), "select ?");
     }
 
     #[test]
     fn identifiers_keep_digits_and_quoted_case() {
-        assert_eq!(fp("SELECT t1.col2 FROM \"MyTable\" t1"), "select t1.col2 from \"MyTable\" t1");
+        assert_eq!(
+            fp("SELECT t1.col2 FROM \"MyTable\" t1"),
+            "select t1.col2 from \"MyTable\" t1"
+        );
         assert_eq!(fp("select `Order` from db2.t"), "select `Order` from db2.t");
         assert_eq!(fp("select a::text"), "select a::text");
     }
@@ -359,19 +413,37 @@ mod tests {
         assert_eq!(fp("select * from t where id in ($1, $2)"), one);
         // PostgreSQL 18 squashes lists in pg_stat_statements as `IN ($1 /*, ... */)`.
         assert_eq!(fp("select * from t where id in ($1 /*, ... */)"), one);
-        assert_eq!(fp("insert into t (a, b) values (1, 'x'), (2, 'y'), (3, 'z')"), fp("insert into t (a, b) values ($1, $2)"));
-        assert_eq!(fp("insert into t (a, b) values ($1, $2)"), "insert into t (a, b) values (?, ?)");
+        assert_eq!(
+            fp("insert into t (a, b) values (1, 'x'), (2, 'y'), (3, 'z')"),
+            fp("insert into t (a, b) values ($1, $2)")
+        );
+        assert_eq!(
+            fp("insert into t (a, b) values ($1, $2)"),
+            "insert into t (a, b) values (?, ?)"
+        );
     }
 
     #[test]
     fn comments_and_whitespace_go() {
-        assert_eq!(fp("select /* a /* nested */ c */ 1 -- tail\n from   t;"), "select ? from t");
+        assert_eq!(
+            fp("select /* a /* nested */ c */ 1 -- tail\n from   t;"),
+            "select ? from t"
+        );
         assert_eq!(fp("SELECT\n\tcount(*)\nFROM t"), "select count(*) from t");
     }
 
     #[test]
     fn unterminated_input_does_not_panic() {
-        for s in ["select 'abc", "select $$abc", "select /* abc", "select \"abc", "select E'\\", "$", ":", "x'"] {
+        for s in [
+            "select 'abc",
+            "select $$abc",
+            "select /* abc",
+            "select \"abc",
+            "select E'\\",
+            "$",
+            ":",
+            "x'",
+        ] {
             let _ = fingerprint(s);
         }
     }

@@ -29,7 +29,10 @@ pub struct Interner {
 
 impl Default for Interner {
     fn default() -> Self {
-        let mut interner = Interner { ids: HashMap::new(), strings: Vec::new() };
+        let mut interner = Interner {
+            ids: HashMap::new(),
+            strings: Vec::new(),
+        };
         interner.intern("");
         interner
     }

@@ -133,8 +133,24 @@ impl Dataset {
         use rayon::slice::ParallelSliceMut;
         let strings = &self.strings;
         self.spans.par_sort_unstable_by(|a, b| {
-            (a.trace_id, a.span_id, a.start_unix_ns, a.end_unix_ns, a.kind, a.is_error, a.parent_span_id)
-                .cmp(&(b.trace_id, b.span_id, b.start_unix_ns, b.end_unix_ns, b.kind, b.is_error, b.parent_span_id))
+            (
+                a.trace_id,
+                a.span_id,
+                a.start_unix_ns,
+                a.end_unix_ns,
+                a.kind,
+                a.is_error,
+                a.parent_span_id,
+            )
+                .cmp(&(
+                    b.trace_id,
+                    b.span_id,
+                    b.start_unix_ns,
+                    b.end_unix_ns,
+                    b.kind,
+                    b.is_error,
+                    b.parent_span_id,
+                ))
                 .then_with(|| strings.get(a.name).cmp(strings.get(b.name)))
                 .then_with(|| strings.get(a.service).cmp(strings.get(b.service)))
                 .then_with(|| strings.get(a.op_label).cmp(strings.get(b.op_label)))

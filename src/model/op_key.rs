@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 
 /// The kind of an operation, as the report names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum OpKind {
     /// A database call.
@@ -89,7 +91,11 @@ pub enum Classified<'s> {
 }
 
 /// Classifies a span from its kind, name and attributes.
-pub fn classify<'s>(span_kind: crate::model::SpanKind, name: &'s str, a: &'s OpAttrs<'_>) -> Classified<'s> {
+pub fn classify<'s>(
+    span_kind: crate::model::SpanKind,
+    name: &'s str,
+    a: &'s OpAttrs<'_>,
+) -> Classified<'s> {
     use crate::model::SpanKind;
     let s = |v: &'s Option<Cow<'_, str>>| v.as_deref().filter(|v| !v.is_empty());
     if s(&a.db_system).is_some() || s(&a.db_statement).is_some() {
@@ -102,7 +108,11 @@ pub fn classify<'s>(span_kind: crate::model::SpanKind, name: &'s str, a: &'s OpA
             (Some(op), None) => Cow::Borrowed(op),
             _ => Cow::Borrowed(name),
         };
-        return Classified::Other { kind: OpKind::Db, system, label };
+        return Classified::Other {
+            kind: OpKind::Db,
+            system,
+            label,
+        };
     }
     if let Some(system) = s(&a.rpc_system) {
         let label = match (s(&a.rpc_service), s(&a.rpc_method)) {
@@ -110,29 +120,52 @@ pub fn classify<'s>(span_kind: crate::model::SpanKind, name: &'s str, a: &'s OpA
             (None, Some(m)) => Cow::Borrowed(m),
             _ => Cow::Borrowed(name),
         };
-        return Classified::Other { kind: OpKind::Rpc, system, label };
+        return Classified::Other {
+            kind: OpKind::Rpc,
+            system,
+            label,
+        };
     }
     if let Some(system) = s(&a.messaging_system) {
-        return Classified::Other { kind: OpKind::Messaging, system, label: Cow::Borrowed(name) };
+        return Classified::Other {
+            kind: OpKind::Messaging,
+            system,
+            label: Cow::Borrowed(name),
+        };
     }
     if let Some(method) = s(&a.http_method) {
         let label = if span_kind == SpanKind::Client {
             if let Some(route) = s(&a.http_route) {
-                Cow::Owned(format!("{method} {}{route}", s(&a.server_address).unwrap_or("")))
+                Cow::Owned(format!(
+                    "{method} {}{route}",
+                    s(&a.server_address).unwrap_or("")
+                ))
             } else if let Some(url) = s(&a.url_full) {
                 Cow::Owned(format!("{method} {}", url_template(url)))
             } else {
                 let path = s(&a.url_path).map(|p| path_template(p.split('?').next().unwrap_or(p)));
-                Cow::Owned(format!("{method} {}{}", s(&a.server_address).unwrap_or(""), path.as_deref().unwrap_or("")))
+                Cow::Owned(format!(
+                    "{method} {}{}",
+                    s(&a.server_address).unwrap_or(""),
+                    path.as_deref().unwrap_or("")
+                ))
             }
         } else if let Some(route) = s(&a.http_route) {
             Cow::Owned(format!("{method} {route}"))
         } else {
             Cow::Borrowed(name)
         };
-        return Classified::Other { kind: OpKind::Http, system: "", label };
+        return Classified::Other {
+            kind: OpKind::Http,
+            system: "",
+            label,
+        };
     }
-    Classified::Other { kind: OpKind::Internal, system: "", label: Cow::Borrowed(name) }
+    Classified::Other {
+        kind: OpKind::Internal,
+        system: "",
+        label: Cow::Borrowed(name),
+    }
 }
 
 /// `https://inventory:8080/items/123?x=1` becomes `inventory:8080/items/{id}`: the scheme,
@@ -151,7 +184,10 @@ pub fn url_template(url: &str) -> String {
 /// Folds the path segments that are ids: all digits, UUIDs, long hex strings, and long tokens
 /// mixing letters and digits.
 pub fn path_template(path: &str) -> String {
-    path.split('/').map(|seg| if is_id_segment(seg) { "{id}" } else { seg }).collect::<Vec<_>>().join("/")
+    path.split('/')
+        .map(|seg| if is_id_segment(seg) { "{id}" } else { seg })
+        .collect::<Vec<_>>()
+        .join("/")
 }
 
 fn is_id_segment(seg: &str) -> bool {
@@ -162,9 +198,20 @@ fn is_id_segment(seg: &str) -> bool {
     if digits == seg.len() {
         return true;
     }
-    let is_uuid = seg.len() == 36 && seg.bytes().enumerate().all(|(i, b)| if matches!(i, 8 | 13 | 18 | 23) { b == b'-' } else { b.is_ascii_hexdigit() });
+    let is_uuid = seg.len() == 36
+        && seg.bytes().enumerate().all(|(i, b)| {
+            if matches!(i, 8 | 13 | 18 | 23) {
+                b == b'-'
+            } else {
+                b.is_ascii_hexdigit()
+            }
+        });
     let is_hex = seg.len() >= 12 && digits > 0 && seg.bytes().all(|b| b.is_ascii_hexdigit());
-    let is_token = seg.len() >= 16 && digits > 0 && seg.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+    let is_token = seg.len() >= 16
+        && digits > 0
+        && seg
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     is_uuid || is_hex || is_token
 }
 
@@ -175,21 +222,71 @@ mod tests {
 
     #[test]
     fn url_templates_fold_ids() {
-        assert_eq!(url_template("http://inventory:8080/items/123?expand=1"), "inventory:8080/items/{id}");
-        assert_eq!(url_template("https://u:p@api.example.com/v1/orders/3f2b8c1e-0d4a-4b7e-9a61-2c5d8e9f0a1b/lines"), "api.example.com/v1/orders/{id}/lines");
-        assert_eq!(url_template("http://svc/users/deadbeef1234cafe"), "svc/users/{id}");
+        assert_eq!(
+            url_template("http://inventory:8080/items/123?expand=1"),
+            "inventory:8080/items/{id}"
+        );
+        assert_eq!(
+            url_template(
+                "https://u:p@api.example.com/v1/orders/3f2b8c1e-0d4a-4b7e-9a61-2c5d8e9f0a1b/lines"
+            ),
+            "api.example.com/v1/orders/{id}/lines"
+        );
+        assert_eq!(
+            url_template("http://svc/users/deadbeef1234cafe"),
+            "svc/users/{id}"
+        );
         assert_eq!(url_template("http://svc/v2/health"), "svc/v2/health");
         assert_eq!(url_template("http://svc"), "svc");
     }
 
     #[test]
     fn classification_follows_semantic_conventions() {
-        let db = OpAttrs { db_system: Some("postgresql".into()), db_statement: Some("SELECT 1".into()), ..Default::default() };
-        assert_eq!(classify(SpanKind::Client, "SELECT", &db), Classified::Statement { system: "postgresql", statement: "SELECT 1" });
-        let http = OpAttrs { http_method: Some("GET".into()), url_full: Some("http://cart/cart/77".into()), ..Default::default() };
-        assert_eq!(classify(SpanKind::Client, "GET", &http), Classified::Other { kind: OpKind::Http, system: "", label: "GET cart/cart/{id}".into() });
-        let server = OpAttrs { http_method: Some("GET".into()), http_route: Some("/cart/{id}".into()), ..Default::default() };
-        assert_eq!(classify(SpanKind::Server, "GET /cart/{id}", &server), Classified::Other { kind: OpKind::Http, system: "", label: "GET /cart/{id}".into() });
-        assert_eq!(classify(SpanKind::Internal, "work", &OpAttrs::default()), Classified::Other { kind: OpKind::Internal, system: "", label: "work".into() });
+        let db = OpAttrs {
+            db_system: Some("postgresql".into()),
+            db_statement: Some("SELECT 1".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            classify(SpanKind::Client, "SELECT", &db),
+            Classified::Statement {
+                system: "postgresql",
+                statement: "SELECT 1"
+            }
+        );
+        let http = OpAttrs {
+            http_method: Some("GET".into()),
+            url_full: Some("http://cart/cart/77".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            classify(SpanKind::Client, "GET", &http),
+            Classified::Other {
+                kind: OpKind::Http,
+                system: "",
+                label: "GET cart/cart/{id}".into()
+            }
+        );
+        let server = OpAttrs {
+            http_method: Some("GET".into()),
+            http_route: Some("/cart/{id}".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            classify(SpanKind::Server, "GET /cart/{id}", &server),
+            Classified::Other {
+                kind: OpKind::Http,
+                system: "",
+                label: "GET /cart/{id}".into()
+            }
+        );
+        assert_eq!(
+            classify(SpanKind::Internal, "work", &OpAttrs::default()),
+            Classified::Other {
+                kind: OpKind::Internal,
+                system: "",
+                label: "work".into()
+            }
+        );
     }
 }

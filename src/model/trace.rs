@@ -59,7 +59,12 @@ impl<'d> Tree<'d> {
                 _ => spans.push(span),
             }
         }
-        let find = |id: SpanId| spans.binary_search_by(|s| s.span_id.cmp(&id)).ok().map(|i| i as Node);
+        let find = |id: SpanId| {
+            spans
+                .binary_search_by(|s| s.span_id.cmp(&id))
+                .ok()
+                .map(|i| i as Node)
+        };
         let mut parent = Vec::with_capacity(spans.len());
         let mut reason = Vec::with_capacity(spans.len());
         for (i, span) in spans.iter().enumerate() {
@@ -79,14 +84,25 @@ impl<'d> Tree<'d> {
 
         let earliest = |a: &&usize, b: &&usize| {
             let (x, y) = (spans[**a], spans[**b]);
-            (x.start_unix_ns, std::cmp::Reverse(x.end_unix_ns), x.span_id).cmp(&(y.start_unix_ns, std::cmp::Reverse(y.end_unix_ns), y.span_id))
+            (x.start_unix_ns, std::cmp::Reverse(x.end_unix_ns), x.span_id).cmp(&(
+                y.start_unix_ns,
+                std::cmp::Reverse(y.end_unix_ns),
+                y.span_id,
+            ))
         };
-        let roots: Vec<usize> = (0..spans.len()).filter(|&i| parent[i] == NO_PARENT).collect();
+        let roots: Vec<usize> = (0..spans.len())
+            .filter(|&i| parent[i] == NO_PARENT)
+            .collect();
         let root = roots
             .iter()
             .filter(|&&i| reason[i].is_none())
             .min_by(earliest)
-            .or_else(|| roots.iter().filter(|&&i| reason[i] == Some(ExtraRoot::UnknownParent)).min_by(earliest))
+            .or_else(|| {
+                roots
+                    .iter()
+                    .filter(|&&i| reason[i] == Some(ExtraRoot::UnknownParent))
+                    .min_by(earliest)
+            })
             .or_else(|| roots.iter().min_by(earliest))
             .copied()? as Node;
         let extra_roots = roots
@@ -113,13 +129,26 @@ impl<'d> Tree<'d> {
                 fill[p as usize] += 1;
             }
         }
-        let cycles_broken = reason.iter().filter(|r| **r == Some(ExtraRoot::CycleBroken)).count() as u32;
-        Some(Tree { spans, parent, root, extra_roots, duplicates, cycles_broken, child_start, children })
+        let cycles_broken = reason
+            .iter()
+            .filter(|r| **r == Some(ExtraRoot::CycleBroken))
+            .count() as u32;
+        Some(Tree {
+            spans,
+            parent,
+            root,
+            extra_roots,
+            duplicates,
+            cycles_broken,
+            child_start,
+            children,
+        })
     }
 
     /// The children of `node`, in span-id order.
     pub fn children(&self, node: Node) -> &[Node] {
-        &self.children[self.child_start[node as usize] as usize..self.child_start[node as usize + 1] as usize]
+        &self.children
+            [self.child_start[node as usize] as usize..self.child_start[node as usize + 1] as usize]
     }
 
     /// The span of `node`.
@@ -157,7 +186,10 @@ fn break_cycles(spans: &[&Span], parent: &mut [Node], reason: &mut [Option<Extra
             }
         }
         if state[at] == ON_WALK && parent[at] != NO_PARENT {
-            let from = walk.iter().position(|&n| n == at).expect("a span on the walk is in it");
+            let from = walk
+                .iter()
+                .position(|&n| n == at)
+                .expect("a span on the walk is in it");
             let cut = *walk[from..]
                 .iter()
                 .min_by_key(|&&n| (spans[n].start_unix_ns, spans[n].span_id))
@@ -174,24 +206,24 @@ fn break_cycles(spans: &[&Span], parent: &mut [Node], reason: &mut [Option<Extra
 /// A span for unit tests: id and parent as the last byte of the span id (0 = none).
 #[cfg(test)]
 pub(crate) fn test_span(id: u8, parent: u8, start: i64, end: i64) -> Span {
-        Span {
-            trace_id: crate::model::TraceId([1; 16]),
-            span_id: SpanId([0, 0, 0, 0, 0, 0, 0, id]),
-            parent_span_id: SpanId([0, 0, 0, 0, 0, 0, 0, parent]),
-            start_unix_ns: start,
-            end_unix_ns: end,
-            name: Default::default(),
-            service: Default::default(),
-            host: Default::default(),
-            kind: Default::default(),
-            is_error: false,
-            link_count: 0,
-            op_kind: Default::default(),
-            op_system: Default::default(),
-            op_label: Default::default(),
-            code_location: Default::default(),
-            input: 0,
-        }
+    Span {
+        trace_id: crate::model::TraceId([1; 16]),
+        span_id: SpanId([0, 0, 0, 0, 0, 0, 0, id]),
+        parent_span_id: SpanId([0, 0, 0, 0, 0, 0, 0, parent]),
+        start_unix_ns: start,
+        end_unix_ns: end,
+        name: Default::default(),
+        service: Default::default(),
+        host: Default::default(),
+        kind: Default::default(),
+        is_error: false,
+        link_count: 0,
+        op_kind: Default::default(),
+        op_system: Default::default(),
+        op_label: Default::default(),
+        code_location: Default::default(),
+        input: 0,
+    }
 }
 
 #[cfg(test)]
@@ -201,21 +233,42 @@ mod tests {
 
     #[test]
     fn duplicates_orphans_and_second_roots_are_told_apart() {
-        let spans = [span(1, 0, 0, 100), span(2, 1, 10, 20), span(2, 1, 10, 30), span(3, 9, 5, 6), span(4, 0, 50, 60)];
+        let spans = [
+            span(1, 0, 0, 100),
+            span(2, 1, 10, 20),
+            span(2, 1, 10, 30),
+            span(3, 9, 5, 6),
+            span(4, 0, 50, 60),
+        ];
         let tree = Tree::build(&spans).unwrap();
         assert_eq!(tree.len(), 4);
         assert_eq!(tree.duplicates.len(), 1);
-        assert_eq!(tree.span(tree.root).span_id, SpanId([0, 0, 0, 0, 0, 0, 0, 1]));
-        assert_eq!(tree.extra_roots, vec![(2, ExtraRoot::UnknownParent), (3, ExtraRoot::SecondRoot)]);
+        assert_eq!(
+            tree.span(tree.root).span_id,
+            SpanId([0, 0, 0, 0, 0, 0, 0, 1])
+        );
+        assert_eq!(
+            tree.extra_roots,
+            vec![(2, ExtraRoot::UnknownParent), (3, ExtraRoot::SecondRoot)]
+        );
         assert_eq!(tree.children(tree.root), &[1]);
     }
 
     #[test]
     fn cycles_are_cut_at_their_earliest_span() {
         // 1 -> 2 -> 3 -> 1, and 4 under 3.
-        let spans = [span(1, 3, 10, 90), span(2, 1, 5, 95), span(3, 2, 20, 80), span(4, 3, 30, 40)];
+        let spans = [
+            span(1, 3, 10, 90),
+            span(2, 1, 5, 95),
+            span(3, 2, 20, 80),
+            span(4, 3, 30, 40),
+        ];
         let tree = Tree::build(&spans).unwrap();
-        assert_eq!(tree.span(tree.root).span_id.0[7], 2, "span 2 starts first and becomes the root");
+        assert_eq!(
+            tree.span(tree.root).span_id.0[7],
+            2,
+            "span 2 starts first and becomes the root"
+        );
         assert!(tree.extra_roots.is_empty());
         assert_eq!(tree.parent, vec![2, NO_PARENT, 1, 2]);
         assert_eq!(tree.cycles_broken, 1);

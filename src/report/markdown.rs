@@ -42,7 +42,15 @@ fn render_level(out: &mut String, level: &Level) {
         ("errors", Align::Right),
     ]);
     let l = &level.latency_ms;
-    t.row(vec![level.requests.to_string(), rate(level.rps), ms(l.p50), ms(l.p95), ms(l.p99), ms(l.max), percent(level.error_rate)]);
+    t.row(vec![
+        level.requests.to_string(),
+        rate(level.rps),
+        ms(l.p50),
+        ms(l.p95),
+        ms(l.p99),
+        ms(l.max),
+        percent(level.error_rate),
+    ]);
     out.push_str(&t.markdown());
     let _ = writeln!(out, "\n### Bottlenecks by share of end-to-end latency\n");
     let mut t = Table::new(&[
@@ -58,7 +66,11 @@ fn render_level(out: &mut String, level: &Level) {
         ("slowest trace", Align::Left),
     ]);
     for b in &level.bottlenecks {
-        let kind = if b.system.is_empty() { b.kind.as_str().to_string() } else { format!("{} ({})", b.kind.as_str(), escape(&b.system)) };
+        let kind = if b.system.is_empty() {
+            b.kind.as_str().to_string()
+        } else {
+            format!("{} ({})", b.kind.as_str(), escape(&b.system))
+        };
         t.row(vec![
             b.rank.to_string(),
             percent(b.share),
@@ -69,15 +81,17 @@ fn render_level(out: &mut String, level: &Level) {
             kind,
             escape(&b.service),
             code(&b.operation),
-            b.exemplar_trace_ids.first().map(|id| format!("`{id}`")).unwrap_or_default(),
+            b.exemplar_trace_ids
+                .first()
+                .map(|id| format!("`{id}`"))
+                .unwrap_or_default(),
         ]);
     }
     if level.other.operations > 0 {
-        let cp_per_req = if level.requests == 0 { 0 } else { level.other.cp_ns_total / level.requests };
         t.row(vec![
             String::new(),
             percent(level.other.share),
-            ns_as_ms(cp_per_req),
+            ms(level.other.cp_ms_per_request),
             String::new(),
             String::new(),
             String::new(),
@@ -93,7 +107,7 @@ fn render_level(out: &mut String, level: &Level) {
         "\nCritical-path time of all operations: {} ms, equal to the sum of end-to-end latencies ({} requests × {} ms mean).\n",
         ns_as_ms(level.latency_ns_total),
         level.requests,
-        ms(if level.requests == 0 { 0.0 } else { level.latency_ns_total as f64 / level.requests as f64 / 1e6 })
+        ms(level.latency_ms.mean)
     );
 }
 
@@ -103,11 +117,29 @@ fn render_off_path(out: &mut String, report: &Report) {
         let _ = writeln!(out, "Every span was in a request's synchronous tree.\n");
         return;
     }
-    let _ = writeln!(out, "Work no request waited for, counted at the top of each subtree; its time is not in the shares above.\n");
-    let mut t = Table::new(&[("reason", Align::Left), ("spans", Align::Right), ("total ms", Align::Right), ("service", Align::Left), ("operation", Align::Left)]);
+    let _ = writeln!(
+        out,
+        "Work no request waited for, counted at the top of each subtree; its time is not in the shares above.\n"
+    );
+    let mut t = Table::new(&[
+        ("reason", Align::Left),
+        ("spans", Align::Right),
+        ("total ms", Align::Right),
+        ("service", Align::Left),
+        ("operation", Align::Left),
+    ]);
     for r in &report.off_path {
-        let reason = serde_json::to_value(r.reason).ok().and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
-        t.row(vec![reason, r.spans.to_string(), ms(r.total_ms), escape(&r.service), code(&r.operation)]);
+        let reason = serde_json::to_value(r.reason)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default();
+        t.row(vec![
+            reason,
+            r.spans.to_string(),
+            ms(r.total_ms),
+            escape(&r.service),
+            code(&r.operation),
+        ]);
     }
     out.push_str(&t.markdown());
     out.push('\n');
@@ -118,10 +150,23 @@ fn render_skew(out: &mut String, report: &Report) {
         return;
     }
     let _ = writeln!(out, "## Clock skew\n");
-    let _ = writeln!(out, "Server spans recorded outside their client span. Timestamps are not rewritten; for attribution the server is placed inside its client, so the client keeps client minus server time.\n");
-    let mut t = Table::new(&[("client", Align::Left), ("server", Align::Left), ("spans", Align::Right), ("largest shift ms", Align::Right)]);
+    let _ = writeln!(
+        out,
+        "Server spans recorded outside their client span. Timestamps are not rewritten; for attribution the server is placed inside its client, so the client keeps client minus server time.\n"
+    );
+    let mut t = Table::new(&[
+        ("client", Align::Left),
+        ("server", Align::Left),
+        ("spans", Align::Right),
+        ("largest shift ms", Align::Right),
+    ]);
     for r in &report.skew {
-        t.row(vec![escape(&r.client), escape(&r.server), r.spans.to_string(), ms(r.max_shift_ms)]);
+        t.row(vec![
+            escape(&r.client),
+            escape(&r.server),
+            r.spans.to_string(),
+            ms(r.max_shift_ms),
+        ]);
     }
     out.push_str(&t.markdown());
     out.push('\n');
@@ -129,19 +174,43 @@ fn render_skew(out: &mut String, report: &Report) {
 
 fn render_inputs(out: &mut String, report: &Report) {
     let _ = writeln!(out, "## Inputs and ledger\n");
-    let mut t = Table::new(&[("file", Align::Left), ("format", Align::Left), ("records", Align::Right), ("skipped", Align::Right), ("why", Align::Left)]);
+    let mut t = Table::new(&[
+        ("file", Align::Left),
+        ("format", Align::Left),
+        ("records", Align::Right),
+        ("skipped", Align::Right),
+        ("why", Align::Left),
+    ]);
     for i in &report.inputs {
-        let why: Vec<String> = i.skip_reasons.iter().map(|(r, n)| format!("{} {n}", r.as_str())).collect();
-        t.row(vec![code(&i.path), i.format.clone(), i.records.to_string(), i.skipped.to_string(), why.join(", ")]);
+        let why: Vec<String> = i
+            .skip_reasons
+            .iter()
+            .map(|(r, n)| format!("{} {n}", r.as_str()))
+            .collect();
+        t.row(vec![
+            code(&i.path),
+            i.format.clone(),
+            i.records.to_string(),
+            i.skipped.to_string(),
+            why.join(", "),
+        ]);
     }
     out.push_str(&t.markdown());
     let examples: Vec<String> = report
         .inputs
         .iter()
-        .flat_map(|i| i.skip_examples.iter().map(move |(r, e)| format!("- {} in {}: {}", r.as_str(), code(&i.path), escape(e))))
+        .flat_map(|i| {
+            i.skip_examples
+                .iter()
+                .map(move |(r, e)| format!("- {} in {}: {}", r.as_str(), code(&i.path), escape(e)))
+        })
         .collect();
     if !examples.is_empty() {
-        let _ = writeln!(out, "\nFirst example of each reason:\n\n{}", examples.join("\n"));
+        let _ = writeln!(
+            out,
+            "\nFirst example of each reason:\n\n{}",
+            examples.join("\n")
+        );
     }
     let l = &report.traces;
     let _ = writeln!(out, "\nTrace assembly and attribution:\n");
@@ -150,11 +219,17 @@ fn render_inputs(out: &mut String, report: &Report) {
         ("traces (requests)", l.traces),
         ("spans analyzed", l.spans_analyzed),
         ("duplicate spans dropped", l.duplicate_spans),
-        ("spans with an absent parent (extra roots)", l.unknown_parent_spans),
+        (
+            "spans with an absent parent (extra roots)",
+            l.unknown_parent_spans,
+        ),
         ("second root spans", l.second_root_spans),
         ("parent cycles broken", l.cycles_broken),
         ("spans clipped to their parent", l.clipped_spans),
-        ("sibling overlaps taken as clock noise", l.tolerated_overlaps),
+        (
+            "sibling overlaps taken as clock noise",
+            l.tolerated_overlaps,
+        ),
         ("server spans outside their client", l.skewed_server_spans),
     ] {
         t.row(vec![what.into(), n.to_string()]);
@@ -193,10 +268,17 @@ pub fn escape(text: &str) -> String {
 
 /// Input text as an inline code span in a table cell: backticks and pipes cannot end it.
 fn code(text: &str) -> String {
-    let text: String = text.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let text: String = text
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
     let text = text.replace('|', "\\|");
     let fence = "`".repeat(longest_backtick_run(&text) + 1);
-    let pad = if text.starts_with('`') || text.ends_with('`') { " " } else { "" };
+    let pad = if text.starts_with('`') || text.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
     format!("{fence}{pad}{text}{pad}{fence}")
 }
 

@@ -94,9 +94,11 @@ pub struct Level {
     pub other: OtherOperations,
 }
 
-/// Latency percentiles, ms (nearest rank).
+/// Latency percentiles (nearest rank) and mean, ms.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct Percentiles {
+    /// Mean.
+    pub mean: f64,
     /// Median.
     pub p50: f64,
     /// 95th percentile.
@@ -150,6 +152,8 @@ pub struct OtherOperations {
     pub operations: u64,
     /// Their critical-path time, ns.
     pub cp_ns_total: u64,
+    /// Their critical-path time per request, ms.
+    pub cp_ms_per_request: f64,
     /// Their share of the level's latency.
     pub share: f64,
 }

@@ -25,9 +25,21 @@ pub fn render(report: &Report) -> String {
             ms(l.p99),
             percent(level.error_rate)
         );
-        let mut t = Table::new(&[("share", Align::Right), ("CP ms/req", Align::Right), ("p95 CP ms", Align::Right), ("service", Align::Left), ("operation", Align::Left)]);
+        let mut t = Table::new(&[
+            ("share", Align::Right),
+            ("CP ms/req", Align::Right),
+            ("p95 CP ms", Align::Right),
+            ("service", Align::Left),
+            ("operation", Align::Left),
+        ]);
         for b in level.bottlenecks.iter().take(SHOWN) {
-            t.row(vec![percent(b.share), ms(b.cp_ms_per_request), ms(b.p95_cp_ms), b.service.clone(), b.operation.clone()]);
+            t.row(vec![
+                percent(b.share),
+                ms(b.cp_ms_per_request),
+                ms(b.p95_cp_ms),
+                b.service.clone(),
+                b.operation.clone(),
+            ]);
         }
         out += &t.text(60);
     }

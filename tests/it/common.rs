@@ -11,19 +11,29 @@ pub fn corpus(test: &str) -> Option<PathBuf> {
     if path.is_dir() {
         Some(path)
     } else {
-        let _ = writeln!(std::io::stderr(), "SKIPPED {test}: the conformance corpus ../shared/corpus is absent");
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED {test}: the conformance corpus ../shared/corpus is absent"
+        );
         None
     }
 }
 
 /// A file under `fixtures/`.
 pub fn fixture(path: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures").join(path)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(path)
 }
 
 /// Runs the binary with `args` in `dir`.
 pub fn run(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_chokepoint")).args(args).current_dir(dir).env("CI", "true").output().expect("the binary runs")
+    Command::new(env!("CARGO_BIN_EXE_chokepoint"))
+        .args(args)
+        .current_dir(dir)
+        .env("CI", "true")
+        .output()
+        .expect("the binary runs")
 }
 
 /// A fresh temporary folder for one test.
@@ -43,12 +53,24 @@ pub struct SpanMaker {
 impl SpanMaker {
     /// A maker with an empty string table.
     pub fn new() -> SpanMaker {
-        SpanMaker { strings: Interner::default() }
+        SpanMaker {
+            strings: Interner::default(),
+        }
     }
 
     /// A span of trace `trace`, id `id`, parent `parent` (0 for none).
     #[allow(clippy::too_many_arguments)]
-    pub fn span(&mut self, trace: u64, id: u64, parent: u64, start: i64, end: i64, service: &str, name: &str, kind: SpanKind) -> Span {
+    pub fn span(
+        &mut self,
+        trace: u64,
+        id: u64,
+        parent: u64,
+        start: i64,
+        end: i64,
+        service: &str,
+        name: &str,
+        kind: SpanKind,
+    ) -> Span {
         let mut trace_id = [0u8; 16];
         trace_id[8..].copy_from_slice(&trace.to_be_bytes());
         let label = self.strings.intern(name);
@@ -126,7 +148,11 @@ pub fn read(paths: &[PathBuf]) -> chokepoint::Result<chokepoint::model::Dataset>
 
 /// Writes a generated trace set as OTLP/JSON lines and returns its path.
 pub fn synth_json(dir: &Path, traces: u64, seed: u64) -> PathBuf {
-    let options = chokepoint::synth::Options { traces, seed, ..Default::default() };
+    let options = chokepoint::synth::Options {
+        traces,
+        seed,
+        ..Default::default()
+    };
     let path = dir.join(format!("synth-{seed}.jsonl"));
     let mut out = std::fs::File::create(&path).expect("create");
     chokepoint::synth::write_json(&options, &mut out).expect("write");

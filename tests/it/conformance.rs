@@ -13,14 +13,25 @@ use std::path::Path;
 /// tile the root interval.
 fn ours(case: &Value) -> BTreeMap<String, i64> {
     let spans = case["spans"].as_array().expect("spans");
-    let ids: Vec<&str> = spans.iter().map(|s| s["span_id"].as_str().expect("span_id")).collect();
-    let number = |id: &str| ids.iter().position(|x| *x == id).map_or(999, |i| i as u64 + 1);
+    let ids: Vec<&str> = spans
+        .iter()
+        .map(|s| s["span_id"].as_str().expect("span_id"))
+        .collect();
+    let number = |id: &str| {
+        ids.iter()
+            .position(|x| *x == id)
+            .map_or(999, |i| i as u64 + 1)
+    };
     let mut maker = SpanMaker::new();
     let mut built: Vec<_> = spans
         .iter()
         .map(|s| {
             let follows = s["ref_type"].as_str() == Some("FOLLOWS_FROM");
-            let parent = if follows { 0 } else { s["parent_id"].as_str().map_or(0, number) };
+            let parent = if follows {
+                0
+            } else {
+                s["parent_id"].as_str().map_or(0, number)
+            };
             let kind = match s["kind"].as_str() {
                 Some("client") => SpanKind::Client,
                 Some("server") => SpanKind::Server,
@@ -29,7 +40,16 @@ fn ours(case: &Value) -> BTreeMap<String, i64> {
                 _ => SpanKind::Internal,
             };
             let start = s["start"].as_i64().expect("start");
-            let mut span = maker.span(1, number(s["span_id"].as_str().unwrap()), parent, start, start + s["duration"].as_i64().expect("duration"), "svc", "op", kind);
+            let mut span = maker.span(
+                1,
+                number(s["span_id"].as_str().unwrap()),
+                parent,
+                start,
+                start + s["duration"].as_i64().expect("duration"),
+                "svc",
+                "op",
+                kind,
+            );
             span.link_count = u32::from(follows);
             span
         })
@@ -43,7 +63,11 @@ fn ours(case: &Value) -> BTreeMap<String, i64> {
         assert_eq!(seg.end_ns, at, "{}: segments tile the root", case["id"]);
         at = seg.start_ns;
     }
-    assert_eq!(at, root.start_unix_ns, "{}: segments reach the root's start", case["id"]);
+    assert_eq!(
+        at, root.start_unix_ns,
+        "{}: segments reach the root's start",
+        case["id"]
+    );
     let mut by_span = BTreeMap::new();
     for seg in &path.segments {
         let id = ids[u64::from_be_bytes(tree.span(seg.node).span_id.0) as usize - 1];
@@ -53,7 +77,12 @@ fn ours(case: &Value) -> BTreeMap<String, i64> {
 }
 
 fn expected(map: &Value) -> BTreeMap<String, i64> {
-    map.as_object().expect("an object").iter().map(|(k, v)| (k.clone(), v.as_i64().expect("a number"))).filter(|(_, v)| *v != 0).collect()
+    map.as_object()
+        .expect("an object")
+        .iter()
+        .map(|(k, v)| (k.clone(), v.as_i64().expect("a number")))
+        .filter(|(_, v)| *v != 0)
+        .collect()
 }
 
 fn load(path: &Path) -> Value {
@@ -92,10 +121,19 @@ const DEVIATIONS: &[(&str, &str, i64, i64, &str)] = &[
     ("equal-end-times", "P", 70, 60, TIES),
 ];
 
-fn check(case_id: &str, reference: &str, want: BTreeMap<String, i64>, got: BTreeMap<String, i64>, report: &mut Vec<String>) {
+fn check(
+    case_id: &str,
+    reference: &str,
+    want: BTreeMap<String, i64>,
+    got: BTreeMap<String, i64>,
+    report: &mut Vec<String>,
+) {
     let ids: std::collections::BTreeSet<&String> = want.keys().chain(got.keys()).collect();
     for id in ids {
-        let (w, g) = (want.get(id).copied().unwrap_or(0), got.get(id).copied().unwrap_or(0));
+        let (w, g) = (
+            want.get(id).copied().unwrap_or(0),
+            got.get(id).copied().unwrap_or(0),
+        );
         let deviation = DEVIATIONS.iter().find(|d| d.0 == case_id && d.1 == id);
         match deviation {
             Some(&(_, _, reference_value, ours, _)) => {
@@ -111,7 +149,9 @@ fn check(case_id: &str, reference: &str, want: BTreeMap<String, i64>, got: BTree
 
 #[test]
 fn crisp_cases() {
-    let Some(corpus) = corpus("crisp_cases") else { return };
+    let Some(corpus) = corpus("crisp_cases") else {
+        return;
+    };
     let mut problems = Vec::new();
     let mut cases = 0;
     for entry in std::fs::read_dir(corpus.join("critical-path/crisp")).unwrap() {
@@ -120,34 +160,68 @@ fn crisp_cases() {
             continue;
         }
         let case = load(&path);
-        check(case["id"].as_str().unwrap(), "CRISP", expected(&case["expected"]["cp_exclusive_by_span"]), ours(&case), &mut problems);
+        check(
+            case["id"].as_str().unwrap(),
+            "CRISP",
+            expected(&case["expected"]["cp_exclusive_by_span"]),
+            ours(&case),
+            &mut problems,
+        );
         cases += 1;
     }
     assert_eq!(cases, 33);
-    assert!(problems.is_empty(), "differences from CRISP:\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "differences from CRISP:\n{}",
+        problems.join("\n")
+    );
 }
 
 #[test]
 fn jaeger_ui_cases() {
-    let Some(corpus) = corpus("jaeger_ui_cases") else { return };
+    let Some(corpus) = corpus("jaeger_ui_cases") else {
+        return;
+    };
     let mut problems = Vec::new();
     for n in 1..=9 {
         let case = load(&corpus.join(format!("critical-path/jaeger-ui/test{n}.json")));
-        check(case["id"].as_str().unwrap(), "Jaeger UI", expected(&case["expected"]["cp_time_by_span"]), ours(&case), &mut problems);
+        check(
+            case["id"].as_str().unwrap(),
+            "Jaeger UI",
+            expected(&case["expected"]["cp_time_by_span"]),
+            ours(&case),
+            &mut problems,
+        );
     }
-    assert!(problems.is_empty(), "differences from Jaeger UI:\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "differences from Jaeger UI:\n{}",
+        problems.join("\n")
+    );
 }
 
 #[test]
 fn quirk_demonstrations() {
-    let Some(corpus) = corpus("quirk_demonstrations") else { return };
+    let Some(corpus) = corpus("quirk_demonstrations") else {
+        return;
+    };
     let quirks = load(&corpus.join("critical-path/quirk-demonstrations.json"));
     let mut problems = Vec::new();
     for case in quirks["cases"].as_array().unwrap() {
         let id = case["id"].as_str().unwrap();
-        check(id, "CRISP", expected(&case["crisp"]["cp_exclusive_by_span"]), ours(case), &mut problems);
+        check(
+            id,
+            "CRISP",
+            expected(&case["crisp"]["cp_exclusive_by_span"]),
+            ours(case),
+            &mut problems,
+        );
     }
-    assert!(problems.is_empty(), "differences from CRISP on the quirk cases:\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "differences from CRISP on the quirk cases:\n{}",
+        problems.join("\n")
+    );
 }
 
 #[test]

@@ -1,5 +1,7 @@
 //! The integration tests, in one binary (each extra test binary would link the crate again).
 
+mod bad_input;
 mod common;
 mod conformance;
 mod otlp;
+mod reports;

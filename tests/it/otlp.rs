@@ -19,35 +19,65 @@ fn expectations() -> Option<(std::path::PathBuf, Value)> {
 
 #[test]
 fn corpus_files_give_the_expected_spans() {
-    let Some((dir, exp)) = expectations() else { return };
+    let Some((dir, exp)) = expectations() else {
+        return;
+    };
     let mut checked = 0;
     for (name, file) in exp["files"].as_object().unwrap() {
-        let Some(expected) = file["expected_spans"].as_array() else { continue };
+        let Some(expected) = file["expected_spans"].as_array() else {
+            continue;
+        };
         if name.starts_with("otel-spec") {
             continue; // all ids empty: see all_invalid_ids_is_an_error_naming_the_file
         }
         let dataset = read(&[dir.join(name)]).unwrap_or_else(|e| panic!("{name}: {e}"));
-        let mut want: Vec<(String, String, String, i64, i64, String, String, SpanKind, bool)> = expected
+        let mut want: Vec<(
+            String,
+            String,
+            String,
+            i64,
+            i64,
+            String,
+            String,
+            SpanKind,
+            bool,
+        )> = expected
             .iter()
             .map(|s| {
                 (
                     s["trace_id"].as_str().unwrap().to_lowercase(),
                     s["span_id"].as_str().unwrap().to_lowercase(),
-                    s["parent_span_id"].as_str().map_or("0000000000000000".into(), str::to_lowercase),
+                    s["parent_span_id"]
+                        .as_str()
+                        .map_or("0000000000000000".into(), str::to_lowercase),
                     s["start_ns"].as_i64().unwrap(),
                     s["end_ns"].as_i64().unwrap(),
                     s["name"].as_str().unwrap().to_string(),
-                    s["service_name"].as_str().unwrap_or("unknown_service").to_string(),
+                    s["service_name"]
+                        .as_str()
+                        .unwrap_or("unknown_service")
+                        .to_string(),
                     SpanKind::from_otlp(s["kind"].as_i64().unwrap_or(0)),
                     s["status_code"].as_i64() == Some(2),
                 )
             })
             .collect();
         want.sort();
-        let mut got: Vec<_> = span_rows(&dataset).into_iter().map(|r| (r.trace, r.span, r.parent, r.start, r.end, r.name, r.service, r.kind, r.error)).collect();
+        let mut got: Vec<_> = span_rows(&dataset)
+            .into_iter()
+            .map(|r| {
+                (
+                    r.trace, r.span, r.parent, r.start, r.end, r.name, r.service, r.kind, r.error,
+                )
+            })
+            .collect();
         got.sort();
         assert_eq!(got, want, "{name}");
-        assert_eq!(dataset.inputs[0].records as usize, want.len(), "{name}: every span is a record");
+        assert_eq!(
+            dataset.inputs[0].records as usize,
+            want.len(),
+            "{name}: every span is a record"
+        );
         checked += 1;
     }
     assert_eq!(checked, 5);
@@ -55,37 +85,69 @@ fn corpus_files_give_the_expected_spans() {
 
 #[test]
 fn the_duplicated_span_is_counted_once_and_kept_once() {
-    let Some((dir, _)) = expectations() else { return };
+    let Some((dir, _)) = expectations() else {
+        return;
+    };
     let dataset = read(&[dir.join("jaeger-ui.otlp2jaeger-in.json")]).unwrap();
     let report = chokepoint::analysis::analyze(&dataset, &Default::default());
     assert_eq!(report.traces.spans_analyzed, 1);
     assert_eq!(report.traces.duplicate_spans, 1);
-    assert_eq!(report.inputs[0].skip_reasons.get(&SkipReason::DuplicateSpan), Some(&1));
+    assert_eq!(
+        report.inputs[0]
+            .skip_reasons
+            .get(&SkipReason::DuplicateSpan),
+        Some(&1)
+    );
     assert_eq!(report.levels[0].latency_ns_total, 123_000);
 }
 
 #[test]
 fn all_invalid_ids_is_an_error_naming_the_file() {
-    let Some((dir, _)) = expectations() else { return };
-    let err = read(&[dir.join("otel-spec-file-exporter-example.traces.jsonl")]).unwrap_err().to_string();
-    assert!(err.contains("otel-spec-file-exporter-example.traces.jsonl"), "{err}");
-    assert!(err.contains("8 record(s) skipped") && err.contains("invalid id"), "{err}");
+    let Some((dir, _)) = expectations() else {
+        return;
+    };
+    let err = read(&[dir.join("otel-spec-file-exporter-example.traces.jsonl")])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("otel-spec-file-exporter-example.traces.jsonl"),
+        "{err}"
+    );
+    assert!(
+        err.contains("8 record(s) skipped") && err.contains("invalid id"),
+        "{err}"
+    );
 }
 
 #[test]
 fn the_nodejs_trace_has_the_reference_critical_path() {
-    let Some((dir, exp)) = expectations() else { return };
+    let Some((dir, exp)) = expectations() else {
+        return;
+    };
     let want = &exp["files"]["jaeger-ui.otlp2jaeger-multi-in.jsonl"]["expected_critical_path"]["critical_path_sections_ns"];
-    for name in ["jaeger-ui.otlp2jaeger-multi-in.jsonl", "jaeger-ui.otlp2jaeger-multi-in-combined.json"] {
+    for name in [
+        "jaeger-ui.otlp2jaeger-multi-in.jsonl",
+        "jaeger-ui.otlp2jaeger-multi-in-combined.json",
+    ] {
         let dataset = read(&[dir.join(name)]).unwrap();
         let tree = Tree::build(&dataset.spans).unwrap();
         let path = critical_path(&tree, &Options::default());
-        let got: Vec<(String, i64, i64)> = path.segments.iter().map(|s| (tree.span(s.node).span_id.to_string(), s.start_ns, s.end_ns)).collect();
+        let got: Vec<(String, i64, i64)> = path
+            .segments
+            .iter()
+            .map(|s| (tree.span(s.node).span_id.to_string(), s.start_ns, s.end_ns))
+            .collect();
         let want: Vec<(String, i64, i64)> = want
             .as_array()
             .unwrap()
             .iter()
-            .map(|s| (s["span_id"].as_str().unwrap().to_string(), s["start"].as_i64().unwrap(), s["end"].as_i64().unwrap()))
+            .map(|s| {
+                (
+                    s["span_id"].as_str().unwrap().to_string(),
+                    s["start"].as_i64().unwrap(),
+                    s["end"].as_i64().unwrap(),
+                )
+            })
             .collect();
         assert_eq!(got, want, "{name}");
     }
@@ -108,7 +170,10 @@ fn lean_json_decoder_agrees_with_the_reference_serde_types() {
         let requests: Vec<ExportTraceServiceRequest> = if text.trim_start().starts_with("{\n") {
             vec![serde_json::from_str(&text).unwrap()]
         } else {
-            text.lines().filter(|l| !l.trim().is_empty()).map(|l| serde_json::from_str(l).unwrap()).collect()
+            text.lines()
+                .filter(|l| !l.trim().is_empty())
+                .map(|l| serde_json::from_str(l).unwrap())
+                .collect()
         };
         let proto = dir.join("reference.binpb");
         let mut out = std::fs::File::create(&proto).unwrap();
@@ -121,18 +186,28 @@ fn lean_json_decoder_agrees_with_the_reference_serde_types() {
         let lean = read(std::slice::from_ref(&input)).unwrap();
         let reference = read(&[proto]).unwrap();
         assert!(!lean.spans.is_empty());
-        assert_eq!(span_rows(&lean), span_rows(&reference), "{}", input.display());
+        assert_eq!(
+            span_rows(&lean),
+            span_rows(&reference),
+            "{}",
+            input.display()
+        );
     }
 }
 
 #[test]
 fn protobuf_gzip_and_zstd_give_the_same_spans_as_json() {
     let dir = temp_dir("encodings");
-    let options = chokepoint::synth::Options { traces: 500, seed: 3, ..Default::default() };
+    let options = chokepoint::synth::Options {
+        traces: 500,
+        seed: 3,
+        ..Default::default()
+    };
     let json = synth_json(&dir, 500, 3);
     let plain = std::fs::read(&json).unwrap();
     let delimited = dir.join("t.binpb");
-    chokepoint::synth::write_proto(&options, &mut std::fs::File::create(&delimited).unwrap()).unwrap();
+    chokepoint::synth::write_proto(&options, &mut std::fs::File::create(&delimited).unwrap())
+        .unwrap();
     let single = dir.join("single.binpb");
     let mut all = opentelemetry_proto::tonic::trace::v1::TracesData::default();
     for m in chokepoint::synth::messages(&options) {
@@ -140,7 +215,10 @@ fn protobuf_gzip_and_zstd_give_the_same_spans_as_json() {
     }
     std::fs::write(&single, all.encode_to_vec()).unwrap();
     let gz = dir.join("t.jsonl.gz");
-    let mut enc = flate2::write::GzEncoder::new(std::fs::File::create(&gz).unwrap(), flate2::Compression::fast());
+    let mut enc = flate2::write::GzEncoder::new(
+        std::fs::File::create(&gz).unwrap(),
+        flate2::Compression::fast(),
+    );
     enc.write_all(&plain).unwrap();
     enc.finish().unwrap();
     let zst = dir.join("t.zst");
@@ -157,11 +235,19 @@ fn protobuf_gzip_and_zstd_give_the_same_spans_as_json() {
 fn a_pretty_printed_document_reads_like_its_lines() {
     let dir = temp_dir("pretty");
     let lines = synth_json(&dir, 40, 5);
-    let first_line = std::fs::read_to_string(&lines).unwrap().lines().next().unwrap().to_string();
+    let first_line = std::fs::read_to_string(&lines)
+        .unwrap()
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
     let value: Value = serde_json::from_str(&first_line).unwrap();
     let pretty = dir.join("pretty.json");
     std::fs::write(&pretty, serde_json::to_string_pretty(&value).unwrap()).unwrap();
     let single_line = dir.join("one.jsonl");
     std::fs::write(&single_line, format!("{first_line}\n")).unwrap();
-    assert_eq!(span_rows(&read(&[pretty]).unwrap()), span_rows(&read(&[single_line]).unwrap()));
+    assert_eq!(
+        span_rows(&read(&[pretty]).unwrap()),
+        span_rows(&read(&[single_line]).unwrap())
+    );
 }

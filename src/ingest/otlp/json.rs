@@ -9,13 +9,20 @@
 //! are accepted too. `opentelemetry-proto`'s serde types are the reference it is tested against.
 
 use super::{AttrValue, ResourceDraft, SpanBatch, SpanDraft, decode_id};
-use serde::de::{self, Deserializer, IgnoredAny, Visitor};
+use crate::ingest::ledger::SkipReason;
 use serde::Deserialize;
+use serde::de::{self, Deserializer, IgnoredAny, Visitor};
 use std::borrow::Cow;
 
 #[derive(Deserialize)]
 struct TracesData<'a> {
-    #[serde(borrow, default, rename = "resourceSpans", alias = "resource_spans", alias = "batches")]
+    #[serde(
+        borrow,
+        default,
+        rename = "resourceSpans",
+        alias = "resource_spans",
+        alias = "batches"
+    )]
     resource_spans: Vec<ResourceSpans<'a>>,
 }
 
@@ -122,9 +129,14 @@ impl<'de> Deserialize<'de> for Int64 {
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<Int64, E> {
                 if let Some(neg) = v.strip_prefix('-') {
-                    return neg.parse::<u64>().map(|n| Int64(n.wrapping_neg())).map_err(|_| E::custom(format!("invalid integer {v:?}")));
+                    return neg
+                        .parse::<u64>()
+                        .map(|n| Int64(n.wrapping_neg()))
+                        .map_err(|_| E::custom(format!("invalid integer {v:?}")));
                 }
-                v.parse().map(Int64).map_err(|_| E::custom(format!("invalid integer {v:?}")))
+                v.parse()
+                    .map(Int64)
+                    .map_err(|_| E::custom(format!("invalid integer {v:?}")))
             }
         }
         d.deserialize_any(V)
@@ -167,7 +179,11 @@ impl<'de> Deserialize<'de> for EnumNumber {
 /// Parses one JSON value holding a `TracesData` / `ExportTraceServiceRequest` into `batch`.
 /// `location` names the value in ledger examples (such as `line 12`). On a syntax error nothing
 /// is added and the error is returned.
-pub fn parse_value(batch: &mut SpanBatch, bytes: &[u8], location: &str) -> Result<(), serde_json::Error> {
+pub fn parse_value(
+    batch: &mut SpanBatch,
+    bytes: &[u8],
+    location: &str,
+) -> Result<(), serde_json::Error> {
     let data: TracesData<'_> = serde_json::from_slice(bytes)?;
     for rs in data.resource_spans {
         let mut resource = ResourceDraft::default();
@@ -178,9 +194,17 @@ pub fn parse_value(batch: &mut SpanBatch, bytes: &[u8], location: &str) -> Resul
         }
         for span in rs.scope_spans.into_iter().flat_map(|s| s.spans) {
             let mut draft = SpanDraft {
-                trace_id: decode_id::<16>(&span.trace_id).ok().flatten().map(crate::model::TraceId),
-                span_id: decode_id::<8>(&span.span_id).ok().flatten().map(crate::model::SpanId),
-                parent_span_id: decode_id::<8>(&span.parent_span_id).ok().map(|id| crate::model::SpanId(id.unwrap_or_default())),
+                trace_id: decode_id::<16>(&span.trace_id)
+                    .ok()
+                    .flatten()
+                    .map(crate::model::TraceId),
+                span_id: decode_id::<8>(&span.span_id)
+                    .ok()
+                    .flatten()
+                    .map(crate::model::SpanId),
+                parent_span_id: decode_id::<8>(&span.parent_span_id)
+                    .ok()
+                    .map(|id| crate::model::SpanId(id.unwrap_or_default())),
                 start_unix_ns: span.start_time_unix_nano.0,
                 end_unix_ns: span.end_time_unix_nano.0,
                 name: span.name,
@@ -201,8 +225,9 @@ pub fn parse_value(batch: &mut SpanBatch, bytes: &[u8], location: &str) -> Resul
 }
 
 /// Parses JSON lines (a chunk of a file that starts at line `first_line`), counting each line
-/// that is not valid OTLP/JSON as one malformed record.
-pub fn parse_lines(chunk: &[u8], first_line: u64) -> SpanBatch {
+/// that is not valid OTLP/JSON as one malformed record, and each longer than `max_record` bytes
+/// as one too large.
+pub fn parse_lines(chunk: &[u8], first_line: u64, max_record: usize) -> SpanBatch {
     let mut batch = SpanBatch::default();
     for (i, line) in chunk.split(|&b| b == b'\n').enumerate() {
         let line_no = first_line + i as u64;
@@ -211,9 +236,16 @@ pub fn parse_lines(chunk: &[u8], first_line: u64) -> SpanBatch {
             continue;
         }
         let location = format!("line {line_no}");
-        if let Err(e) = parse_value(&mut batch, trimmed, &location) {
+        if trimmed.len() > max_record {
             batch.ledger.records += 1;
-            batch.ledger.skip(crate::ingest::ledger::SkipReason::Malformed, 1, || format!("{location}: {e}"));
+            batch.ledger.skip(SkipReason::TooLarge, 1, || {
+                format!("{location}: longer than {max_record} bytes")
+            });
+        } else if let Err(e) = parse_value(&mut batch, trimmed, &location) {
+            batch.ledger.records += 1;
+            batch
+                .ledger
+                .skip(SkipReason::Malformed, 1, || format!("{location}: {e}"));
         }
     }
     batch
@@ -235,10 +267,19 @@ mod tests {
         parse_value(&mut batch, line, "line 1").unwrap();
         assert_eq!(batch.spans.len(), 2);
         let (a, b) = (&batch.spans[0], &batch.spans[1]);
-        assert_eq!(a.trace_id, b.trace_id, "hex and base64 decode to the same id");
+        assert_eq!(
+            a.trace_id, b.trace_id,
+            "hex and base64 decode to the same id"
+        );
         assert_eq!(a.span_id, b.span_id);
-        assert_eq!((a.kind, a.is_error, a.duration_ns()), (crate::model::SpanKind::Server, true, 1000));
-        assert_eq!((b.kind, b.is_error, b.duration_ns()), (crate::model::SpanKind::Client, false, 500));
+        assert_eq!(
+            (a.kind, a.is_error, a.duration_ns()),
+            (crate::model::SpanKind::Server, true, 1000)
+        );
+        assert_eq!(
+            (b.kind, b.is_error, b.duration_ns()),
+            (crate::model::SpanKind::Client, false, 500)
+        );
         assert_eq!(batch.strings.get(a.service), "api");
     }
 
@@ -246,10 +287,18 @@ mod tests {
     fn a_bad_line_is_counted_and_its_neighbours_kept() {
         let ok = r#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174","name":"x","startTimeUnixNano":"1","endTimeUnixNano":"2"}]}]}]}"#;
         let chunk = format!("{ok}\n{{\"resourceSpans\": [\n\n{ok}\n");
-        let batch = parse_lines(chunk.as_bytes(), 1);
+        let batch = parse_lines(chunk.as_bytes(), 1, 1 << 20);
         assert_eq!(batch.spans.len(), 2);
         assert_eq!(batch.ledger.records, 3);
         assert_eq!(batch.ledger.skipped, 1);
-        assert!(batch.ledger.skip_examples.values().next().unwrap().starts_with("line 2: "));
+        assert!(
+            batch
+                .ledger
+                .skip_examples
+                .values()
+                .next()
+                .unwrap()
+                .starts_with("line 2: ")
+        );
     }
 }

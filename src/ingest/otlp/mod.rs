@@ -99,7 +99,9 @@ impl<'a> SpanDraft<'a> {
                     "url.path" => &mut op.url_path,
                     "http.target" => return set_if_empty(&mut op.url_path, v),
                     "server.address" => &mut op.server_address,
-                    "net.peer.name" | "peer.service" => return set_if_empty(&mut op.server_address, v),
+                    "net.peer.name" | "peer.service" => {
+                        return set_if_empty(&mut op.server_address, v);
+                    }
                     "rpc.system" => &mut op.rpc_system,
                     "rpc.service" => &mut op.rpc_service,
                     "rpc.method" => &mut op.rpc_method,
@@ -147,7 +149,9 @@ pub fn decode_id<const N: usize>(text: &str) -> Result<Option<[u8; N]>, ()> {
         }
         return Ok(Some(out));
     }
-    let decoded = base64::engine::general_purpose::STANDARD.decode(text).map_err(|_| ())?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .map_err(|_| ())?;
     out = decoded.try_into().map_err(|_| ())?;
     Ok(Some(out))
 }
@@ -168,19 +172,48 @@ pub struct SpanBatch {
 impl SpanBatch {
     /// Validates and interns one span, or counts it as skipped. `location` names the record for
     /// the ledger's example.
-    pub fn push(&mut self, d: SpanDraft<'_>, resource: &ResourceDraft<'_>, location: impl Fn() -> String) {
+    pub fn push(
+        &mut self,
+        d: SpanDraft<'_>,
+        resource: &ResourceDraft<'_>,
+        location: impl Fn() -> String,
+    ) {
         self.ledger.records += 1;
-        let (Some(trace_id), Some(span_id), Some(parent)) = (d.trace_id, d.span_id, d.parent_span_id) else {
-            return self.ledger.skip(SkipReason::InvalidId, 1, || format!("{}: span {:?} has a missing or invalid id", location(), d.name));
+        let (Some(trace_id), Some(span_id), Some(parent)) =
+            (d.trace_id, d.span_id, d.parent_span_id)
+        else {
+            return self.ledger.skip(SkipReason::InvalidId, 1, || {
+                format!(
+                    "{}: span {:?} has a missing or invalid id",
+                    location(),
+                    d.name
+                )
+            });
         };
         if trace_id.0 == [0; 16] || span_id.is_none() {
-            return self.ledger.skip(SkipReason::InvalidId, 1, || format!("{}: span {:?} has an all-zero id", location(), d.name));
+            return self.ledger.skip(SkipReason::InvalidId, 1, || {
+                format!("{}: span {:?} has an all-zero id", location(), d.name)
+            });
         }
-        let (Ok(start), Ok(end)) = (i64::try_from(d.start_unix_ns), i64::try_from(d.end_unix_ns)) else {
-            return self.ledger.skip(SkipReason::TimeOutOfRange, 1, || format!("{}: span {:?} has a time beyond year 2262", location(), d.name));
+        let (Ok(start), Ok(end)) = (i64::try_from(d.start_unix_ns), i64::try_from(d.end_unix_ns))
+        else {
+            return self.ledger.skip(SkipReason::TimeOutOfRange, 1, || {
+                format!(
+                    "{}: span {:?} has a time beyond year 2262",
+                    location(),
+                    d.name
+                )
+            });
         };
         if end < start {
-            return self.ledger.skip(SkipReason::EndBeforeStart, 1, || format!("{}: span {:?} ends {} ns before it starts", location(), d.name, start - end));
+            return self.ledger.skip(SkipReason::EndBeforeStart, 1, || {
+                format!(
+                    "{}: span {:?} ends {} ns before it starts",
+                    location(),
+                    d.name,
+                    start - end
+                )
+            });
         }
         let kind = SpanKind::from_otlp(d.kind);
         let strings = &mut self.strings;
@@ -196,7 +229,11 @@ impl SpanBatch {
                 };
                 (crate::model::OpKind::Db, strings.intern(system), label)
             }
-            Classified::Other { kind, system, label } => (kind, strings.intern(system), strings.intern(&label)),
+            Classified::Other {
+                kind,
+                system,
+                label,
+            } => (kind, strings.intern(system), strings.intern(&label)),
         };
         let code_location = match (&d.code_function, &d.code_filepath, d.code_lineno) {
             (None, None, _) => Sym::EMPTY,
@@ -220,7 +257,10 @@ impl SpanBatch {
             end_unix_ns: end,
             name: strings.intern(&d.name),
             service: strings.intern(resource.service.as_deref().unwrap_or(UNKNOWN_SERVICE)),
-            host: resource.host.as_deref().map_or(Sym::EMPTY, |h| strings.intern(h)),
+            host: resource
+                .host
+                .as_deref()
+                .map_or(Sym::EMPTY, |h| strings.intern(h)),
             kind,
             is_error: d.status_code == 2,
             link_count: d.link_count,
@@ -239,9 +279,18 @@ mod tests {
 
     #[test]
     fn ids_decode_from_hex_and_base64() {
-        assert_eq!(decode_id::<8>("00f067aa0ba902b7"), Ok(Some([0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7])));
-        assert_eq!(decode_id::<8>("00F067AA0BA902B7"), decode_id::<8>("00f067aa0ba902b7"));
-        assert_eq!(decode_id::<8>("APBnqgupArc="), decode_id::<8>("00f067aa0ba902b7"));
+        assert_eq!(
+            decode_id::<8>("00f067aa0ba902b7"),
+            Ok(Some([0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7]))
+        );
+        assert_eq!(
+            decode_id::<8>("00F067AA0BA902B7"),
+            decode_id::<8>("00f067aa0ba902b7")
+        );
+        assert_eq!(
+            decode_id::<8>("APBnqgupArc="),
+            decode_id::<8>("00f067aa0ba902b7")
+        );
         assert_eq!(decode_id::<16>(""), Ok(None));
         assert_eq!(decode_id::<8>("xyz"), Err(()));
         assert_eq!(decode_id::<8>("00f067aa0ba902"), Err(()));
@@ -249,7 +298,10 @@ mod tests {
 
     #[test]
     fn new_attribute_names_win_over_old_ones_in_any_order() {
-        for order in [["db.system", "db.system.name"], ["db.system.name", "db.system"]] {
+        for order in [
+            ["db.system", "db.system.name"],
+            ["db.system.name", "db.system"],
+        ] {
             let mut d = SpanDraft::default();
             for key in order {
                 let value = if key == "db.system" { "old" } else { "new" };

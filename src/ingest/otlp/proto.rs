@@ -15,7 +15,10 @@ pub const MAX_MESSAGE_BYTES: usize = 1 << 30;
 /// True when `head` looks like the length-prefixed format: a 4-byte big-endian length, then a
 /// message whose first field is `resource_spans` (tag 0x0a).
 pub fn is_length_prefixed(head: &[u8]) -> bool {
-    head.len() >= 5 && head[0] == 0 && head[4] == 0x0a && u32::from_be_bytes([head[0], head[1], head[2], head[3]]) > 0
+    head.len() >= 5
+        && head[0] == 0
+        && head[4] == 0x0a
+        && u32::from_be_bytes([head[0], head[1], head[2], head[3]]) > 0
 }
 
 /// True when `head` may start a bare `TracesData` message.
@@ -24,7 +27,11 @@ pub fn is_message(head: &[u8]) -> bool {
 }
 
 /// Decodes one message into `batch`; `location` names it in errors and ledger examples.
-pub fn parse_message(batch: &mut SpanBatch, bytes: &[u8], location: &str) -> Result<(), prost::DecodeError> {
+pub fn parse_message(
+    batch: &mut SpanBatch,
+    bytes: &[u8],
+    location: &str,
+) -> Result<(), prost::DecodeError> {
     let data = TracesData::decode(bytes)?;
     for rs in &data.resource_spans {
         let mut resource = ResourceDraft::default();

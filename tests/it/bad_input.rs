@@ -1,0 +1,313 @@
+//! Bad input: each case gives a clear error naming the file, or a ledger entry; never a panic.
+
+use crate::common::{SpanMaker, read, run, synth_json, temp_dir};
+use chokepoint::analysis::{Options, analyze};
+use chokepoint::ingest::ledger::SkipReason;
+use chokepoint::model::{Dataset, SpanKind};
+use std::io::Write;
+
+const SPAN_LINE: &str = r#"{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"api"}}]},"scopeSpans":[{"spans":[{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174","name":"GET /","kind":2,"startTimeUnixNano":"1000","endTimeUnixNano":"5000"}]}]}]}"#;
+
+fn error_of(name: &str, bytes: &[u8]) -> String {
+    let dir = temp_dir(name);
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    let err = read(std::slice::from_ref(&path))
+        .expect_err("an error")
+        .to_string();
+    assert!(
+        err.contains(&path.display().to_string()),
+        "the error names the file: {err}"
+    );
+    // The command line says the same and exits 2.
+    let out = run(&dir, &["analyze", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2), "{name}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.starts_with("chokepoint: error: ") && stderr.contains(name),
+        "{stderr}"
+    );
+    err
+}
+
+#[test]
+fn empty_file() {
+    assert!(error_of("empty.json", b"").contains("the file is empty"));
+    assert!(error_of("blank.json", b"\n  \n").contains("the file is empty"));
+}
+
+#[test]
+fn binary_garbage_names_the_formats_tried() {
+    let garbage: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8 | 0x80)
+        .collect();
+    let err = error_of("garbage.bin", &garbage);
+    assert!(
+        err.contains("not a recognized input (tried otlp-json, otlp-proto)"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_file_of_another_format_is_not_guessed() {
+    let err = error_of(
+        "postgresql.log",
+        b"2024-03-01 10:00:00.123 UTC [42] LOG:  duration: 1.234 ms  statement: SELECT 1\n",
+    );
+    assert!(
+        err.contains("it begins with: \"2024-03-01 10:00:00.123 UTC [42] LOG:"),
+        "{err}"
+    );
+    let err = error_of("other.json", b"{\"name\": \"not a trace\"}\n");
+    assert!(err.contains("not a recognized input"), "{err}");
+}
+
+#[test]
+fn protobuf_garbage_is_an_error_with_its_cause() {
+    let err = error_of("bad.binpb", &[0x0a, 0xff, 0xff, 0xff, 0xff, 0x0f, 0x01]);
+    assert!(
+        err.contains("otlp-proto") && err.contains("not a valid TracesData message"),
+        "{err}"
+    );
+    let err = error_of("cut-short.binpb", &[0x00, 0xff, 0xff, 0xff, 0x0a, 0x00]);
+    assert!(err.contains("byte 0: truncated message"), "{err}");
+    // A valid message, then a length no message can have: the stream is not what it seemed.
+    let options = chokepoint::synth::Options {
+        traces: 2,
+        ..Default::default()
+    };
+    let mut bytes = Vec::new();
+    chokepoint::synth::write_proto(&options, &mut bytes).unwrap();
+    let offset = bytes.len();
+    bytes.extend([0x7f, 0xff, 0xff, 0xff, 0x0a]);
+    let err = error_of("bad-length.binpb", &bytes);
+    assert!(
+        err.contains(&format!("byte {offset}: length prefix")) && err.contains("exceeds"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_truncated_pretty_document_names_line_and_column() {
+    let err = error_of(
+        "cut.json",
+        b"{\n  \"resourceSpans\": [\n    {\"scopeSpans\": [",
+    );
+    assert!(err.contains("line 3, column"), "{err}");
+}
+
+#[test]
+fn an_invalid_line_between_valid_ones_is_counted_and_the_rest_kept() {
+    let dir = temp_dir("invalid-line");
+    let path = dir.join("t.jsonl");
+    std::fs::write(
+        &path,
+        format!(
+            "{SPAN_LINE}\n{{\"resourceSpans\": [oops]}}\n{}\n",
+            SPAN_LINE.replace("eee19b7ec3c1b174", "eee19b7ec3c1b175")
+        ),
+    )
+    .unwrap();
+    let dataset = read(&[path]).unwrap();
+    assert_eq!(dataset.spans.len(), 2);
+    let ledger = &dataset.inputs[0];
+    assert_eq!((ledger.records, ledger.skipped), (3, 1));
+    assert!(
+        ledger.skip_examples[&SkipReason::Malformed].starts_with("line 2: "),
+        "{:?}",
+        ledger.skip_examples
+    );
+}
+
+#[test]
+fn a_truncated_file_keeps_what_came_before_the_cut() {
+    let dir = temp_dir("truncated");
+    let full = std::fs::read(synth_json(&dir, 200, 9)).unwrap();
+    let lines = full.iter().filter(|&&b| b == b'\n').count() as u64;
+    let cut = dir.join("cut.jsonl");
+    std::fs::write(&cut, &full[..full.len() - 5000]).unwrap();
+    let dataset = read(&[cut]).unwrap();
+    let ledger = &dataset.inputs[0];
+    assert_eq!(ledger.skip_reasons.get(&SkipReason::Malformed), Some(&1));
+    assert!(
+        ledger.skip_examples[&SkipReason::Malformed].starts_with(&format!("line {lines}: ")),
+        "{:?}",
+        ledger.skip_examples
+    );
+
+    let options = chokepoint::synth::Options {
+        traces: 200,
+        seed: 9,
+        ..Default::default()
+    };
+    let mut proto = Vec::new();
+    chokepoint::synth::write_proto(&options, &mut proto).unwrap();
+    let cut = dir.join("cut.binpb");
+    std::fs::write(&cut, &proto[..proto.len() - 100]).unwrap();
+    let dataset = read(&[cut]).unwrap();
+    assert!(!dataset.spans.is_empty());
+    assert!(dataset.inputs[0].skip_examples[&SkipReason::Malformed].contains("truncated message"));
+}
+
+#[test]
+fn a_span_ending_before_it_starts_is_skipped_and_counted() {
+    let dir = temp_dir("end-before-start");
+    let path = dir.join("t.jsonl");
+    let backwards = SPAN_LINE
+        .replace("eee19b7ec3c1b174", "eee19b7ec3c1b175")
+        .replace("\"5000\"", "\"500\"");
+    std::fs::write(&path, format!("{SPAN_LINE}\n{backwards}\n")).unwrap();
+    let dataset = read(&[path]).unwrap();
+    assert_eq!(dataset.spans.len(), 1);
+    assert_eq!(
+        dataset.inputs[0]
+            .skip_reasons
+            .get(&SkipReason::EndBeforeStart),
+        Some(&1)
+    );
+}
+
+#[test]
+fn a_line_longer_than_a_read_chunk_is_read_whole() {
+    let dir = temp_dir("long-line");
+    let path = dir.join("t.jsonl");
+    let mut f = std::fs::File::create(&path).unwrap();
+    writeln!(f, "{SPAN_LINE}").unwrap();
+    let filler = format!(
+        "{{\"resourceSpans\":[],\"pad\":\"{}\"}}",
+        "x".repeat(20 << 20)
+    );
+    writeln!(f, "{filler}").unwrap();
+    writeln!(
+        f,
+        "{}",
+        SPAN_LINE.replace("eee19b7ec3c1b174", "eee19b7ec3c1b175")
+    )
+    .unwrap();
+    drop(f);
+    let dataset = read(&[path]).unwrap();
+    assert_eq!(
+        dataset.spans.len(),
+        2,
+        "the lines around a 20 MB line are read"
+    );
+    assert_eq!(
+        (dataset.inputs[0].records, dataset.inputs[0].skipped),
+        (2, 0)
+    );
+}
+
+fn one_trace(spans: Vec<chokepoint::model::Span>, maker: SpanMaker) -> Dataset {
+    let mut dataset = Dataset {
+        spans,
+        strings: maker.strings,
+        inputs: vec![Default::default()],
+    };
+    dataset.inputs[0].records = dataset.spans.len() as u64;
+    dataset.sort_spans();
+    dataset
+}
+
+#[test]
+fn a_parent_cycle_is_broken_and_counted() {
+    let mut m = SpanMaker::new();
+    let spans = vec![
+        m.span(1, 1, 0, 0, 100, "api", "root", SpanKind::Server),
+        m.span(1, 2, 4, 10, 90, "api", "a", SpanKind::Internal),
+        m.span(1, 3, 2, 20, 80, "api", "b", SpanKind::Internal),
+        m.span(1, 4, 3, 30, 70, "api", "c", SpanKind::Internal),
+    ];
+    let report = analyze(&one_trace(spans, m), &Options::default());
+    assert_eq!(report.traces.cycles_broken, 1);
+    assert_eq!(report.traces.spans_analyzed, 4);
+    assert_eq!(report.levels[0].latency_ns_total, 100);
+}
+
+#[test]
+fn traces_of_200000_spans_deep_or_wide() {
+    let n = 200_000u64;
+    let mut m = SpanMaker::new();
+    let deep: Vec<_> = (1..=n)
+        .map(|i| {
+            m.span(
+                1,
+                i,
+                i - 1,
+                i as i64,
+                (3 * n - i) as i64,
+                "api",
+                "step",
+                SpanKind::Internal,
+            )
+        })
+        .collect();
+    let report = analyze(&one_trace(deep, m), &Options::default());
+    assert_eq!(report.traces.spans_analyzed, n);
+    assert_eq!(report.levels[0].bottlenecks[0].cp_ns_total, 3 * n - 2);
+
+    let mut m = SpanMaker::new();
+    let mut wide = vec![m.span(
+        1,
+        1,
+        0,
+        0,
+        (10 * n + 10) as i64,
+        "api",
+        "root",
+        SpanKind::Server,
+    )];
+    wide.extend((2..=n).map(|i| {
+        m.span(
+            1,
+            i,
+            1,
+            (10 * i) as i64,
+            (10 * i + 10) as i64,
+            "db",
+            "query",
+            SpanKind::Client,
+        )
+    }));
+    let report = analyze(&one_trace(wide, m), &Options::default());
+    let level = &report.levels[0];
+    let sum: u64 = level.bottlenecks.iter().map(|b| b.cp_ns_total).sum();
+    assert_eq!(sum, level.latency_ns_total);
+    assert_eq!(
+        level
+            .bottlenecks
+            .iter()
+            .find(|b| b.operation == "query")
+            .unwrap()
+            .cp_ns_total,
+        10 * (n - 1)
+    );
+}
+
+#[test]
+fn in_a_folder_an_unrecognized_file_is_ledgered_not_fatal() {
+    let dir = temp_dir("folder");
+    std::fs::write(dir.join("README.md"), "# notes\n").unwrap();
+    std::fs::write(dir.join("t.jsonl"), format!("{SPAN_LINE}\n")).unwrap();
+    let dataset = read(std::slice::from_ref(&dir)).unwrap();
+    assert_eq!(dataset.spans.len(), 1);
+    let readme = dataset
+        .inputs
+        .iter()
+        .find(|i| i.path.ends_with("README.md"))
+        .unwrap();
+    assert_eq!(
+        (readme.format.as_str(), readme.records, readme.skipped),
+        ("unrecognized", 1, 1)
+    );
+    assert_eq!(
+        readme.skip_examples[&SkipReason::UnrecognizedFile],
+        "matches no input format; it begins with: \"# notes\""
+    );
+
+    let empty = temp_dir("empty-folder");
+    let err = read(std::slice::from_ref(&empty)).unwrap_err().to_string();
+    assert!(err.contains("no files found"), "{err}");
+    std::fs::write(empty.join("notes.txt"), "hello\n").unwrap();
+    let err = read(&[empty]).unwrap_err().to_string();
+    assert!(err.contains("notes.txt: not a recognized input"), "{err}");
+}

@@ -1,0 +1,102 @@
+//! The reports: golden outputs on the bundled demo, the JSON report's v1 fields, and
+//! byte-identical output whatever the thread count.
+
+use crate::common::{read, run, temp_dir};
+use chokepoint::analysis::{Options, analyze};
+use chokepoint::report::Report;
+use serde_json::Value;
+use std::path::Path;
+
+fn demo_outputs() -> (String, String, String) {
+    let dir = temp_dir("golden");
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = run(root, &["analyze", "--out", dir.to_str().unwrap()]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
+    let json = std::fs::read_to_string(dir.join("report.json")).unwrap();
+    let summary = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with("wrote "))
+        .collect::<Vec<_>>()
+        .join("\n");
+    (md, json, summary)
+}
+
+#[test]
+fn golden_reports_on_the_demo() {
+    let (md, json, summary) = demo_outputs();
+    insta::assert_snapshot!("demo_report_md", md);
+    insta::assert_snapshot!("demo_report_json", json);
+    insta::assert_snapshot!("demo_terminal_summary", summary);
+}
+
+#[test]
+fn the_json_report_has_the_v1_fields_and_parses_back() {
+    let (_, json, _) = demo_outputs();
+    let v: Value = serde_json::from_str(&json).unwrap();
+    let has = |obj: &Value, fields: &[&str]| {
+        for f in fields {
+            assert!(obj.get(f).is_some(), "missing field {f} in {obj:.200}");
+        }
+    };
+    has(&v, &["schema_version", "tool", "inputs", "levels"]);
+    assert_eq!(v["schema_version"], 1);
+    has(&v["tool"], &["name", "version"]);
+    has(
+        &v["inputs"][0],
+        &["path", "format", "records", "skipped", "skip_reasons"],
+    );
+    let level = &v["levels"][0];
+    has(
+        level,
+        &[
+            "name",
+            "requests",
+            "rps",
+            "latency_ms",
+            "error_rate",
+            "bottlenecks",
+        ],
+    );
+    has(&level["latency_ms"], &["p50", "p95", "p99", "max"]);
+    has(
+        &level["bottlenecks"][0],
+        &[
+            "rank",
+            "service",
+            "operation",
+            "kind",
+            "share",
+            "cp_ms_per_request",
+            "p95_cp_ms",
+            "on_path_fraction",
+            "exemplar_trace_ids",
+        ],
+    );
+    let report: Report = serde_json::from_str(&json).unwrap();
+    assert_eq!(
+        report.to_json(),
+        json,
+        "the JSON report parses back to the same report"
+    );
+}
+
+#[test]
+fn output_is_identical_with_one_thread_and_many() {
+    let dataset_and_report = |threads: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| {
+                let dataset = read(&[crate::common::fixture("demo")]).unwrap();
+                analyze(&dataset, &Options::default()).to_json()
+            })
+    };
+    assert_eq!(dataset_and_report(1), dataset_and_report(4));
+}
