@@ -4,4 +4,5 @@ mod bad_input;
 mod common;
 mod conformance;
 mod otlp;
+mod properties;
 mod reports;

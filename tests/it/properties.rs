@@ -1,0 +1,273 @@
+//! Invariants on random traces: the critical path tiles the root to the nanosecond, the shares
+//! of a level add up to 1, the ledger accounts for every span read, and permuting the input
+//! changes no byte of the report.
+
+use crate::common::{SpanMaker, read, temp_dir};
+use chokepoint::analysis::critical_path::{Options as CpOptions, critical_path, self_times};
+use chokepoint::analysis::{Options, analyze};
+use chokepoint::model::trace::Tree;
+use chokepoint::model::{Dataset, Span, SpanKind};
+use chokepoint::synth::Rng;
+use proptest::prelude::*;
+
+const BASE: i64 = 1_700_000_000_000_000_000;
+
+/// A random trace of up to `size` spans with every awkward shape: touching siblings, small and
+/// real overlaps, children ending after (or starting before, or covering) their parent, skewed
+/// servers under clients, consumers, zero-length spans, absent parents, duplicates and cycles.
+fn random_trace(maker: &mut SpanMaker, rng: &mut Rng, trace: u64, size: u64) -> Vec<Span> {
+    let root_len = rng.range(1_000, 100_000) as i64;
+    let mut spans = vec![maker.span(
+        trace,
+        1,
+        0,
+        BASE,
+        BASE + root_len,
+        "svc0",
+        "root",
+        SpanKind::Server,
+    )];
+    let services = ["svc0", "svc1", "svc2"];
+    let names = ["a", "b", "c", "d", "query", "call"];
+    for id in 2..=size.max(1) {
+        let parent = &spans[rng.range(0, spans.len() as u64 - 1) as usize];
+        let (ps, pe, pid, pkind) = (
+            parent.start_unix_ns,
+            parent.end_unix_ns,
+            u64::from_be_bytes(parent.span_id.0),
+            parent.kind,
+        );
+        let len = (pe - ps).max(1);
+        let last_end = spans
+            .iter()
+            .filter(|s| u64::from_be_bytes(s.parent_span_id.0) == pid)
+            .map(|s| s.end_unix_ns)
+            .max()
+            .unwrap_or(ps);
+        let r = |rng: &mut Rng, n: i64| rng.range(0, n.max(1) as u64) as i64;
+        let (start, end) = match rng.range(0, 9) {
+            0 => (last_end, last_end + r(rng, (pe - last_end).max(0))),
+            1 => (last_end - r(rng, len / 150), last_end + r(rng, len / 4)),
+            2 => {
+                let s = ps + r(rng, len);
+                (s, pe + r(rng, len))
+            }
+            3 => (ps - r(rng, len / 3), ps + r(rng, len)),
+            4 => (ps - r(rng, len), pe + r(rng, len)),
+            5 => {
+                let s = ps + r(rng, len);
+                (s, s)
+            }
+            _ => {
+                let s = ps + r(rng, len);
+                (s, s + r(rng, pe - s))
+            }
+        };
+        let kind = match (pkind, rng.range(0, 9)) {
+            (SpanKind::Client, 0..=5) => SpanKind::Server,
+            (_, 0) => SpanKind::Consumer,
+            (_, 1) => SpanKind::Producer,
+            (_, 2 | 3) => SpanKind::Client,
+            _ => SpanKind::Internal,
+        };
+        let parent_id = match rng.range(0, 29) {
+            0 => 10_000 + id,            // absent parent
+            1 => rng.range(2, size + 1), // may close a cycle
+            _ => pid,
+        };
+        let service = services[rng.range(0, 2) as usize];
+        let name = names[rng.range(0, 5) as usize];
+        spans.push(maker.span(
+            trace,
+            id,
+            parent_id,
+            start.min(end),
+            end.max(start),
+            service,
+            name,
+            kind,
+        ));
+        if rng.range(0, 39) == 0 {
+            let dup = spans.last().expect("just pushed").clone();
+            spans.push(dup);
+        }
+    }
+    spans
+}
+
+fn random_dataset(seed: u64, traces: u64, size: u64) -> Dataset {
+    let mut rng = Rng::new(seed);
+    let mut maker = SpanMaker::new();
+    let mut spans = Vec::new();
+    for t in 1..=traces {
+        let n = rng.range(1, size);
+        spans.extend(random_trace(&mut maker, &mut rng, t, n));
+    }
+    let mut dataset = Dataset {
+        inputs: vec![Default::default()],
+        ..Default::default()
+    };
+    dataset.inputs[0].records = spans.len() as u64;
+    dataset.spans = spans;
+    dataset.strings = maker.strings;
+    dataset.sort_spans();
+    dataset
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn segments_tile_the_root_and_self_time_is_within_duration(seed in any::<u64>(), size in 1u64..80) {
+        let dataset = random_dataset(seed, 1, size);
+        let tree = Tree::build(&dataset.spans).unwrap();
+        let path = critical_path(&tree, &CpOptions::default());
+        let root = tree.span(tree.root);
+        let mut at = root.end_unix_ns;
+        for seg in &path.segments {
+            prop_assert_eq!(seg.end_ns, at);
+            prop_assert!(seg.start_ns < seg.end_ns);
+            at = seg.start_ns;
+        }
+        prop_assert_eq!(at, root.start_unix_ns);
+        let (self_ns, _) = self_times(&tree);
+        for (node, ns) in self_ns.iter().enumerate() {
+            prop_assert!(*ns >= 0 && *ns <= tree.span(node as u32).duration_ns());
+        }
+    }
+
+    #[test]
+    fn shares_add_up_and_the_ledger_accounts_for_every_span(seed in any::<u64>(), traces in 1u64..20, size in 1u64..40) {
+        let dataset = random_dataset(seed, traces, size);
+        let mut options = Options::default();
+        options.top = 0;
+        let report = analyze(&dataset, &options);
+        let level = &report.levels[0];
+        let cp: u64 = level.bottlenecks.iter().map(|b| b.cp_ns_total).sum();
+        prop_assert_eq!(cp, level.latency_ns_total);
+        if level.latency_ns_total > 0 {
+            let shares: f64 = level.bottlenecks.iter().map(|b| b.share).sum();
+            prop_assert!((shares - 1.0).abs() < 1e-9, "shares add up to {}", shares);
+        }
+        let read = dataset.spans.len() as u64;
+        prop_assert_eq!(report.traces.spans_analyzed + report.traces.duplicate_spans, read);
+        let input = &report.inputs[0];
+        prop_assert_eq!(input.records, input.skipped + report.traces.spans_analyzed);
+        prop_assert_eq!(report.traces.traces, traces);
+    }
+}
+
+/// Writes spans as OTLP/JSON lines, `per_line` spans a line, one resource per span.
+fn write_otlp(
+    path: &std::path::Path,
+    spans: &[Span],
+    strings: &chokepoint::model::Interner,
+    per_line: usize,
+) {
+    use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+    use opentelemetry_proto::tonic::resource::v1::Resource;
+    use opentelemetry_proto::tonic::trace::v1 as otlp;
+    let mut out = String::new();
+    for chunk in spans.chunks(per_line.max(1)) {
+        let resource_spans = chunk
+            .iter()
+            .map(|s| otlp::ResourceSpans {
+                resource: Some(Resource {
+                    attributes: vec![KeyValue {
+                        key: "service.name".into(),
+                        value: Some(AnyValue {
+                            value: Some(any_value::Value::StringValue(
+                                strings.get(s.service).into(),
+                            )),
+                        }),
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                }),
+                scope_spans: vec![otlp::ScopeSpans {
+                    spans: vec![otlp::Span {
+                        trace_id: s.trace_id.0.to_vec(),
+                        span_id: s.span_id.0.to_vec(),
+                        parent_span_id: if s.parent_span_id.is_none() {
+                            vec![]
+                        } else {
+                            s.parent_span_id.0.to_vec()
+                        },
+                        name: strings.get(s.name).into(),
+                        kind: match s.kind {
+                            SpanKind::Internal => 1,
+                            SpanKind::Server => 2,
+                            SpanKind::Client => 3,
+                            SpanKind::Producer => 4,
+                            SpanKind::Consumer => 5,
+                        },
+                        start_time_unix_nano: s.start_unix_ns as u64,
+                        end_time_unix_nano: s.end_unix_ns as u64,
+                        ..Default::default()
+                    }],
+                    ..Default::default()
+                }],
+                ..Default::default()
+            })
+            .collect();
+        chokepoint::synth::json_message(&otlp::TracesData { resource_spans }, &mut out);
+        out.push('\n');
+    }
+    std::fs::write(path, out).unwrap();
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn permuting_the_input_changes_no_byte_of_the_report(seed in any::<u64>(), traces in 1u64..12, size in 1u64..30) {
+        let dataset = random_dataset(seed, traces, size);
+        let dir = temp_dir(&format!("permute-{seed}"));
+        let path = dir.join("traces.jsonl");
+        let report_of = |spans: &[Span], per_line: usize| {
+            write_otlp(&path, spans, &dataset.strings, per_line);
+            analyze(&read(std::slice::from_ref(&path)).unwrap(), &Options::default()).to_json()
+        };
+        let original = report_of(&dataset.spans, 3);
+        let mut shuffled = dataset.spans.clone();
+        let mut rng = Rng::new(seed ^ 0x5eed);
+        for i in (1..shuffled.len()).rev() {
+            shuffled.swap(i, rng.range(0, i as u64) as usize);
+        }
+        prop_assert_eq!(report_of(&shuffled, 7), original);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+/// The properties above mean something only if the random traces reach every awkward shape.
+#[test]
+fn random_traces_reach_every_shape() {
+    let mut total = chokepoint::report::TraceLedger::default();
+    let mut reasons = std::collections::BTreeSet::new();
+    for seed in 0..100 {
+        let report = analyze(&random_dataset(seed, 10, 40), &Options::default());
+        let t = &report.traces;
+        total.clipped_spans += t.clipped_spans;
+        total.tolerated_overlaps += t.tolerated_overlaps;
+        total.cycles_broken += t.cycles_broken;
+        total.duplicate_spans += t.duplicate_spans;
+        total.unknown_parent_spans += t.unknown_parent_spans;
+        total.skewed_server_spans += t.skewed_server_spans;
+        reasons.extend(report.off_path.iter().map(|r| r.reason));
+    }
+    assert!(
+        total.clipped_spans > 0 && total.tolerated_overlaps > 0 && total.cycles_broken > 0,
+        "{total:?}"
+    );
+    assert!(
+        total.duplicate_spans > 0
+            && total.unknown_parent_spans > 0
+            && total.skewed_server_spans > 0,
+        "{total:?}"
+    );
+    assert_eq!(
+        reasons.len(),
+        4,
+        "consumer, async child, absent parent and second root all occur: {reasons:?}"
+    );
+}
