@@ -192,11 +192,10 @@ impl TraceBuilder<'_> {
         parent: &[u8],
         statement: &str,
         start: u64,
-        lo_us: u64,
-        hi_us: u64,
+        micros: (u64, u64),
         function: &str,
     ) -> u64 {
-        let end = start + self.rng.range(lo_us * US, hi_us * US);
+        let end = start + self.rng.range(micros.0 * US, micros.1 * US);
         let op = statement
             .split_whitespace()
             .next()
@@ -285,8 +284,7 @@ fn trace(rng: &mut Rng, start: u64) -> [Vec<Span>; 5] {
                     server,
                     "SELECT product_id, quantity FROM cart_items WHERE user_id = $1",
                     s + 50 * US,
-                    300,
-                    1500,
+                    (300, 1500),
                     "load_cart",
                 );
                 (e + 80 * US, false)
@@ -299,8 +297,7 @@ fn trace(rng: &mut Rng, start: u64) -> [Vec<Span>; 5] {
                 &root,
                 "SELECT price FROM products WHERE id = $1",
                 at + 20 * US,
-                200,
-                900,
+                (200, 900),
                 "price_lines",
             ) + 30 * US;
         }
@@ -329,8 +326,7 @@ fn trace(rng: &mut Rng, start: u64) -> [Vec<Span>; 5] {
                     server,
                     "INSERT INTO charges (user_id, amount, created_at) VALUES ($1, $2, now())",
                     fraud_end + 30 * US,
-                    800,
-                    3000,
+                    (800, 3000),
                     "record_charge",
                 );
                 (e + 60 * US, declined)
@@ -370,8 +366,7 @@ fn trace(rng: &mut Rng, start: u64) -> [Vec<Span>; 5] {
                 &consume,
                 "UPDATE orders SET status = 'paid' WHERE id = $1",
                 consume_start + 100 * US,
-                500,
-                2000,
+                (500, 2000),
                 "mark_paid",
             );
         }
@@ -425,8 +420,7 @@ fn trace(rng: &mut Rng, start: u64) -> [Vec<Span>; 5] {
                     server,
                     "SELECT id, name, stock FROM items WHERE id = $1",
                     s + 40 * US,
-                    300,
-                    2500,
+                    (300, 2500),
                     "get_item",
                 );
                 (e + 50 * US, false)

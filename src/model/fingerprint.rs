@@ -228,16 +228,13 @@ fn skip_number(s: &[u8], start: usize) -> usize {
     let mut i = start;
     while i < s.len() {
         let b = s[i];
-        if b.is_ascii_alphanumeric() || b == b'.' || b == b'_' {
-            i += 1;
-        } else if (b == b'+' || b == b'-')
+        let exponent_sign = (b == b'+' || b == b'-')
             && matches!(s[i - 1], b'e' | b'E')
-            && !s[start..i].starts_with(b"0x")
-        {
-            i += 1;
-        } else {
+            && !s[start..i].starts_with(b"0x");
+        if !(b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || exponent_sign) {
             break;
         }
+        i += 1;
     }
     i
 }

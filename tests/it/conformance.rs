@@ -136,13 +136,11 @@ fn check(
         );
         let deviation = DEVIATIONS.iter().find(|d| d.0 == case_id && d.1 == id);
         match deviation {
-            Some(&(_, _, reference_value, ours, _)) => {
-                if reference_value != w || ours != g {
-                    report.push(format!("{case_id} {id}: deviation listed as {reference} {reference_value} / ours {ours}, found {w} / {g}"));
-                }
+            Some(&(_, _, reference_value, ours, _)) if reference_value != w || ours != g => {
+                report.push(format!("{case_id} {id}: deviation listed as {reference} {reference_value} / ours {ours}, found {w} / {g}"));
             }
             None if w != g => report.push(format!("{case_id} {id}: {reference} {w}, ours {g}")),
-            None => {}
+            _ => {}
         }
     }
 }

@@ -11,6 +11,19 @@ use prost::Message;
 use serde_json::Value;
 use std::io::Write;
 
+/// Trace, span and parent ids, start, end, name, service, kind, error: what the corpus states.
+type Essentials = (
+    String,
+    String,
+    String,
+    i64,
+    i64,
+    String,
+    String,
+    SpanKind,
+    bool,
+);
+
 fn expectations() -> Option<(std::path::PathBuf, Value)> {
     let dir = corpus("otlp")?.join("otlp");
     let text = std::fs::read_to_string(dir.join("expectations.json")).expect("expectations");
@@ -31,17 +44,7 @@ fn corpus_files_give_the_expected_spans() {
             continue; // all ids empty: see all_invalid_ids_is_an_error_naming_the_file
         }
         let dataset = read(&[dir.join(name)]).unwrap_or_else(|e| panic!("{name}: {e}"));
-        let mut want: Vec<(
-            String,
-            String,
-            String,
-            i64,
-            i64,
-            String,
-            String,
-            SpanKind,
-            bool,
-        )> = expected
+        let mut want: Vec<Essentials> = expected
             .iter()
             .map(|s| {
                 (

@@ -10,6 +10,7 @@
 
 use super::{AttrValue, ResourceDraft, SpanBatch, SpanDraft, decode_id};
 use crate::ingest::ledger::SkipReason;
+use crate::model::{SpanId, TraceId};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, Visitor};
 use std::borrow::Cow;
@@ -194,17 +195,13 @@ pub fn parse_value(
         }
         for span in rs.scope_spans.into_iter().flat_map(|s| s.spans) {
             let mut draft = SpanDraft {
-                trace_id: decode_id::<16>(&span.trace_id)
-                    .ok()
-                    .flatten()
-                    .map(crate::model::TraceId),
-                span_id: decode_id::<8>(&span.span_id)
-                    .ok()
-                    .flatten()
-                    .map(crate::model::SpanId),
-                parent_span_id: decode_id::<8>(&span.parent_span_id)
-                    .ok()
-                    .map(|id| crate::model::SpanId(id.unwrap_or_default())),
+                trace_id: decode_id(&span.trace_id).map(TraceId),
+                span_id: decode_id(&span.span_id).map(SpanId),
+                parent_span_id: if span.parent_span_id.is_empty() {
+                    Some(SpanId::NONE)
+                } else {
+                    decode_id(&span.parent_span_id).map(SpanId)
+                },
                 start_unix_ns: span.start_time_unix_nano.0,
                 end_unix_ns: span.end_time_unix_nano.0,
                 name: span.name,

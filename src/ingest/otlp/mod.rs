@@ -134,26 +134,23 @@ fn set_if_empty<'a>(slot: &mut Option<Cow<'a, str>>, v: Cow<'a, str>) {
 }
 
 /// Decodes an OTLP/JSON id: lowercase or uppercase hex (the OTLP/JSON rule) or base64 (the
-/// protobuf JSON mapping's rule for bytes). An empty string is "absent"; anything else that does
-/// not decode to exactly `N` bytes is invalid.
-pub fn decode_id<const N: usize>(text: &str) -> Result<Option<[u8; N]>, ()> {
+/// protobuf JSON mapping's rule for bytes). None when it does not decode to exactly `N` bytes
+/// (an empty string included).
+pub fn decode_id<const N: usize>(text: &str) -> Option<[u8; N]> {
     use base64::Engine;
-    if text.is_empty() {
-        return Ok(None);
-    }
     let mut out = [0u8; N];
     if text.len() == 2 * N && text.bytes().all(|b| b.is_ascii_hexdigit()) {
         for (i, pair) in text.as_bytes().chunks_exact(2).enumerate() {
             let hex = |b: u8| (b as char).to_digit(16).expect("checked hex digit") as u8;
             out[i] = hex(pair[0]) << 4 | hex(pair[1]);
         }
-        return Ok(Some(out));
+        return Some(out);
     }
-    let decoded = base64::engine::general_purpose::STANDARD
+    base64::engine::general_purpose::STANDARD
         .decode(text)
-        .map_err(|_| ())?;
-    out = decoded.try_into().map_err(|_| ())?;
-    Ok(Some(out))
+        .ok()?
+        .try_into()
+        .ok()
 }
 
 /// Spans of one chunk of one file, with their chunk-local strings and ledger.
@@ -281,7 +278,7 @@ mod tests {
     fn ids_decode_from_hex_and_base64() {
         assert_eq!(
             decode_id::<8>("00f067aa0ba902b7"),
-            Ok(Some([0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7]))
+            Some([0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7])
         );
         assert_eq!(
             decode_id::<8>("00F067AA0BA902B7"),
@@ -291,9 +288,9 @@ mod tests {
             decode_id::<8>("APBnqgupArc="),
             decode_id::<8>("00f067aa0ba902b7")
         );
-        assert_eq!(decode_id::<16>(""), Ok(None));
-        assert_eq!(decode_id::<8>("xyz"), Err(()));
-        assert_eq!(decode_id::<8>("00f067aa0ba902"), Err(()));
+        assert_eq!(decode_id::<16>(""), None);
+        assert_eq!(decode_id::<8>("xyz"), None);
+        assert_eq!(decode_id::<8>("00f067aa0ba902"), None);
     }
 
     #[test]
