@@ -40,7 +40,7 @@ impl Default for Options {
 }
 
 /// How spans aggregate across traces.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct OpKey {
     /// Service.
     pub service: Sym,
@@ -112,7 +112,7 @@ pub fn analyze(dataset: &Dataset, options: &Options) -> Report {
     let mut inputs = dataset.inputs.clone();
     let mut ledger = TraceLedger::default();
     for r in &results {
-        add_ledger(&mut ledger, &r.ledger);
+        ledger += &r.ledger;
         for &input in &r.duplicate_inputs {
             inputs[input as usize].skip(SkipReason::DuplicateSpan, 1, || {
                 format!("trace {}: a span id seen twice", r.trace_id)
@@ -134,19 +134,6 @@ pub fn analyze(dataset: &Dataset, options: &Options) -> Report {
     }
 }
 
-fn add_ledger(total: &mut TraceLedger, t: &TraceLedger) {
-    total.traces += t.traces;
-    total.spans_analyzed += t.spans_analyzed;
-    total.duplicate_spans += t.duplicate_spans;
-    total.unknown_parent_spans += t.unknown_parent_spans;
-    total.second_root_spans += t.second_root_spans;
-    total.cycles_broken += t.cycles_broken;
-    total.clipped_spans += t.clipped_spans;
-    total.clipped_ns += t.clipped_ns;
-    total.tolerated_overlaps += t.tolerated_overlaps;
-    total.skewed_server_spans += t.skewed_server_spans;
-}
-
 fn analyze_trace(spans: &[Span], options: &Options) -> Option<TraceResult> {
     let tree = Tree::build(spans)?;
     let path = critical_path(&tree, &options.critical_path);
@@ -163,7 +150,7 @@ fn analyze_trace(spans: &[Span], options: &Options) -> Option<TraceResult> {
             spans: 1,
         })
         .collect();
-    keys.sort_unstable_by_key(|k| (k.key.service, k.key.kind, k.key.system, k.key.label));
+    keys.sort_unstable_by_key(|k| k.key);
     keys.dedup_by(|b, a| {
         let same = a.key == b.key;
         if same {

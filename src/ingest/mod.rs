@@ -311,12 +311,18 @@ fn skip_past_newline(path: &Path, reader: &mut impl BufRead) -> Result<()> {
     }
 }
 
-/// A whole (pretty-printed) document: held in memory, as its size is the file's.
-fn read_json_document(path: &Path, reader: &mut impl Read) -> Result<SpanBatch> {
+/// A whole file in memory, for the formats that cannot be split: its size is the file's.
+fn read_whole(path: &Path, reader: &mut impl Read) -> Result<Vec<u8>> {
     let mut bytes = Vec::new();
     reader
         .read_to_end(&mut bytes)
         .map_err(|e| Error::io(path, e))?;
+    Ok(bytes)
+}
+
+/// One (pretty-printed) document.
+fn read_json_document(path: &Path, reader: &mut impl Read) -> Result<SpanBatch> {
+    let bytes = read_whole(path, reader)?;
     let mut batch = SpanBatch::default();
     otlp::json::parse_value(&mut batch, &bytes, "document").map_err(|e| Error::Parse {
         path: path.into(),
@@ -333,10 +339,7 @@ fn read_json_document(path: &Path, reader: &mut impl Read) -> Result<SpanBatch> 
 }
 
 fn read_proto_message(path: &Path, reader: &mut impl Read) -> Result<SpanBatch> {
-    let mut bytes = Vec::new();
-    reader
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::io(path, e))?;
+    let bytes = read_whole(path, reader)?;
     let mut batch = SpanBatch::default();
     otlp::proto::parse_message(&mut batch, &bytes, "message").map_err(|e| Error::Parse {
         path: path.into(),

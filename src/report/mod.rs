@@ -70,6 +70,21 @@ pub struct TraceLedger {
     pub skewed_server_spans: u64,
 }
 
+impl std::ops::AddAssign<&TraceLedger> for TraceLedger {
+    fn add_assign(&mut self, t: &TraceLedger) {
+        self.traces += t.traces;
+        self.spans_analyzed += t.spans_analyzed;
+        self.duplicate_spans += t.duplicate_spans;
+        self.unknown_parent_spans += t.unknown_parent_spans;
+        self.second_root_spans += t.second_root_spans;
+        self.cycles_broken += t.cycles_broken;
+        self.clipped_spans += t.clipped_spans;
+        self.clipped_ns += t.clipped_ns;
+        self.tolerated_overlaps += t.tolerated_overlaps;
+        self.skewed_server_spans += t.skewed_server_spans;
+    }
+}
+
 /// One load level.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Level {

@@ -1,6 +1,7 @@
 //! The integration tests, in one binary (each extra test binary would link the crate again).
 
 mod bad_input;
+mod cli;
 mod common;
 mod conformance;
 mod otlp;

@@ -246,13 +246,7 @@ fn random_traces_reach_every_shape() {
     let mut reasons = std::collections::BTreeSet::new();
     for seed in 0..100 {
         let report = analyze(&random_dataset(seed, 10, 40), &Options::default());
-        let t = &report.traces;
-        total.clipped_spans += t.clipped_spans;
-        total.tolerated_overlaps += t.tolerated_overlaps;
-        total.cycles_broken += t.cycles_broken;
-        total.duplicate_spans += t.duplicate_spans;
-        total.unknown_parent_spans += t.unknown_parent_spans;
-        total.skewed_server_spans += t.skewed_server_spans;
+        total += &report.traces;
         reasons.extend(report.off_path.iter().map(|r| r.reason));
     }
     assert!(
