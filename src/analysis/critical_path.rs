@@ -97,7 +97,12 @@ fn blocking_children(
     mut anomalies: Option<&mut Anomalies>,
 ) {
     let parent = tree.span(node);
-    let (p_start, p_end) = (parent.start_unix_ns + offset, parent.end_unix_ns + offset);
+    // Offsets come from clock skew between hosts; corrupt times can make them huge, so they are
+    // applied with saturation and every interval is kept well-formed.
+    let (p_start, p_end) = (
+        parent.start_unix_ns.saturating_add(offset),
+        parent.end_unix_ns.saturating_add(offset),
+    );
     let first = kids.len();
     for &child in tree.children(node) {
         let c = tree.span(child);
@@ -107,23 +112,26 @@ fn blocking_children(
             }
             continue;
         }
-        let (mut start, mut end, mut child_offset) =
-            (c.start_unix_ns + offset, c.end_unix_ns + offset, offset);
+        let (mut start, mut end, mut child_offset) = (
+            c.start_unix_ns.saturating_add(offset),
+            c.end_unix_ns.saturating_add(offset),
+            offset,
+        );
         if parent.kind == SpanKind::Client
             && c.kind == SpanKind::Server
             && (start < p_start || end > p_end)
         {
             let shift = if start < p_start || c.duration_ns() > parent.duration_ns() {
-                p_start - start
+                p_start.saturating_sub(start)
             } else {
-                p_end - end
+                p_end.saturating_sub(end)
             };
             if let Some(a) = anomalies.as_deref_mut() {
                 a.skew.push((node, child, shift));
             }
-            start += shift;
-            end = (end + shift).min(p_end);
-            child_offset += shift;
+            start = start.saturating_add(shift);
+            end = end.saturating_add(shift).min(p_end);
+            child_offset = child_offset.saturating_add(shift);
         } else if end > p_end {
             if let Some(a) = anomalies.as_deref_mut() {
                 a.off_path.push((child, OffPath::AsyncChild));
@@ -132,7 +140,7 @@ fn blocking_children(
         }
         kids.push(Kid {
             node: child,
-            start,
+            start: start.min(end),
             end,
             offset: child_offset,
         });
@@ -237,7 +245,10 @@ pub fn critical_path(tree: &Tree, options: &Options) -> Attribution {
         // Sequential (or tolerated): it ends where the path has reached, moved earlier if a
         // tolerated overlap moved its successor.
         let shift = (f.cursor - kid.end).min(0);
-        let (start, end) = (kid.start + shift, kid.end + shift);
+        let (start, end) = (
+            kid.start.saturating_add(shift),
+            kid.end.saturating_add(shift),
+        );
         if end <= f.lo {
             // Wholly before its parent's window: nothing of it can be on the path.
             out.clipped.push((kid.node, end - start));
@@ -259,7 +270,14 @@ pub fn critical_path(tree: &Tree, options: &Options) -> Attribution {
         }
         f.cursor = lo;
         f.prev = Some(kid);
-        push(&mut stack, &mut kids, kid.node, kid.offset + shift, lo, end);
+        push(
+            &mut stack,
+            &mut kids,
+            kid.node,
+            kid.offset.saturating_add(shift),
+            lo,
+            end,
+        );
     }
     out
 }
@@ -270,7 +288,7 @@ pub fn critical_path(tree: &Tree, options: &Options) -> Attribution {
 /// latest-ending of those not yet passed.
 fn tolerated(f: &Frame, kid: &Kid, following: Option<&Kid>, options: &Options) -> bool {
     let Some(prev) = f.prev else { return false };
-    let overlap = i128::from(kid.end - prev.start);
+    let overlap = i128::from(kid.end) - i128::from(prev.start);
     overlap * 1_000_000 < i128::from(f.duration) * i128::from(options.overlap_tolerance_ppm)
         && kid.start < prev.start
         && kid.end < prev.end

@@ -242,7 +242,7 @@ fn level(name: &str, traces: &[&TraceResult], dataset: &Dataset, options: &Optio
         .iter()
         .map(|t| (t.root_end_ns - t.root_start_ns) as u64)
         .collect();
-    let latency_ns_total: u64 = latencies.iter().sum();
+    let latency_ns_total = latencies.iter().fold(0u64, |a, &b| a.saturating_add(b));
     latencies.sort_unstable();
     let window_ns = match (
         traces.iter().map(|t| t.root_start_ns).min(),
@@ -255,8 +255,8 @@ fn level(name: &str, traces: &[&TraceResult], dataset: &Dataset, options: &Optio
     for t in traces {
         for k in &t.keys {
             let e = totals.entry(k.key).or_default();
-            e.cp_ns += k.cp_ns;
-            e.self_ns += k.self_ns;
+            e.cp_ns = e.cp_ns.saturating_add(k.cp_ns);
+            e.self_ns = e.self_ns.saturating_add(k.self_ns);
             e.spans += k.spans;
             if k.cp_ns > 0 {
                 e.per_trace_cp_ns.push(k.cp_ns);

@@ -16,7 +16,7 @@ pub enum SkipReason {
     InvalidId,
     /// A span that ends before it starts.
     EndBeforeStart,
-    /// A span whose times do not fit signed 64-bit nanoseconds.
+    /// A span whose times do not fit signed 64-bit nanoseconds, or that lasts over 2^53 ns.
     TimeOutOfRange,
     /// A second span with the same trace and span id as one already kept.
     DuplicateSpan,

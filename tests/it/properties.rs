@@ -265,3 +265,72 @@ fn random_traces_reach_every_shape() {
         "consumer, async child, absent parent and second root all occur: {reasons:?}"
     );
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// Corrupt clocks: spans anywhere in the representable range, servers centuries away from
+    /// their clients. No overflow, and the path still tiles the root.
+    #[test]
+    fn extreme_times_neither_panic_nor_break_the_tiling(seed in any::<u64>(), size in 1u64..40) {
+        let mut rng = Rng::new(seed);
+        let mut maker = SpanMaker::new();
+        let limit = i64::MAX as u64 - (1 << 53);
+        let spans: Vec<Span> = (1..=size)
+            .map(|id| {
+                let start = match rng.range(0, 2) { 0 => 0, 1 => limit, _ => rng.range(0, limit) } as i64;
+                let end = start + rng.range(0, 1 << 53) as i64;
+                let kind = if id % 2 == 0 { SpanKind::Client } else { SpanKind::Server };
+                let parent = if id == 1 { 0 } else { rng.range(1, id - 1) };
+                maker.span(1, id, parent, start, end, "svc", "op", kind)
+            })
+            .collect();
+        let mut dataset = Dataset { inputs: vec![Default::default()], spans, strings: maker.strings };
+        dataset.inputs[0].records = size;
+        dataset.sort_spans();
+        let tree = Tree::build(&dataset.spans).unwrap();
+        let path = critical_path(&tree, &CpOptions::default());
+        let root = tree.span(tree.root);
+        let mut at = root.end_unix_ns;
+        for seg in &path.segments {
+            prop_assert_eq!(seg.end_ns, at);
+            at = seg.start_ns;
+        }
+        prop_assert_eq!(at, root.start_unix_ns);
+        let report = analyze(&dataset, &Options::default());
+        prop_assert_eq!(report.traces.spans_analyzed, size);
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    /// Arbitrary bytes, and real records with bytes flipped or cut, never panic a parser.
+    #[test]
+    fn parsers_survive_arbitrary_and_mutated_bytes(
+        noise in proptest::collection::vec(any::<u8>(), 0..2048),
+        flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..8),
+        cut in any::<prop::sample::Index>(),
+    ) {
+        use chokepoint::ingest::otlp::{SpanBatch, json, proto};
+        let options = chokepoint::synth::Options { traces: 2, ..Default::default() };
+        let mut json_bytes = Vec::new();
+        chokepoint::synth::write_json(&options, &mut json_bytes).unwrap();
+        let mut proto_bytes = Vec::new();
+        chokepoint::synth::write_proto(&options, &mut proto_bytes).unwrap();
+        for real in [json_bytes, proto_bytes] {
+            let mut mutated = real.clone();
+            for (at, byte) in &flips {
+                let i = at.index(mutated.len());
+                mutated[i] = *byte;
+            }
+            mutated.truncate(cut.index(mutated.len() + 1));
+            for bytes in [&noise, &mutated] {
+                let _ = json::parse_lines(bytes, 1, 1 << 20);
+                let _ = proto::parse_message(&mut SpanBatch::default(), bytes, "m");
+                let _ = chokepoint::ingest::sniff::detect(bytes);
+                let _ = chokepoint::model::fingerprint::fingerprint(&String::from_utf8_lossy(bytes));
+            }
+        }
+    }
+}

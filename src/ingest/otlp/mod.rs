@@ -19,6 +19,10 @@ use std::collections::HashMap;
 /// Service name of spans whose resource has no `service.name` (the SDKs' default prefix).
 pub const UNKNOWN_SERVICE: &str = "unknown_service";
 
+/// The longest span accepted, 2^53 ns (about 104 days): longer ones are corrupt, and the bound
+/// keeps sums of durations far from overflow.
+pub const MAX_SPAN_NS: i64 = 1 << 53;
+
 /// One attribute value, as far as the model cares.
 pub enum AttrValue<'a> {
     /// A string.
@@ -202,6 +206,16 @@ impl SpanBatch {
                 )
             });
         };
+        if end - start > MAX_SPAN_NS {
+            return self.ledger.skip(SkipReason::TimeOutOfRange, 1, || {
+                format!(
+                    "{}: span {:?} lasts {} ns, more than {MAX_SPAN_NS} (104 days)",
+                    location(),
+                    d.name,
+                    end - start
+                )
+            });
+        }
         if end < start {
             return self.ledger.skip(SkipReason::EndBeforeStart, 1, || {
                 format!(
