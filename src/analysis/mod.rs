@@ -3,11 +3,13 @@
 //! the report is the same byte for byte whatever the thread count or input order.
 
 pub mod critical_path;
+pub mod detect;
+mod finding;
 pub mod stats;
 
 use crate::ingest::ledger::SkipReason;
 use crate::model::trace::{ExtraRoot, Tree};
-use crate::model::{Dataset, OpKind, Span, Sym, TraceId};
+use crate::model::{Dataset, Interner, OpKind, Span, Sym, TraceId};
 use crate::report::{
     self, Bottleneck, Level, OffPathReason, OffPathRow, OtherOperations, Report, SkewRow,
     TraceLedger,
@@ -27,6 +29,8 @@ pub struct Options {
     pub top: usize,
     /// Exemplar traces kept per bottleneck.
     pub exemplars: usize,
+    /// Detector thresholds; None runs no detector.
+    pub detect: Option<detect::Options>,
 }
 
 impl Default for Options {
@@ -35,6 +39,7 @@ impl Default for Options {
             critical_path: critical_path::Options::default(),
             top: 20,
             exemplars: 3,
+            detect: Some(detect::Options::default()),
         }
     }
 }
@@ -87,6 +92,9 @@ struct TraceResult {
     off_path: Vec<(OpKey, OffPathReason, u64)>,
     /// (client endpoint, server endpoint, shift ns).
     skew: Vec<(Sym, Sym, i64)>,
+    /// What the detectors found, and what they nearly found.
+    found: Vec<detect::Occurrence>,
+    missed: Vec<detect::Miss>,
 }
 
 /// The index ranges of each trace in spans sorted by [`Dataset::sort_spans`].
@@ -107,7 +115,7 @@ fn trace_ranges(spans: &[Span]) -> Vec<std::ops::Range<usize>> {
 pub fn analyze(dataset: &Dataset, options: &Options) -> Report {
     let results: Vec<TraceResult> = trace_ranges(&dataset.spans)
         .into_par_iter()
-        .filter_map(|range| analyze_trace(&dataset.spans[range], options))
+        .filter_map(|range| analyze_trace(&dataset.spans[range], &dataset.strings, options))
         .collect();
     let mut inputs = dataset.inputs.clone();
     let mut ledger = TraceLedger::default();
@@ -120,6 +128,11 @@ pub fn analyze(dataset: &Dataset, options: &Options) -> Report {
         }
     }
     let all: Vec<&TraceResult> = results.iter().collect();
+    let level_names = ["all".to_string()];
+    let (findings, near_misses) = match &options.detect {
+        Some(detectors) => finding::aggregate(&results, &dataset.strings, detectors, &level_names),
+        None => Default::default(),
+    };
     Report {
         schema_version: report::SCHEMA_VERSION,
         tool: report::Tool {
@@ -128,20 +141,24 @@ pub fn analyze(dataset: &Dataset, options: &Options) -> Report {
         },
         inputs,
         traces: ledger,
-        levels: vec![level("all", &all, dataset, options)],
+        levels: vec![level(&level_names[0], &all, dataset, options)],
         off_path: off_path_rows(&results, dataset),
         skew: skew_rows(&results, dataset),
+        findings,
+        near_misses,
     }
 }
 
-fn analyze_trace(spans: &[Span], options: &Options) -> Option<TraceResult> {
+fn analyze_trace(spans: &[Span], strings: &Interner, options: &Options) -> Option<TraceResult> {
     let tree = Tree::build(spans)?;
     let path = critical_path(&tree, &options.critical_path);
     let (self_ns, anomalies) = self_times(&tree);
-    let mut cp_ns = vec![0u64; tree.len()];
-    for seg in &path.segments {
-        cp_ns[seg.node as usize] += (seg.end_ns - seg.start_ns) as u64;
+    let view = detect::TraceView::new(&tree, strings, &path, &anomalies);
+    let (mut found, mut missed) = (Vec::new(), Vec::new());
+    if let Some(detectors) = &options.detect {
+        detect::run(&view, detectors, &mut found, &mut missed);
     }
+    let cp_ns = &view.cp_ns;
     let mut keys: Vec<KeyInTrace> = (0..tree.len())
         .map(|i| KeyInTrace {
             key: OpKey::of(tree.spans[i]),
@@ -221,6 +238,8 @@ fn analyze_trace(spans: &[Span], options: &Options) -> Option<TraceResult> {
         duplicate_inputs: tree.duplicates.iter().map(|s| s.input).collect(),
         off_path,
         skew,
+        found,
+        missed,
     })
 }
 

@@ -49,6 +49,18 @@ pub struct AnalyzeArgs {
     /// Largest sibling overlap taken as clock noise, in percent of the parent's duration.
     #[arg(long, value_name = "PERCENT", default_value_t = 1.0, value_parser = parse_percent)]
     pub overlap_tolerance: f64,
+    /// Settings file (detector thresholds) [default: ./chokepoint.toml when there is one].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Calls with distinct arguments under one parent that make an N+1 [default: 5].
+    #[arg(long, value_name = "N")]
+    pub n_plus_one_min: Option<u64>,
+    /// Saving that makes sequential calls a fan-out finding, ms [default: 20, or 10% of the parent].
+    #[arg(long, value_name = "MS")]
+    pub fanout_min_saving_ms: Option<f64>,
+    /// Services a synchronous chain must cross to be reported [default: 3].
+    #[arg(long, value_name = "N")]
+    pub chain_min_services: Option<u64>,
 }
 
 /// `chokepoint synth`.

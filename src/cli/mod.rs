@@ -2,6 +2,7 @@
 //! outputs. The only code that prints, decides on a progress bar, or chooses an exit code.
 
 mod args;
+mod config;
 
 use anyhow::{Context, Result};
 use args::{AnalyzeArgs, Cli, Command, SynthArgs};
@@ -50,6 +51,7 @@ fn demo_dir() -> PathBuf {
 }
 
 fn analyze(a: AnalyzeArgs) -> Result<ExitCode> {
+    let detectors = detector_options(&a)?;
     let inputs = if a.inputs.is_empty() {
         let demo = demo_dir();
         anyhow::ensure!(
@@ -80,6 +82,7 @@ fn analyze(a: AnalyzeArgs) -> Result<ExitCode> {
     }
     let mut analysis_options = analysis::Options::default();
     analysis_options.top = a.top;
+    analysis_options.detect = Some(detectors);
     analysis_options.critical_path.overlap_tolerance_ppm =
         (a.overlap_tolerance * 10_000.0).round() as u32;
     let report = analysis::analyze(&dataset, &analysis_options);
@@ -111,6 +114,24 @@ fn analyze(a: AnalyzeArgs) -> Result<ExitCode> {
     }
     stdout.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The detector thresholds: the defaults, then the settings file, then the flags.
+fn detector_options(a: &AnalyzeArgs) -> Result<analysis::detect::Options> {
+    let mut detectors = config::load(a.config.as_deref())?.detectors;
+    if let Some(n) = a.n_plus_one_min {
+        detectors.n_plus_one.min_repeats = n;
+    }
+    if let Some(ms) = a.fanout_min_saving_ms {
+        detectors.fanout.min_saving_ms = ms;
+    }
+    if let Some(n) = a.chain_min_services {
+        detectors.sync_chain.min_services = n;
+    }
+    detectors
+        .validate()
+        .map_err(|m| anyhow::anyhow!("invalid detector threshold: {m}"))?;
+    Ok(detectors)
 }
 
 /// A byte-count progress bar on stderr, only on a terminal, outside CI, for inputs large enough

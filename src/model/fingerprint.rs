@@ -15,14 +15,21 @@ pub struct Fingerprint {
     pub text: String,
     /// FNV-1a 64 of `text`.
     pub id: u64,
+    /// The statement has parameter placeholders (`$1`, `?`, `:name`), so its text alone does not
+    /// tell its arguments.
+    pub has_placeholders: bool,
 }
 
 /// Fingerprints one SQL statement.
 pub fn fingerprint(sql: &str) -> Fingerprint {
-    let tokens = fold_lists(lex(sql));
-    let text = join(&tokens);
+    let (tokens, has_placeholders) = lex(sql);
+    let text = join(&fold_lists(tokens));
     let id = fnv1a64(text.as_bytes());
-    Fingerprint { text, id }
+    Fingerprint {
+        text,
+        id,
+        has_placeholders,
+    }
 }
 
 /// FNV-1a, 64 bits.
@@ -50,9 +57,11 @@ fn is_word_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80
 }
 
-fn lex(sql: &str) -> Vec<Token> {
+/// The tokens, and whether any was a parameter placeholder.
+fn lex(sql: &str) -> (Vec<Token>, bool) {
     let s = sql.as_bytes();
     let mut tokens = Vec::new();
+    let mut placeholders = false;
     let mut i = 0;
     while i < s.len() {
         let b = s[i];
@@ -78,6 +87,7 @@ fn lex(sql: &str) -> Vec<Token> {
                     i += 1;
                 }
                 tokens.push(Token::Value);
+                placeholders = true;
             }
             b'$' => match dollar_quote_end(s, i) {
                 Some(end) => {
@@ -91,6 +101,7 @@ fn lex(sql: &str) -> Vec<Token> {
             },
             b'?' => {
                 tokens.push(Token::Value);
+                placeholders = true;
                 i += 1;
             }
             b':' if next == Some(b':') => {
@@ -103,6 +114,7 @@ fn lex(sql: &str) -> Vec<Token> {
                     i += 1;
                 }
                 tokens.push(Token::Value);
+                placeholders = true;
             }
             b'0'..=b'9' => {
                 i = skip_number(s, i);
@@ -165,7 +177,7 @@ fn lex(sql: &str) -> Vec<Token> {
             }
         }
     }
-    tokens
+    (tokens, placeholders)
 }
 
 /// End of a quoted run starting at `start` (the opening quote); a doubled quote is an escaped
@@ -443,6 +455,14 @@ mod tests {
         ] {
             let _ = fingerprint(s);
         }
+    }
+
+    #[test]
+    fn placeholders_are_told_from_literals() {
+        assert!(fingerprint("select * from t where id = $1").has_placeholders);
+        assert!(fingerprint("select * from t where id = :id").has_placeholders);
+        assert!(!fingerprint("select * from t where id = 42 and s = 'x'").has_placeholders);
+        assert!(!fingerprint("select now()::text").has_placeholders);
     }
 
     #[test]

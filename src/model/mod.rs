@@ -71,7 +71,7 @@ impl SpanKind {
 }
 
 /// One span, as the analyses need it. Times are integer nanoseconds since the Unix epoch.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Span {
     /// Trace id.
     pub trace_id: TraceId,
@@ -103,6 +103,10 @@ pub struct Span {
     pub op_label: Sym,
     /// Code location (`code.function` at `code.filepath:code.lineno`), may be empty.
     pub code_location: Sym,
+    /// Hash of the call's arguments as recorded (statement text with its literals and any
+    /// `db.query.parameter.*` values, or the full URL); 0 when they were not recorded. Equal
+    /// non-zero values mean the same call made again.
+    pub call_args: u64,
     /// Index of the input file the span came from.
     pub input: u32,
 }

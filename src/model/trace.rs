@@ -212,17 +212,7 @@ pub(crate) fn test_span(id: u8, parent: u8, start: i64, end: i64) -> Span {
         parent_span_id: SpanId([0, 0, 0, 0, 0, 0, 0, parent]),
         start_unix_ns: start,
         end_unix_ns: end,
-        name: Default::default(),
-        service: Default::default(),
-        host: Default::default(),
-        kind: Default::default(),
-        is_error: false,
-        link_count: 0,
-        op_kind: Default::default(),
-        op_system: Default::default(),
-        op_label: Default::default(),
-        code_location: Default::default(),
-        input: 0,
+        ..Span::default()
     }
 }
 

@@ -3,7 +3,7 @@
 
 use super::table::{Align, Table};
 use super::units::{ms, ns_as_ms, percent, rate};
-use super::{Level, Report};
+use super::{Finding, FindingKind, Level, Report};
 use std::fmt::Write;
 
 /// Renders the whole report.
@@ -23,6 +23,8 @@ pub fn render(report: &Report) -> String {
     for level in &report.levels {
         render_level(&mut out, level);
     }
+    render_findings(&mut out, report);
+    render_near_misses(&mut out, report);
     render_off_path(&mut out, report);
     render_skew(&mut out, report);
     render_inputs(&mut out, report);
@@ -109,6 +111,188 @@ fn render_level(out: &mut String, level: &Level) {
         level.requests,
         ms(level.latency_ms.mean)
     );
+}
+
+fn render_findings(out: &mut String, report: &Report) {
+    let _ = writeln!(out, "## Findings\n");
+    if report.findings.is_empty() {
+        let _ = writeln!(
+            out,
+            "No detector rule was met (N+1 and redundant calls, sequential fan-out, synchronous chains).\n"
+        );
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "Design problems the traces show, largest saving first. Cost is the critical-path time of the spans involved and saving what the suggestion would take off it, both per request over all requests.\n"
+    );
+    let mut t = Table::new(&[
+        ("#", Align::Right),
+        ("kind", Align::Left),
+        ("confidence", Align::Left),
+        ("saving ms/req", Align::Right),
+        ("cost ms/req", Align::Right),
+        ("traces", Align::Right),
+        ("per trace", Align::Right),
+        ("service", Align::Left),
+        ("where", Align::Left),
+        ("what", Align::Left),
+    ]);
+    for (i, f) in report.findings.iter().enumerate() {
+        t.row(vec![
+            (i + 1).to_string(),
+            f.kind.as_str().into(),
+            f.confidence.as_str().into(),
+            ms(f.saving_ms_per_request),
+            ms(f.cp_ms_per_request),
+            f.traces_affected.to_string(),
+            format!("{} / {}", f.occurrences_median, f.occurrences_max),
+            escape(&f.service),
+            code(&f.operation),
+            code(&f.fingerprint),
+        ]);
+    }
+    out.push_str(&t.markdown());
+    out.push('\n');
+    for (i, f) in report.findings.iter().enumerate() {
+        render_finding(out, i + 1, f);
+    }
+}
+
+fn render_finding(out: &mut String, rank: usize, f: &Finding) {
+    let title = match f.kind {
+        FindingKind::NPlusOneDb => "N+1 queries",
+        FindingKind::NPlusOneHttp => "N+1 calls",
+        FindingKind::RedundantCall => "Redundant calls",
+        FindingKind::SequentialFanout => "Sequential fan-out",
+        FindingKind::SyncChain => "Deep synchronous chain",
+    };
+    let _ = writeln!(
+        out,
+        "### {rank}. {title} in {} ({})\n",
+        code(&f.operation),
+        escape(&f.service)
+    );
+    let _ = writeln!(out, "- id `{}`, confidence {}", f.id, f.confidence.as_str());
+    let _ = writeln!(out, "- what: {}", code(&f.fingerprint));
+    let _ = writeln!(
+        out,
+        "- in {} traces, {} per trace (median), at most {}; levels: {}",
+        f.traces_affected,
+        f.occurrences_median,
+        f.occurrences_max,
+        f.levels
+            .iter()
+            .map(|l| escape(l))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let _ = writeln!(
+        out,
+        "- costs {} ms per request on the critical path; the suggestion would save about {} ms",
+        ms(f.cp_ms_per_request),
+        ms(f.saving_ms_per_request)
+    );
+    for (key, value) in &f.evidence {
+        if let Some(hops) = value.as_array().filter(|_| key == "hops") {
+            let _ = writeln!(out, "- hops:");
+            for hop in hops {
+                let _ = writeln!(
+                    out,
+                    "  - {} {}: adds {} ms per request, {} ms of it in the call to the next service",
+                    escape(hop["service"].as_str().unwrap_or_default()),
+                    code(hop["operation"].as_str().unwrap_or_default()),
+                    ms(hop["cp_ms_per_request"].as_f64().unwrap_or_default()),
+                    ms(hop["call_ms_per_request"].as_f64().unwrap_or_default())
+                );
+            }
+        } else {
+            let _ = writeln!(
+                out,
+                "- {}: {}",
+                key.replace('_', " "),
+                evidence_value(key, value)
+            );
+        }
+    }
+    if !f.code_location.is_empty() {
+        let _ = writeln!(out, "- code: {}", code(&f.code_location));
+    }
+    let exemplars: Vec<String> = f
+        .exemplar_trace_ids
+        .iter()
+        .zip(&f.exemplar_span_ids)
+        .map(|(t, s)| format!("trace `{t}` span `{s}`"))
+        .collect();
+    let _ = writeln!(out, "- exemplars: {}", exemplars.join("; "));
+    // The suggestion is the tool's own text, written as markdown.
+    let _ = writeln!(out, "\n{}\n", f.suggestion);
+}
+
+/// One evidence value, printed by what its key says it holds.
+fn evidence_value(key: &str, value: &serde_json::Value) -> String {
+    use serde_json::Value;
+    match value {
+        Value::Number(n) if key.contains("fraction") || key.contains("share") => {
+            percent(n.as_f64().unwrap_or_default())
+        }
+        Value::Number(n) if key.contains("_ms") => ms(n.as_f64().unwrap_or_default()),
+        Value::String(text) => code(text),
+        Value::Array(items) => items
+            .iter()
+            .map(|item| match item {
+                Value::Object(fields) => fields
+                    .iter()
+                    .map(|(k, v)| evidence_value(k, v))
+                    .collect::<Vec<_>>()
+                    .join(" in "),
+                other => evidence_value(key, other),
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        other => escape(&other.to_string()),
+    }
+}
+
+/// Near misses listed in report.md; report.json has them all.
+const NEAR_MISSES_SHOWN: usize = 20;
+
+fn render_near_misses(out: &mut String, report: &Report) {
+    if report.near_misses.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "## Near misses\n");
+    let _ = writeln!(
+        out,
+        "Candidates that failed one rule, most traces first; thresholds are set in `chokepoint.toml` or by flags.\n"
+    );
+    let mut t = Table::new(&[
+        ("kind", Align::Left),
+        ("traces", Align::Right),
+        ("service", Align::Left),
+        ("where", Align::Left),
+        ("what", Align::Left),
+        ("rule failed", Align::Left),
+    ]);
+    for m in report.near_misses.iter().take(NEAR_MISSES_SHOWN) {
+        t.row(vec![
+            m.kind.as_str().into(),
+            m.traces.to_string(),
+            escape(&m.service),
+            code(&m.operation),
+            code(&m.fingerprint),
+            escape(&m.rule),
+        ]);
+    }
+    out.push_str(&t.markdown());
+    if report.near_misses.len() > NEAR_MISSES_SHOWN {
+        let _ = writeln!(
+            out,
+            "\n{} more in report.json.",
+            report.near_misses.len() - NEAR_MISSES_SHOWN
+        );
+    }
+    out.push('\n');
 }
 
 fn render_off_path(out: &mut String, report: &Report) {

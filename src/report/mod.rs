@@ -34,6 +34,122 @@ pub struct Report {
     /// Server spans found outside their client span (clock skew), per host pair.
     #[serde(default)]
     pub skew: Vec<SkewRow>,
+    /// Design problems found, largest saving first.
+    #[serde(default)]
+    pub findings: Vec<Finding>,
+    /// Candidates that missed a rule, with the rule they failed.
+    #[serde(default)]
+    pub near_misses: Vec<NearMiss>,
+}
+
+/// The kind of a finding.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FindingKind {
+    /// The same query, with different arguments, repeated under one parent.
+    NPlusOneDb,
+    /// The same HTTP or RPC call, with different arguments, repeated under one parent.
+    NPlusOneHttp,
+    /// The same call with the same arguments made again under one parent.
+    RedundantCall,
+    /// Independent downstream calls made one after another.
+    SequentialFanout,
+    /// A synchronous call chain across three or more services.
+    SyncChain,
+}
+
+impl FindingKind {
+    /// The name used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FindingKind::NPlusOneDb => "n_plus_one_db",
+            FindingKind::NPlusOneHttp => "n_plus_one_http",
+            FindingKind::RedundantCall => "redundant_call",
+            FindingKind::SequentialFanout => "sequential_fanout",
+            FindingKind::SyncChain => "sync_chain",
+        }
+    }
+}
+
+/// How sure a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Confidence {
+    /// The evidence rules out other explanations as far as traces can.
+    High,
+    /// Part of the evidence is missing (such as unrecorded query parameters).
+    Medium,
+    /// The traces allow another explanation (such as a data dependency).
+    Low,
+}
+
+impl Confidence {
+    /// The name used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Confidence::High => "high",
+            Confidence::Medium => "medium",
+            Confidence::Low => "low",
+        }
+    }
+}
+
+/// A design problem, aggregated over the traces where it occurs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    /// Stable id: a hash of the kind and the keys, in hex.
+    pub id: String,
+    /// Kind.
+    pub kind: FindingKind,
+    /// Service of the span where it happens.
+    pub service: String,
+    /// Operation of the span where it happens (the parent of the calls; a chain's entry).
+    pub operation: String,
+    /// What repeats or runs in sequence: a SQL fingerprint, a URL template, the calls of a
+    /// fan-out, the services of a chain.
+    pub fingerprint: String,
+    /// Traces (requests) where it occurs.
+    pub traces_affected: u64,
+    /// Occurrences per affected trace: calls (repeats, fan-out calls) or services (chains).
+    pub occurrences_median: u64,
+    /// The most in one trace.
+    pub occurrences_max: u64,
+    /// Critical-path time of the spans involved, per request of all levels, ms.
+    pub cp_ms_per_request: f64,
+    /// Estimated critical-path time saved by the suggestion, per request of all levels, ms.
+    pub saving_ms_per_request: f64,
+    /// Levels where it occurs.
+    pub levels: Vec<String>,
+    /// How sure it is.
+    pub confidence: Confidence,
+    /// The facts it rests on.
+    pub evidence: std::collections::BTreeMap<String, serde_json::Value>,
+    /// Traces where it saves the most.
+    pub exemplar_trace_ids: Vec<String>,
+    /// In the same order: a span of it in each exemplar trace.
+    pub exemplar_span_ids: Vec<String>,
+    /// Code location from `code.*` attributes, when the spans carry them.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub code_location: String,
+    /// What to do about it.
+    pub suggestion: String,
+}
+
+/// A candidate that missed a rule.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NearMiss {
+    /// The kind it would have been.
+    pub kind: FindingKind,
+    /// Service.
+    pub service: String,
+    /// Operation where it happens.
+    pub operation: String,
+    /// What repeats or runs in sequence.
+    pub fingerprint: String,
+    /// The rule it failed, with the value seen (such as "4 repeats, needs 5").
+    pub rule: String,
+    /// Traces where the candidate was seen.
+    pub traces: u64,
 }
 
 /// Name and version of the tool.

@@ -43,6 +43,26 @@ pub fn render(report: &Report) -> String {
         }
         out += &t.text(60);
     }
+    if !report.findings.is_empty() {
+        let _ = writeln!(out, "findings, largest saving first:");
+        let mut t = Table::new(&[
+            ("saving ms/req", Align::Right),
+            ("kind", Align::Left),
+            ("service", Align::Left),
+            ("where", Align::Left),
+            ("what", Align::Left),
+        ]);
+        for f in report.findings.iter().take(SHOWN) {
+            t.row(vec![
+                ms(f.saving_ms_per_request),
+                f.kind.as_str().into(),
+                f.service.clone(),
+                f.operation.clone(),
+                f.fingerprint.clone(),
+            ]);
+        }
+        out += &t.text(60);
+    }
     let skipped: u64 = report.inputs.iter().map(|i| i.skipped).sum();
     let records: u64 = report.inputs.iter().map(|i| i.records).sum();
     let t = &report.traces;

@@ -1,6 +1,6 @@
 //! Helpers shared by the integration tests.
 
-use chokepoint::model::{Interner, OpKind, Span, SpanId, SpanKind, Sym, TraceId};
+use chokepoint::model::{Interner, OpKind, Span, SpanId, SpanKind, TraceId};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -82,15 +82,9 @@ impl SpanMaker {
             end_unix_ns: end,
             name: label,
             service: self.strings.intern(service),
-            host: Sym::EMPTY,
             kind,
-            is_error: false,
-            link_count: 0,
-            op_kind: OpKind::Internal,
-            op_system: Sym::EMPTY,
             op_label: label,
-            code_location: Sym::EMPTY,
-            input: 0,
+            ..Span::default()
         }
     }
 }

@@ -10,7 +10,7 @@ pub mod json;
 pub mod proto;
 
 use crate::ingest::ledger::{InputLedger, SkipReason};
-use crate::model::fingerprint::fingerprint;
+use crate::model::fingerprint::{fingerprint, fnv1a64};
 use crate::model::op_key::{Classified, OpAttrs, classify};
 use crate::model::{Interner, Span, SpanId, SpanKind, Sym, TraceId};
 use std::borrow::Cow;
@@ -78,11 +78,23 @@ pub struct SpanDraft<'a> {
     code_function: Option<Cow<'a, str>>,
     code_filepath: Option<Cow<'a, str>>,
     code_lineno: Option<i64>,
+    /// Order-independent hash of the `db.query.parameter.*` attributes, 0 without any.
+    parameters: u64,
 }
 
 impl<'a> SpanDraft<'a> {
     /// Records one span attribute; unknown keys are ignored.
     pub fn set(&mut self, key: &str, value: AttrValue<'a>) {
+        if let Some(name) = key.strip_prefix("db.query.parameter.") {
+            let text = match &value {
+                AttrValue::Str(v) => v.to_string(),
+                AttrValue::Int(n) => n.to_string(),
+                AttrValue::Other => String::new(),
+            };
+            let entry = fnv1a64(format!("{name}\0{text}").as_bytes());
+            self.parameters = self.parameters.wrapping_add(entry) | 1;
+            return;
+        }
         let op = &mut self.op;
         match value {
             AttrValue::Str(v) => {
@@ -166,8 +178,9 @@ pub struct SpanBatch {
     pub strings: Interner,
     /// Records read and skipped in this chunk.
     pub ledger: InputLedger,
-    /// Raw statement text to fingerprint label, so each distinct statement is lexed once.
-    fingerprints: HashMap<Box<str>, Sym>,
+    /// Raw statement text to fingerprint label and whether it has placeholders, so each
+    /// distinct statement is lexed once.
+    fingerprints: HashMap<Box<str>, (Sym, bool)>,
 }
 
 impl SpanBatch {
@@ -228,23 +241,43 @@ impl SpanBatch {
         }
         let kind = SpanKind::from_otlp(d.kind);
         let strings = &mut self.strings;
-        let (op_kind, op_system, op_label) = match classify(kind, &d.name, &d.op) {
+        let (op_kind, op_system, op_label, call_args) = match classify(kind, &d.name, &d.op) {
             Classified::Statement { system, statement } => {
-                let label = match self.fingerprints.get(statement) {
-                    Some(&sym) => sym,
+                let (label, has_placeholders) = match self.fingerprints.get(statement) {
+                    Some(&known) => known,
                     None => {
-                        let sym = strings.intern(&fingerprint(statement).text);
-                        self.fingerprints.insert(statement.into(), sym);
-                        sym
+                        let fp = fingerprint(statement);
+                        let known = (strings.intern(&fp.text), fp.has_placeholders);
+                        self.fingerprints.insert(statement.into(), known);
+                        known
                     }
                 };
-                (crate::model::OpKind::Db, strings.intern(system), label)
+                // The text tells the arguments unless placeholders stand for values that were
+                // not recorded as parameters.
+                let call_args = if has_placeholders && d.parameters == 0 {
+                    0
+                } else {
+                    fnv1a64(statement.as_bytes()).wrapping_add(d.parameters) | 1
+                };
+                let system = strings.intern(system);
+                (crate::model::OpKind::Db, system, label, call_args)
             }
             Classified::Other {
-                kind,
+                kind: op_kind,
                 system,
                 label,
-            } => (kind, strings.intern(system), strings.intern(&label)),
+            } => {
+                let call_args = match (kind, d.op.url_full.as_deref()) {
+                    (SpanKind::Client, Some(url)) if !url.is_empty() => fnv1a64(url.as_bytes()) | 1,
+                    _ => 0,
+                };
+                (
+                    op_kind,
+                    strings.intern(system),
+                    strings.intern(&label),
+                    call_args,
+                )
+            }
         };
         let code_location = match (&d.code_function, &d.code_filepath, d.code_lineno) {
             (None, None, _) => Sym::EMPTY,
@@ -279,6 +312,7 @@ impl SpanBatch {
             op_system,
             op_label,
             code_location,
+            call_args,
             input: 0,
         });
     }

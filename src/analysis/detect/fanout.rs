@@ -1,0 +1,195 @@
+//! Sequential fan-out: a parent that calls two or more different downstream operations one
+//! after another, where issuing them concurrently would save time. The candidate set is, among
+//! the parent's calls that do not repeat (repeats are loops) and do not overlap, the one whose
+//! sum minus its longest call is largest (by recorded durations); it qualifies when that saving
+//! reaches `min_saving_ms` or `min_saving_percent` of the parent. The finding is reported only
+//! when it happens in a steady share of the parent's traces (checked when aggregating), and its
+//! confidence is high only when the calls' order varies across traces: a fixed order may be a
+//! data dependency.
+
+use super::{Detail, Miss, Occurrence, TraceView};
+use crate::analysis::OpKey;
+use crate::model::trace::Node;
+use crate::report::FindingKind;
+use serde::Deserialize;
+
+/// Thresholds.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Options {
+    /// Saving that qualifies, ms.
+    pub min_saving_ms: f64,
+    /// Saving that qualifies, in percent of the parent's duration.
+    pub min_saving_percent: f64,
+    /// Share of the parent operation's traces it must occur in, percent.
+    pub min_trace_percent: f64,
+    /// Traces it must occur in.
+    pub min_traces: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            min_saving_ms: 20.0,
+            min_saving_percent: 10.0,
+            min_trace_percent: 20.0,
+            min_traces: 3,
+        }
+    }
+}
+
+/// Calls considered per parent; more are rare and the search is cubic.
+const MAX_CALLS: usize = 24;
+
+/// Finds sequential fan-outs under every span of the trace.
+pub fn detect(
+    view: &TraceView,
+    options: &Options,
+    found: &mut Vec<Occurrence>,
+    missed: &mut Vec<Miss>,
+) {
+    let tree = view.tree;
+    let min_saving_ns = (options.min_saving_ms * 1e6) as u64;
+    for parent in 0..tree.len() as Node {
+        let mut calls: Vec<Node> = tree
+            .children(parent)
+            .iter()
+            .copied()
+            .filter(|&c| {
+                view.blocking[c as usize] && view.is_call(c) && !view.is_transaction_control(c)
+            })
+            .collect();
+        if calls.len() < 2 {
+            continue;
+        }
+        let key = |n: Node| OpKey::of(tree.span(n));
+        let mut keys: Vec<OpKey> = calls.iter().map(|&c| key(c)).collect();
+        keys.sort_unstable();
+        let repeats = |k: OpKey| {
+            let first = keys.partition_point(|&o| o < k);
+            keys.get(first + 1) == Some(&k)
+        };
+        calls.retain(|&c| !repeats(key(c)));
+        calls.sort_unstable_by_key(|&c| (tree.span(c).start_unix_ns, tree.span(c).span_id));
+        calls.truncate(MAX_CALLS);
+        let Some((set, recorded_saving)) = best_sequential_set(view, &calls) else {
+            continue;
+        };
+        let parent_ns = view.duration(parent);
+        let parent_key = key(parent);
+        let mut pattern: Vec<OpKey> = set.iter().map(|&c| key(c)).collect();
+        pattern.sort_unstable();
+        let qualifies = recorded_saving >= min_saving_ns
+            || recorded_saving as f64 * 100.0 >= options.min_saving_percent * parent_ns as f64;
+        if !qualifies {
+            missed.push(Miss {
+                kind: FindingKind::SequentialFanout,
+                parent: parent_key,
+                pattern,
+                value: recorded_saving,
+            });
+            continue;
+        }
+        let costs: Vec<u64> = set
+            .iter()
+            .map(|&c| view.subtree_cp_ns[c as usize])
+            .collect();
+        let cost: u64 = costs.iter().sum();
+        let min_gap_ns = set
+            .windows(2)
+            .map(|w| tree.span(w[1]).start_unix_ns - tree.span(w[0]).end_unix_ns)
+            .min()
+            .unwrap_or(0);
+        found.push(Occurrence {
+            kind: FindingKind::SequentialFanout,
+            parent: parent_key,
+            pattern,
+            count: set.len() as u64,
+            cost_ns: cost,
+            saving_ns: cost - costs.iter().max().copied().unwrap_or(0),
+            span: tree.span(parent).span_id,
+            code: tree.span(parent).code_location,
+            detail: Detail::Fanout {
+                order: set.iter().map(|&c| key(c)).collect(),
+                min_gap_ns,
+                recorded_saving_ns: recorded_saving,
+            },
+        });
+    }
+}
+
+/// Among `calls` (sorted by start), the set of pairwise non-overlapping calls (touching is
+/// fine) with the largest sum of durations minus the longest, in start order, and that saving.
+/// None when no two calls are sequential.
+fn best_sequential_set(view: &TraceView, calls: &[Node]) -> Option<(Vec<Node>, u64)> {
+    let span = |n: Node| view.tree.span(n);
+    let mut best: Option<(Vec<Node>, u64)> = None;
+    for &longest in calls {
+        let (ls, le, ld) = (
+            span(longest).start_unix_ns,
+            span(longest).end_unix_ns,
+            view.duration(longest),
+        );
+        let allowed = |c: Node| {
+            c != longest && (view.duration(c), span(c).span_id) <= (ld, span(longest).span_id)
+        };
+        let before: Vec<Node> = calls
+            .iter()
+            .copied()
+            .filter(|&c| allowed(c) && span(c).end_unix_ns <= ls)
+            .collect();
+        let after: Vec<Node> = calls
+            .iter()
+            .copied()
+            .filter(|&c| allowed(c) && span(c).start_unix_ns >= le)
+            .collect();
+        let (mut set, mut total) = heaviest_disjoint(view, &before);
+        let (after_set, after_total) = heaviest_disjoint(view, &after);
+        if set.is_empty() && after_set.is_empty() {
+            continue;
+        }
+        total += after_total;
+        set.push(longest);
+        set.extend(after_set);
+        if best.as_ref().is_none_or(|(_, t)| total > *t) {
+            best = Some((set, total));
+        }
+    }
+    best
+}
+
+/// Weighted interval scheduling by duration: the heaviest set of pairwise non-overlapping calls
+/// (sorted by start in, and out).
+fn heaviest_disjoint(view: &TraceView, calls: &[Node]) -> (Vec<Node>, u64) {
+    let span = |n: Node| view.tree.span(n);
+    let mut by_end = calls.to_vec();
+    by_end.sort_unstable_by_key(|&c| (span(c).end_unix_ns, span(c).span_id));
+    // best[i]: heaviest set among the first i calls by end; take[i]: whether call i-1 is in it.
+    let mut best = vec![0u64; by_end.len() + 1];
+    let mut take = vec![false; by_end.len() + 1];
+    let mut prev = vec![0usize; by_end.len() + 1];
+    for i in 1..=by_end.len() {
+        let c = by_end[i - 1];
+        let p = by_end[..i - 1].partition_point(|&o| span(o).end_unix_ns <= span(c).start_unix_ns);
+        let with = best[p] + view.duration(c);
+        prev[i] = p;
+        if with > best[i - 1] {
+            best[i] = with;
+            take[i] = true;
+        } else {
+            best[i] = best[i - 1];
+        }
+    }
+    let mut set = Vec::new();
+    let mut i = by_end.len();
+    while i > 0 {
+        if take[i] {
+            set.push(by_end[i - 1]);
+            i = prev[i];
+        } else {
+            i -= 1;
+        }
+    }
+    set.reverse();
+    (set, best[by_end.len()])
+}

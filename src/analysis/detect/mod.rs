@@ -1,0 +1,243 @@
+//! Detectors: which design problem put the time where the ranking says it goes. Each detector
+//! reads one trace at a time, through a [`TraceView`] built once per trace, and emits
+//! [`Occurrence`]s (and near misses); [`crate::analysis::finding`] aggregates them across traces.
+//!
+//! Detection rules use what the spans recorded (counts, arguments, durations), so that removing
+//! spans can only remove evidence; costs and savings are measured on the critical path, so that
+//! concurrent or off-path work is credited only with the latency it really adds.
+
+pub mod fanout;
+pub mod n_plus_one;
+pub mod sync_chain;
+
+use crate::analysis::OpKey;
+use crate::analysis::critical_path::{Anomalies, Attribution};
+use crate::model::trace::{NO_PARENT, Node, Tree};
+use crate::model::{Interner, SpanId, SpanKind, Sym};
+use crate::report::FindingKind;
+use serde::Deserialize;
+
+/// Detector thresholds, as `chokepoint.toml` spells them.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct Options {
+    /// N+1 and redundant calls.
+    pub n_plus_one: n_plus_one::Options,
+    /// Sequential fan-out.
+    pub fanout: fanout::Options,
+    /// Deep synchronous chains.
+    pub sync_chain: sync_chain::Options,
+}
+
+impl Options {
+    /// Checks that every threshold can be met; the message names the setting as
+    /// `chokepoint.toml` spells it.
+    pub fn validate(&self) -> Result<(), String> {
+        let checks = [
+            (
+                self.n_plus_one.min_repeats >= 2,
+                "n_plus_one.min_repeats must be at least 2",
+            ),
+            (
+                self.n_plus_one.min_redundant >= 1,
+                "n_plus_one.min_redundant must be at least 1",
+            ),
+            (
+                self.fanout.min_saving_ms.is_finite() && self.fanout.min_saving_ms >= 0.0,
+                "fanout.min_saving_ms must be a number of milliseconds, 0 or more",
+            ),
+            (
+                (0.0..=100.0).contains(&self.fanout.min_saving_percent),
+                "fanout.min_saving_percent must be from 0 to 100",
+            ),
+            (
+                (0.0..=100.0).contains(&self.fanout.min_trace_percent),
+                "fanout.min_trace_percent must be from 0 to 100",
+            ),
+            (
+                self.sync_chain.min_services >= 2,
+                "sync_chain.min_services must be at least 2",
+            ),
+        ];
+        match checks.iter().find(|(ok, _)| !ok) {
+            Some((_, message)) => Err((*message).to_string()),
+            None => Ok(()),
+        }
+    }
+}
+
+/// One trace as the detectors read it.
+pub struct TraceView<'t, 'd> {
+    /// The tree.
+    pub tree: &'t Tree<'d>,
+    /// The strings its spans' symbols refer to.
+    pub strings: &'t Interner,
+    /// Critical-path time of each span itself.
+    pub cp_ns: Vec<u64>,
+    /// Critical-path time of each span and its descendants.
+    pub subtree_cp_ns: Vec<u64>,
+    /// False for a span its parent does not wait for (consumer, async child).
+    pub blocking: Vec<bool>,
+    /// Spans, parents before children.
+    pub order: Vec<Node>,
+}
+
+impl<'t, 'd> TraceView<'t, 'd> {
+    /// Builds the view from a trace's critical path and what attribution found off the path.
+    pub fn new(
+        tree: &'t Tree<'d>,
+        strings: &'t Interner,
+        path: &Attribution,
+        anomalies: &Anomalies,
+    ) -> TraceView<'t, 'd> {
+        let n = tree.len();
+        let mut cp_ns = vec![0u64; n];
+        for seg in &path.segments {
+            cp_ns[seg.node as usize] += (seg.end_ns - seg.start_ns) as u64;
+        }
+        let mut blocking = vec![true; n];
+        for &(node, _) in &anomalies.off_path {
+            blocking[node as usize] = false;
+        }
+        let mut order = Vec::with_capacity(n);
+        let mut stack: Vec<Node> = (0..n as Node)
+            .filter(|&i| tree.parent[i as usize] == NO_PARENT)
+            .collect();
+        while let Some(node) = stack.pop() {
+            order.push(node);
+            stack.extend_from_slice(tree.children(node));
+        }
+        let mut subtree_cp_ns = cp_ns.clone();
+        for &node in order.iter().rev() {
+            let parent = tree.parent[node as usize];
+            if parent != NO_PARENT {
+                subtree_cp_ns[parent as usize] += subtree_cp_ns[node as usize];
+            }
+        }
+        TraceView {
+            tree,
+            strings,
+            cp_ns,
+            subtree_cp_ns,
+            blocking,
+            order,
+        }
+    }
+
+    /// True for a span that calls something outside its process: a client, a producer, or a
+    /// database span (some instrumentations mark those internal).
+    pub fn is_call(&self, node: Node) -> bool {
+        let s = self.tree.span(node);
+        matches!(s.kind, SpanKind::Client | SpanKind::Producer)
+            || s.op_kind == crate::model::OpKind::Db
+    }
+
+    /// True for a database statement that repeats in every transaction by design.
+    pub fn is_transaction_control(&self, node: Node) -> bool {
+        let s = self.tree.span(node);
+        s.op_kind == crate::model::OpKind::Db
+            && is_transaction_control(self.strings.get(s.op_label))
+    }
+
+    /// Recorded duration of a span, ns.
+    pub fn duration(&self, node: Node) -> u64 {
+        self.tree.span(node).duration_ns() as u64
+    }
+}
+
+/// What a detector found in one trace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Occurrence {
+    /// Kind.
+    pub kind: FindingKind,
+    /// The span where it happens (the parent of the calls; a chain's entry).
+    pub parent: OpKey,
+    /// The operations involved: the repeated ones in loop order, the fan-out's calls in the
+    /// order of the key, or the services a chain enters below its entry.
+    pub pattern: Vec<OpKey>,
+    /// Calls involved (services for a chain).
+    pub count: u64,
+    /// Critical-path time of the spans involved, ns.
+    pub cost_ns: u64,
+    /// Critical-path time the suggestion would save, ns.
+    pub saving_ns: u64,
+    /// A span of it.
+    pub span: SpanId,
+    /// Code location of the calls, may be empty.
+    pub code: Sym,
+    /// Kind-specific evidence.
+    pub detail: Detail,
+}
+
+/// Kind-specific evidence of one occurrence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Detail {
+    /// N+1 and redundant calls.
+    Repeats {
+        /// Distinct argument sets among the calls (unrecorded ones count as distinct).
+        distinct_args: u64,
+        /// Some calls did not record their arguments.
+        args_unrecorded: bool,
+        /// Sum of the calls' recorded durations, ns.
+        recorded_ns: u64,
+    },
+    /// Sequential fan-out.
+    Fanout {
+        /// The calls in the order they ran.
+        order: Vec<OpKey>,
+        /// Smallest gap between one call's end and the next one's start, ns.
+        min_gap_ns: i64,
+        /// What running them concurrently would save by recorded durations, ns.
+        recorded_saving_ns: u64,
+    },
+    /// Deep synchronous chain.
+    Chain {
+        /// Per service level: critical-path time it adds, and the part spent in the client
+        /// span calling the next level (network and queueing), ns.
+        hops: Vec<(u64, u64)>,
+    },
+}
+
+/// A candidate that missed a threshold in one trace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Miss {
+    /// The kind it would have been.
+    pub kind: FindingKind,
+    /// Where.
+    pub parent: OpKey,
+    /// What.
+    pub pattern: Vec<OpKey>,
+    /// The value that fell short: repeats, or saving in ns.
+    pub value: u64,
+}
+
+/// Runs every detector on one trace.
+pub fn run(
+    view: &TraceView,
+    options: &Options,
+    found: &mut Vec<Occurrence>,
+    missed: &mut Vec<Miss>,
+) {
+    n_plus_one::detect(view, &options.n_plus_one, found, missed);
+    fanout::detect(view, &options.fanout, found, missed);
+    sync_chain::detect(view, &options.sync_chain, found);
+}
+
+/// Statements that repeat in every transaction by design.
+pub fn is_transaction_control(label: &str) -> bool {
+    let first = label.split_whitespace().next().unwrap_or("");
+    matches!(
+        first,
+        "begin"
+            | "commit"
+            | "rollback"
+            | "start"
+            | "end"
+            | "savepoint"
+            | "release"
+            | "set"
+            | "show"
+            | "discard"
+    )
+}

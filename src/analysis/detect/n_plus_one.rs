@@ -1,0 +1,253 @@
+//! N+1 and redundant calls: under one parent, the same query (same fingerprint) or the same
+//! HTTP/RPC call (same URL template or method) made again and again. Spans of other kinds
+//! between the repeats do not break the run, and neither does concurrency (concurrent repeats
+//! still load the database; their saving on the critical path is then small, and says so).
+//!
+//! Calls with different arguments count toward N+1 (batch them); calls with the same recorded
+//! arguments as an earlier one count toward redundant (cache or hoist them). Calls whose
+//! arguments were not recorded count as distinct, and the finding says so. A loop whose body
+//! is several calls (A, B, A, B, …) is one N+1 of the pattern.
+
+use super::{Detail, Miss, Occurrence, TraceView};
+use crate::analysis::OpKey;
+use crate::model::trace::Node;
+use crate::model::{OpKind, SpanKind, Sym};
+use crate::report::FindingKind;
+use serde::Deserialize;
+
+/// Thresholds.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Options {
+    /// Calls with distinct arguments under one parent that make an N+1.
+    pub min_repeats: u64,
+    /// Extra calls with the same arguments under one parent that make a redundant call.
+    pub min_redundant: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            min_repeats: 5,
+            min_redundant: 2,
+        }
+    }
+}
+
+/// One group: the repeated calls of one operation under one parent.
+struct Group {
+    key: OpKey,
+    members: Vec<Node>,
+    distinct: u64,
+}
+
+/// Finds N+1 and redundant calls under every span of the trace.
+pub fn detect(
+    view: &TraceView,
+    options: &Options,
+    found: &mut Vec<Occurrence>,
+    missed: &mut Vec<Miss>,
+) {
+    let tree = view.tree;
+    let mut calls: Vec<(OpKey, Node)> = Vec::new();
+    for parent in 0..tree.len() as Node {
+        calls.clear();
+        calls.extend(
+            tree.children(parent)
+                .iter()
+                .filter(|&&c| is_repeatable(view, c))
+                .map(|&c| (OpKey::of(tree.span(c)), c)),
+        );
+        if calls.len() < 2 {
+            continue;
+        }
+        calls.sort_unstable_by_key(|&(key, node)| {
+            (key, tree.span(node).start_unix_ns, tree.span(node).span_id)
+        });
+        let parent_key = OpKey::of(tree.span(parent));
+        let mut loops: Vec<Group> = Vec::new();
+        for run in calls.chunk_by(|a, b| a.0 == b.0) {
+            let members: Vec<Node> = run.iter().map(|&(_, n)| n).collect();
+            let key = run[0].0;
+            let (distinct, repeated) = split_arguments(view, &members);
+            if repeated.len() as u64 >= options.min_redundant {
+                let cost: u64 = repeated
+                    .iter()
+                    .map(|&n| view.subtree_cp_ns[n as usize])
+                    .sum();
+                found.push(Occurrence {
+                    kind: FindingKind::RedundantCall,
+                    parent: parent_key,
+                    pattern: vec![key],
+                    count: repeated.len() as u64,
+                    cost_ns: cost,
+                    saving_ns: cost,
+                    span: tree.span(repeated[0]).span_id,
+                    code: code_of(view, &members),
+                    detail: Detail::Repeats {
+                        distinct_args: distinct,
+                        args_unrecorded: false,
+                        recorded_ns: repeated.iter().map(|&n| view.duration(n)).sum(),
+                    },
+                });
+            } else if !repeated.is_empty() && repeated.len() as u64 + 1 == options.min_redundant {
+                missed.push(Miss {
+                    kind: FindingKind::RedundantCall,
+                    parent: parent_key,
+                    pattern: vec![key],
+                    value: repeated.len() as u64,
+                });
+            }
+            if distinct >= options.min_repeats {
+                loops.push(Group {
+                    key,
+                    members,
+                    distinct,
+                });
+            } else if distinct >= 2 && distinct + 2 >= options.min_repeats {
+                let kind = if key.kind == OpKind::Db {
+                    FindingKind::NPlusOneDb
+                } else {
+                    FindingKind::NPlusOneHttp
+                };
+                missed.push(Miss {
+                    kind,
+                    parent: parent_key,
+                    pattern: vec![key],
+                    value: distinct,
+                });
+            }
+        }
+        for body in loop_bodies(view, loops) {
+            found.push(occurrence(view, parent_key, &body));
+        }
+    }
+}
+
+/// A database call, or an HTTP or RPC client call, that is not transaction control.
+fn is_repeatable(view: &TraceView, node: Node) -> bool {
+    let s = view.tree.span(node);
+    match s.op_kind {
+        OpKind::Db => s.kind != SpanKind::Consumer && !view.is_transaction_control(node),
+        OpKind::Http | OpKind::Rpc => s.kind == SpanKind::Client,
+        _ => false,
+    }
+}
+
+/// Distinct argument sets (unrecorded ones each distinct), and the calls that repeat an
+/// earlier call's recorded arguments.
+fn split_arguments(view: &TraceView, members: &[Node]) -> (u64, Vec<Node>) {
+    let mut seen = std::collections::HashSet::new();
+    let mut repeated = Vec::new();
+    let mut distinct = 0;
+    for &n in members {
+        let args = view.tree.span(n).call_args;
+        if args == 0 || seen.insert(args) {
+            distinct += 1;
+        } else {
+            repeated.push(n);
+        }
+    }
+    (distinct, repeated)
+}
+
+/// Groups that alternate in a fixed order (A, B, A, B, …) are one loop body; otherwise each
+/// group is its own.
+fn loop_bodies(view: &TraceView, groups: Vec<Group>) -> Vec<Vec<Group>> {
+    if groups.len() < 2 {
+        return groups.into_iter().map(|g| vec![g]).collect();
+    }
+    let mut sequence: Vec<(i64, usize)> = groups
+        .iter()
+        .enumerate()
+        .flat_map(|(g, group)| {
+            group
+                .members
+                .iter()
+                .map(move |&n| (view.tree.span(n).start_unix_ns, g))
+        })
+        .collect();
+    sequence.sort_unstable();
+    let period = groups.len();
+    let mut unit: Vec<usize> = sequence.iter().take(period).map(|&(_, g)| g).collect();
+    let periodic = sequence
+        .iter()
+        .enumerate()
+        .all(|(i, &(_, g))| g == unit[i % period]);
+    let mut distinct_unit = unit.clone();
+    distinct_unit.sort_unstable();
+    distinct_unit.dedup();
+    if !periodic || distinct_unit.len() != period {
+        return groups.into_iter().map(|g| vec![g]).collect();
+    }
+    // A loop has no first call: start the body at its smallest operation text, so the same loop
+    // gets the same key whichever call a trace happened to start with.
+    let label = |g: usize| view.strings.get(groups[g].key.label);
+    let start = (0..period)
+        .min_by_key(|&i| label(unit[i]))
+        .expect("a unit has groups");
+    unit.rotate_left(start);
+    let mut slots: Vec<Option<Group>> = groups.into_iter().map(Some).collect();
+    vec![
+        unit.drain(..)
+            .map(|g| slots[g].take().expect("each group once in the unit"))
+            .collect(),
+    ]
+}
+
+fn occurrence(view: &TraceView, parent: OpKey, body: &[Group]) -> Occurrence {
+    let members: Vec<Node> = body
+        .iter()
+        .flat_map(|g| g.members.iter().copied())
+        .collect();
+    let cost: u64 = members
+        .iter()
+        .map(|&n| view.subtree_cp_ns[n as usize])
+        .sum();
+    let batched: u64 = body
+        .iter()
+        .map(|g| {
+            g.members
+                .iter()
+                .map(|&n| view.duration(n))
+                .max()
+                .unwrap_or(0)
+        })
+        .sum();
+    let first = *members
+        .iter()
+        .min_by_key(|&&n| view.tree.span(n).start_unix_ns)
+        .expect("a loop has calls");
+    let kind = if body.iter().any(|g| g.key.kind == OpKind::Db) {
+        FindingKind::NPlusOneDb
+    } else {
+        FindingKind::NPlusOneHttp
+    };
+    Occurrence {
+        kind,
+        parent,
+        pattern: body.iter().map(|g| g.key).collect(),
+        count: body
+            .iter()
+            .map(|g| g.members.len() as u64)
+            .min()
+            .unwrap_or(0),
+        cost_ns: cost,
+        saving_ns: cost.saturating_sub(batched),
+        span: view.tree.span(first).span_id,
+        code: code_of(view, &members),
+        detail: Detail::Repeats {
+            distinct_args: body.iter().map(|g| g.distinct).min().unwrap_or(0),
+            args_unrecorded: members.iter().any(|&n| view.tree.span(n).call_args == 0),
+            recorded_ns: members.iter().map(|&n| view.duration(n)).sum(),
+        },
+    }
+}
+
+fn code_of(view: &TraceView, members: &[Node]) -> Sym {
+    members
+        .iter()
+        .map(|&n| view.tree.span(n).code_location)
+        .find(|c| !c.is_empty())
+        .unwrap_or_default()
+}
