@@ -50,6 +50,22 @@ fn demo_dir() -> PathBuf {
     }
 }
 
+/// The demo's data files: all but its documentation (`EXPECTED.md`), which a user's folder
+/// would list in the ledger as unrecognized.
+fn demo_inputs(demo: &Path) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for entry in
+        std::fs::read_dir(demo).with_context(|| format!("cannot read {}", demo.display()))?
+    {
+        let path = entry?.path();
+        if path.extension().is_none_or(|e| e != "md") {
+            files.push(path);
+        }
+    }
+    files.sort();
+    Ok(files)
+}
+
 fn analyze(a: AnalyzeArgs) -> Result<ExitCode> {
     let detectors = detector_options(&a)?;
     let inputs = if a.inputs.is_empty() {
@@ -63,7 +79,7 @@ fn analyze(a: AnalyzeArgs) -> Result<ExitCode> {
             "chokepoint: no input given; analyzing the bundled demo in {}",
             demo.display()
         );
-        vec![demo]
+        demo_inputs(&demo)?
     } else {
         a.inputs
     };

@@ -1,9 +1,9 @@
 //! Bad input: each case gives a clear error naming the file, or a ledger entry; never a panic.
 
-use crate::common::{SpanMaker, read, run, synth_json, temp_dir};
+use crate::common::{SpanMaker, dataset, read, run, synth_json, temp_dir};
 use chokepoint::analysis::{Options, analyze};
 use chokepoint::ingest::ledger::SkipReason;
-use chokepoint::model::{Dataset, SpanKind};
+use chokepoint::model::SpanKind;
 use std::io::Write;
 
 const SPAN_LINE: &str = r#"{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"api"}}]},"scopeSpans":[{"spans":[{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174","name":"GET /","kind":2,"startTimeUnixNano":"1000","endTimeUnixNano":"5000"}]}]}]}"#;
@@ -197,17 +197,6 @@ fn a_line_longer_than_a_read_chunk_is_read_whole() {
     );
 }
 
-fn one_trace(spans: Vec<chokepoint::model::Span>, maker: SpanMaker) -> Dataset {
-    let mut dataset = Dataset {
-        spans,
-        strings: maker.strings,
-        inputs: vec![Default::default()],
-    };
-    dataset.inputs[0].records = dataset.spans.len() as u64;
-    dataset.sort_spans();
-    dataset
-}
-
 #[test]
 fn a_parent_cycle_is_broken_and_counted() {
     let mut m = SpanMaker::new();
@@ -217,7 +206,7 @@ fn a_parent_cycle_is_broken_and_counted() {
         m.span(1, 3, 2, 20, 80, "api", "b", SpanKind::Internal),
         m.span(1, 4, 3, 30, 70, "api", "c", SpanKind::Internal),
     ];
-    let report = analyze(&one_trace(spans, m), &Options::default());
+    let report = analyze(&dataset(spans, m), &Options::default());
     assert_eq!(report.traces.cycles_broken, 1);
     assert_eq!(report.traces.spans_analyzed, 4);
     assert_eq!(report.levels[0].latency_ns_total, 100);
@@ -241,7 +230,7 @@ fn traces_of_200000_spans_deep_or_wide() {
             )
         })
         .collect();
-    let report = analyze(&one_trace(deep, m), &Options::default());
+    let report = analyze(&dataset(deep, m), &Options::default());
     assert_eq!(report.traces.spans_analyzed, n);
     assert_eq!(report.levels[0].bottlenecks[0].cp_ns_total, 3 * n - 2);
 
@@ -268,7 +257,7 @@ fn traces_of_200000_spans_deep_or_wide() {
             SpanKind::Client,
         )
     }));
-    let report = analyze(&one_trace(wide, m), &Options::default());
+    let report = analyze(&dataset(wide, m), &Options::default());
     let level = &report.levels[0];
     let sum: u64 = level.bottlenecks.iter().map(|b| b.cp_ns_total).sum();
     assert_eq!(sum, level.latency_ns_total);

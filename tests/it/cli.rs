@@ -73,3 +73,71 @@ fn help_documents_the_exit_codes() {
         "Exit codes: 0 success; 1 a check gate was breached; 2 bad usage or unreadable input."
     ));
 }
+
+/// The N+1 findings of the demo's JSON report run with `args` in `dir`.
+fn demo_n_plus_one(dir: &std::path::Path, args: &[&str]) -> Vec<chokepoint::report::Finding> {
+    let demo = fixture("demo");
+    let mut all = vec!["analyze", demo.to_str().unwrap(), "--json"];
+    all.extend_from_slice(args);
+    let out = run(dir, &all);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Report = serde_json::from_slice(&out.stdout).unwrap();
+    report
+        .findings
+        .into_iter()
+        .filter(|f| f.kind == chokepoint::report::FindingKind::NPlusOneDb)
+        .collect()
+}
+
+#[test]
+fn detector_thresholds_come_from_chokepoint_toml_and_flags_override_it() {
+    let dir = temp_dir("cli-config");
+    let default = demo_n_plus_one(&dir, &[]);
+    assert_eq!(
+        default[0].occurrences_median, 5,
+        "the demo's 5-lookup orders"
+    );
+    std::fs::write(
+        dir.join("chokepoint.toml"),
+        "[detectors.n_plus_one]\nmin_repeats = 3\n",
+    )
+    .unwrap();
+    let from_file = demo_n_plus_one(&dir, &[]);
+    assert!(
+        from_file[0].traces_affected > default[0].traces_affected,
+        "3 and 4 lookups count too"
+    );
+    let from_flag = demo_n_plus_one(&dir, &["--n-plus-one-min", "5"]);
+    assert_eq!(from_flag[0].traces_affected, default[0].traces_affected);
+    std::fs::rename(dir.join("chokepoint.toml"), dir.join("other.toml")).unwrap();
+    let named = demo_n_plus_one(&dir, &["--config", "other.toml"]);
+    assert_eq!(named[0].traces_affected, from_file[0].traces_affected);
+}
+
+#[test]
+fn bad_settings_exit_2_naming_the_file_and_line_or_the_setting() {
+    let dir = temp_dir("cli-bad-config");
+    std::fs::write(dir.join("bad.toml"), "[detectors.fanout]\nmin_saving = 5\n").unwrap();
+    let out = run(&dir, &["analyze", "--config", "bad.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("bad.toml") && stderr.contains("line 2") && stderr.contains("min_saving"),
+        "{stderr}"
+    );
+    let out = run(&dir, &["analyze", "--chain-min-services", "1"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("sync_chain.min_services must be at least 2"),
+        "{stderr}"
+    );
+    let out = run(&dir, &["analyze", "--config", "absent.toml"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read absent.toml"));
+}

@@ -152,3 +152,15 @@ pub fn synth_json(dir: &Path, traces: u64, seed: u64) -> PathBuf {
     chokepoint::synth::write_json(&options, &mut out).expect("write");
     path
 }
+
+/// A dataset of hand-made spans from one input, sorted as analysis expects.
+pub fn dataset(spans: Vec<Span>, maker: SpanMaker) -> chokepoint::model::Dataset {
+    let mut dataset = chokepoint::model::Dataset {
+        spans,
+        strings: maker.strings,
+        inputs: vec![Default::default()],
+    };
+    dataset.inputs[0].records = dataset.spans.len() as u64;
+    dataset.sort_spans();
+    dataset
+}

@@ -4,6 +4,7 @@ mod bad_input;
 mod cli;
 mod common;
 mod conformance;
+mod detectors;
 mod otlp;
 mod properties;
 mod reports;

@@ -100,3 +100,43 @@ fn output_is_identical_with_one_thread_and_many() {
     };
     assert_eq!(dataset_and_report(1), dataset_and_report(4));
 }
+
+/// The rows of the "Expected findings" table in `fixtures/demo/EXPECTED.md`.
+fn expected_demo_findings() -> Vec<Vec<String>> {
+    let text = std::fs::read_to_string(crate::common::fixture("demo/EXPECTED.md")).unwrap();
+    let table = text
+        .split("## Expected findings")
+        .nth(1)
+        .expect("EXPECTED.md has an Expected findings section");
+    table
+        .lines()
+        .filter(|l| l.starts_with('|'))
+        .skip(2)
+        .map(|l| {
+            l.trim_matches('|')
+                .split(" | ")
+                .map(|c| c.trim().to_string())
+                .collect()
+        })
+        .collect()
+}
+
+#[test]
+fn the_demo_findings_are_those_expected_md_lists() {
+    let (_, json, _) = demo_outputs();
+    let report: Report = serde_json::from_str(&json).unwrap();
+    let found: Vec<Vec<String>> = report
+        .findings
+        .iter()
+        .map(|f| {
+            vec![
+                f.kind.as_str().to_string(),
+                f.service.clone(),
+                f.operation.clone(),
+                f.fingerprint.clone(),
+                f.confidence.as_str().to_string(),
+            ]
+        })
+        .collect();
+    assert_eq!(found, expected_demo_findings());
+}

@@ -118,7 +118,14 @@ pub fn detect(
                 });
             }
         }
-        for body in loop_bodies(view, loops) {
+        // Database and HTTP/RPC loops are told apart before bodies are looked for, so that a
+        // finding's kind never depends on which of its calls a trace recorded.
+        let (db, http): (Vec<Group>, Vec<Group>) =
+            loops.into_iter().partition(|g| g.key.kind == OpKind::Db);
+        for body in loop_bodies(view, db)
+            .into_iter()
+            .chain(loop_bodies(view, http))
+        {
             found.push(occurrence(view, parent_key, &body));
         }
     }

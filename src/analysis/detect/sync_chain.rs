@@ -1,5 +1,6 @@
 //! Deep synchronous chains: a request that crosses three or more services synchronously (A
-//! calls B calls C …). Every maximal chain of blocking edges from a root is followed; a new
+//! calls B calls C …). Every maximal chain of blocking edges from the request's root (or from
+//! work it does not wait for) is followed; a new
 //! level starts where the service changes. For each level the finding gives the critical-path
 //! time it adds and the part spent in the client span calling the next level (network and
 //! queueing), which is what removing the hop would save.
@@ -33,11 +34,19 @@ const MAX_CHAINS: usize = 256;
 pub fn detect(view: &TraceView, options: &Options, found: &mut Vec<Occurrence>) {
     let tree = view.tree;
     let n = tree.len();
-    // Level (services so far) and the span that entered the current service, top-down.
+    // Level (services so far) and the span that entered the current service, top-down. Chains
+    // start at the request's root and at work it does not wait for; a subtree whose parent is
+    // absent has no known entry and starts none (so that removing a span cannot create one).
     let mut level = vec![1u64; n];
     let mut entry: Vec<Node> = (0..n as Node).collect();
+    let mut in_request = vec![false; n];
     for &node in &view.order {
         let parent = tree.parent[node as usize];
+        in_request[node as usize] = if parent == NO_PARENT {
+            node == tree.root
+        } else {
+            in_request[parent as usize]
+        };
         if parent != NO_PARENT && view.blocking[node as usize] {
             let p = parent as usize;
             if tree.span(node).service == tree.span(parent).service {
@@ -58,7 +67,10 @@ pub fn detect(view: &TraceView, options: &Options, found: &mut Vec<Occurrence>) 
     }
     let ends = view.order.iter().copied().filter(|&end| {
         let e = end as usize;
-        entry[e] == end && level[e] >= options.min_services && deepest[e] == level[e]
+        in_request[e]
+            && entry[e] == end
+            && level[e] >= options.min_services
+            && deepest[e] == level[e]
     });
     for end in ends.take(MAX_CHAINS) {
         let mut entries = vec![end];

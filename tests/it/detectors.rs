@@ -1,0 +1,716 @@
+//! The detectors on hand-built traces, one test per pattern and per hard case that the issue
+//! names, and their metamorphic properties on random requests: duplicating every trace doubles
+//! the counts, removing spans never creates a finding at a new place, and the order in which
+//! strings were first seen changes no byte of the report.
+
+use crate::common::{SpanMaker, dataset};
+use chokepoint::analysis::{Options, analyze, detect};
+use chokepoint::model::{OpKind, Span, SpanKind};
+use chokepoint::report::{Confidence, Finding, FindingKind, Report};
+use chokepoint::synth::Rng;
+use proptest::prelude::*;
+
+const MS: i64 = 1_000_000;
+
+/// Builds traces span by span; ids are given out in order.
+struct Traces {
+    maker: SpanMaker,
+    spans: Vec<Span>,
+    next_id: u64,
+}
+
+impl Traces {
+    fn new() -> Traces {
+        Traces {
+            maker: SpanMaker::new(),
+            spans: Vec::new(),
+            next_id: 1,
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn add(
+        &mut self,
+        trace: u64,
+        parent: u64,
+        (start, end): (i64, i64),
+        service: &str,
+        name: &str,
+        kind: SpanKind,
+        op_kind: OpKind,
+        call_args: u64,
+    ) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        let mut span = self
+            .maker
+            .span(trace, id, parent, start, end, service, name, kind);
+        span.op_kind = op_kind;
+        span.call_args = call_args;
+        if op_kind == OpKind::Db {
+            span.op_system = self.maker.strings.intern("postgresql");
+        }
+        self.spans.push(span);
+        id
+    }
+
+    fn root(&mut self, trace: u64, at: (i64, i64), service: &str, name: &str) -> u64 {
+        self.add(
+            trace,
+            0,
+            at,
+            service,
+            name,
+            SpanKind::Server,
+            OpKind::Http,
+            0,
+        )
+    }
+
+    fn server(&mut self, trace: u64, parent: u64, at: (i64, i64), service: &str) -> u64 {
+        let name = format!("GET /{service}");
+        self.add(
+            trace,
+            parent,
+            at,
+            service,
+            &name,
+            SpanKind::Server,
+            OpKind::Http,
+            0,
+        )
+    }
+
+    fn query(
+        &mut self,
+        trace: u64,
+        parent: u64,
+        at: (i64, i64),
+        service: &str,
+        sql: &str,
+        args: u64,
+    ) -> u64 {
+        self.add(
+            trace,
+            parent,
+            at,
+            service,
+            sql,
+            SpanKind::Client,
+            OpKind::Db,
+            args,
+        )
+    }
+
+    fn call(
+        &mut self,
+        trace: u64,
+        parent: u64,
+        at: (i64, i64),
+        service: &str,
+        url: &str,
+        args: u64,
+    ) -> u64 {
+        self.add(
+            trace,
+            parent,
+            at,
+            service,
+            url,
+            SpanKind::Client,
+            OpKind::Http,
+            args,
+        )
+    }
+
+    fn internal(
+        &mut self,
+        trace: u64,
+        parent: u64,
+        at: (i64, i64),
+        service: &str,
+        name: &str,
+    ) -> u64 {
+        self.add(
+            trace,
+            parent,
+            at,
+            service,
+            name,
+            SpanKind::Internal,
+            OpKind::Internal,
+            0,
+        )
+    }
+
+    fn analyze(self, options: &Options) -> Report {
+        analyze(&dataset(self.spans, self.maker), options)
+    }
+}
+
+fn ms(t: i64) -> i64 {
+    t * MS
+}
+
+fn of_kind(report: &Report, kind: FindingKind) -> Vec<&Finding> {
+    report.findings.iter().filter(|f| f.kind == kind).collect()
+}
+
+const ITEM: &str = "select * from items where id = ?";
+
+#[test]
+fn other_spans_between_the_repeated_queries_still_make_an_n_plus_one() {
+    let mut t = Traces::new();
+    let root = t.root(1, (0, ms(100)), "api", "GET /orders");
+    for i in 0..6 {
+        let at = ms(12 * i);
+        t.internal(1, root, (at, at + ms(1)), "api", "cache get");
+        t.internal(1, root, (at + ms(1), at + ms(1)), "api", "log");
+        t.query(
+            1,
+            root,
+            (at + ms(1), at + ms(11)),
+            "api",
+            ITEM,
+            100 + i as u64,
+        );
+    }
+    t.spans[3].code_location = t.maker.strings.intern("load_items (api/orders.py:12)");
+    let report = t.analyze(&Options::default());
+    let found = of_kind(&report, FindingKind::NPlusOneDb);
+    assert_eq!(found.len(), 1, "{:#?}", report.findings);
+    let f = found[0];
+    assert_eq!(
+        (
+            f.service.as_str(),
+            f.operation.as_str(),
+            f.fingerprint.as_str()
+        ),
+        ("api", "GET /orders", ITEM)
+    );
+    assert_eq!(
+        (f.occurrences_median, f.occurrences_max, f.traces_affected),
+        (6, 6, 1)
+    );
+    assert_eq!(
+        f.cp_ms_per_request, 60.0,
+        "six sequential 10 ms queries on the path"
+    );
+    assert_eq!(f.saving_ms_per_request, 50.0, "all but one batched query");
+    assert_eq!(f.confidence, Confidence::High, "arguments were recorded");
+    assert_eq!(f.code_location, "load_items (api/orders.py:12)");
+    assert!(f.suggestion.contains("ANY($1)"));
+    assert_eq!(f.exemplar_trace_ids.len(), 1);
+    assert_eq!(f.id.len(), 16);
+}
+
+/// Five 10 ms lookups, one after another or two at a time.
+fn lookups(concurrent: bool) -> Report {
+    let mut t = Traces::new();
+    let root = t.root(1, (0, ms(60)), "api", "GET /cart");
+    for i in 0..5i64 {
+        let start = if concurrent {
+            ms(10 * (i / 2))
+        } else {
+            ms(10 * i)
+        };
+        t.query(1, root, (start, start + ms(10)), "api", ITEM, i as u64 + 1);
+    }
+    t.analyze(&Options::default())
+}
+
+#[test]
+fn concurrent_repeats_are_reported_with_their_real_smaller_saving() {
+    let sequential = lookups(false);
+    let concurrent = lookups(true);
+    let (s, c) = (
+        of_kind(&sequential, FindingKind::NPlusOneDb)[0],
+        of_kind(&concurrent, FindingKind::NPlusOneDb)[0],
+    );
+    assert_eq!((s.cp_ms_per_request, s.saving_ms_per_request), (50.0, 40.0));
+    assert_eq!(
+        (c.cp_ms_per_request, c.saving_ms_per_request),
+        (30.0, 20.0),
+        "three waves on the path, one batched query left"
+    );
+    assert_eq!(
+        s.evidence["recorded_ms_per_request"],
+        c.evidence["recorded_ms_per_request"]
+    );
+}
+
+#[test]
+fn identical_statements_with_identical_parameters_are_redundant_not_n_plus_one() {
+    let mut t = Traces::new();
+    let root = t.root(1, (0, ms(100)), "api", "GET /me");
+    for i in 0..6 {
+        t.query(
+            1,
+            root,
+            (ms(10 * i), ms(10 * i + 8)),
+            "api",
+            "select * from users where id = ?",
+            42,
+        );
+    }
+    let report = t.analyze(&Options::default());
+    assert!(
+        of_kind(&report, FindingKind::NPlusOneDb).is_empty(),
+        "{:#?}",
+        report.findings
+    );
+    let found = of_kind(&report, FindingKind::RedundantCall);
+    assert_eq!(found.len(), 1);
+    assert_eq!(
+        found[0].occurrences_median, 5,
+        "five calls repeat the first"
+    );
+    assert_eq!(found[0].saving_ms_per_request, 40.0);
+    assert!(found[0].suggestion.contains("cache"));
+}
+
+/// Ten traces of a parent calling two services one after the other; `swap(i)` reverses the order
+/// in trace i.
+fn fanout(swap: impl Fn(u64) -> bool) -> Report {
+    let mut t = Traces::new();
+    for trace in 1..=10 {
+        let root = t.root(trace, (0, ms(60)), "web", "GET /page");
+        let (first, second) = if swap(trace) {
+            ("GET prices/{id}", "GET stock/{id}")
+        } else {
+            ("GET stock/{id}", "GET prices/{id}")
+        };
+        t.call(trace, root, (ms(2), ms(30)), "web", first, 1);
+        t.call(trace, root, (ms(30), ms(55)), "web", second, 2);
+    }
+    t.analyze(&Options::default())
+}
+
+#[test]
+fn sequential_calls_whose_order_varies_are_independent() {
+    let report = fanout(|trace| trace % 2 == 0);
+    let found = of_kind(&report, FindingKind::SequentialFanout);
+    assert_eq!(found.len(), 1, "{:#?}", report.findings);
+    let f = found[0];
+    assert_eq!(f.confidence, Confidence::High);
+    assert_eq!(f.evidence["order_varies"], true);
+    assert_eq!(f.fingerprint, "GET prices/{id} ; GET stock/{id}");
+    assert_eq!(f.traces_affected, 10);
+    // Each trace: 28 ms and 25 ms in a row; concurrently the shorter one hides behind the other.
+    assert_eq!(f.cp_ms_per_request, 53.0);
+    assert_eq!(
+        f.saving_ms_per_request, 25.0,
+        "53 ms in a row, 28 ms at once"
+    );
+    assert!(f.suggestion.contains("concurrently"));
+}
+
+#[test]
+fn sequential_calls_in_a_fixed_order_back_to_back_have_low_confidence() {
+    let report = fanout(|_| false);
+    let f = of_kind(&report, FindingKind::SequentialFanout)[0];
+    assert_eq!(f.confidence, Confidence::Low);
+    assert_eq!(f.evidence["order_varies"], false);
+    assert_eq!(
+        f.evidence["min_gap_ms_median"], 0.0,
+        "the second starts as the first ends"
+    );
+    assert!(f.suggestion.contains("data dependency"));
+}
+
+#[test]
+fn a_loop_in_one_percent_of_traces_is_reported_with_that_frequency_and_ranked_below() {
+    let mut t = Traces::new();
+    for trace in 1..=100 {
+        let root = t.root(trace, (0, ms(40)), "api", "GET /feed");
+        for i in 0..5 {
+            t.query(
+                trace,
+                root,
+                (ms(2 * i), ms(2 * i + 2)),
+                "api",
+                "select * from posts where id = ?",
+                i as u64 + 1,
+            );
+        }
+        if trace == 7 {
+            for i in 0..5 {
+                let at = ms(20 + 2 * i);
+                t.query(
+                    trace,
+                    root,
+                    (at, at + ms(2)),
+                    "api",
+                    "select * from users where id = ?",
+                    i as u64 + 1,
+                );
+            }
+        }
+    }
+    let report = t.analyze(&Options::default());
+    let found = of_kind(&report, FindingKind::NPlusOneDb);
+    assert_eq!(found.len(), 2, "{:#?}", report.findings);
+    assert_eq!(found[0].fingerprint, "select * from posts where id = ?");
+    assert_eq!(found[0].traces_affected, 100);
+    let rare = found[1];
+    assert_eq!(rare.fingerprint, "select * from users where id = ?");
+    assert_eq!(rare.traces_affected, 1);
+    assert_eq!(rare.evidence["fraction_of_requests"], 0.01);
+    assert_eq!(
+        rare.saving_ms_per_request, 0.08,
+        "8 ms saved in one request of 100"
+    );
+}
+
+#[test]
+fn a_repeating_pair_of_queries_is_one_n_plus_one_of_the_pair() {
+    let mut t = Traces::new();
+    let root = t.root(1, (0, ms(100)), "api", "GET /users");
+    for i in 0..5 {
+        let at = ms(20 * i);
+        t.query(
+            1,
+            root,
+            (at, at + ms(8)),
+            "api",
+            "select * from users where id = ?",
+            i as u64 + 1,
+        );
+        t.internal(1, root, (at + ms(8), at + ms(9)), "api", "serialize");
+        t.query(
+            1,
+            root,
+            (at + ms(9), at + ms(19)),
+            "api",
+            "select * from orders where user_id = ?",
+            i as u64 + 1,
+        );
+    }
+    let report = t.analyze(&Options::default());
+    let found = of_kind(&report, FindingKind::NPlusOneDb);
+    assert_eq!(found.len(), 1, "{:#?}", report.findings);
+    let f = found[0];
+    assert_eq!(
+        f.fingerprint,
+        "select * from orders where user_id = ? ; select * from users where id = ?"
+    );
+    assert_eq!(f.occurrences_median, 5, "five turns of the loop");
+    assert_eq!(f.evidence["loop_body"].as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        f.saving_ms_per_request,
+        90.0 - 10.0 - 8.0,
+        "one query of each kind is left"
+    );
+}
+
+#[test]
+fn n_plus_one_calls_over_http() {
+    let mut t = Traces::new();
+    let root = t.root(1, (0, ms(100)), "web", "GET /basket");
+    for i in 0..7 {
+        let at = ms(12 * i + 1);
+        let call = t.call(
+            1,
+            root,
+            (at, at + ms(10)),
+            "web",
+            "GET catalog/items/{id}",
+            i as u64 + 1,
+        );
+        t.server(1, call, (at + ms(1), at + ms(9)), "catalog");
+    }
+    let report = t.analyze(&Options::default());
+    let f = of_kind(&report, FindingKind::NPlusOneHttp)[0];
+    assert_eq!(
+        (f.fingerprint.as_str(), f.occurrences_max),
+        ("GET catalog/items/{id}", 7)
+    );
+    assert_eq!(
+        f.saving_ms_per_request, 60.0,
+        "the calls' whole subtrees are on the path"
+    );
+    assert!(f.suggestion.contains("batch endpoint"));
+}
+
+/// frontend → cart → inventory → its database.
+fn chain() -> Traces {
+    let mut t = Traces::new();
+    let root = t.root(1, (0, ms(100)), "frontend", "GET /x");
+    let c1 = t.call(1, root, (ms(10), ms(90)), "frontend", "GET cart/{id}", 1);
+    let s1 = t.server(1, c1, (ms(12), ms(88)), "cart");
+    let c2 = t.call(1, s1, (ms(20), ms(80)), "cart", "GET inventory/{id}", 1);
+    let s2 = t.server(1, c2, (ms(22), ms(78)), "inventory");
+    t.query(
+        1,
+        s2,
+        (ms(30), ms(70)),
+        "inventory",
+        "select stock from items where id = ?",
+        1,
+    );
+    t
+}
+
+#[test]
+fn a_deep_synchronous_chain_gives_the_time_each_hop_adds() {
+    let report = chain().analyze(&Options::default());
+    let found = of_kind(&report, FindingKind::SyncChain);
+    assert_eq!(found.len(), 1, "{:#?}", report.findings);
+    let f = found[0];
+    assert_eq!(
+        f.fingerprint,
+        "frontend GET /x → cart GET /cart → inventory GET /inventory"
+    );
+    assert_eq!(f.occurrences_max, 3, "services crossed");
+    assert_eq!(f.cp_ms_per_request, 80.0, "the first call's subtree");
+    assert_eq!(
+        f.saving_ms_per_request, 8.0,
+        "the two client spans' own time"
+    );
+    let hops: Vec<(f64, f64)> = f.evidence["hops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["cp_ms_per_request"].as_f64().unwrap(),
+                h["call_ms_per_request"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(hops, vec![(24.0, 4.0), (20.0, 4.0), (56.0, 0.0)]);
+    assert_eq!(
+        hops.iter().map(|h| h.0).sum::<f64>(),
+        100.0,
+        "the hops tile the request"
+    );
+}
+
+/// Four lookups under one parent: one short of the default N+1 threshold.
+fn four_lookups() -> Traces {
+    let mut t = Traces::new();
+    let root = t.root(1, (0, ms(50)), "api", "GET /cart");
+    for i in 0..4 {
+        t.query(
+            1,
+            root,
+            (ms(10 * i), ms(10 * i + 9)),
+            "api",
+            ITEM,
+            i as u64 + 1,
+        );
+    }
+    t
+}
+
+fn with_detectors(set: impl Fn(&mut detect::Options)) -> Options {
+    let mut detectors = detect::Options::default();
+    set(&mut detectors);
+    let mut options = Options::default();
+    options.detect = Some(detectors);
+    options
+}
+
+#[test]
+fn thresholds_come_from_options_and_near_misses_say_which_rule_failed() {
+    let report = four_lookups().analyze(&Options::default());
+    assert!(report.findings.is_empty(), "{:#?}", report.findings);
+    let miss = &report.near_misses[0];
+    assert_eq!(
+        (miss.kind, miss.rule.as_str(), miss.fingerprint.as_str()),
+        (
+            FindingKind::NPlusOneDb,
+            "4 distinct calls at most, needs 5",
+            ITEM
+        )
+    );
+    let lower = with_detectors(|d| d.n_plus_one.min_repeats = 4);
+    assert_eq!(
+        of_kind(&four_lookups().analyze(&lower), FindingKind::NPlusOneDb).len(),
+        1
+    );
+    let deeper = with_detectors(|d| d.sync_chain.min_services = 4);
+    assert!(chain().analyze(&deeper).findings.is_empty());
+}
+
+/// Service names and what each may call.
+const SERVICES: [&str; 4] = ["web", "cart", "stock", "price"];
+const QUERIES: [&str; 3] = [
+    "select * from items where id = ?",
+    "select * from users where id = ?",
+    "update carts set total = ? where id = ?",
+];
+
+/// A random request: each span calls queries, internal work and other services, one after
+/// another or a few at a time, so that loops, repeats, fan-outs and chains all occur.
+fn random_request(t: &mut Traces, rng: &mut Rng, trace: u64) {
+    let root = t.root(trace, (0, 0), "web", "GET /page");
+    let end = random_children(t, rng, trace, root, 0, 0, 0);
+    t.spans
+        .iter_mut()
+        .find(|s| s.span_id.0 == root.to_be_bytes())
+        .expect("root")
+        .end_unix_ns = end + 1_000;
+}
+
+/// Adds children under `parent` (of service `service`) from `start`; returns when the last ends.
+fn random_children(
+    t: &mut Traces,
+    rng: &mut Rng,
+    trace: u64,
+    parent: u64,
+    service: usize,
+    start: i64,
+    depth: u32,
+) -> i64 {
+    let mut at = start + 1_000;
+    let mut last_start = at;
+    let mut end = at;
+    for _ in 0..rng.range(1, if depth == 0 { 20 } else { 6 }) {
+        // A quarter of the children start with the previous one (concurrency).
+        let begin = if rng.range(0, 3) == 0 {
+            last_start
+        } else {
+            at + rng.range(0, 2_000) as i64
+        };
+        let len = rng.range(1, 20) as i64 * 1_000_000;
+        let svc = SERVICES[service];
+        match rng.range(0, 9) {
+            0..=4 => {
+                let sql = QUERIES[rng.range(0, 2) as usize];
+                t.query(
+                    trace,
+                    parent,
+                    (begin, begin + len),
+                    svc,
+                    sql,
+                    rng.range(1, 6),
+                );
+            }
+            5..=7 if depth < 3 => {
+                let callee = rng.range(1, 3) as usize;
+                let url = format!("GET {}/{{id}}", SERVICES[callee]);
+                let call = t.call(trace, parent, (begin, begin), svc, &url, rng.range(1, 30));
+                let server = t.server(trace, call, (begin + 100, begin + 100), SERVICES[callee]);
+                let server_end =
+                    random_children(t, rng, trace, server, callee, begin + 100, depth + 1);
+                for s in t.spans.iter_mut().rev().filter(|s| {
+                    s.span_id.0 == server.to_be_bytes() || s.span_id.0 == call.to_be_bytes()
+                }) {
+                    s.end_unix_ns = if s.span_id.0 == server.to_be_bytes() {
+                        server_end
+                    } else {
+                        server_end + 100
+                    };
+                }
+                at = at.max(server_end + 100);
+                end = end.max(server_end + 100);
+                last_start = begin;
+                continue;
+            }
+            _ => {
+                t.internal(trace, parent, (begin, begin + len), svc, "render");
+            }
+        }
+        last_start = begin;
+        at = at.max(begin + len);
+        end = end.max(begin + len);
+    }
+    end
+}
+
+fn random_requests(seed: u64, traces: u64) -> Traces {
+    let mut rng = Rng::new(seed);
+    let mut t = Traces::new();
+    for trace in 1..=traces {
+        random_request(&mut t, &mut rng, trace);
+    }
+    t
+}
+
+/// The place and kind of every finding (a finding is created when one of these is new).
+fn places(report: &Report) -> std::collections::BTreeSet<(FindingKind, String, String)> {
+    report
+        .findings
+        .iter()
+        .map(|f| (f.kind, f.service.clone(), f.operation.clone()))
+        .collect()
+}
+
+#[test]
+fn random_requests_reach_every_finding_kind() {
+    let mut kinds = std::collections::BTreeSet::new();
+    for seed in 0..40 {
+        let report = random_requests(seed, 12).analyze(&Options::default());
+        kinds.extend(report.findings.iter().map(|f| f.kind));
+    }
+    assert_eq!(kinds.len(), 5, "the generator reaches {kinds:?}");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+    /// Fan-out's absolute minimum of traces is set to 1: doubling the traces passes any such
+    /// minimum by design; its minimum share of traces is kept.
+    #[test]
+    fn duplicating_every_trace_doubles_the_counts_and_nothing_else(seed in any::<u64>(), traces in 1u64..12) {
+        let options = with_detectors(|d| d.fanout.min_traces = 1);
+        let once = random_requests(seed, traces);
+        let mut twice = random_requests(seed, traces);
+        let copies: Vec<Span> = twice.spans.iter().cloned().map(|mut s| {
+            s.trace_id.0[0] = 0xff;
+            s
+        }).collect();
+        twice.spans.extend(copies);
+        let (a, b) = (once.analyze(&options), twice.analyze(&options));
+        prop_assert_eq!(a.findings.len(), b.findings.len());
+        for (x, y) in a.findings.iter().zip(&b.findings) {
+            prop_assert_eq!(&x.id, &y.id);
+            prop_assert_eq!(2 * x.traces_affected, y.traces_affected);
+            prop_assert_eq!((x.occurrences_median, x.occurrences_max), (y.occurrences_median, y.occurrences_max));
+            prop_assert_eq!((x.cp_ms_per_request, x.saving_ms_per_request), (y.cp_ms_per_request, y.saving_ms_per_request));
+        }
+        prop_assert_eq!(a.near_misses.len(), b.near_misses.len());
+        for (x, y) in a.near_misses.iter().zip(&b.near_misses) {
+            prop_assert_eq!(2 * x.traces, y.traces);
+        }
+    }
+
+    /// Fan-out is left out: by its rule, dropping one of two calls to the same operation turns
+    /// a repeat (a loop, the N+1 detector's business) into two distinct sequential calls, and
+    /// dropping a parent span from a trace where it made no fan-out raises the share of its
+    /// traces that do. Roots are kept: removing one removes the request.
+    #[test]
+    fn removing_spans_never_creates_a_finding(seed in any::<u64>(), traces in 1u64..12, drop_one_in in 2u64..8) {
+        let all = random_requests(seed, traces);
+        let mut some = random_requests(seed, traces);
+        let mut rng = Rng::new(seed ^ 0x5eed);
+        some.spans.retain(|s| s.parent_span_id.is_none() || rng.range(0, drop_one_in - 1) != 0);
+        let (a, b) = (all.analyze(&Options::default()), some.analyze(&Options::default()));
+        let before = places(&a);
+        for place in places(&b).into_iter().filter(|p| p.0 != FindingKind::SequentialFanout) {
+            prop_assert!(before.contains(&place), "{:?} appeared after removing spans", place);
+        }
+    }
+
+    #[test]
+    fn the_order_strings_were_first_seen_in_changes_no_byte(seed in any::<u64>(), traces in 1u64..12) {
+        let plain = random_requests(seed, traces).analyze(&Options::default()).to_json();
+        // The same traces, built after interning every name in reverse order.
+        let mut t = Traces::new();
+        let mut names: Vec<String> = SERVICES.iter().map(|s| s.to_string()).collect();
+        names.extend(QUERIES.iter().map(|q| q.to_string()));
+        names.extend(SERVICES.iter().map(|s| format!("GET /{s}")));
+        names.extend(SERVICES.iter().map(|s| format!("GET {s}/{{id}}")));
+        names.extend(["GET /page", "render", "postgresql"].map(String::from));
+        for name in names.iter().rev() {
+            t.maker.strings.intern(name);
+        }
+        let mut rng = Rng::new(seed);
+        for trace in 1..=traces {
+            random_request(&mut t, &mut rng, trace);
+        }
+        t.spans.reverse();
+        prop_assert_eq!(plain, t.analyze(&Options::default()).to_json());
+    }
+}
