@@ -1,5 +1,6 @@
-//! Analysis time on seeded synthetic datasets of two sizes: trace assembly, critical path and
-//! aggregation (`analyze`), and the critical path alone.
+//! Analysis time on seeded synthetic datasets of two sizes: trace assembly, critical path,
+//! detectors and aggregation (`analyze`), the same without the detectors (their cost is the
+//! difference), and the critical path alone.
 
 use chokepoint::analysis::critical_path::{Options, critical_path};
 use chokepoint::model::Dataset;
@@ -28,6 +29,11 @@ fn analysis(c: &mut Criterion) {
         group.throughput(Throughput::Elements(data.spans.len() as u64));
         group.bench_function(format!("analyze/{traces}-traces"), |b| {
             b.iter(|| chokepoint::analysis::analyze(&data, &Default::default()))
+        });
+        let mut without = chokepoint::analysis::Options::default();
+        without.detect = None;
+        group.bench_function(format!("analyze-without-detectors/{traces}-traces"), |b| {
+            b.iter(|| chokepoint::analysis::analyze(&data, &without))
         });
         group.bench_function(format!("critical-path/{traces}-traces"), |b| {
             b.iter(|| {

@@ -3,24 +3,34 @@
 //! those keys' text), costs and savings per request, evidence, exemplars, a confidence and a
 //! suggestion; and the near misses, with the rule each failed.
 
-use super::detect::{Detail, Occurrence, Options};
+use super::detect::{Detail, Miss, Occurrence, Options};
 use super::{OpKey, TraceResult, stats};
 use crate::model::fingerprint::fnv1a64;
 use crate::model::{Interner, SpanId, Sym, TraceId};
 use crate::report::{Confidence, Finding, FindingKind, NearMiss};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use serde_json::{Value, json};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::BTreeMap;
 
 type Key = (FindingKind, OpKey, Vec<OpKey>);
 
 /// What a finding is keyed by: a fan-out by its parent alone (which calls it makes varies from
 /// trace to trace, and one parent's sequential calls are one design problem); the others by
 /// their parent and the operations involved.
-fn key_of(kind: FindingKind, parent: OpKey, pattern: &[OpKey]) -> Key {
+fn key_parts(
+    kind: FindingKind,
+    parent: OpKey,
+    pattern: &[OpKey],
+) -> (FindingKind, OpKey, &[OpKey]) {
     match kind {
-        FindingKind::SequentialFanout => (kind, parent, Vec::new()),
-        _ => (kind, parent, pattern.to_vec()),
+        FindingKind::SequentialFanout => (kind, parent, &[]),
+        _ => (kind, parent, pattern),
     }
+}
+
+fn key_of(kind: FindingKind, parent: OpKey, pattern: &[OpKey]) -> Key {
+    let (kind, parent, pattern) = key_parts(kind, parent, pattern);
+    (kind, parent, pattern.to_vec())
 }
 
 #[derive(Default)]
@@ -41,57 +51,80 @@ struct Totals {
     hops: Vec<(u64, u64)>,
 }
 
-/// Merges one trace's occurrences of the same key.
-fn merge_in_trace(found: &[Occurrence]) -> Vec<Occurrence> {
-    let mut merged: Vec<Occurrence> = Vec::new();
-    let mut at: HashMap<Key, usize> = HashMap::new();
+/// Merges one trace's occurrences of the same key (the first one's span and pattern stand for
+/// them all). Runs in the parallel per-trace phase, so that aggregation only adds.
+pub(super) fn merge_in_trace(mut found: Vec<Occurrence>) -> Vec<Occurrence> {
+    if found.len() < 2 {
+        return found;
+    }
+    // Stable, so that among equal keys the first detected comes first.
+    found.sort_by(|a, b| {
+        key_parts(a.kind, a.parent, &a.pattern).cmp(&key_parts(b.kind, b.parent, &b.pattern))
+    });
+    let mut merged: Vec<Occurrence> = Vec::with_capacity(found.len());
     for o in found {
-        let key = key_of(o.kind, o.parent, &o.pattern);
-        match at.get(&key) {
-            None => {
-                at.insert(key, merged.len());
-                merged.push(o.clone());
+        let Some(m) = merged.last_mut().filter(|m| {
+            key_parts(m.kind, m.parent, &m.pattern) == key_parts(o.kind, o.parent, &o.pattern)
+        }) else {
+            merged.push(o);
+            continue;
+        };
+        m.count += o.count;
+        m.cost_ns += o.cost_ns;
+        m.saving_ns += o.saving_ns;
+        match (&mut m.detail, o.detail) {
+            (
+                Detail::Repeats {
+                    distinct_args,
+                    args_unrecorded,
+                    recorded_ns,
+                },
+                Detail::Repeats {
+                    distinct_args: d,
+                    args_unrecorded: u,
+                    recorded_ns: r,
+                },
+            ) => {
+                *distinct_args += d;
+                *args_unrecorded |= u;
+                *recorded_ns += r;
             }
-            Some(&i) => {
-                let m = &mut merged[i];
-                m.count += o.count;
-                m.cost_ns += o.cost_ns;
-                m.saving_ns += o.saving_ns;
-                match (&mut m.detail, &o.detail) {
-                    (
-                        Detail::Repeats {
-                            distinct_args,
-                            args_unrecorded,
-                            recorded_ns,
-                        },
-                        Detail::Repeats {
-                            distinct_args: d,
-                            args_unrecorded: u,
-                            recorded_ns: r,
-                        },
-                    ) => {
-                        *distinct_args += d;
-                        *args_unrecorded |= u;
-                        *recorded_ns += r;
-                    }
-                    (
-                        Detail::Fanout {
-                            recorded_saving_ns, ..
-                        },
-                        Detail::Fanout {
-                            recorded_saving_ns: r,
-                            ..
-                        },
-                    ) => *recorded_saving_ns += r,
-                    (Detail::Chain { hops }, Detail::Chain { hops: h }) => {
-                        for (a, b) in hops.iter_mut().zip(h) {
-                            a.0 += b.0;
-                            a.1 += b.1;
-                        }
-                    }
-                    _ => {}
+            (
+                Detail::Fanout {
+                    recorded_saving_ns, ..
+                },
+                Detail::Fanout {
+                    recorded_saving_ns: r,
+                    ..
+                },
+            ) => *recorded_saving_ns += r,
+            (Detail::Chain { hops }, Detail::Chain { hops: h }) => {
+                for (a, b) in hops.iter_mut().zip(h) {
+                    a.0 += b.0;
+                    a.1 += b.1;
                 }
             }
+            _ => {}
+        }
+    }
+    merged
+}
+
+/// One trace's near misses, one per key with the closest value (and the first one's pattern).
+pub(super) fn merge_misses(mut missed: Vec<Miss>) -> Vec<Miss> {
+    missed.sort_by(|a, b| {
+        key_parts(a.kind, a.parent, &a.pattern).cmp(&key_parts(b.kind, b.parent, &b.pattern))
+    });
+    let mut merged: Vec<Miss> = Vec::with_capacity(missed.len());
+    for m in missed {
+        match merged.last_mut() {
+            Some(last)
+                if key_parts(last.kind, last.parent, &last.pattern)
+                    == key_parts(m.kind, m.parent, &m.pattern) =>
+            {
+                last.value = last.value.max(m.value)
+            }
+            _ => merged.push(m),
         }
     }
     merged
@@ -105,21 +138,20 @@ pub(super) fn aggregate(
     levels: &[String],
 ) -> (Vec<Finding>, Vec<NearMiss>) {
     let requests = results.len() as u64;
-    let mut totals: HashMap<Key, Totals> = HashMap::new();
+    let mut totals: HashMap<Key, Totals> = HashMap::default();
     let mut order: Vec<Key> = Vec::new();
     // Per near-miss key: traces, the closest value, and the operations of its first trace.
-    let mut misses: HashMap<Key, (u64, u64, Vec<OpKey>)> = HashMap::new();
-    let mut parent_traces: HashMap<OpKey, u64> = HashMap::new();
+    let mut misses: HashMap<Key, (u64, u64, Vec<OpKey>)> = HashMap::default();
     for r in results {
-        for k in &r.keys {
-            *parent_traces.entry(k.key).or_default() += 1;
-        }
-        for o in merge_in_trace(&r.found) {
+        for o in &r.found {
             let key = key_of(o.kind, o.parent, &o.pattern);
-            let t = totals.entry(key.clone()).or_insert_with(|| {
-                order.push(key);
-                Totals::default()
-            });
+            let t = match totals.get_mut(&key) {
+                Some(t) => t,
+                None => {
+                    order.push(key.clone());
+                    totals.entry(key).or_default()
+                }
+            };
             t.counts.push(o.count);
             t.cost_ns += o.cost_ns;
             t.saving_ns += o.saving_ns;
@@ -127,15 +159,15 @@ pub(super) fn aggregate(
             if t.code.is_empty() {
                 t.code = o.code;
             }
-            match o.detail {
+            match &o.detail {
                 Detail::Repeats {
                     distinct_args,
                     args_unrecorded,
                     recorded_ns,
                 } => {
-                    t.distinct.push(distinct_args);
+                    t.distinct.push(*distinct_args);
                     t.recorded_ns += recorded_ns;
-                    t.unrecorded_traces += u64::from(args_unrecorded);
+                    t.unrecorded_traces += u64::from(*args_unrecorded);
                 }
                 Detail::Fanout {
                     order,
@@ -149,7 +181,7 @@ pub(super) fn aggregate(
                         t.pairs
                             .extend(order[i + 1..].iter().map(|&later| (earlier, later)));
                     }
-                    t.gaps_ns.push(min_gap_ns);
+                    t.gaps_ns.push(*min_gap_ns);
                     t.recorded_saving_ns += recorded_saving_ns;
                 }
                 Detail::Chain { hops } => {
@@ -161,18 +193,32 @@ pub(super) fn aggregate(
                 }
             }
         }
-        let mut seen_here: Vec<Key> = Vec::new();
+        // One per key and trace already (merge_misses).
         for m in &r.missed {
             let key = key_of(m.kind, m.parent, &m.pattern);
-            let e = misses
-                .entry(key.clone())
-                .or_insert_with(|| (0, 0, m.pattern.clone()));
-            e.1 = e.1.max(m.value);
-            if !seen_here.contains(&key) {
-                e.0 += 1;
-                seen_here.push(key);
+            match misses.get_mut(&key) {
+                Some(e) => {
+                    e.0 += 1;
+                    e.1 = e.1.max(m.value);
+                }
+                None => {
+                    misses.insert(key, (1, m.value, m.pattern.clone()));
+                }
             }
         }
+    }
+    // The traces of each fan-out's parent operation, for the share it occurs in.
+    let mut parent_traces: HashMap<OpKey, u64> = order
+        .iter()
+        .filter(|k| k.0 == FindingKind::SequentialFanout)
+        .map(|k| (k.1, 0))
+        .collect();
+    for (parent, n) in parent_traces.iter_mut() {
+        // Each trace's keys are sorted.
+        *n = results
+            .iter()
+            .filter(|r| r.keys.binary_search_by(|k| k.key.cmp(parent)).is_ok())
+            .count() as u64;
     }
 
     let text = Text { strings };

@@ -16,8 +16,8 @@ use crate::report::{
 };
 use critical_path::{OffPath, critical_path, self_times};
 use rayon::prelude::*;
+use rustc_hash::FxHashMap as HashMap;
 use stats::ms;
-use std::collections::HashMap;
 
 /// Analysis settings.
 #[derive(Debug, Clone)]
@@ -85,6 +85,7 @@ struct TraceResult {
     root_start_ns: i64,
     root_end_ns: i64,
     root_error: bool,
+    /// One per operation in the trace, sorted by key.
     keys: Vec<KeyInTrace>,
     ledger: TraceLedger,
     /// Input index of each duplicate span.
@@ -157,6 +158,8 @@ fn analyze_trace(spans: &[Span], strings: &Interner, options: &Options) -> Optio
     let (mut found, mut missed) = (Vec::new(), Vec::new());
     if let Some(detectors) = &options.detect {
         detect::run(&view, detectors, &mut found, &mut missed);
+        found = finding::merge_in_trace(found);
+        missed = finding::merge_misses(missed);
     }
     let cp_ns = &view.cp_ns;
     let mut keys: Vec<KeyInTrace> = (0..tree.len())
@@ -270,7 +273,7 @@ fn level(name: &str, traces: &[&TraceResult], dataset: &Dataset, options: &Optio
         (Some(first), Some(last)) => (last - first) as u64,
         _ => 0,
     };
-    let mut totals: HashMap<OpKey, KeyTotals> = HashMap::new();
+    let mut totals: HashMap<OpKey, KeyTotals> = HashMap::default();
     for t in traces {
         for k in &t.keys {
             let e = totals.entry(k.key).or_default();
@@ -395,7 +398,7 @@ fn level(name: &str, traces: &[&TraceResult], dataset: &Dataset, options: &Optio
 }
 
 fn off_path_rows(results: &[TraceResult], dataset: &Dataset) -> Vec<OffPathRow> {
-    let mut totals: HashMap<(OpKey, OffPathReason), (u64, u64)> = HashMap::new();
+    let mut totals: HashMap<(OpKey, OffPathReason), (u64, u64)> = HashMap::default();
     for (key, reason, ns) in results.iter().flat_map(|r| &r.off_path) {
         let e = totals.entry((*key, *reason)).or_default();
         e.0 += 1;
@@ -420,7 +423,7 @@ fn off_path_rows(results: &[TraceResult], dataset: &Dataset) -> Vec<OffPathRow> 
 }
 
 fn skew_rows(results: &[TraceResult], dataset: &Dataset) -> Vec<SkewRow> {
-    let mut totals: HashMap<(Sym, Sym), (u64, i64)> = HashMap::new();
+    let mut totals: HashMap<(Sym, Sym), (u64, i64)> = HashMap::default();
     for &(client, server, shift) in results.iter().flat_map(|r| &r.skew) {
         let e = totals.entry((client, server)).or_default();
         e.0 += 1;

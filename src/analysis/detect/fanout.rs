@@ -55,14 +55,12 @@ pub fn detect(
             .children(parent)
             .iter()
             .copied()
-            .filter(|&c| {
-                view.blocking[c as usize] && view.is_call(c) && !view.is_transaction_control(c)
-            })
+            .filter(|&c| view.blocking[c as usize] && view.is_call[c as usize])
             .collect();
         if calls.len() < 2 {
             continue;
         }
-        let key = |n: Node| OpKey::of(tree.span(n));
+        let key = |n: Node| view.keys[n as usize];
         let mut keys: Vec<OpKey> = calls.iter().map(|&c| key(c)).collect();
         keys.sort_unstable();
         let repeats = |k: OpKey| {
@@ -123,6 +121,18 @@ pub fn detect(
 /// None when no two calls are sequential.
 fn best_sequential_set(view: &TraceView, calls: &[Node]) -> Option<(Vec<Node>, u64)> {
     let span = |n: Node| view.tree.span(n);
+    // The common case, all calls one after another: the set is all of them.
+    let mut end = i64::MIN;
+    let all_sequential = calls.iter().all(|&c| {
+        let ok = span(c).start_unix_ns >= end;
+        end = end.max(span(c).end_unix_ns);
+        ok
+    });
+    if all_sequential {
+        let durations = calls.iter().map(|&c| view.duration(c));
+        let saving = durations.clone().sum::<u64>() - durations.max().unwrap_or(0);
+        return (calls.len() >= 2).then(|| (calls.to_vec(), saving));
+    }
     let mut best: Option<(Vec<Node>, u64)> = None;
     for &longest in calls {
         let (ls, le, ld) = (

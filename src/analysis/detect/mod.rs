@@ -13,7 +13,7 @@ pub mod sync_chain;
 use crate::analysis::OpKey;
 use crate::analysis::critical_path::{Anomalies, Attribution};
 use crate::model::trace::{NO_PARENT, Node, Tree};
-use crate::model::{Interner, SpanId, SpanKind, Sym};
+use crate::model::{Interner, OpKind, SpanId, SpanKind, Sym};
 use crate::report::FindingKind;
 use serde::Deserialize;
 
@@ -81,6 +81,12 @@ pub struct TraceView<'t, 'd> {
     pub blocking: Vec<bool>,
     /// Spans, parents before children.
     pub order: Vec<Node>,
+    /// Operation key of each span.
+    pub keys: Vec<OpKey>,
+    /// True for a span that calls something outside its process (a client, a producer, or a
+    /// database span, which some instrumentations mark internal) and is not transaction
+    /// control, which repeats in every transaction by design.
+    pub is_call: Vec<bool>,
 }
 
 impl<'t, 'd> TraceView<'t, 'd> {
@@ -115,6 +121,15 @@ impl<'t, 'd> TraceView<'t, 'd> {
                 subtree_cp_ns[parent as usize] += subtree_cp_ns[node as usize];
             }
         }
+        let keys = tree.spans.iter().map(|s| OpKey::of(s)).collect();
+        let is_call = tree
+            .spans
+            .iter()
+            .map(|s| match s.op_kind {
+                OpKind::Db => !is_transaction_control(strings.get(s.op_label)),
+                _ => matches!(s.kind, SpanKind::Client | SpanKind::Producer),
+            })
+            .collect();
         TraceView {
             tree,
             strings,
@@ -122,22 +137,9 @@ impl<'t, 'd> TraceView<'t, 'd> {
             subtree_cp_ns,
             blocking,
             order,
+            keys,
+            is_call,
         }
-    }
-
-    /// True for a span that calls something outside its process: a client, a producer, or a
-    /// database span (some instrumentations mark those internal).
-    pub fn is_call(&self, node: Node) -> bool {
-        let s = self.tree.span(node);
-        matches!(s.kind, SpanKind::Client | SpanKind::Producer)
-            || s.op_kind == crate::model::OpKind::Db
-    }
-
-    /// True for a database statement that repeats in every transaction by design.
-    pub fn is_transaction_control(&self, node: Node) -> bool {
-        let s = self.tree.span(node);
-        s.op_kind == crate::model::OpKind::Db
-            && is_transaction_control(self.strings.get(s.op_label))
     }
 
     /// Recorded duration of a span, ns.
@@ -225,7 +227,7 @@ pub fn run(
 }
 
 /// Statements that repeat in every transaction by design.
-pub fn is_transaction_control(label: &str) -> bool {
+fn is_transaction_control(label: &str) -> bool {
     let first = label.split_whitespace().next().unwrap_or("");
     matches!(
         first,

@@ -50,13 +50,14 @@ pub fn detect(
 ) {
     let tree = view.tree;
     let mut calls: Vec<(OpKey, Node)> = Vec::new();
+    let mut scratch = Vec::new();
     for parent in 0..tree.len() as Node {
         calls.clear();
         calls.extend(
             tree.children(parent)
                 .iter()
                 .filter(|&&c| is_repeatable(view, c))
-                .map(|&c| (OpKey::of(tree.span(c)), c)),
+                .map(|&c| (view.keys[c as usize], c)),
         );
         if calls.len() < 2 {
             continue;
@@ -64,12 +65,15 @@ pub fn detect(
         calls.sort_unstable_by_key(|&(key, node)| {
             (key, tree.span(node).start_unix_ns, tree.span(node).span_id)
         });
-        let parent_key = OpKey::of(tree.span(parent));
+        let parent_key = view.keys[parent as usize];
         let mut loops: Vec<Group> = Vec::new();
         for run in calls.chunk_by(|a, b| a.0 == b.0) {
+            if run.len() < 2 {
+                continue; // the common case: an operation called once under this parent
+            }
             let members: Vec<Node> = run.iter().map(|&(_, n)| n).collect();
             let key = run[0].0;
-            let (distinct, repeated) = split_arguments(view, &members);
+            let (distinct, repeated) = split_arguments(view, &members, &mut scratch);
             if repeated.len() as u64 >= options.min_redundant {
                 let cost: u64 = repeated
                     .iter()
@@ -135,27 +139,36 @@ pub fn detect(
 fn is_repeatable(view: &TraceView, node: Node) -> bool {
     let s = view.tree.span(node);
     match s.op_kind {
-        OpKind::Db => s.kind != SpanKind::Consumer && !view.is_transaction_control(node),
+        OpKind::Db => s.kind != SpanKind::Consumer && view.is_call[node as usize],
         OpKind::Http | OpKind::Rpc => s.kind == SpanKind::Client,
         _ => false,
     }
 }
 
-/// Distinct argument sets (unrecorded ones each distinct), and the calls that repeat an
-/// earlier call's recorded arguments.
-fn split_arguments(view: &TraceView, members: &[Node]) -> (u64, Vec<Node>) {
-    let mut seen = std::collections::HashSet::new();
-    let mut repeated = Vec::new();
-    let mut distinct = 0;
-    for &n in members {
-        let args = view.tree.span(n).call_args;
-        if args == 0 || seen.insert(args) {
-            distinct += 1;
-        } else {
-            repeated.push(n);
-        }
-    }
-    (distinct, repeated)
+/// Distinct argument sets (unrecorded ones each distinct), and the calls (in start order) that
+/// repeat an earlier call's recorded arguments. `scratch` is reused across calls.
+fn split_arguments(
+    view: &TraceView,
+    members: &[Node],
+    scratch: &mut Vec<(u64, usize)>,
+) -> (u64, Vec<Node>) {
+    scratch.clear();
+    scratch.extend(
+        members
+            .iter()
+            .enumerate()
+            .map(|(i, &n)| (view.tree.span(n).call_args, i))
+            .filter(|&(args, _)| args != 0),
+    );
+    scratch.sort_unstable();
+    let mut repeated_at: Vec<usize> = scratch
+        .windows(2)
+        .filter(|w| w[0].0 == w[1].0)
+        .map(|w| w[1].1)
+        .collect();
+    repeated_at.sort_unstable();
+    let repeated: Vec<Node> = repeated_at.iter().map(|&i| members[i]).collect();
+    (members.len() as u64 - repeated.len() as u64, repeated)
 }
 
 /// Groups that alternate in a fixed order (A, B, A, B, …) are one loop body; otherwise each

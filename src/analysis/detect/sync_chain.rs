@@ -6,7 +6,6 @@
 //! queueing), which is what removing the hop would save.
 
 use super::{Detail, Occurrence, TraceView};
-use crate::analysis::OpKey;
 use crate::model::trace::{NO_PARENT, Node};
 use crate::report::FindingKind;
 use serde::Deserialize;
@@ -96,10 +95,10 @@ pub fn detect(view: &TraceView, options: &Options, found: &mut Vec<Occurrence>) 
         let first_call = tree.parent[entries[1] as usize];
         found.push(Occurrence {
             kind: FindingKind::SyncChain,
-            parent: OpKey::of(tree.span(entries[0])),
+            parent: view.keys[entries[0] as usize],
             pattern: entries[1..]
                 .iter()
-                .map(|&e| OpKey::of(tree.span(e)))
+                .map(|&e| view.keys[e as usize])
                 .collect(),
             count: entries.len() as u64,
             cost_ns: view.subtree_cp_ns[first_call as usize],
