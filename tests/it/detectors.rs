@@ -143,6 +143,32 @@ impl Traces {
         )
     }
 
+    /// `count` queries of `sql` under `parent`, one every `step_ms` from `first_ms`, each
+    /// `len_ms` long, with arguments 1, 2, ….
+    #[allow(clippy::too_many_arguments)]
+    fn query_loop(
+        &mut self,
+        trace: u64,
+        parent: u64,
+        sql: &str,
+        first_ms: i64,
+        step_ms: i64,
+        len_ms: i64,
+        count: i64,
+    ) {
+        for i in 0..count {
+            let at = ms(first_ms + step_ms * i);
+            self.query(
+                trace,
+                parent,
+                (at, at + ms(len_ms)),
+                "api",
+                sql,
+                i as u64 + 1,
+            );
+        }
+    }
+
     fn analyze(self, options: &Options) -> Report {
         analyze(&dataset(self.spans, self.maker), options)
     }
@@ -157,6 +183,8 @@ fn of_kind(report: &Report, kind: FindingKind) -> Vec<&Finding> {
 }
 
 const ITEM: &str = "select * from items where id = ?";
+const USER: &str = "select * from users where id = ?";
+const ORDERS: &str = "select * from orders where user_id = ?";
 
 #[test]
 fn other_spans_between_the_repeated_queries_still_make_an_n_plus_one() {
@@ -323,28 +351,9 @@ fn a_loop_in_one_percent_of_traces_is_reported_with_that_frequency_and_ranked_be
     let mut t = Traces::new();
     for trace in 1..=100 {
         let root = t.root(trace, (0, ms(40)), "api", "GET /feed");
-        for i in 0..5 {
-            t.query(
-                trace,
-                root,
-                (ms(2 * i), ms(2 * i + 2)),
-                "api",
-                "select * from posts where id = ?",
-                i as u64 + 1,
-            );
-        }
+        t.query_loop(trace, root, "select * from posts where id = ?", 0, 2, 2, 5);
         if trace == 7 {
-            for i in 0..5 {
-                let at = ms(20 + 2 * i);
-                t.query(
-                    trace,
-                    root,
-                    (at, at + ms(2)),
-                    "api",
-                    "select * from users where id = ?",
-                    i as u64 + 1,
-                );
-            }
+            t.query_loop(trace, root, "select * from users where id = ?", 20, 2, 2, 5);
         }
     }
     let report = t.analyze(&Options::default());
@@ -368,21 +377,14 @@ fn a_repeating_pair_of_queries_is_one_n_plus_one_of_the_pair() {
     let root = t.root(1, (0, ms(100)), "api", "GET /users");
     for i in 0..5 {
         let at = ms(20 * i);
-        t.query(
-            1,
-            root,
-            (at, at + ms(8)),
-            "api",
-            "select * from users where id = ?",
-            i as u64 + 1,
-        );
+        t.query(1, root, (at, at + ms(8)), "api", USER, i as u64 + 1);
         t.internal(1, root, (at + ms(8), at + ms(9)), "api", "serialize");
         t.query(
             1,
             root,
             (at + ms(9), at + ms(19)),
             "api",
-            "select * from orders where user_id = ?",
+            ORDERS,
             i as u64 + 1,
         );
     }
@@ -390,10 +392,7 @@ fn a_repeating_pair_of_queries_is_one_n_plus_one_of_the_pair() {
     let found = of_kind(&report, FindingKind::NPlusOneDb);
     assert_eq!(found.len(), 1, "{:#?}", report.findings);
     let f = found[0];
-    assert_eq!(
-        f.fingerprint,
-        "select * from orders where user_id = ? ; select * from users where id = ?"
-    );
+    assert_eq!(f.fingerprint, format!("{ORDERS} ; {USER}"));
     assert_eq!(f.occurrences_median, 5, "five turns of the loop");
     assert_eq!(f.evidence["loop_body"].as_array().map(Vec::len), Some(2));
     assert_eq!(
@@ -490,16 +489,7 @@ fn a_deep_synchronous_chain_gives_the_time_each_hop_adds() {
 fn four_lookups() -> Traces {
     let mut t = Traces::new();
     let root = t.root(1, (0, ms(50)), "api", "GET /cart");
-    for i in 0..4 {
-        t.query(
-            1,
-            root,
-            (ms(10 * i), ms(10 * i + 9)),
-            "api",
-            ITEM,
-            i as u64 + 1,
-        );
-    }
+    t.query_loop(1, root, ITEM, 0, 10, 9, 4);
     t
 }
 
