@@ -10,7 +10,7 @@ use crate::model::{Interner, SpanId, Sym, TraceId};
 use crate::report::{Confidence, Finding, FindingKind, NearMiss};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use serde_json::{Value, json};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 type Key = (FindingKind, OpKey, Vec<OpKey>);
 
@@ -49,6 +49,8 @@ struct Totals {
     gaps_ns: Vec<i64>,
     recorded_saving_ns: u64,
     hops: Vec<(u64, u64)>,
+    /// The load levels of its traces.
+    levels: BTreeSet<u32>,
 }
 
 /// Merges one trace's occurrences of the same key (the first one's span and pattern stand for
@@ -153,6 +155,7 @@ pub(super) fn aggregate(
                 }
             };
             t.counts.push(o.count);
+            t.levels.extend(r.level);
             t.cost_ns += o.cost_ns;
             t.saving_ns += o.saving_ns;
             stats::keep_top(&mut t.exemplars, (o.saving_ns, (r.trace_id, o.span)), 3);
@@ -365,7 +368,11 @@ pub(super) fn aggregate(
             occurrences_max: t.counts.last().copied().unwrap_or(0),
             cp_ms_per_request: per_request(t.cost_ns),
             saving_ms_per_request: per_request(t.saving_ns),
-            levels: levels.to_vec(),
+            levels: t
+                .levels
+                .iter()
+                .map(|&l| levels[l as usize].clone())
+                .collect(),
             confidence,
             evidence,
             exemplar_trace_ids: trace_ids,

@@ -5,6 +5,7 @@
 pub mod critical_path;
 pub mod detect;
 mod finding;
+pub mod levels;
 pub mod stats;
 
 use crate::ingest::ledger::SkipReason;
@@ -31,6 +32,8 @@ pub struct Options {
     pub exemplars: usize,
     /// Detector thresholds; None runs no detector.
     pub detect: Option<detect::Options>,
+    /// How traces are split into load levels.
+    pub levels: levels::Levels,
 }
 
 impl Default for Options {
@@ -40,6 +43,7 @@ impl Default for Options {
             top: 20,
             exemplars: 3,
             detect: Some(detect::Options::default()),
+            levels: levels::Levels::None,
         }
     }
 }
@@ -85,6 +89,8 @@ struct TraceResult {
     root_start_ns: i64,
     root_end_ns: i64,
     root_error: bool,
+    /// The load level of the trace, None when its root's input is in no level.
+    level: Option<u32>,
     /// One per operation in the trace, sorted by key.
     keys: Vec<KeyInTrace>,
     ledger: TraceLedger,
@@ -128,8 +134,19 @@ pub fn analyze(dataset: &Dataset, options: &Options) -> Report {
             });
         }
     }
-    let all: Vec<&TraceResult> = results.iter().collect();
-    let level_names = ["all".to_string()];
+    let level_names = options.levels.names();
+    ledger.traces_outside_levels = results.iter().filter(|r| r.level.is_none()).count() as u64;
+    let levels = level_names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            let traces: Vec<&TraceResult> = results
+                .iter()
+                .filter(|r| r.level == Some(i as u32))
+                .collect();
+            level(name, &traces, dataset, options)
+        })
+        .collect();
     let (findings, near_misses) = match &options.detect {
         Some(detectors) => finding::aggregate(&results, &dataset.strings, detectors, &level_names),
         None => Default::default(),
@@ -142,7 +159,7 @@ pub fn analyze(dataset: &Dataset, options: &Options) -> Report {
         },
         inputs,
         traces: ledger,
-        levels: vec![level(&level_names[0], &all, dataset, options)],
+        levels,
         off_path: off_path_rows(&results, dataset),
         skew: skew_rows(&results, dataset),
         findings,
@@ -236,6 +253,7 @@ fn analyze_trace(spans: &[Span], strings: &Interner, options: &Options) -> Optio
         root_start_ns: root.start_unix_ns,
         root_end_ns: root.end_unix_ns,
         root_error: root.is_error,
+        level: options.levels.of_root_input(root.input),
         keys,
         ledger,
         duplicate_inputs: tree.duplicates.iter().map(|s| s.input).collect(),

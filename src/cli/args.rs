@@ -34,6 +34,11 @@ pub struct AnalyzeArgs {
     /// Files or folders (read recursively); formats are recognized from content. Without any,
     /// the bundled demo under fixtures/ is analyzed.
     pub inputs: Vec<PathBuf>,
+    /// A load level: the traces whose roots are in PATH (a file, or a folder read recursively)
+    /// ran at the load called NAME. Repeat it for each level, in order of load; a name may be
+    /// given several paths. PATH is read as an input too.
+    #[arg(long = "level", value_name = "NAME=PATH", value_parser = parse_level)]
+    pub levels: Vec<(String, PathBuf)>,
     /// Read every input as this format instead of recognizing it.
     #[arg(long, value_enum)]
     pub format: Option<Format>,
@@ -81,6 +86,15 @@ pub struct SynthArgs {
     /// Output file.
     #[arg(long)]
     pub out: PathBuf,
+}
+
+fn parse_level(s: &str) -> Result<(String, PathBuf), String> {
+    match s.split_once('=') {
+        Some((name, path)) if !name.is_empty() && !path.is_empty() => {
+            Ok((name.to_string(), PathBuf::from(path)))
+        }
+        _ => Err(format!("{s:?} is not NAME=PATH")),
+    }
 }
 
 fn parse_percent(s: &str) -> Result<f64, String> {

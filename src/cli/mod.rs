@@ -68,7 +68,9 @@ fn demo_inputs(demo: &Path) -> Result<Vec<PathBuf>> {
 
 fn analyze(a: AnalyzeArgs) -> Result<ExitCode> {
     let detectors = detector_options(&a)?;
-    let inputs = if a.inputs.is_empty() {
+    let mut inputs = a.inputs.clone();
+    inputs.extend(a.levels.iter().map(|(_, path)| path.clone()));
+    let inputs = if inputs.is_empty() {
         let demo = demo_dir();
         anyhow::ensure!(
             demo.is_dir(),
@@ -81,7 +83,7 @@ fn analyze(a: AnalyzeArgs) -> Result<ExitCode> {
         );
         demo_inputs(&demo)?
     } else {
-        a.inputs
+        inputs
     };
     let mut options = ingest::Options::default();
     options.format = a.format;
@@ -99,6 +101,15 @@ fn analyze(a: AnalyzeArgs) -> Result<ExitCode> {
     let mut analysis_options = analysis::Options::default();
     analysis_options.top = a.top;
     analysis_options.detect = Some(detectors);
+    if !a.levels.is_empty() {
+        let levels: Vec<(String, &Path)> = a
+            .levels
+            .iter()
+            .map(|(n, p)| (n.clone(), p.as_path()))
+            .collect();
+        analysis_options.levels = analysis::levels::Levels::by_path(&levels, &dataset.inputs)
+            .map_err(|m| anyhow::anyhow!("--level: {m}"))?;
+    }
     analysis_options.critical_path.overlap_tolerance_ppm =
         (a.overlap_tolerance * 10_000.0).round() as u32;
     let report = analysis::analyze(&dataset, &analysis_options);

@@ -415,6 +415,7 @@ fn render_inputs(out: &mut String, report: &Report) {
             l.tolerated_overlaps,
         ),
         ("server spans outside their client", l.skewed_server_spans),
+        ("traces outside every load level", l.traces_outside_levels),
     ] {
         t.row(vec![what.into(), n.to_string()]);
     }

@@ -184,6 +184,9 @@ pub struct TraceLedger {
     pub tolerated_overlaps: u64,
     /// Server spans outside their client span.
     pub skewed_server_spans: u64,
+    /// Traces whose root came from an input in no load level, left out of every level.
+    #[serde(default)]
+    pub traces_outside_levels: u64,
 }
 
 impl std::ops::AddAssign<&TraceLedger> for TraceLedger {
@@ -198,6 +201,7 @@ impl std::ops::AddAssign<&TraceLedger> for TraceLedger {
         self.clipped_ns += t.clipped_ns;
         self.tolerated_overlaps += t.tolerated_overlaps;
         self.skewed_server_spans += t.skewed_server_spans;
+        self.traces_outside_levels += t.traces_outside_levels;
     }
 }
 

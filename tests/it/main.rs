@@ -5,6 +5,7 @@ mod cli;
 mod common;
 mod conformance;
 mod detectors;
+mod levels;
 mod otlp;
 mod properties;
 mod reports;

@@ -1,0 +1,133 @@
+//! Load levels given as `--level NAME=PATH`: each level's traces, throughput and ranking, the
+//! levels of each finding, the traces in no level, and the mistakes that exit 2.
+
+use crate::common::{run, temp_dir};
+use chokepoint::report::Report;
+use std::path::Path;
+
+/// A generated run of `traces` requests at `rps`, written to `dir/name`.
+fn run_at(dir: &Path, name: &str, traces: u64, rps: u64, seed: u64) {
+    let options = chokepoint::synth::Options {
+        traces,
+        seed,
+        rps,
+        ..Default::default()
+    };
+    let path = dir.join(name);
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    let mut out = std::fs::File::create(&path).unwrap();
+    chokepoint::synth::write_json(&options, &mut out).unwrap();
+}
+
+fn analyze(dir: &Path, args: &[&str]) -> Report {
+    let mut all = vec!["analyze", "--json"];
+    all.extend_from_slice(args);
+    let out = run(dir, &all);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn each_level_gets_its_own_traces_throughput_and_ranking() {
+    let dir = temp_dir("levels");
+    run_at(&dir, "low/part-1.jsonl", 300, 50, 1);
+    run_at(&dir, "low/part-2.jsonl", 200, 50, 2);
+    run_at(&dir, "high.jsonl", 800, 200, 3);
+    run_at(&dir, "warmup.jsonl", 100, 10, 4);
+    let report = analyze(
+        &dir,
+        &[
+            "--level",
+            "50rps=low",
+            "--level",
+            "200rps=high.jsonl",
+            "warmup.jsonl",
+        ],
+    );
+    let levels: Vec<(&str, u64)> = report
+        .levels
+        .iter()
+        .map(|l| (l.name.as_str(), l.requests))
+        .collect();
+    assert_eq!(
+        levels,
+        [("50rps", 500), ("200rps", 800)],
+        "in the order given"
+    );
+    // Each generated file starts at the same instant, so the two parts of `low` overlap: 500
+    // requests in the 6 s window of the longer part.
+    let rps = |i: usize| report.levels[i].rps;
+    assert!(
+        (rps(0) - 500.0 / 6.0).abs() / (500.0 / 6.0) < 0.01,
+        "{}",
+        rps(0)
+    );
+    assert!((rps(1) - 200.0).abs() / 200.0 < 0.01, "{}", rps(1));
+    assert_eq!(report.traces.traces, 1400);
+    assert_eq!(
+        report.traces.traces_outside_levels, 100,
+        "the warm-up is in no level"
+    );
+    for level in &report.levels {
+        let cp: u64 =
+            level.bottlenecks.iter().map(|b| b.cp_ns_total).sum::<u64>() + level.other.cp_ns_total;
+        assert_eq!(
+            cp, level.latency_ns_total,
+            "level {}: the ranking adds up",
+            level.name
+        );
+    }
+    let n_plus_one = report
+        .findings
+        .iter()
+        .find(|f| f.kind == chokepoint::report::FindingKind::NPlusOneDb)
+        .expect("the generator's lookup loop");
+    assert_eq!(n_plus_one.levels, ["50rps", "200rps"]);
+}
+
+#[test]
+fn a_finding_lists_the_levels_of_its_traces_and_counts_them_all() {
+    let dir = temp_dir("levels-findings");
+    run_at(&dir, "a.jsonl", 400, 100, 5);
+    run_at(&dir, "unlevelled.jsonl", 400, 100, 6);
+    let both = analyze(&dir, &["a.jsonl", "unlevelled.jsonl"]);
+    let one = analyze(&dir, &["--level", "a=a.jsonl", "unlevelled.jsonl"]);
+    assert_eq!(one.levels.len(), 1);
+    assert_eq!(one.levels[0].requests, 400);
+    assert_eq!(one.traces.traces_outside_levels, 400);
+    assert_eq!(one.findings.len(), both.findings.len());
+    for (f, g) in one.findings.iter().zip(&both.findings) {
+        assert_eq!(f.levels, ["a"], "{f:?}");
+        assert_eq!(g.levels, ["all"]);
+        assert_eq!(
+            f.traces_affected, g.traces_affected,
+            "traces in no level still count"
+        );
+    }
+}
+
+#[test]
+fn level_mistakes_exit_2_with_what_is_wrong() {
+    let dir = temp_dir("levels-errors");
+    run_at(&dir, "a.jsonl", 10, 100, 7);
+    for (args, message) in [
+        (vec!["--level", "a.jsonl"], "is not NAME=PATH"),
+        (
+            vec!["--level", "x=a.jsonl", "--level", "y=a.jsonl"],
+            "a.jsonl is in two levels, x and y",
+        ),
+        (vec!["--level", "x=missing.jsonl"], "missing.jsonl"),
+    ] {
+        let mut all = vec!["analyze"];
+        all.extend(args);
+        let out = run(&dir, &all);
+        assert_eq!(out.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(message), "{stderr}");
+    }
+}
