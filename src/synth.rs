@@ -16,7 +16,7 @@ use std::io::Write;
 /// What to generate.
 #[derive(Debug, Clone)]
 pub struct Options {
-    /// Number of traces.
+    /// Number of traces (without a profile).
     pub traces: u64,
     /// Seed.
     pub seed: u64,
@@ -26,6 +26,69 @@ pub struct Options {
     pub traces_per_message: u64,
     /// Start of the first trace, ns since the epoch.
     pub start_unix_ns: u64,
+    /// A stepped load profile instead of `traces` at `rps`: each step's rate and length, with
+    /// linear ramps between steps (see [`Profile`]).
+    pub profile: Option<Profile>,
+}
+
+/// A stepped load profile: `rates_rps[k]` for `step_s` seconds each, with a linear ramp of
+/// `ramp_s` seconds from one rate to the next.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Profile {
+    /// The rate of each step.
+    pub rates_rps: Vec<u64>,
+    /// Length of each step, s.
+    pub step_s: u64,
+    /// Length of each ramp between steps, s.
+    pub ramp_s: u64,
+}
+
+impl Profile {
+    /// The ground truth: each step's window (start and end, ns since the epoch) and rate.
+    pub fn windows(&self, start_unix_ns: u64) -> Vec<(u64, u64, u64)> {
+        let period = (self.step_s + self.ramp_s) * 1_000_000_000;
+        (0..self.rates_rps.len() as u64)
+            .map(|k| {
+                let start = start_unix_ns + k * period;
+                (
+                    start,
+                    start + self.step_s * 1_000_000_000,
+                    self.rates_rps[k as usize],
+                )
+            })
+            .collect()
+    }
+
+    /// Arrival times: evenly spaced at the rate in force, each moved by up to half an
+    /// interval at random; during a ramp the rate changes linearly.
+    fn arrivals(&self, start_unix_ns: u64, rng: &mut Rng) -> Vec<u64> {
+        let windows = self.windows(start_unix_ns);
+        let Some(&(_, end, _)) = windows.last() else {
+            return Vec::new();
+        };
+        let rate_at = |t: u64| -> f64 {
+            for (k, &(ws, we, rate)) in windows.iter().enumerate() {
+                if t < ws {
+                    // In the ramp before step k.
+                    let (_, prev_end, prev) = windows[k - 1];
+                    let f = (t - prev_end) as f64 / (ws - prev_end) as f64;
+                    return prev as f64 + f * (rate as f64 - prev as f64);
+                }
+                if t < we {
+                    return rate as f64;
+                }
+            }
+            windows[windows.len() - 1].2 as f64
+        };
+        let mut at = start_unix_ns;
+        let mut out = Vec::new();
+        while at < end {
+            let interval = (1e9 / rate_at(at).max(0.1)) as u64;
+            out.push(at + rng.range(0, interval / 2));
+            at += interval;
+        }
+        out
+    }
 }
 
 impl Default for Options {
@@ -36,6 +99,7 @@ impl Default for Options {
             rps: 200,
             traces_per_message: 50,
             start_unix_ns: 1_767_225_600_000_000_000,
+            profile: None,
         }
     }
 }
@@ -446,14 +510,21 @@ pub fn messages(options: &Options) -> impl Iterator<Item = TracesData> + '_ {
     let mut rng = Rng::new(options.seed);
     let per = options.traces_per_message.max(1);
     let interval = 1_000_000_000 / options.rps.max(1);
-    (0..options.traces.div_ceil(per)).map(move |m| {
+    let arrivals = options.profile.as_ref().map(|p| {
+        p.arrivals(
+            options.start_unix_ns,
+            &mut Rng::new(options.seed ^ 0xa551_7a1e),
+        )
+    });
+    let traces = arrivals.as_ref().map_or(options.traces, |a| a.len() as u64);
+    (0..traces.div_ceil(per)).map(move |m| {
         let mut by_service: [Vec<Span>; 5] = Default::default();
-        for i in m * per..((m + 1) * per).min(options.traces) {
-            let jitter = rng.range(0, interval / 2);
-            for (all, spans) in by_service.iter_mut().zip(trace(
-                &mut rng,
-                options.start_unix_ns + i * interval + jitter,
-            )) {
+        for i in m * per..((m + 1) * per).min(traces) {
+            let start = match &arrivals {
+                Some(a) => a[i as usize],
+                None => options.start_unix_ns + i * interval + rng.range(0, interval / 2),
+            };
+            for (all, spans) in by_service.iter_mut().zip(trace(&mut rng, start)) {
                 all.extend(spans);
             }
         }

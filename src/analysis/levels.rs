@@ -1,7 +1,18 @@
 //! Load levels: which traces belong to which period or run at one offered load. A trace belongs
-//! to the level of the input its root span came from (`--level NAME=PATH`, one input per level),
-//! or every trace to one level `all`. Each level then gets its own latency table, bottleneck
-//! ranking and findings.
+//! to the level of the input its root span came from (`--level NAME=PATH`, one input per level);
+//! or, by default, to the step of a stepped load profile its root started in, found from the
+//! arrival rate of root spans (ramps between steps belong to no level); or every trace to one
+//! level `all`. Each level then gets its own latency table, bottleneck ranking and findings.
+//!
+//! Step detection counts root starts per second. A second is stable when the mean rates of the
+//! seconds just before and just after it agree within the noise, which is estimated from the
+//! data itself (half the median squared difference of successive counts, so that jitter,
+//! Poisson arrivals and the steps themselves are told apart). Each run of stable seconds is a
+//! candidate step; its rate is the median count, and it is grown to the seconds whose counts lie
+//! within the noise band of that rate, so that its edges land on the step's edges rather than on
+//! the stability window's; an edge second leaning toward the next step is the start of a ramp and
+//! is trimmed. Steps shorter than `min_step_s` are dropped. With
+//! fewer than two steps there is one level, `all`, with every trace.
 
 use crate::ingest::ledger::InputLedger;
 use std::path::Path;
@@ -10,8 +21,10 @@ use std::path::Path;
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum Levels {
     /// One level, `all`.
-    #[default]
     None,
+    /// The steps of a stepped load profile, found from root start times.
+    #[default]
+    Auto,
     /// By the input file of each trace's root span.
     ByInput {
         /// Level names, in the order given.
@@ -70,21 +83,165 @@ impl Levels {
         Ok(Levels::ByInput { names, of_input })
     }
 
-    /// The level names, in report order.
-    pub fn names(&self) -> Vec<String> {
+    /// The level names, in report order, and the level of each trace from its root span's input
+    /// and start time (`roots`, one per trace); None for a trace in no level.
+    pub fn assign(&self, roots: &[(u32, i64)]) -> (Vec<String>, Vec<Option<u32>>) {
+        let one = || (vec!["all".to_string()], vec![Some(0); roots.len()]);
         match self {
-            Levels::None => vec!["all".to_string()],
-            Levels::ByInput { names, .. } => names.clone(),
+            Levels::None => one(),
+            Levels::ByInput { names, of_input } => (
+                names.clone(),
+                roots
+                    .iter()
+                    .map(|&(input, _)| of_input.get(input as usize).copied().flatten())
+                    .collect(),
+            ),
+            Levels::Auto => {
+                let starts: Vec<i64> = roots.iter().map(|&(_, start)| start).collect();
+                let steps = detect_steps(&starts, MIN_STEP_S);
+                if steps.len() < 2 {
+                    return one();
+                }
+                let of_trace = starts
+                    .iter()
+                    .map(|&t| {
+                        steps
+                            .iter()
+                            .position(|s| s.start_ns <= t && t < s.end_ns)
+                            .map(|i| i as u32)
+                    })
+                    .collect();
+                (step_names(&steps), of_trace)
+            }
         }
     }
+}
 
-    /// The level of a trace whose root span came from input `input`.
-    pub fn of_root_input(&self, input: u32) -> Option<u32> {
-        match self {
-            Levels::None => Some(0),
-            Levels::ByInput { of_input, .. } => of_input.get(input as usize).copied().flatten(),
-        }
+/// The shortest step reported, s.
+pub const MIN_STEP_S: u64 = 5;
+
+/// A step of a stepped load profile.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Step {
+    /// First instant, ns since the epoch.
+    pub start_ns: i64,
+    /// End (exclusive), ns since the epoch.
+    pub end_ns: i64,
+    /// Root spans per second in it.
+    pub rps: f64,
+}
+
+/// Seconds on each side of a second that its stability is judged on.
+const SIDE_S: usize = 2;
+
+/// The steps of a stepped load profile in root start times (any order), earliest first.
+pub fn detect_steps(starts: &[i64], min_step_s: u64) -> Vec<Step> {
+    let (Some(&first), Some(&last)) = (starts.iter().min(), starts.iter().max()) else {
+        return Vec::new();
+    };
+    let bins = ((last - first) / 1_000_000_000) as usize + 1;
+    let mut counts = vec![0u64; bins];
+    for &t in starts {
+        counts[((t - first) / 1_000_000_000) as usize] += 1;
     }
+    // The last second is cut short by the end of the data.
+    counts.pop();
+    let c: Vec<f64> = counts.iter().map(|&n| n as f64).collect();
+    if c.len() < min_step_s as usize {
+        return Vec::new();
+    }
+    let mut squared_steps: Vec<f64> = c.windows(2).map(|w| (w[1] - w[0]).powi(2)).collect();
+    squared_steps.sort_by(f64::total_cmp);
+    let sigma = (squared_steps[squared_steps.len() / 2] / 2.0).sqrt();
+    let band = |rate: f64| (3.0 * sigma).max(0.05 * rate).max(1.0);
+    let mean = |r: std::ops::Range<usize>| c[r.clone()].iter().sum::<f64>() / r.len() as f64;
+    let stable: Vec<bool> = (0..c.len())
+        .map(|i| {
+            if i < SIDE_S || i + SIDE_S >= c.len() {
+                return false;
+            }
+            let (before, after) = (mean(i - SIDE_S..i), mean(i + 1..i + 1 + SIDE_S));
+            (after - before).abs() <= band((before + after) / 2.0) * (2.0 / SIDE_S as f64).sqrt()
+        })
+        .collect();
+    let mut steps: Vec<(usize, usize, f64)> = Vec::new();
+    let mut i = 0;
+    while i < c.len() {
+        if !stable[i] {
+            i += 1;
+            continue;
+        }
+        let run_start = i;
+        while i < c.len() && stable[i] {
+            i += 1;
+        }
+        let mut run: Vec<f64> = c[run_start..i].to_vec();
+        run.sort_by(f64::total_cmp);
+        let rate = run[run.len() / 2];
+        let within = |t: usize| (c[t] - rate).abs() <= band(rate);
+        // Grow from the run's middle second that fits the rate.
+        let Some(seed) = (run_start..i).find(|&t| within(t) && t >= (run_start + i) / 2) else {
+            continue;
+        };
+        let (mut lo, mut hi) = (seed, seed + 1);
+        while lo > 0 && within(lo - 1) {
+            lo -= 1;
+        }
+        while hi < c.len() && within(hi) {
+            hi += 1;
+        }
+        // An edge second already leaning (by more than the noise) toward the out-of-band
+        // second beyond it is the first second of a ramp.
+        let leans = |edge: usize, beyond: usize| {
+            let (d, out) = (c[edge] - rate, c[beyond] - rate);
+            d.abs() > sigma && d.signum() == out.signum()
+        };
+        if lo > 0 && hi - lo > 1 && leans(lo, lo - 1) {
+            lo += 1;
+        }
+        if hi < c.len() && hi - lo > 1 && leans(hi - 1, hi) {
+            hi -= 1;
+        }
+        match steps.last_mut() {
+            // The same step found again from another stable run.
+            Some(prev) if lo < prev.1 && (rate - prev.2).abs() <= band(prev.2) => {
+                prev.1 = prev.1.max(hi);
+            }
+            Some(prev) if hi <= prev.1 => {}
+            prev => {
+                let lo = prev.map_or(lo, |p| lo.max(p.1));
+                steps.push((lo, hi, rate));
+            }
+        }
+        i = i.max(hi);
+    }
+    steps
+        .into_iter()
+        .filter(|&(lo, hi, _)| hi - lo >= min_step_s as usize)
+        .map(|(lo, hi, _)| Step {
+            start_ns: first + lo as i64 * 1_000_000_000,
+            end_ns: first + hi as i64 * 1_000_000_000,
+            rps: c[lo..hi].iter().sum::<f64>() / (hi - lo) as f64,
+        })
+        .collect()
+}
+
+/// Names by measured throughput (`50rps`); a rate seen twice gets `-2`, `-3`, ….
+fn step_names(steps: &[Step]) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for step in steps {
+        let base = format!("{:.0}rps", step.rps);
+        let seen = names
+            .iter()
+            .filter(|n| **n == base || n.starts_with(&format!("{base}-")))
+            .count();
+        names.push(if seen == 0 {
+            base
+        } else {
+            format!("{base}-{}", seen + 1)
+        });
+    }
+    names
 }
 
 #[cfg(test)]
@@ -114,12 +271,11 @@ mod tests {
             ("100rps".to_string(), Path::new("run/high.jsonl")),
         ];
         let l = Levels::by_path(&levels, &inputs).unwrap();
-        assert_eq!(l.names(), ["50rps", "100rps"]);
-        assert_eq!(
-            (0..4).map(|i| l.of_root_input(i)).collect::<Vec<_>>(),
-            [Some(0), Some(0), Some(1), None]
-        );
-        assert_eq!(Levels::None.of_root_input(3), Some(0));
+        let roots: Vec<(u32, i64)> = (0..4).map(|i| (i, 0)).collect();
+        let (names, of_trace) = l.assign(&roots);
+        assert_eq!(names, ["50rps", "100rps"]);
+        assert_eq!(of_trace, [Some(0), Some(0), Some(1), None]);
+        assert_eq!(Levels::None.assign(&roots).1, [Some(0); 4]);
     }
 
     #[test]
@@ -129,7 +285,10 @@ mod tests {
             ("x".to_string(), Path::new("a.jsonl")),
             ("x".to_string(), Path::new("b.jsonl")),
         ];
-        assert_eq!(Levels::by_path(&same, &inputs).unwrap().names(), ["x"]);
+        assert_eq!(
+            Levels::by_path(&same, &inputs).unwrap().assign(&[]).0,
+            ["x"]
+        );
         let overlap = [
             ("x".to_string(), Path::new("a.jsonl")),
             ("y".to_string(), Path::new("a.jsonl")),
@@ -143,5 +302,26 @@ mod tests {
             Levels::by_path(&unused, &inputs).unwrap_err(),
             "level z: no input was read from c.jsonl"
         );
+    }
+
+    #[test]
+    fn a_rate_seen_twice_gets_a_suffix() {
+        let step = |rps| Step {
+            start_ns: 0,
+            end_ns: 0,
+            rps,
+        };
+        assert_eq!(
+            step_names(&[step(50.2), step(99.6), step(49.8)]),
+            ["50rps", "100rps", "50rps-2"]
+        );
+    }
+
+    #[test]
+    fn steady_or_short_data_is_one_level() {
+        let steady: Vec<(u32, i64)> = (0..3000).map(|i| (0, i * 10_000_000)).collect();
+        assert_eq!(Levels::Auto.assign(&steady).0, ["all"]);
+        assert!(detect_steps(&[1, 2, 3], MIN_STEP_S).is_empty());
+        assert_eq!(Levels::Auto.assign(&[]).0, ["all"]);
     }
 }

@@ -43,7 +43,7 @@ impl Default for Options {
             top: 20,
             exemplars: 3,
             detect: Some(detect::Options::default()),
-            levels: levels::Levels::None,
+            levels: levels::Levels::Auto,
         }
     }
 }
@@ -89,7 +89,9 @@ struct TraceResult {
     root_start_ns: i64,
     root_end_ns: i64,
     root_error: bool,
-    /// The load level of the trace, None when its root's input is in no level.
+    /// The input the root span came from.
+    root_input: u32,
+    /// The load level of the trace, None when it is in no level (set once all are known).
     level: Option<u32>,
     /// One per operation in the trace, sorted by key.
     keys: Vec<KeyInTrace>,
@@ -120,7 +122,7 @@ fn trace_ranges(spans: &[Span]) -> Vec<std::ops::Range<usize>> {
 /// Analyzes a dataset whose spans are sorted by [`Dataset::sort_spans`] (as
 /// [`crate::ingest::read_inputs`] leaves them).
 pub fn analyze(dataset: &Dataset, options: &Options) -> Report {
-    let results: Vec<TraceResult> = trace_ranges(&dataset.spans)
+    let mut results: Vec<TraceResult> = trace_ranges(&dataset.spans)
         .into_par_iter()
         .filter_map(|range| analyze_trace(&dataset.spans[range], &dataset.strings, options))
         .collect();
@@ -134,7 +136,14 @@ pub fn analyze(dataset: &Dataset, options: &Options) -> Report {
             });
         }
     }
-    let level_names = options.levels.names();
+    let roots: Vec<(u32, i64)> = results
+        .iter()
+        .map(|r| (r.root_input, r.root_start_ns))
+        .collect();
+    let (level_names, of_trace) = options.levels.assign(&roots);
+    for (r, level) in results.iter_mut().zip(of_trace) {
+        r.level = level;
+    }
     ledger.traces_outside_levels = results.iter().filter(|r| r.level.is_none()).count() as u64;
     let levels = level_names
         .iter()
@@ -253,7 +262,8 @@ fn analyze_trace(spans: &[Span], strings: &Interner, options: &Options) -> Optio
         root_start_ns: root.start_unix_ns,
         root_end_ns: root.end_unix_ns,
         root_error: root.is_error,
-        level: options.levels.of_root_input(root.input),
+        root_input: root.input,
+        level: None,
         keys,
         ledger,
         duplicate_inputs: tree.duplicates.iter().map(|s| s.input).collect(),

@@ -38,7 +38,11 @@ pub struct AnalyzeArgs {
     /// ran at the load called NAME. Repeat it for each level, in order of load; a name may be
     /// given several paths. PATH is read as an input too.
     #[arg(long = "level", value_name = "NAME=PATH", value_parser = parse_level)]
-    pub levels: Vec<(String, PathBuf)>,
+    pub level: Vec<(String, PathBuf)>,
+    /// Without --level: find the steps of a stepped load profile from the rate of requests
+    /// (auto; ramps between steps are in no level), or analyze all requests as one level (none).
+    #[arg(long, value_enum, default_value = "auto", conflicts_with = "level")]
+    pub levels: LevelsMode,
     /// Read every input as this format instead of recognizing it.
     #[arg(long, value_enum)]
     pub format: Option<Format>,
@@ -68,6 +72,15 @@ pub struct AnalyzeArgs {
     pub chain_min_services: Option<u64>,
 }
 
+/// `--levels`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LevelsMode {
+    /// Steps of the request rate.
+    Auto,
+    /// One level, `all`.
+    None,
+}
+
 /// `chokepoint synth`.
 #[derive(Debug, Args)]
 pub struct SynthArgs {
@@ -80,6 +93,15 @@ pub struct SynthArgs {
     /// Requests per second.
     #[arg(long, default_value_t = 200)]
     pub rps: u64,
+    /// A stepped load profile instead of --traces at --rps: the rate of each step.
+    #[arg(long, value_name = "RPS,RPS,...", value_delimiter = ',')]
+    pub steps: Vec<u64>,
+    /// With --steps: the length of each step, s.
+    #[arg(long, default_value_t = 30)]
+    pub step_s: u64,
+    /// With --steps: the length of the linear ramp between steps, s.
+    #[arg(long, default_value_t = 5)]
+    pub ramp_s: u64,
     /// Output format.
     #[arg(long, value_enum, default_value = "otlp-json")]
     pub format: Format,

@@ -69,7 +69,7 @@ fn demo_inputs(demo: &Path) -> Result<Vec<PathBuf>> {
 fn analyze(a: AnalyzeArgs) -> Result<ExitCode> {
     let detectors = detector_options(&a)?;
     let mut inputs = a.inputs.clone();
-    inputs.extend(a.levels.iter().map(|(_, path)| path.clone()));
+    inputs.extend(a.level.iter().map(|(_, path)| path.clone()));
     let inputs = if inputs.is_empty() {
         let demo = demo_dir();
         anyhow::ensure!(
@@ -101,15 +101,20 @@ fn analyze(a: AnalyzeArgs) -> Result<ExitCode> {
     let mut analysis_options = analysis::Options::default();
     analysis_options.top = a.top;
     analysis_options.detect = Some(detectors);
-    if !a.levels.is_empty() {
+    analysis_options.levels = if a.level.is_empty() {
+        match a.levels {
+            args::LevelsMode::Auto => analysis::levels::Levels::Auto,
+            args::LevelsMode::None => analysis::levels::Levels::None,
+        }
+    } else {
         let levels: Vec<(String, &Path)> = a
-            .levels
+            .level
             .iter()
             .map(|(n, p)| (n.clone(), p.as_path()))
             .collect();
-        analysis_options.levels = analysis::levels::Levels::by_path(&levels, &dataset.inputs)
-            .map_err(|m| anyhow::anyhow!("--level: {m}"))?;
-    }
+        analysis::levels::Levels::by_path(&levels, &dataset.inputs)
+            .map_err(|m| anyhow::anyhow!("--level: {m}"))?
+    };
     analysis_options.critical_path.overlap_tolerance_ppm =
         (a.overlap_tolerance * 10_000.0).round() as u32;
     let report = analysis::analyze(&dataset, &analysis_options);
@@ -191,6 +196,11 @@ fn write_synth(s: SynthArgs) -> Result<ExitCode> {
         traces: s.traces,
         seed: s.seed,
         rps: s.rps,
+        profile: (!s.steps.is_empty()).then(|| synth::Profile {
+            rates_rps: s.steps.clone(),
+            step_s: s.step_s,
+            ramp_s: s.ramp_s,
+        }),
         ..synth::Options::default()
     };
     let file = std::fs::File::create(&s.out)

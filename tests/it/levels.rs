@@ -131,3 +131,111 @@ fn level_mistakes_exit_2_with_what_is_wrong() {
         assert!(stderr.contains(message), "{stderr}");
     }
 }
+
+/// A stepped profile's steps and ramps, as the generator writes them, with their ground truth.
+fn stepped(dir: &Path, rates: &[u64], step_s: u64, ramp_s: u64, seed: u64) -> Vec<(u64, u64, u64)> {
+    let profile = chokepoint::synth::Profile {
+        rates_rps: rates.to_vec(),
+        step_s,
+        ramp_s,
+    };
+    let options = chokepoint::synth::Options {
+        seed,
+        profile: Some(profile.clone()),
+        ..Default::default()
+    };
+    let mut out = std::fs::File::create(dir.join("stepped.jsonl")).unwrap();
+    chokepoint::synth::write_json(&options, &mut out).unwrap();
+    profile.windows(options.start_unix_ns)
+}
+
+#[test]
+fn automatic_detection_finds_the_steps_and_leaves_the_ramps_out() {
+    let dir = temp_dir("levels-auto");
+    for (rates, step_s, ramp_s) in [
+        (vec![20, 50, 100], 20, 10),
+        (vec![100, 200, 400], 15, 5),
+        (vec![40, 160], 12, 0),
+        (vec![300, 100], 10, 4),
+    ] {
+        let truth = stepped(&dir, &rates, step_s, ramp_s, rates[0]);
+        let report = analyze(&dir, &["stepped.jsonl"]);
+        assert_eq!(
+            report.levels.len(),
+            truth.len(),
+            "{rates:?}: {:?}",
+            report.levels.iter().map(|l| &l.name).collect::<Vec<_>>()
+        );
+        // The detector itself: each step's edges within 1 s of the planted ones.
+        let dataset = crate::common::read(&[dir.join("stepped.jsonl")]).unwrap();
+        let roots: Vec<i64> = dataset
+            .spans
+            .iter()
+            .filter(|s| s.parent_span_id.is_none())
+            .map(|s| s.start_unix_ns)
+            .collect();
+        let steps = chokepoint::analysis::levels::detect_steps(
+            &roots,
+            chokepoint::analysis::levels::MIN_STEP_S,
+        );
+        assert_eq!(steps.len(), truth.len(), "{rates:?}: {steps:?}");
+        for (step, &(start, end, rate)) in steps.iter().zip(&truth) {
+            let off = |a: i64, b: u64| (a - b as i64).abs();
+            assert!(
+                off(step.start_ns, start) <= 1_000_000_000,
+                "{rates:?}: {step:?} starts away from {start}"
+            );
+            assert!(
+                off(step.end_ns, end) <= 1_000_000_000,
+                "{rates:?}: {step:?} ends away from {end}"
+            );
+            assert!(
+                (step.rps - rate as f64).abs() <= 0.05 * rate as f64,
+                "{rates:?}: {step:?}"
+            );
+        }
+        for (level, &(start, end, rate)) in report.levels.iter().zip(&truth) {
+            let measured = level.rps;
+            assert!(
+                (measured - rate as f64).abs() <= 0.05 * rate as f64,
+                "{rates:?}: level {} measured {measured} req/s, planted {rate}",
+                level.name
+            );
+            // The level's window runs from its first request's start to its last one's end.
+            let window_s = level.window_ns as f64 / 1e9;
+            assert!(
+                (window_s - (end - start) as f64 / 1e9).abs() <= 1.0 + 0.1,
+                "{rates:?}: level {} spans {window_s} s, planted {} s",
+                level.name,
+                (end - start) / 1_000_000_000
+            );
+            assert!(level.name.ends_with("rps"));
+        }
+        let in_levels: u64 = report.levels.iter().map(|l| l.requests).sum();
+        assert_eq!(
+            in_levels + report.traces.traces_outside_levels,
+            report.traces.traces
+        );
+        if ramp_s > 0 {
+            assert!(
+                report.traces.traces_outside_levels > 0,
+                "{rates:?}: the ramps are in no level"
+            );
+        }
+    }
+}
+
+#[test]
+fn levels_none_keeps_one_level_and_levels_conflicts_with_level() {
+    let dir = temp_dir("levels-none");
+    stepped(&dir, &[50, 150], 10, 2, 9);
+    let report = analyze(&dir, &["stepped.jsonl", "--levels", "none"]);
+    assert_eq!(report.levels.len(), 1);
+    assert_eq!(report.levels[0].name, "all");
+    assert_eq!(report.levels[0].requests, report.traces.traces);
+    let out = run(
+        &dir,
+        &["analyze", "--levels", "none", "--level", "a=stepped.jsonl"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+}
