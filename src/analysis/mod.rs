@@ -6,6 +6,7 @@ pub mod critical_path;
 pub mod detect;
 mod finding;
 pub mod levels;
+mod scaling;
 pub mod stats;
 
 use crate::ingest::ledger::SkipReason;
@@ -145,7 +146,7 @@ pub fn analyze(dataset: &Dataset, options: &Options) -> Report {
         r.level = level;
     }
     ledger.traces_outside_levels = results.iter().filter(|r| r.level.is_none()).count() as u64;
-    let levels = level_names
+    let (levels, keys_by_level): (Vec<Level>, Vec<Vec<scaling::KeyAtLevel>>) = level_names
         .iter()
         .enumerate()
         .map(|(i, name)| {
@@ -155,7 +156,8 @@ pub fn analyze(dataset: &Dataset, options: &Options) -> Report {
                 .collect();
             level(name, &traces, dataset, options)
         })
-        .collect();
+        .unzip();
+    let (scaling, scaling_summary) = scaling::compare(&levels, &keys_by_level, &dataset.strings);
     let (findings, near_misses) = match &options.detect {
         Some(detectors) => finding::aggregate(&results, &dataset.strings, detectors, &level_names),
         None => Default::default(),
@@ -169,6 +171,8 @@ pub fn analyze(dataset: &Dataset, options: &Options) -> Report {
         inputs,
         traces: ledger,
         levels,
+        scaling,
+        scaling_summary,
         off_path: off_path_rows(&results, dataset),
         skew: skew_rows(&results, dataset),
         findings,
@@ -285,7 +289,14 @@ struct KeyTotals {
     exemplars: Vec<(u64, TraceId)>,
 }
 
-fn level(name: &str, traces: &[&TraceResult], dataset: &Dataset, options: &Options) -> Level {
+/// One level's table, and every operation on its path (key, critical-path ns, requests on the
+/// path), sorted by key, for the scaling comparison.
+fn level(
+    name: &str,
+    traces: &[&TraceResult],
+    dataset: &Dataset,
+    options: &Options,
+) -> (Level, Vec<scaling::KeyAtLevel>) {
     let s = |sym: Sym| dataset.strings.get(sym).to_string();
     let requests = traces.len() as u64;
     let mut latencies: Vec<u64> = traces
@@ -360,6 +371,11 @@ fn level(name: &str, traces: &[&TraceResult], dataset: &Dataset, options: &Optio
     } else {
         options.top.min(rows.len())
     };
+    let mut on_path: Vec<scaling::KeyAtLevel> = rows
+        .iter()
+        .map(|(k, t)| (*k, t.cp_ns, t.per_trace_cp_ns.len() as u64))
+        .collect();
+    on_path.sort_unstable_by_key(|k| k.0);
     let other_ns: u64 = rows[shown..].iter().map(|(_, t)| t.cp_ns).sum();
     let other = OtherOperations {
         operations: (rows.len() - shown) as u64,
@@ -398,7 +414,7 @@ fn level(name: &str, traces: &[&TraceResult], dataset: &Dataset, options: &Optio
         })
         .collect();
     let latency = |p: u32| ms(stats::percentile(&latencies, p));
-    Level {
+    let level = Level {
         name: name.into(),
         requests,
         rps: if window_ns == 0 {
@@ -422,7 +438,8 @@ fn level(name: &str, traces: &[&TraceResult], dataset: &Dataset, options: &Optio
         latency_ns_total,
         bottlenecks,
         other,
-    }
+    };
+    (level, on_path)
 }
 
 fn off_path_rows(results: &[TraceResult], dataset: &Dataset) -> Vec<OffPathRow> {

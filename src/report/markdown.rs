@@ -23,6 +23,7 @@ pub fn render(report: &Report) -> String {
     for level in &report.levels {
         render_level(&mut out, level);
     }
+    render_scaling(&mut out, report);
     render_findings(&mut out, report);
     render_near_misses(&mut out, report);
     render_off_path(&mut out, report);
@@ -111,6 +112,76 @@ fn render_level(out: &mut String, level: &Level) {
         level.requests,
         ms(level.latency_ms.mean)
     );
+}
+
+/// Scaling rows listed in report.md; report.json has them all.
+const SCALING_SHOWN: usize = 20;
+
+fn render_scaling(out: &mut String, report: &Report) {
+    let Some(summary) = &report.scaling_summary else {
+        return;
+    };
+    let names: Vec<String> = report.levels.iter().map(|l| escape(&l.name)).collect();
+    let _ = writeln!(out, "## Scaling\n");
+    let means: Vec<String> = summary
+        .mean_latency_ms_by_level
+        .iter()
+        .map(|&m| ms(m))
+        .collect();
+    let _ = writeln!(
+        out,
+        "Mean latency by level ({}): {} ms; from the first level to the last it changes by {} ms, the sum of the operations' changes below.{}\n",
+        names.join(", "),
+        means.join(", "),
+        ms(summary.change_ms),
+        match &summary.p95_knee_level {
+            Some(l) => format!(
+                " The p95 latency curve bends at level `{}`: past it latency rises faster than throughput.",
+                escape(l)
+            ),
+            None => String::new(),
+        }
+    );
+    for w in &summary.warnings {
+        let _ = writeln!(out, "- warning: {}", escape(w));
+    }
+    if !summary.warnings.is_empty() {
+        out.push('\n');
+    }
+    let headers: Vec<String> = names.iter().map(|n| format!("{n} ms/req")).collect();
+    let mut columns: Vec<(&str, Align)> =
+        vec![("service", Align::Left), ("operation", Align::Left)];
+    columns.extend(headers.iter().map(|h| (h.as_str(), Align::Right)));
+    columns.extend([
+        ("change ms/req", Align::Right),
+        ("part of change", Align::Right),
+        ("elasticity", Align::Right),
+        ("verdict", Align::Left),
+        ("enters path at", Align::Left),
+    ]);
+    let mut t = Table::new(&columns);
+    for r in report.scaling.iter().take(SCALING_SHOWN) {
+        let mut row = vec![escape(&r.service), code(&r.operation)];
+        row.extend(r.cp_ms_per_request_by_level.iter().map(|&v| ms(v)));
+        row.extend([
+            format!("{:+.3}", r.change_ms_per_request),
+            percent(r.part_of_change),
+            r.elasticity.map_or(String::new(), |e| format!("{e:.2}")),
+            r.verdict.as_str().into(),
+            r.enters_path_at.as_deref().map_or(String::new(), escape),
+        ]);
+        t.row(row);
+    }
+    let _ = writeln!(out, "Critical-path ms per request at each level:\n");
+    out.push_str(&t.markdown());
+    if report.scaling.len() > SCALING_SHOWN {
+        let _ = writeln!(
+            out,
+            "\n{} more in report.json.",
+            report.scaling.len() - SCALING_SHOWN
+        );
+    }
+    out.push('\n');
 }
 
 fn render_findings(out: &mut String, report: &Report) {

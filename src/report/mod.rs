@@ -34,12 +34,85 @@ pub struct Report {
     /// Server spans found outside their client span (clock skew), per host pair.
     #[serde(default)]
     pub skew: Vec<SkewRow>,
+    /// How each operation's critical-path time per request changes across the levels, largest
+    /// part of the change in mean latency first; empty with one level.
+    #[serde(default)]
+    pub scaling: Vec<ScalingRow>,
+    /// The change in mean latency that the scaling rows add up to, the knee of the p95 curve,
+    /// and warnings on thin samples; absent with one level.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scaling_summary: Option<ScalingSummary>,
     /// Design problems found, largest saving first.
     #[serde(default)]
     pub findings: Vec<Finding>,
     /// Candidates that missed a rule, with the rule they failed.
     #[serde(default)]
     pub near_misses: Vec<NearMiss>,
+}
+
+/// How an operation's critical-path time per request grows with throughput.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Elasticity under 0.3: about constant per request.
+    Flat,
+    /// Elasticity from 0.3 to 1.3: growing about in proportion to the load, or slower.
+    Linear,
+    /// Elasticity over 1.3: growing faster than the load.
+    Superlinear,
+    /// On the path of too few requests at two levels or more to tell.
+    TooFewSamples,
+}
+
+impl Verdict {
+    /// The name used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Flat => "flat",
+            Verdict::Linear => "linear",
+            Verdict::Superlinear => "superlinear",
+            Verdict::TooFewSamples => "too few samples",
+        }
+    }
+}
+
+/// One operation across the levels.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScalingRow {
+    /// Service.
+    pub service: String,
+    /// Operation.
+    pub operation: String,
+    /// Kind of operation.
+    pub kind: OpKind,
+    /// Critical-path ms per request of each level, in level order.
+    pub cp_ms_per_request_by_level: Vec<f64>,
+    /// From the first level to the last, ms per request.
+    pub change_ms_per_request: f64,
+    /// Its part of the change in mean latency from the first level to the last (the parts add
+    /// up to 1).
+    pub part_of_change: f64,
+    /// Slope of log critical-path ms per request against log throughput.
+    pub elasticity: Option<f64>,
+    /// What the elasticity says.
+    pub verdict: Verdict,
+    /// The first level where it is on the path, when it is not at the first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enters_path_at: Option<String>,
+}
+
+/// The whole of the scaling table.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScalingSummary {
+    /// Mean end-to-end latency of each level, ms.
+    pub mean_latency_ms_by_level: Vec<f64>,
+    /// Its change from the first level to the last, ms: the sum of the rows' changes.
+    pub change_ms: f64,
+    /// The level after which p95 latency rises faster than throughput, with three levels or
+    /// more.
+    pub p95_knee_level: Option<String>,
+    /// Levels or operations with too few requests to trust.
+    pub warnings: Vec<String>,
 }
 
 /// The kind of a finding.

@@ -12,15 +12,15 @@ pub enum Align {
 /// A table of already formatted cells.
 #[derive(Debug, Clone)]
 pub struct Table {
-    columns: Vec<(&'static str, Align)>,
+    columns: Vec<(String, Align)>,
     rows: Vec<Vec<String>>,
 }
 
 impl Table {
     /// A table with these column headers.
-    pub fn new(columns: &[(&'static str, Align)]) -> Table {
+    pub fn new(columns: &[(&str, Align)]) -> Table {
         Table {
-            columns: columns.to_vec(),
+            columns: columns.iter().map(|&(h, a)| (h.to_string(), a)).collect(),
             rows: Vec::new(),
         }
     }
@@ -40,7 +40,7 @@ impl Table {
     pub fn markdown(&self) -> String {
         let mut out = String::new();
         let line = |cells: Vec<&str>| format!("| {} |\n", cells.join(" | "));
-        out += &line(self.columns.iter().map(|c| c.0).collect());
+        out += &line(self.columns.iter().map(|c| c.0.as_str()).collect());
         out += &line(
             self.columns
                 .iter()
@@ -63,7 +63,7 @@ impl Table {
             }
         };
         let cells: Vec<Vec<String>> =
-            std::iter::once(self.columns.iter().map(|c| cut(c.0)).collect())
+            std::iter::once(self.columns.iter().map(|c| cut(&c.0)).collect())
                 .chain(self.rows.iter().map(|r| r.iter().map(|c| cut(c)).collect()))
                 .collect();
         let widths: Vec<usize> = (0..self.columns.len())

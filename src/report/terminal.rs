@@ -43,6 +43,19 @@ pub fn render(report: &Report) -> String {
         }
         out += &t.text(60);
     }
+    if let (Some(summary), Some(top)) = (&report.scaling_summary, report.scaling.first()) {
+        let _ = writeln!(
+            out,
+            "scaling: mean latency {:+.3} ms from level {} to {}; largest part {} {} ({}, {})",
+            summary.change_ms,
+            report.levels[0].name,
+            report.levels[report.levels.len() - 1].name,
+            top.service,
+            top.operation,
+            percent(top.part_of_change),
+            top.verdict.as_str()
+        );
+    }
     if !report.findings.is_empty() {
         let _ = writeln!(out, "findings, largest saving first:");
         let mut t = Table::new(&[

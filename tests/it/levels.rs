@@ -239,3 +239,145 @@ fn levels_none_keeps_one_level_and_levels_conflicts_with_level() {
     );
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// Three levels of 40 requests at 50, 100 and 200 req/s. Each request runs, one after another,
+/// a 5 ms `render`, a query whose time grows in proportion to the load, one that grows with its
+/// square, and at the top level only a `pool wait`.
+fn scaling_report() -> Report {
+    use chokepoint::model::{OpKind, SpanKind};
+    let mut maker = crate::common::SpanMaker::new();
+    let mut spans = Vec::new();
+    let mut trace = 0;
+    for (level, rps) in [50i64, 100, 200].into_iter().enumerate() {
+        for i in 0..40i64 {
+            trace += 1;
+            let start = 1_000_000_000_000 * (level as i64 + 1) + i * 1_000_000_000 / rps;
+            let parts = [
+                ("render", 5_000_000, OpKind::Internal),
+                (
+                    "select * from orders where id = ?",
+                    50_000 * rps,
+                    OpKind::Db,
+                ),
+                (
+                    "select * from stock where id = ?",
+                    100 * rps * rps,
+                    OpKind::Db,
+                ),
+                (
+                    "pool wait",
+                    if rps == 200 { 3_000_000 } else { 0 },
+                    OpKind::Internal,
+                ),
+            ];
+            let mut at = start + 1_000_000;
+            let mut children = Vec::new();
+            for (id, (name, len, op_kind)) in parts.into_iter().enumerate() {
+                if len == 0 {
+                    continue;
+                }
+                let mut s = maker.span(
+                    trace,
+                    id as u64 + 2,
+                    1,
+                    at,
+                    at + len,
+                    "api",
+                    name,
+                    SpanKind::Internal,
+                );
+                s.op_kind = op_kind;
+                s.input = level as u32;
+                children.push(s);
+                at += len;
+            }
+            let mut root = maker.span(
+                trace,
+                1,
+                0,
+                start,
+                at + 1_000_000,
+                "api",
+                "GET /x",
+                SpanKind::Server,
+            );
+            root.input = level as u32;
+            spans.push(root);
+            spans.extend(children);
+        }
+    }
+    let mut dataset = crate::common::dataset(spans, maker);
+    dataset.inputs = vec![Default::default(); 3];
+    let mut options = chokepoint::analysis::Options::default();
+    options.levels = chokepoint::analysis::levels::Levels::ByInput {
+        names: vec!["50".into(), "100".into(), "200".into()],
+        of_input: vec![Some(0), Some(1), Some(2)],
+    };
+    chokepoint::analysis::analyze(&dataset, &options)
+}
+
+#[test]
+fn scaling_tells_flat_linear_and_superlinear_and_adds_up_exactly() {
+    use chokepoint::report::Verdict;
+    let report = scaling_report();
+    let row = |op: &str| report.scaling.iter().find(|r| r.operation == op).unwrap();
+    assert_eq!(row("render").verdict, Verdict::Flat);
+    assert_eq!(
+        row("select * from orders where id = ?").verdict,
+        Verdict::Linear
+    );
+    assert_eq!(
+        row("select * from stock where id = ?").verdict,
+        Verdict::Superlinear
+    );
+    let e = |op: &str| row(op).elasticity.unwrap();
+    assert!(e("render").abs() < 0.05, "{}", e("render"));
+    assert!((e("select * from orders where id = ?") - 1.0).abs() < 0.15);
+    assert!((e("select * from stock where id = ?") - 2.0).abs() < 0.3);
+    assert_eq!(row("pool wait").enters_path_at.as_deref(), Some("200"));
+    assert_eq!(
+        row("pool wait").verdict,
+        Verdict::TooFewSamples,
+        "on the path at one level only"
+    );
+    // 2.5 ms to 10 ms per request against 0.25 ms to 4 ms: the largest part of the change first.
+    assert_eq!(
+        report.scaling[0].operation,
+        "select * from orders where id = ?"
+    );
+
+    let summary = report.scaling_summary.as_ref().unwrap();
+    let means: Vec<f64> = report.levels.iter().map(|l| l.latency_ms.mean).collect();
+    assert_eq!(summary.mean_latency_ms_by_level, means);
+    let change: f64 = report.scaling.iter().map(|r| r.change_ms_per_request).sum();
+    assert!(
+        (change - summary.change_ms).abs() < 1e-9,
+        "{change} vs {}",
+        summary.change_ms
+    );
+    assert!((summary.change_ms - (means[2] - means[0])).abs() < 1e-6);
+    let parts: f64 = report.scaling.iter().map(|r| r.part_of_change).sum();
+    assert!((parts - 1.0).abs() < 1e-12, "{parts}");
+    assert_eq!(
+        summary.p95_knee_level.as_deref(),
+        Some("100"),
+        "latency turns up past 100 req/s"
+    );
+    assert!(
+        summary
+            .warnings
+            .iter()
+            .any(|w| w.contains("1 operation(s)")),
+        "{:?}",
+        summary.warnings
+    );
+}
+
+#[test]
+fn one_level_has_no_scaling() {
+    let dir = temp_dir("levels-one");
+    run_at(&dir, "a.jsonl", 50, 100, 8);
+    let report = analyze(&dir, &["a.jsonl"]);
+    assert!(report.scaling.is_empty());
+    assert!(report.scaling_summary.is_none());
+}
