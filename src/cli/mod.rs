@@ -125,12 +125,17 @@ fn analyze(a: AnalyzeArgs) -> Result<ExitCode> {
     let mut written = Vec::new();
     if let Some(dir) = &out_dir {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        for (name, text) in [
-            ("report.md", report::markdown::render(&report)),
-            ("report.json", report.to_json()),
-        ] {
+        let charts = report::charts::render(&report)
+            .map_err(|e| anyhow::anyhow!("cannot draw the charts: {e}"))?;
+        let files = [
+            ("report.md", report::markdown::render(&report).into_bytes()),
+            ("report.json", report.to_json().into_bytes()),
+        ]
+        .into_iter()
+        .chain(charts.into_iter().map(|(name, png)| (name.file, png)));
+        for (name, bytes) in files {
             let path = dir.join(name);
-            std::fs::write(&path, text)
+            std::fs::write(&path, bytes)
                 .with_context(|| format!("cannot write {}", path.display()))?;
             written.push(path);
         }

@@ -172,6 +172,9 @@ fn render_scaling(out: &mut String, report: &Report) {
         ]);
         t.row(row);
     }
+    for chart in super::charts::names(report) {
+        let _ = writeln!(out, "![{}]({})\n", chart.title, chart.file);
+    }
     let _ = writeln!(out, "Critical-path ms per request at each level:\n");
     out.push_str(&t.markdown());
     if report.scaling.len() > SCALING_SHOWN {

@@ -3,6 +3,7 @@
 //! are never removed or renamed without raising [`SCHEMA_VERSION`], and new fields are added with
 //! defaults so that old reports (baselines) still parse.
 
+pub mod charts;
 pub mod markdown;
 pub mod table;
 pub mod terminal;

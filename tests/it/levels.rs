@@ -381,3 +381,22 @@ fn one_level_has_no_scaling() {
     assert!(report.scaling.is_empty());
     assert!(report.scaling_summary.is_none());
 }
+
+#[test]
+fn with_levels_the_charts_are_written_and_linked_from_report_md() {
+    let dir = temp_dir("levels-charts");
+    stepped(&dir, &[40, 120], 8, 2, 10);
+    let out = run(&dir, &["analyze", "stepped.jsonl", "--out", "out"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let md = std::fs::read_to_string(dir.join("out/report.md")).unwrap();
+    for chart in ["latency.png", "share.png", "cp_per_request.png"] {
+        let bytes = std::fs::read(dir.join("out").join(chart)).unwrap();
+        assert!(bytes.starts_with(b"\x89PNG\r\n\x1a\n"), "{chart}");
+        assert!(md.contains(&format!("]({chart})")), "{chart} is linked");
+    }
+}

@@ -1,0 +1,371 @@
+//! PNG charts of a report with two load levels or more: latency percentiles against
+//! throughput, each level's critical-path share stacked for the top operations, and
+//! critical-path ms per request against throughput for the operations that change most. The
+//! series are prepared from the [`Report`] alone (and tested as data); drawing uses plotters into
+//! an RGB buffer with DejaVu Sans embedded in the binary, so that no system font is needed and
+//! two runs give the same bytes.
+
+use super::Report;
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+/// Width and height of every chart, pixels.
+pub const SIZE: (u32, u32) = (1000, 560);
+/// Operations drawn in the share and per-request charts; the rest are summed or left out.
+const TOP: usize = 6;
+
+/// A chart's file name and what it shows.
+pub struct ChartName {
+    /// File name in the output folder.
+    pub file: &'static str,
+    /// Caption, also the link text in report.md.
+    pub title: &'static str,
+}
+
+/// The charts a report has: none with fewer than two levels.
+pub fn names(report: &Report) -> Vec<ChartName> {
+    if report.levels.len() < 2 {
+        return Vec::new();
+    }
+    vec![
+        ChartName {
+            file: "latency.png",
+            title: "End-to-end latency by load level",
+        },
+        ChartName {
+            file: "share.png",
+            title: "Critical-path share per level, top operations",
+        },
+        ChartName {
+            file: "cp_per_request.png",
+            title: "Critical-path ms per request against throughput",
+        },
+    ]
+}
+
+/// One line or stack of a chart.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Series {
+    /// Legend text.
+    pub label: String,
+    /// One value per level.
+    pub values: Vec<f64>,
+}
+
+/// p50, p95 and p99 latency of each level, ms.
+pub fn latency_series(report: &Report) -> Vec<Series> {
+    let pick = |label: &str, f: fn(&super::Percentiles) -> f64| Series {
+        label: label.into(),
+        values: report.levels.iter().map(|l| f(&l.latency_ms)).collect(),
+    };
+    vec![
+        pick("p50", |p| p.p50),
+        pick("p95", |p| p.p95),
+        pick("p99", |p| p.p99),
+    ]
+}
+
+/// Each level's share of latency (percent) for the operations with the most critical-path time
+/// at the last level, and the rest as `other`: each level's stack adds up to 100.
+pub fn share_series(report: &Report) -> Vec<Series> {
+    let Some(last) = report.levels.last() else {
+        return Vec::new();
+    };
+    let top: Vec<(&str, &str)> = last
+        .bottlenecks
+        .iter()
+        .take(TOP)
+        .map(|b| (b.service.as_str(), b.operation.as_str()))
+        .collect();
+    let mut series: Vec<Series> = top
+        .iter()
+        .map(|&(service, operation)| Series {
+            label: format!("{service} {operation}"),
+            values: report
+                .levels
+                .iter()
+                .map(|l| {
+                    l.bottlenecks
+                        .iter()
+                        .find(|b| b.service == service && b.operation == operation)
+                        .map_or(0.0, |b| b.share * 100.0)
+                })
+                .collect(),
+        })
+        .collect();
+    let other: Vec<f64> = (0..report.levels.len())
+        .map(|i| {
+            let shown: f64 = series.iter().map(|s| s.values[i]).sum();
+            (100.0 - shown).max(0.0)
+        })
+        .collect();
+    series.push(Series {
+        label: "other".into(),
+        values: other,
+    });
+    series
+}
+
+/// Critical-path ms per request of each level for the operations whose time changes most.
+pub fn per_request_series(report: &Report) -> Vec<Series> {
+    report
+        .scaling
+        .iter()
+        .take(TOP)
+        .map(|r| Series {
+            label: format!("{}: {} {}", r.verdict.as_str(), r.service, r.operation),
+            values: r.cp_ms_per_request_by_level.clone(),
+        })
+        .collect()
+}
+
+const COLORS: [RGBColor; 7] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(160, 160, 160),
+];
+
+const FONT: &str = "sans-serif";
+
+fn register_font() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        plotters::style::register_font(FONT, FontStyle::Normal, dejavu::sans::regular())
+            .unwrap_or_else(|_| panic!("the embedded DejaVu Sans is a valid font"));
+    });
+}
+
+fn short(text: &str) -> String {
+    const MAX: usize = 44;
+    if text.chars().count() <= MAX {
+        text.to_string()
+    } else {
+        text.chars().take(MAX - 1).collect::<String>() + "…"
+    }
+}
+
+type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
+type DrawResult = Result<(), Box<dyn std::error::Error>>;
+
+/// Draws the report's charts, in the order of [`names`], as PNG bytes.
+pub fn render(report: &Report) -> Result<Vec<(ChartName, Vec<u8>)>, String> {
+    register_font();
+    let rps: Vec<f64> = report.levels.iter().map(|l| l.rps).collect();
+    let levels: Vec<String> = report.levels.iter().map(|l| l.name.clone()).collect();
+    names(report)
+        .into_iter()
+        .map(|name| {
+            let png = match name.file {
+                "latency.png" => {
+                    draw(|a| lines(a, name.title, &rps, &latency_series(report), "latency (ms)"))
+                }
+                "share.png" => draw(|a| stacks(a, name.title, &levels, &share_series(report))),
+                _ => draw(|a| {
+                    lines(
+                        a,
+                        name.title,
+                        &rps,
+                        &per_request_series(report),
+                        "critical path (ms per request)",
+                    )
+                }),
+            }
+            .map_err(|e| format!("{}: {e}", name.file))?;
+            Ok((name, png))
+        })
+        .collect()
+}
+
+fn draw(f: impl FnOnce(&Area) -> DrawResult) -> Result<Vec<u8>, Box<dyn std::error::Error>> {
+    let (w, h) = SIZE;
+    let mut rgb = vec![0u8; (w * h * 3) as usize];
+    {
+        let area = BitMapBackend::with_buffer(&mut rgb, SIZE).into_drawing_area();
+        area.fill(&WHITE)?;
+        f(&area)?;
+        area.present()?;
+    }
+    let mut png = Vec::new();
+    let mut encoder = png::Encoder::new(&mut png, w, h);
+    encoder.set_color(png::ColorType::Rgb);
+    encoder.set_depth(png::BitDepth::Eight);
+    let mut writer = encoder.write_header()?;
+    writer.write_image_data(&rgb)?;
+    writer.finish()?;
+    Ok(png)
+}
+
+/// Width of the legend column right of the plot, pixels.
+const LEGEND_W: u32 = 330;
+
+fn color_of(i: usize, s: &Series) -> RGBColor {
+    if s.label == "other" {
+        COLORS[COLORS.len() - 1]
+    } else {
+        COLORS[i % (COLORS.len() - 1)]
+    }
+}
+
+/// Titles the chart and fills the legend column right of the plot (a swatch and the label of
+/// each series, top down); returns the plot's area.
+fn with_legend<'a>(
+    area: &Area<'a>,
+    title: &str,
+    series: &[Series],
+) -> Result<Area<'a>, Box<dyn std::error::Error>> {
+    let area = area.margin(10, 0, 0, 0).titled(title, (FONT, 24))?;
+    let (plot, legend) = area.split_horizontally(SIZE.0 - LEGEND_W);
+    for (i, s) in series.iter().enumerate() {
+        let y = 40 + 26 * i as i32;
+        legend.draw(&Rectangle::new(
+            [(8, y - 7), (26, y + 7)],
+            color_of(i, s).filled(),
+        ))?;
+        legend.draw(&Text::new(short(&s.label), (34, y - 8), (FONT, 14)))?;
+    }
+    Ok(plot)
+}
+
+/// Lines of `series` against throughput `x`, with a marker at each level.
+fn lines(area: &Area, title: &str, x: &[f64], series: &[Series], y_desc: &str) -> DrawResult {
+    let area = with_legend(area, title, series)?;
+    let (x_lo, x_hi) = x
+        .iter()
+        .fold((f64::MAX, f64::MIN), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+    let pad = ((x_hi - x_lo) * 0.05).max(1.0);
+    let y_hi = series
+        .iter()
+        .flat_map(|s| &s.values)
+        .cloned()
+        .fold(0.0, f64::max)
+        .max(1e-3)
+        * 1.15;
+    let mut chart = ChartBuilder::on(&area)
+        .margin(16)
+        .x_label_area_size(48)
+        .y_label_area_size(72)
+        .build_cartesian_2d((x_lo - pad)..(x_hi + pad), 0f64..y_hi)?;
+    chart
+        .configure_mesh()
+        .x_desc("throughput (requests per second)")
+        .y_desc(y_desc)
+        .label_style((FONT, 14))
+        .axis_desc_style((FONT, 16))
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()?;
+    for (i, s) in series.iter().enumerate() {
+        let color = color_of(i, s);
+        let points: Vec<(f64, f64)> = x.iter().copied().zip(s.values.iter().copied()).collect();
+        chart.draw_series(LineSeries::new(points.clone(), color.stroke_width(2)))?;
+        chart.draw_series(points.iter().map(|&p| Circle::new(p, 4, color.filled())))?;
+    }
+    Ok(())
+}
+
+/// One stacked bar per level.
+fn stacks(area: &Area, title: &str, levels: &[String], series: &[Series]) -> DrawResult {
+    let area = with_legend(area, title, series)?;
+    let n = levels.len();
+    // A segmented range a..b has a segment for each of a..=b.
+    let mut chart = ChartBuilder::on(&area)
+        .margin(16)
+        .x_label_area_size(48)
+        .y_label_area_size(72)
+        .build_cartesian_2d((0..n - 1).into_segmented(), 0f64..100f64)?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_desc("load level")
+        .y_desc("share of end-to-end latency (%)")
+        .x_label_formatter(&|v| match v {
+            SegmentValue::CenterOf(i) => levels.get(*i).cloned().unwrap_or_default(),
+            _ => String::new(),
+        })
+        .label_style((FONT, 14))
+        .axis_desc_style((FONT, 16))
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()?;
+    let mut base = vec![0f64; n];
+    for (i, s) in series.iter().enumerate() {
+        let color = color_of(i, s);
+        let bars: Vec<Rectangle<(SegmentValue<usize>, f64)>> = (0..n)
+            .map(|l| {
+                let (lo, hi) = (base[l], base[l] + s.values[l]);
+                base[l] = hi;
+                let mut bar = Rectangle::new(
+                    [
+                        (SegmentValue::Exact(l), lo),
+                        (SegmentValue::Exact(l + 1), hi),
+                    ],
+                    color.filled(),
+                );
+                bar.set_margin(0, 0, 24, 24);
+                bar
+            })
+            .collect();
+        chart.draw_series(bars)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn two_levels() -> Report {
+        let report: Report = serde_json::from_str(
+            include_str!("../../tests/it/snapshots/it__reports__demo_report_json.snap")
+                .split("---\n")
+                .nth(2)
+                .unwrap(),
+        )
+        .unwrap();
+        let mut high = report.levels[0].clone();
+        high.name = "high".into();
+        high.rps *= 2.0;
+        high.latency_ms.p95 *= 1.5;
+        let mut report = report;
+        report.levels.push(high);
+        report
+    }
+
+    #[test]
+    fn one_level_has_no_chart() {
+        let mut report = two_levels();
+        report.levels.truncate(1);
+        assert!(names(&report).is_empty());
+        assert!(render(&report).unwrap().is_empty());
+    }
+
+    #[test]
+    fn each_level_stack_adds_up_to_100_percent() {
+        let series = share_series(&two_levels());
+        assert_eq!(series.last().unwrap().label, "other");
+        for level in 0..2 {
+            let total: f64 = series.iter().map(|s| s.values[level]).sum();
+            assert!((total - 100.0).abs() < 1e-9, "{total}");
+        }
+        let latency = latency_series(&two_levels());
+        assert_eq!(latency[1].label, "p95");
+        assert_eq!(latency[1].values[1], latency[1].values[0] * 1.5);
+    }
+
+    #[test]
+    fn charts_decode_as_png_of_the_size_and_are_the_same_bytes_twice() {
+        let report = two_levels();
+        let first = render(&report).unwrap();
+        let second = render(&report).unwrap();
+        assert_eq!(first.len(), 3);
+        for ((name, png), (_, again)) in first.iter().zip(&second) {
+            assert_eq!(png, again, "{}", name.file);
+            let decoder = png::Decoder::new(std::io::Cursor::new(png.as_slice()));
+            let reader = decoder.read_info().expect("a PNG");
+            let info = reader.info();
+            assert_eq!((info.width, info.height), SIZE, "{}", name.file);
+        }
+    }
+}
