@@ -92,6 +92,8 @@ struct TraceResult {
     root_error: bool,
     /// The input the root span came from.
     root_input: u32,
+    /// Where its spans are in the dataset.
+    spans: std::ops::Range<usize>,
     /// The load level of the trace, None when it is in no level (set once all are known).
     level: Option<u32>,
     /// One per operation in the trace, sorted by key.
@@ -125,7 +127,7 @@ fn trace_ranges(spans: &[Span]) -> Vec<std::ops::Range<usize>> {
 pub fn analyze(dataset: &Dataset, options: &Options) -> Report {
     let mut results: Vec<TraceResult> = trace_ranges(&dataset.spans)
         .into_par_iter()
-        .filter_map(|range| analyze_trace(&dataset.spans[range], &dataset.strings, options))
+        .filter_map(|range| analyze_trace(&dataset.spans, range, &dataset.strings, options))
         .collect();
     let mut inputs = dataset.inputs.clone();
     let mut ledger = TraceLedger::default();
@@ -173,6 +175,7 @@ pub fn analyze(dataset: &Dataset, options: &Options) -> Report {
         levels,
         scaling,
         scaling_summary,
+        waterfall: waterfall(&results, dataset, options),
         off_path: off_path_rows(&results, dataset),
         skew: skew_rows(&results, dataset),
         findings,
@@ -180,8 +183,13 @@ pub fn analyze(dataset: &Dataset, options: &Options) -> Report {
     }
 }
 
-fn analyze_trace(spans: &[Span], strings: &Interner, options: &Options) -> Option<TraceResult> {
-    let tree = Tree::build(spans)?;
+fn analyze_trace(
+    all: &[Span],
+    range: std::ops::Range<usize>,
+    strings: &Interner,
+    options: &Options,
+) -> Option<TraceResult> {
+    let tree = Tree::build(&all[range.clone()])?;
     let path = critical_path(&tree, &options.critical_path);
     let (self_ns, anomalies) = self_times(&tree);
     let view = detect::TraceView::new(&tree, strings, &path, &anomalies);
@@ -267,6 +275,7 @@ fn analyze_trace(spans: &[Span], strings: &Interner, options: &Options) -> Optio
         root_end_ns: root.end_unix_ns,
         root_error: root.is_error,
         root_input: root.input,
+        spans: range,
         level: None,
         keys,
         ledger,
@@ -287,6 +296,77 @@ struct KeyTotals {
     per_trace_cp_ns: Vec<u64>,
     /// (cp ns, trace id) of the traces where it took the most.
     exemplars: Vec<(u64, TraceId)>,
+}
+
+/// Rows of the waterfall at most.
+const WATERFALL_SPANS: usize = 20;
+
+/// The critical path of the slowest request (ties: the smallest trace id), attributed again.
+fn waterfall(
+    results: &[TraceResult],
+    dataset: &Dataset,
+    options: &Options,
+) -> Option<report::Waterfall> {
+    let slowest = results.iter().max_by(|a, b| {
+        (a.root_end_ns - a.root_start_ns)
+            .cmp(&(b.root_end_ns - b.root_start_ns))
+            .then_with(|| b.trace_id.cmp(&a.trace_id))
+    })?;
+    let tree = Tree::build(&dataset.spans[slowest.spans.clone()])?;
+    let path = critical_path(&tree, &options.critical_path);
+    let n = tree.len();
+    let mut own: Vec<Vec<(i64, i64)>> = vec![Vec::new(); n];
+    for seg in path.segments.iter().rev() {
+        own[seg.node as usize].push((seg.start_ns, seg.end_ns));
+    }
+    // Depth-first from the root, children in start order; a span is kept when its subtree holds
+    // part of the path.
+    let mut holds = vec![false; n];
+    let mut order = Vec::with_capacity(n);
+    let mut stack = vec![(tree.root, 0u32)];
+    while let Some((node, depth)) = stack.pop() {
+        order.push((node, depth));
+        let mut kids = tree.children(node).to_vec();
+        kids.sort_by_key(|&k| {
+            std::cmp::Reverse((tree.span(k).start_unix_ns, tree.span(k).span_id))
+        });
+        stack.extend(kids.into_iter().map(|k| (k, depth + 1)));
+    }
+    for &(node, _) in order.iter().rev() {
+        if !own[node as usize].is_empty() {
+            holds[node as usize] = true;
+        }
+        let parent = tree.parent[node as usize];
+        if holds[node as usize] && parent != crate::model::trace::NO_PARENT {
+            holds[parent as usize] = true;
+        }
+    }
+    let t0 = tree.span(tree.root).start_unix_ns;
+    let at = |ns: i64| (ns - t0) as f64 / 1e6;
+    let s = |sym: Sym| dataset.strings.get(sym).to_string();
+    Some(report::Waterfall {
+        trace_id: slowest.trace_id.to_string(),
+        duration_ms: ms((slowest.root_end_ns - slowest.root_start_ns) as u64),
+        spans: order
+            .into_iter()
+            .filter(|&(node, _)| holds[node as usize])
+            .take(WATERFALL_SPANS)
+            .map(|(node, depth)| {
+                let span = tree.span(node);
+                report::WaterfallSpan {
+                    service: s(span.service),
+                    operation: s(span.op_label),
+                    depth,
+                    start_ms: at(span.start_unix_ns),
+                    end_ms: at(span.end_unix_ns),
+                    path_ms: own[node as usize]
+                        .iter()
+                        .map(|&(a, b)| (at(a), at(b)))
+                        .collect(),
+                }
+            })
+            .collect(),
+    })
 }
 
 /// One level's table, and every operation on its path (key, critical-path ns, requests on the

@@ -22,12 +22,24 @@ pub struct ChartName {
     pub title: &'static str,
 }
 
-/// The charts a report has: none with fewer than two levels.
+/// The charts a report has: the waterfall of the slowest request when there is one, and the
+/// three across levels with two levels or more.
 pub fn names(report: &Report) -> Vec<ChartName> {
-    if report.levels.len() < 2 {
-        return Vec::new();
+    let mut names = Vec::new();
+    if report
+        .waterfall
+        .as_ref()
+        .is_some_and(|w| !w.spans.is_empty())
+    {
+        names.push(ChartName {
+            file: "waterfall.png",
+            title: "Critical path of the slowest request",
+        });
     }
-    vec![
+    if report.levels.len() < 2 {
+        return names;
+    }
+    names.extend([
         ChartName {
             file: "latency.png",
             title: "End-to-end latency by load level",
@@ -40,7 +52,8 @@ pub fn names(report: &Report) -> Vec<ChartName> {
             file: "cp_per_request.png",
             title: "Critical-path ms per request against throughput",
         },
-    ]
+    ]);
+    names
 }
 
 /// One line or stack of a chart.
@@ -164,6 +177,7 @@ pub fn render(report: &Report) -> Result<Vec<(ChartName, Vec<u8>)>, String> {
                     draw(|a| lines(a, name.title, &rps, &latency_series(report), "latency (ms)"))
                 }
                 "share.png" => draw(|a| stacks(a, name.title, &levels, &share_series(report))),
+                "waterfall.png" => draw(|a| waterfall(a, name.title, report)),
                 _ => draw(|a| {
                     lines(
                         a,
@@ -312,6 +326,65 @@ fn stacks(area: &Area, title: &str, levels: &[String], series: &[Series]) -> Dra
     Ok(())
 }
 
+/// One row per span of the slowest request: its extent in grey, the stretches of the critical
+/// path it holds itself in its service's color.
+fn waterfall(area: &Area, title: &str, report: &Report) -> DrawResult {
+    let Some(w) = &report.waterfall else {
+        return Ok(());
+    };
+    let caption = format!("{title}: trace {}, {:.3} ms", w.trace_id, w.duration_ms);
+    let area = area.margin(10, 0, 0, 0).titled(&caption, (FONT, 22))?;
+    let rows = w.spans.len();
+    let labels: Vec<String> = w
+        .spans
+        .iter()
+        .map(|s| short(&format!("{} {}", s.service, s.operation)))
+        .collect();
+    let mut services: Vec<&str> = Vec::new();
+    for s in &w.spans {
+        if !services.contains(&s.service.as_str()) {
+            services.push(&s.service);
+        }
+    }
+    let mut chart = ChartBuilder::on(&area)
+        .margin(16)
+        .x_label_area_size(48)
+        .y_label_area_size(340)
+        .build_cartesian_2d(0f64..w.duration_ms.max(1e-3), (rows as f64 - 0.5)..-0.5f64)?;
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .y_labels(rows)
+        .y_label_formatter(&|y| {
+            let i = y.round();
+            if (y - i).abs() < 1e-6 && i >= 0.0 {
+                labels.get(i as usize).cloned().unwrap_or_default()
+            } else {
+                String::new()
+            }
+        })
+        .x_desc("time since the request started (ms)")
+        .label_style((FONT, 13))
+        .axis_desc_style((FONT, 16))
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()?;
+    for (row, s) in w.spans.iter().enumerate() {
+        let y = row as f64;
+        let color =
+            COLORS[services.iter().position(|&x| x == s.service).unwrap_or(0) % (COLORS.len() - 1)];
+        chart.draw_series(std::iter::once(Rectangle::new(
+            [(s.start_ms, y - 0.3), (s.end_ms, y + 0.3)],
+            RGBColor(215, 215, 215).filled(),
+        )))?;
+        chart.draw_series(
+            s.path_ms
+                .iter()
+                .map(|&(a, b)| Rectangle::new([(a, y - 0.3), (b, y + 0.3)], color.filled())),
+        )?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -334,10 +407,12 @@ mod tests {
     }
 
     #[test]
-    fn one_level_has_no_chart() {
+    fn one_level_has_only_the_waterfall() {
         let mut report = two_levels();
         report.levels.truncate(1);
-        assert!(names(&report).is_empty());
+        let files: Vec<&str> = names(&report).iter().map(|n| n.file).collect();
+        assert_eq!(files, ["waterfall.png"]);
+        report.waterfall = None;
         assert!(render(&report).unwrap().is_empty());
     }
 
@@ -359,7 +434,7 @@ mod tests {
         let report = two_levels();
         let first = render(&report).unwrap();
         let second = render(&report).unwrap();
-        assert_eq!(first.len(), 3);
+        assert_eq!(first.len(), 4, "the waterfall and the three across levels");
         for ((name, png), (_, again)) in first.iter().zip(&second) {
             assert_eq!(png, again, "{}", name.file);
             let decoder = png::Decoder::new(std::io::Cursor::new(png.as_slice()));

@@ -24,6 +24,7 @@ pub fn render(report: &Report) -> String {
         render_level(&mut out, level);
     }
     render_scaling(&mut out, report);
+    render_charts(&mut out, report);
     render_findings(&mut out, report);
     render_near_misses(&mut out, report);
     render_off_path(&mut out, report);
@@ -172,9 +173,6 @@ fn render_scaling(out: &mut String, report: &Report) {
         ]);
         t.row(row);
     }
-    for chart in super::charts::names(report) {
-        let _ = writeln!(out, "![{}]({})\n", chart.title, chart.file);
-    }
     let _ = writeln!(out, "Critical-path ms per request at each level:\n");
     out.push_str(&t.markdown());
     if report.scaling.len() > SCALING_SHOWN {
@@ -185,6 +183,17 @@ fn render_scaling(out: &mut String, report: &Report) {
         );
     }
     out.push('\n');
+}
+
+fn render_charts(out: &mut String, report: &Report) {
+    let charts = super::charts::names(report);
+    if charts.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "## Charts\n");
+    for chart in charts {
+        let _ = writeln!(out, "![{}]({})\n", chart.title, chart.file);
+    }
 }
 
 fn render_findings(out: &mut String, report: &Report) {

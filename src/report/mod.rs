@@ -43,12 +43,44 @@ pub struct Report {
     /// and warnings on thin samples; absent with one level.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scaling_summary: Option<ScalingSummary>,
+    /// The critical path of the slowest request, for the waterfall chart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub waterfall: Option<Waterfall>,
     /// Design problems found, largest saving first.
     #[serde(default)]
     pub findings: Vec<Finding>,
     /// Candidates that missed a rule, with the rule they failed.
     #[serde(default)]
     pub near_misses: Vec<NearMiss>,
+}
+
+/// The slowest request's spans that hold its critical path, in tree order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Waterfall {
+    /// Its trace id.
+    pub trace_id: String,
+    /// Its end-to-end latency, ms.
+    pub duration_ms: f64,
+    /// Spans whose subtree is on the critical path, parents before children (at most 20).
+    pub spans: Vec<WaterfallSpan>,
+}
+
+/// One row of the waterfall; times are ms from the request's start.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WaterfallSpan {
+    /// Service.
+    pub service: String,
+    /// Operation.
+    pub operation: String,
+    /// Depth below the root (0 for the root).
+    pub depth: u32,
+    /// Start, as recorded.
+    pub start_ms: f64,
+    /// End, as recorded.
+    pub end_ms: f64,
+    /// The stretches of the critical path this span holds itself (in the root's clock, after
+    /// placing skewed servers inside their clients).
+    pub path_ms: Vec<(f64, f64)>,
 }
 
 /// How an operation's critical-path time per request grows with throughput.

@@ -140,3 +140,27 @@ fn the_demo_findings_are_those_expected_md_lists() {
         .collect();
     assert_eq!(found, expected_demo_findings());
 }
+
+#[test]
+fn the_waterfall_is_the_slowest_request_and_its_path_tiles_it() {
+    let (_, json, _) = demo_outputs();
+    let report: Report = serde_json::from_str(&json).unwrap();
+    let w = report.waterfall.expect("the demo has requests");
+    assert_eq!(w.duration_ms, report.levels[0].latency_ms.max);
+    assert_eq!(w.spans[0].depth, 0, "the root first");
+    assert!(
+        w.spans.len() < 20,
+        "all rows kept, so the whole path is there"
+    );
+    let path: f64 = w
+        .spans
+        .iter()
+        .flat_map(|s| &s.path_ms)
+        .map(|(a, b)| b - a)
+        .sum();
+    assert!(
+        (path - w.duration_ms).abs() < 1e-6,
+        "{path} vs {}",
+        w.duration_ms
+    );
+}
