@@ -1,6 +1,6 @@
 //! The command line: outputs, flags and exit codes.
 
-use crate::common::{fixture, run, temp_dir};
+use crate::common::{analyze_json, fixture, run, temp_dir};
 use chokepoint::report::Report;
 
 #[test]
@@ -77,16 +77,9 @@ fn help_documents_the_exit_codes() {
 /// The N+1 findings of the demo's JSON report run with `args` in `dir`.
 fn demo_n_plus_one(dir: &std::path::Path, args: &[&str]) -> Vec<chokepoint::report::Finding> {
     let demo = fixture("demo");
-    let mut all = vec!["analyze", demo.to_str().unwrap(), "--json"];
+    let mut all = vec![demo.to_str().unwrap()];
     all.extend_from_slice(args);
-    let out = run(dir, &all);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: Report = serde_json::from_slice(&out.stdout).unwrap();
+    let report = analyze_json(dir, &all);
     report
         .findings
         .into_iter()

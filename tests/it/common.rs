@@ -36,6 +36,20 @@ pub fn run(dir: &Path, args: &[&str]) -> Output {
         .expect("the binary runs")
 }
 
+/// Runs `analyze --json` with `args` in `dir`, requires success, and parses the report.
+pub fn analyze_json(dir: &Path, args: &[&str]) -> chokepoint::report::Report {
+    let mut all = vec!["analyze", "--json"];
+    all.extend_from_slice(args);
+    let out = run(dir, &all);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("stdout is the JSON report")
+}
+
 /// A fresh temporary folder for one test.
 pub fn temp_dir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("chokepoint-it-{}-{name}", std::process::id()));

@@ -1,7 +1,7 @@
 //! Load levels given as `--level NAME=PATH`: each level's traces, throughput and ranking, the
 //! levels of each finding, the traces in no level, and the mistakes that exit 2.
 
-use crate::common::{run, temp_dir};
+use crate::common::{analyze_json, run, temp_dir};
 use chokepoint::report::Report;
 use std::path::Path;
 
@@ -19,19 +19,6 @@ fn run_at(dir: &Path, name: &str, traces: u64, rps: u64, seed: u64) {
     chokepoint::synth::write_json(&options, &mut out).unwrap();
 }
 
-fn analyze(dir: &Path, args: &[&str]) -> Report {
-    let mut all = vec!["analyze", "--json"];
-    all.extend_from_slice(args);
-    let out = run(dir, &all);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).unwrap()
-}
-
 #[test]
 fn each_level_gets_its_own_traces_throughput_and_ranking() {
     let dir = temp_dir("levels");
@@ -39,7 +26,7 @@ fn each_level_gets_its_own_traces_throughput_and_ranking() {
     run_at(&dir, "low/part-2.jsonl", 200, 50, 2);
     run_at(&dir, "high.jsonl", 800, 200, 3);
     run_at(&dir, "warmup.jsonl", 100, 10, 4);
-    let report = analyze(
+    let report = analyze_json(
         &dir,
         &[
             "--level",
@@ -95,8 +82,8 @@ fn a_finding_lists_the_levels_of_its_traces_and_counts_them_all() {
     let dir = temp_dir("levels-findings");
     run_at(&dir, "a.jsonl", 400, 100, 5);
     run_at(&dir, "unlevelled.jsonl", 400, 100, 6);
-    let both = analyze(&dir, &["a.jsonl", "unlevelled.jsonl"]);
-    let one = analyze(&dir, &["--level", "a=a.jsonl", "unlevelled.jsonl"]);
+    let both = analyze_json(&dir, &["a.jsonl", "unlevelled.jsonl"]);
+    let one = analyze_json(&dir, &["--level", "a=a.jsonl", "unlevelled.jsonl"]);
     assert_eq!(one.levels.len(), 1);
     assert_eq!(one.levels[0].requests, 400);
     assert_eq!(one.traces.traces_outside_levels, 400);
@@ -159,7 +146,7 @@ fn automatic_detection_finds_the_steps_and_leaves_the_ramps_out() {
         (vec![300, 100], 10, 4),
     ] {
         let truth = stepped(&dir, &rates, step_s, ramp_s, rates[0]);
-        let report = analyze(&dir, &["stepped.jsonl"]);
+        let report = analyze_json(&dir, &["stepped.jsonl"]);
         assert_eq!(
             report.levels.len(),
             truth.len(),
@@ -229,7 +216,7 @@ fn automatic_detection_finds_the_steps_and_leaves_the_ramps_out() {
 fn levels_none_keeps_one_level_and_levels_conflicts_with_level() {
     let dir = temp_dir("levels-none");
     stepped(&dir, &[50, 150], 10, 2, 9);
-    let report = analyze(&dir, &["stepped.jsonl", "--levels", "none"]);
+    let report = analyze_json(&dir, &["stepped.jsonl", "--levels", "none"]);
     assert_eq!(report.levels.len(), 1);
     assert_eq!(report.levels[0].name, "all");
     assert_eq!(report.levels[0].requests, report.traces.traces);
@@ -377,7 +364,7 @@ fn scaling_tells_flat_linear_and_superlinear_and_adds_up_exactly() {
 fn one_level_has_no_scaling() {
     let dir = temp_dir("levels-one");
     run_at(&dir, "a.jsonl", 50, 100, 8);
-    let report = analyze(&dir, &["a.jsonl"]);
+    let report = analyze_json(&dir, &["a.jsonl"]);
     assert!(report.scaling.is_empty());
     assert!(report.scaling_summary.is_none());
 }
