@@ -131,6 +131,10 @@ pub struct Step {
     pub rps: f64,
 }
 
+/// The longest stretch of root start times searched for steps, s (about 11 days); beyond it
+/// there is one level, `all`.
+pub const MAX_SPAN_S: i64 = 1_000_000;
+
 /// Seconds on each side of a second that its stability is judged on.
 const SIDE_S: usize = 2;
 
@@ -139,7 +143,12 @@ pub fn detect_steps(starts: &[i64], min_step_s: u64) -> Vec<Step> {
     let (Some(&first), Some(&last)) = (starts.iter().min(), starts.iter().max()) else {
         return Vec::new();
     };
-    let bins = ((last - first) / 1_000_000_000) as usize + 1;
+    let seconds = (last - first) / 1_000_000_000;
+    if seconds > MAX_SPAN_S {
+        // A stray timestamp far from the rest would otherwise cost memory by the second.
+        return Vec::new();
+    }
+    let bins = seconds as usize + 1;
     let mut counts = vec![0u64; bins];
     for &t in starts {
         counts[((t - first) / 1_000_000_000) as usize] += 1;
@@ -322,6 +331,11 @@ mod tests {
         let steady: Vec<(u32, i64)> = (0..3000).map(|i| (0, i * 10_000_000)).collect();
         assert_eq!(Levels::Auto.assign(&steady).0, ["all"]);
         assert!(detect_steps(&[1, 2, 3], MIN_STEP_S).is_empty());
+        let stray = [0, 1_767_225_600_000_000_000];
+        assert!(
+            detect_steps(&stray, MIN_STEP_S).is_empty(),
+            "no bin per second since 1970"
+        );
         assert_eq!(Levels::Auto.assign(&[]).0, ["all"]);
     }
 }
