@@ -202,7 +202,7 @@ fn analyze_trace(
     let cp_ns = &view.cp_ns;
     let mut keys: Vec<KeyInTrace> = (0..tree.len())
         .map(|i| KeyInTrace {
-            key: OpKey::of(tree.spans[i]),
+            key: view.keys[i],
             cp_ns: cp_ns[i],
             self_ns: self_ns[i] as u64,
             spans: 1,
@@ -321,7 +321,7 @@ fn waterfall(
     }
     // Depth-first from the root, children in start order; a span is kept when its subtree holds
     // part of the path.
-    let mut holds = vec![false; n];
+    let mut holds: Vec<bool> = own.iter().map(|o| !o.is_empty()).collect();
     let mut order = Vec::with_capacity(n);
     let mut stack = vec![(tree.root, 0u32)];
     while let Some((node, depth)) = stack.pop() {
@@ -333,9 +333,6 @@ fn waterfall(
         stack.extend(kids.into_iter().map(|k| (k, depth + 1)));
     }
     for &(node, _) in order.iter().rev() {
-        if !own[node as usize].is_empty() {
-            holds[node as usize] = true;
-        }
         let parent = tree.parent[node as usize];
         if holds[node as usize] && parent != crate::model::trace::NO_PARENT {
             holds[parent as usize] = true;

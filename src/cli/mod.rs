@@ -132,7 +132,7 @@ fn analyze(a: AnalyzeArgs) -> Result<ExitCode> {
             ("report.json", report.to_json().into_bytes()),
         ]
         .into_iter()
-        .chain(charts.into_iter().map(|(name, png)| (name.file, png)));
+        .chain(charts.into_iter().map(|(chart, png)| (chart.file(), png)));
         for (name, bytes) in files {
             let path = dir.join(name);
             std::fs::write(&path, bytes)

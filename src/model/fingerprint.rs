@@ -34,7 +34,12 @@ pub fn fingerprint(sql: &str) -> Fingerprint {
 
 /// FNV-1a, 64 bits.
 pub fn fnv1a64(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+    fnv1a64_of(bytes.iter().copied())
+}
+
+/// FNV-1a, 64 bits, of bytes that need not be in one buffer.
+pub fn fnv1a64_of(bytes: impl IntoIterator<Item = u8>) -> u64 {
+    bytes.into_iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
         (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
     })
 }

@@ -14,46 +14,56 @@ pub const SIZE: (u32, u32) = (1000, 560);
 /// Operations drawn in the share and per-request charts; the rest are summed or left out.
 const TOP: usize = 6;
 
-/// A chart's file name and what it shows.
-pub struct ChartName {
+/// A chart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Chart {
+    /// The critical path of the slowest request.
+    Waterfall,
+    /// Latency percentiles against throughput.
+    Latency,
+    /// Stacked critical-path share per level.
+    Share,
+    /// Critical-path ms per request against throughput.
+    PerRequest,
+}
+
+impl Chart {
     /// File name in the output folder.
-    pub file: &'static str,
+    pub fn file(self) -> &'static str {
+        match self {
+            Chart::Waterfall => "waterfall.png",
+            Chart::Latency => "latency.png",
+            Chart::Share => "share.png",
+            Chart::PerRequest => "cp_per_request.png",
+        }
+    }
+
     /// Caption, also the link text in report.md.
-    pub title: &'static str,
+    pub fn title(self) -> &'static str {
+        match self {
+            Chart::Waterfall => "Critical path of the slowest request",
+            Chart::Latency => "End-to-end latency by load level",
+            Chart::Share => "Critical-path share per level, top operations",
+            Chart::PerRequest => "Critical-path ms per request against throughput",
+        }
+    }
 }
 
 /// The charts a report has: the waterfall of the slowest request when there is one, and the
 /// three across levels with two levels or more.
-pub fn names(report: &Report) -> Vec<ChartName> {
-    let mut names = Vec::new();
+pub fn names(report: &Report) -> Vec<Chart> {
+    let mut charts = Vec::new();
     if report
         .waterfall
         .as_ref()
         .is_some_and(|w| !w.spans.is_empty())
     {
-        names.push(ChartName {
-            file: "waterfall.png",
-            title: "Critical path of the slowest request",
-        });
+        charts.push(Chart::Waterfall);
     }
-    if report.levels.len() < 2 {
-        return names;
+    if report.levels.len() >= 2 {
+        charts.extend([Chart::Latency, Chart::Share, Chart::PerRequest]);
     }
-    names.extend([
-        ChartName {
-            file: "latency.png",
-            title: "End-to-end latency by load level",
-        },
-        ChartName {
-            file: "share.png",
-            title: "Critical-path share per level, top operations",
-        },
-        ChartName {
-            file: "cp_per_request.png",
-            title: "Critical-path ms per request against throughput",
-        },
-    ]);
-    names
+    charts
 }
 
 /// One line or stack of a chart.
@@ -165,30 +175,26 @@ type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
 type DrawResult = Result<(), Box<dyn std::error::Error>>;
 
 /// Draws the report's charts, in the order of [`names`], as PNG bytes.
-pub fn render(report: &Report) -> Result<Vec<(ChartName, Vec<u8>)>, String> {
+pub fn render(report: &Report) -> Result<Vec<(Chart, Vec<u8>)>, String> {
     register_font();
     let rps: Vec<f64> = report.levels.iter().map(|l| l.rps).collect();
     let levels: Vec<String> = report.levels.iter().map(|l| l.name.clone()).collect();
     names(report)
         .into_iter()
         .map(|name| {
-            let png = match name.file {
-                "latency.png" => {
-                    draw(|a| lines(a, name.title, &rps, &latency_series(report), "latency (ms)"))
+            let title = name.title();
+            let png = match name {
+                Chart::Waterfall => draw(|a| waterfall(a, title, report)),
+                Chart::Latency => {
+                    draw(|a| lines(a, title, &rps, &latency_series(report), "latency (ms)"))
                 }
-                "share.png" => draw(|a| stacks(a, name.title, &levels, &share_series(report))),
-                "waterfall.png" => draw(|a| waterfall(a, name.title, report)),
-                _ => draw(|a| {
-                    lines(
-                        a,
-                        name.title,
-                        &rps,
-                        &per_request_series(report),
-                        "critical path (ms per request)",
-                    )
+                Chart::Share => draw(|a| stacks(a, title, &levels, &share_series(report))),
+                Chart::PerRequest => draw(|a| {
+                    let y = "critical path (ms per request)";
+                    lines(a, title, &rps, &per_request_series(report), y)
                 }),
             }
-            .map_err(|e| format!("{}: {e}", name.file))?;
+            .map_err(|e| format!("{}: {e}", name.file()))?;
             Ok((name, png))
         })
         .collect()
@@ -410,7 +416,7 @@ mod tests {
     fn one_level_has_only_the_waterfall() {
         let mut report = two_levels();
         report.levels.truncate(1);
-        let files: Vec<&str> = names(&report).iter().map(|n| n.file).collect();
+        let files: Vec<&str> = names(&report).iter().map(|n| n.file()).collect();
         assert_eq!(files, ["waterfall.png"]);
         report.waterfall = None;
         assert!(render(&report).unwrap().is_empty());
@@ -436,11 +442,11 @@ mod tests {
         let second = render(&report).unwrap();
         assert_eq!(first.len(), 4, "the waterfall and the three across levels");
         for ((name, png), (_, again)) in first.iter().zip(&second) {
-            assert_eq!(png, again, "{}", name.file);
+            assert_eq!(png, again, "{}", name.file());
             let decoder = png::Decoder::new(std::io::Cursor::new(png.as_slice()));
             let reader = decoder.read_info().expect("a PNG");
             let info = reader.info();
-            assert_eq!((info.width, info.height), SIZE, "{}", name.file);
+            assert_eq!((info.width, info.height), SIZE, "{}", name.file());
         }
     }
 }

@@ -192,7 +192,7 @@ fn render_charts(out: &mut String, report: &Report) {
     }
     let _ = writeln!(out, "## Charts\n");
     for chart in charts {
-        let _ = writeln!(out, "![{}]({})\n", chart.title, chart.file);
+        let _ = writeln!(out, "![{}]({})\n", chart.title(), chart.file());
     }
 }
 

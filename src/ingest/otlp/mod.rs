@@ -10,7 +10,7 @@ pub mod json;
 pub mod proto;
 
 use crate::ingest::ledger::{InputLedger, SkipReason};
-use crate::model::fingerprint::{fingerprint, fnv1a64};
+use crate::model::fingerprint::{fingerprint, fnv1a64, fnv1a64_of};
 use crate::model::op_key::{Classified, OpAttrs, classify};
 use crate::model::{Interner, Span, SpanId, SpanKind, Sym, TraceId};
 use std::borrow::Cow;
@@ -86,12 +86,17 @@ impl<'a> SpanDraft<'a> {
     /// Records one span attribute; unknown keys are ignored.
     pub fn set(&mut self, key: &str, value: AttrValue<'a>) {
         if let Some(name) = key.strip_prefix("db.query.parameter.") {
-            let text = match &value {
-                AttrValue::Str(v) => v.to_string(),
-                AttrValue::Int(n) => n.to_string(),
-                AttrValue::Other => String::new(),
+            // Hashed as `name \0 value` in decimal text, so that "7" and 7 are the same value.
+            let int;
+            let text: &[u8] = match &value {
+                AttrValue::Str(v) => v.as_bytes(),
+                AttrValue::Int(n) => {
+                    int = n.to_string();
+                    int.as_bytes()
+                }
+                AttrValue::Other => b"",
             };
-            let entry = fnv1a64(format!("{name}\0{text}").as_bytes());
+            let entry = fnv1a64_of(name.bytes().chain([0]).chain(text.iter().copied()));
             self.parameters = self.parameters.wrapping_add(entry) | 1;
             return;
         }
@@ -321,6 +326,48 @@ impl SpanBatch {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn parameters<const N: usize>(params: [(&str, AttrValue<'static>); N]) -> u64 {
+        let mut d = SpanDraft::default();
+        for (key, value) in params {
+            d.set(key, value);
+        }
+        d.parameters
+    }
+
+    #[test]
+    fn recorded_parameters_hash_by_name_and_value_in_any_order() {
+        let s = |v: &'static str| AttrValue::Str(Cow::Borrowed(v));
+        let a = parameters([
+            ("db.query.parameter.0", s("7")),
+            ("db.query.parameter.1", s("x")),
+        ]);
+        let b = parameters([
+            ("db.query.parameter.1", s("x")),
+            ("db.query.parameter.0", AttrValue::Int(7)),
+        ]);
+        assert_eq!(a, b, "order and \"7\" against 7 do not matter");
+        assert_ne!(
+            a,
+            parameters([
+                ("db.query.parameter.0", s("8")),
+                ("db.query.parameter.1", s("x"))
+            ])
+        );
+        assert_ne!(
+            a,
+            parameters([
+                ("db.query.parameter.1", s("7")),
+                ("db.query.parameter.0", s("x"))
+            ])
+        );
+        assert_ne!(a, 0);
+        assert_eq!(
+            parameters([("db.system", s("postgresql"))]),
+            0,
+            "no parameter recorded"
+        );
+    }
 
     #[test]
     fn ids_decode_from_hex_and_base64() {
