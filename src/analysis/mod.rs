@@ -6,6 +6,7 @@ pub mod critical_path;
 pub mod detect;
 mod finding;
 pub mod levels;
+pub mod queries;
 mod scaling;
 pub mod stats;
 
@@ -180,6 +181,7 @@ pub fn analyze(dataset: &Dataset, options: &Options) -> Report {
         skew: skew_rows(&results, dataset),
         findings,
         near_misses,
+        queries: queries::profile(dataset),
     }
 }
 

@@ -46,6 +46,10 @@ pub struct AnalyzeArgs {
     /// Read every input as this format instead of recognizing it.
     #[arg(long, value_enum)]
     pub format: Option<Format>,
+    /// The log_line_prefix of PostgreSQL stderr and syslog logs, as in postgresql.conf (for
+    /// example '%m [%p] %q%u@%d '); inferred from the lines when not given.
+    #[arg(long, value_name = "PREFIX")]
+    pub pg_prefix: Option<String>,
     /// Folder to write report.md and report.json to [default: chokepoint-report, or none with --json].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,

@@ -88,6 +88,7 @@ fn analyze(a: AnalyzeArgs) -> Result<ExitCode> {
     let mut options = ingest::Options::default();
     options.format = a.format;
     options.progress = progress_bar(&inputs);
+    options.pg_prefix = a.pg_prefix.clone();
     let dataset = ingest::read_inputs(&inputs, &options)?;
     if let Some(p) = &options.progress {
         p.finish_and_clear();
@@ -214,6 +215,10 @@ fn write_synth(s: SynthArgs) -> Result<ExitCode> {
     match s.format {
         ingest::Format::OtlpJson => synth::write_json(&options, &mut out),
         ingest::Format::OtlpProto => synth::write_proto(&options, &mut out),
+        other => anyhow::bail!(
+            "synth writes otlp-json or otlp-proto, not {}",
+            other.as_str()
+        ),
     }
     .and_then(|()| out.flush())
     .with_context(|| format!("cannot write {}", s.out.display()))?;

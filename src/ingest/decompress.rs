@@ -1,4 +1,4 @@
-//! gzip and zstd inputs, recognized by their magic bytes (never by file name) and decompressed
+//! gzip, zstd and bzip2 inputs, recognized by their magic bytes (never by file name) and decompressed
 //! as streams, so a compressed file is never held whole in memory.
 
 use std::io::{BufRead, BufReader, Read};
@@ -12,6 +12,8 @@ pub enum Compression {
     Gzip,
     /// Zstandard.
     Zstd,
+    /// bzip2 (how pgBadger's and many rotated logs are shipped), possibly several streams.
+    Bzip2,
 }
 
 impl Compression {
@@ -21,6 +23,8 @@ impl Compression {
             Compression::Gzip
         } else if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
             Compression::Zstd
+        } else if head.len() >= 4 && head.starts_with(b"BZh") && (b'1'..=b'9').contains(&head[3]) {
+            Compression::Bzip2
         } else {
             Compression::None
         }
@@ -43,6 +47,10 @@ pub fn open(
             1 << 20,
             zstd::stream::read::Decoder::with_buffer(reader)?,
         )),
+        Compression::Bzip2 => Box::new(BufReader::with_capacity(
+            1 << 20,
+            bzip2::bufread::MultiBzDecoder::new(reader),
+        )),
     };
     Ok((compression, out))
 }
@@ -53,12 +61,15 @@ mod tests {
     use std::io::Write;
 
     #[test]
-    fn gzip_and_zstd_round_trip() {
+    fn gzip_zstd_and_bzip2_round_trip() {
         let text = b"{\"resourceSpans\":[]}\n".repeat(1000);
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         gz.write_all(&text).unwrap();
         let zst = zstd::stream::encode_all(&text[..], 1).unwrap();
+        let mut bz = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
+        bz.write_all(&text).unwrap();
         for (bytes, want) in [
+            (bz.finish().unwrap(), Compression::Bzip2),
             (gz.finish().unwrap(), Compression::Gzip),
             (zst, Compression::Zstd),
             (text.clone(), Compression::None),

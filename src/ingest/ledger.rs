@@ -22,6 +22,17 @@ pub enum SkipReason {
     DuplicateSpan,
     /// A file found in a folder that matches no input format (the whole file is one record).
     UnrecognizedFile,
+    /// A database log entry that is not a query: connections, checkpoints, errors, …
+    NotAQuery,
+    /// A logged statement without a duration (`log_statement`, not `log_min_duration_statement`).
+    NoDuration,
+    /// A logged duration without its statement (`log_duration`).
+    NoStatement,
+    /// A PostgreSQL log line whose prefix does not match the `--pg-prefix` given.
+    PrefixMismatch,
+    /// A pg_stat_statements row of a statement nested in a function (`toplevel = false`): not a
+    /// call the application made.
+    NestedStatement,
 }
 
 impl SkipReason {
@@ -35,6 +46,11 @@ impl SkipReason {
             SkipReason::TimeOutOfRange => "time_out_of_range",
             SkipReason::DuplicateSpan => "duplicate_span",
             SkipReason::UnrecognizedFile => "unrecognized_file",
+            SkipReason::NotAQuery => "not_a_query",
+            SkipReason::NoDuration => "statement_without_duration",
+            SkipReason::NoStatement => "duration_without_statement",
+            SkipReason::PrefixMismatch => "prefix_mismatch",
+            SkipReason::NestedStatement => "nested_statement",
         }
     }
 }
@@ -54,6 +70,10 @@ pub struct InputLedger {
     pub skip_reasons: BTreeMap<SkipReason, u64>,
     /// The first example of each reason, with its location.
     pub skip_examples: BTreeMap<SkipReason, String>,
+    /// Things worth knowing about records that were used (a sampling rate, an unknown prefix),
+    /// by kind, with the first example.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub notes: BTreeMap<String, String>,
 }
 
 impl InputLedger {
@@ -67,6 +87,13 @@ impl InputLedger {
         self.skip_examples.entry(reason).or_insert_with(example);
     }
 
+    /// Notes something about this file's records, once per kind.
+    pub fn note(&mut self, kind: &str, text: impl FnOnce() -> String) {
+        if !self.notes.contains_key(kind) {
+            self.notes.insert(kind.to_string(), text());
+        }
+    }
+
     /// Adds another ledger's counts (of a later chunk of the same file) to this one.
     pub fn merge(&mut self, other: InputLedger) {
         self.records += other.records;
@@ -76,6 +103,9 @@ impl InputLedger {
         }
         for (reason, example) in other.skip_examples {
             self.skip_examples.entry(reason).or_insert(example);
+        }
+        for (kind, text) in other.notes {
+            self.notes.entry(kind).or_insert(text);
         }
     }
 }

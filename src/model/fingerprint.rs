@@ -8,6 +8,8 @@
 //! case; quoted identifiers keep their case; whitespace folds to the spacing the output rules
 //! give. The id is FNV-1a 64 of the normalized text: stable across versions and platforms.
 
+use super::{SpanId, TraceId};
+
 /// A normalized statement and its stable 64-bit id.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fingerprint {
@@ -30,6 +32,33 @@ pub fn fingerprint(sql: &str) -> Fingerprint {
         id,
         has_placeholders,
     }
+}
+
+/// The trace context of a sqlcommenter comment (`/*traceparent='00-<trace>-<span>-01'*/`), when
+/// the statement carries one. The fingerprint drops it with the other comments.
+pub fn trace_context(sql: &str) -> Option<(TraceId, SpanId)> {
+    let at = memchr::memmem::find(sql.as_bytes(), b"traceparent=")?;
+    let value = sql[at + "traceparent=".len()..].trim_start_matches(['\'', '"']);
+    let value = value.strip_prefix("00-")?;
+    let b = value.as_bytes();
+    if b.len() < 49 || b[32] != b'-' {
+        return None;
+    }
+    let mut trace = [0u8; 16];
+    let mut span = [0u8; 8];
+    hex_into(&b[..32], &mut trace)?;
+    hex_into(&b[33..49], &mut span)?;
+    (trace != [0; 16] && span != [0; 8]).then_some((TraceId(trace), SpanId(span)))
+}
+
+fn hex_into(hex: &[u8], out: &mut [u8]) -> Option<()> {
+    fn nibble(c: u8) -> Option<u8> {
+        (c as char).to_digit(16).map(|d| d as u8)
+    }
+    for (i, pair) in hex.chunks_exact(2).enumerate() {
+        out[i] = nibble(pair[0])? << 4 | nibble(pair[1])?;
+    }
+    Some(())
 }
 
 /// FNV-1a, 64 bits.
@@ -123,6 +152,17 @@ fn lex(sql: &str) -> (Vec<Token>, bool) {
             }
             b'0'..=b'9' => {
                 i = skip_number(s, i);
+                tokens.push(Token::Value);
+            }
+            // A sign, not a subtraction: `+ -4121`, `= -1`, `(-2`, `, -3` fold with the number.
+            b'-' if next.is_some_and(|n| n.is_ascii_digit())
+                && match tokens.last() {
+                    None | Some(Token::Op(_) | Token::Open | Token::Comma) => true,
+                    Some(Token::Word(w)) => is_spaced_keyword(w),
+                    _ => false,
+                } =>
+            {
+                i = skip_number(s, i + 1);
                 tokens.push(Token::Value);
             }
             b'.' if next.is_some_and(|n| n.is_ascii_digit()) => {
@@ -406,6 +446,11 @@ mod tests {
             "select ?, ?, ?, ?, ?"
         );
         assert_eq!(fp("select 'it''s'"), "select ?");
+        assert_eq!(
+            fp("update t set b = b + -4121 where id = -1 and x in (-1, 2)"),
+            fp("update t set b = b + 4121 where id = 1 and x in (1)")
+        );
+        assert_eq!(fp("select a-1, a - 2"), "select a - ?, a - ?");
         assert_eq!(fp("select 0x1F"), "select ?");
     }
 
@@ -468,6 +513,17 @@ mod tests {
         assert!(fingerprint("select * from t where id = :id").has_placeholders);
         assert!(!fingerprint("select * from t where id = 42 and s = 'x'").has_placeholders);
         assert!(!fingerprint("select now()::text").has_placeholders);
+    }
+
+    #[test]
+    fn sqlcommenter_trace_context_is_read_and_dropped() {
+        let sql = "select * from t where id = 1 /*controller='cart',traceparent='00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01'*/";
+        let (trace, span) = trace_context(sql).unwrap();
+        assert_eq!(trace.to_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
+        assert_eq!(span.to_string(), "00f067aa0ba902b7");
+        assert_eq!(fp(sql), "select * from t where id = ?");
+        assert_eq!(trace_context("select 1 /*traceparent='00-zz'*/"), None);
+        assert_eq!(trace_context("select 1"), None);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 pub mod fingerprint;
 pub mod intern;
 pub mod op_key;
+pub mod query;
 pub mod trace;
 
 use crate::ingest::ledger::InputLedger;
@@ -127,6 +128,8 @@ pub struct Dataset {
     pub strings: Interner,
     /// One ledger per input file, indexed by `Span::input`.
     pub inputs: Vec<InputLedger>,
+    /// Database statements, one per (fingerprint, database, input file).
+    pub statements: Vec<query::StatementStats>,
 }
 
 impl Dataset {

@@ -20,15 +20,23 @@ pub fn render(report: &Report) -> String {
         spans,
         report.inputs.len()
     );
-    for level in &report.levels {
-        render_level(&mut out, level);
+    if report.traces.traces > 0 {
+        for level in &report.levels {
+            render_level(&mut out, level);
+        }
+        render_scaling(&mut out, report);
+        render_charts(&mut out, report);
+        render_findings(&mut out, report);
+        render_near_misses(&mut out, report);
+        render_off_path(&mut out, report);
+        render_skew(&mut out, report);
+    } else {
+        let _ = writeln!(
+            out,
+            "No traces among the inputs: only the database side is analyzed.\n"
+        );
     }
-    render_scaling(&mut out, report);
-    render_charts(&mut out, report);
-    render_findings(&mut out, report);
-    render_near_misses(&mut out, report);
-    render_off_path(&mut out, report);
-    render_skew(&mut out, report);
+    render_queries(&mut out, report);
     render_inputs(&mut out, report);
     out += METHOD;
     out
@@ -439,6 +447,69 @@ fn render_skew(out: &mut String, report: &Report) {
     out.push('\n');
 }
 
+/// Statements listed in the profile; the rest are summed in one line.
+const PROFILE_ROWS: usize = 30;
+
+fn render_queries(out: &mut String, report: &Report) {
+    if report.queries.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "## Statement profile\n");
+    let _ = writeln!(
+        out,
+        "Database statements from the logs and pg_stat_statements dumps, joined by fingerprint, \
+         largest total time first. Calls, total, mean, V/M (variance over mean, in seconds) and rows \
+         come from the source in *from*; p95 from the log that recorded each execution.\n"
+    );
+    let mut t = Table::new(&[
+        ("#", Align::Right),
+        ("fingerprint", Align::Left),
+        ("id", Align::Left),
+        ("total ms", Align::Right),
+        ("share", Align::Right),
+        ("calls", Align::Right),
+        ("mean ms", Align::Right),
+        ("p95 ms", Align::Right),
+        ("V/M", Align::Right),
+        ("rows sent", Align::Right),
+        ("rows examined", Align::Right),
+        ("from", Align::Left),
+    ]);
+    for (i, q) in report.queries.iter().take(PROFILE_ROWS).enumerate() {
+        let mut from = q.calls_from.clone();
+        if let Some(p95) = q.p95_from.as_ref().filter(|p| **p != q.calls_from) {
+            from = format!("{from}; p95: {p95}");
+        }
+        t.row(vec![
+            (i + 1).to_string(),
+            code(&q.fingerprint),
+            format!("`{}`", q.fingerprint_id),
+            ms(q.total_ms),
+            percent(q.share),
+            q.calls.to_string(),
+            ms(q.mean_ms),
+            q.p95_ms.map_or("–".into(), ms),
+            format!("{:.2}", q.variance_to_mean),
+            q.rows_sent.to_string(),
+            q.rows_examined.to_string(),
+            from,
+        ]);
+    }
+    out.push_str(&t.markdown());
+    if report.queries.len() > PROFILE_ROWS {
+        let rest = &report.queries[PROFILE_ROWS..];
+        let total: f64 = rest.iter().map(|q| q.total_ms).sum();
+        let calls: u64 = rest.iter().map(|q| q.calls).sum();
+        let _ = writeln!(
+            out,
+            "\n{} more statements: {} ms in {calls} calls (all rows are in report.json).",
+            rest.len(),
+            ms(total)
+        );
+    }
+    out.push('\n');
+}
+
 fn render_inputs(out: &mut String, report: &Report) {
     let _ = writeln!(out, "## Inputs and ledger\n");
     let mut t = Table::new(&[
@@ -478,6 +549,18 @@ fn render_inputs(out: &mut String, report: &Report) {
             "\nFirst example of each reason:\n\n{}",
             examples.join("\n")
         );
+    }
+    let notes: Vec<String> = report
+        .inputs
+        .iter()
+        .flat_map(|i| {
+            i.notes
+                .iter()
+                .map(move |(kind, text)| format!("- {kind} in {}: {}", code(&i.path), escape(text)))
+        })
+        .collect();
+    if !notes.is_empty() {
+        let _ = writeln!(out, "\nNotes:\n\n{}", notes.join("\n"));
     }
     let l = &report.traces;
     let _ = writeln!(out, "\nTrace assembly and attribution:\n");

@@ -52,6 +52,54 @@ pub struct Report {
     /// Candidates that missed a rule, with the rule they failed.
     #[serde(default)]
     pub near_misses: Vec<NearMiss>,
+    /// The statement profile of the database inputs, largest total time first.
+    #[serde(default)]
+    pub queries: Vec<QueryRow>,
+}
+
+/// One statement (fingerprint) of the database inputs, all its sources joined.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueryRow {
+    /// The fingerprint's 64-bit id, in hex.
+    pub fingerprint_id: String,
+    /// The normalized statement.
+    pub fingerprint: String,
+    /// Every source that saw it (`pg_log`, `mysql_slow`, `pg_stat_statements`).
+    pub sources: Vec<String>,
+    /// Executions.
+    pub calls: u64,
+    /// Their total time, ms.
+    pub total_ms: f64,
+    /// Share of the total time of all statements.
+    pub share: f64,
+    /// Mean time per execution, ms.
+    pub mean_ms: f64,
+    /// 95th percentile, ms, when each execution was logged (within 0.4%).
+    pub p95_ms: Option<f64>,
+    /// Longest execution, ms.
+    pub max_ms: f64,
+    /// Variance over mean of the execution time, in seconds (as pt-query-digest's V/M).
+    pub variance_to_mean: f64,
+    /// Rows sent or returned.
+    pub rows_sent: u64,
+    /// Rows examined (MySQL).
+    pub rows_examined: u64,
+    /// The source of calls, totals, mean, variance and rows sent.
+    pub calls_from: String,
+    /// The source of the p95, when there is one.
+    pub p95_from: Option<String>,
+    /// The databases it ran in.
+    pub databases: Vec<String>,
+    /// The server's query id, when known.
+    pub queryid: Option<i64>,
+    /// Parse steps (extended protocol), ms, not in `total_ms`.
+    pub parse_ms: f64,
+    /// Bind steps (extended protocol), ms, not in `total_ms`.
+    pub bind_ms: f64,
+    /// auto_explain plans that showed a sequential scan.
+    pub seq_scan_plans: u64,
+    /// Total time, ns (exact; what the ranking uses).
+    pub total_ns: u64,
 }
 
 /// The slowest request's spans that hold its critical path, in tree order.

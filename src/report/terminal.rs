@@ -12,7 +12,12 @@ const SHOWN: usize = 10;
 /// Renders the summary.
 pub fn render(report: &Report) -> String {
     let mut out = String::new();
-    for level in &report.levels {
+    let levels = if report.traces.traces > 0 {
+        &report.levels[..]
+    } else {
+        &[]
+    };
+    for level in levels {
         let l = &level.latency_ms;
         let _ = writeln!(
             out,
@@ -75,6 +80,17 @@ pub fn render(report: &Report) -> String {
             ]);
         }
         out += &t.text(60);
+    }
+    if let Some(top) = report.queries.first() {
+        let calls: u64 = report.queries.iter().map(|q| q.calls).sum();
+        let _ = writeln!(
+            out,
+            "statements: {} fingerprints, {calls} calls; most time: {} ({} ms, {} of database time)",
+            report.queries.len(),
+            top.fingerprint.chars().take(80).collect::<String>(),
+            super::units::ms(top.total_ms),
+            super::units::percent(top.share)
+        );
     }
     let skipped: u64 = report.inputs.iter().map(|i| i.skipped).sum();
     let records: u64 = report.inputs.iter().map(|i| i.records).sum();

@@ -43,7 +43,7 @@ fn binary_garbage_names_the_formats_tried() {
         .collect();
     let err = error_of("garbage.bin", &garbage);
     assert!(
-        err.contains("not a recognized input (tried otlp-json, otlp-proto)"),
+        err.contains("not a recognized input (tried otlp-json, otlp-proto, pg-stderr,"),
         "{err}"
     );
 }
@@ -51,11 +51,11 @@ fn binary_garbage_names_the_formats_tried() {
 #[test]
 fn a_file_of_another_format_is_not_guessed() {
     let err = error_of(
-        "postgresql.log",
-        b"2024-03-01 10:00:00.123 UTC [42] LOG:  duration: 1.234 ms  statement: SELECT 1\n",
+        "access.log",
+        b"127.0.0.1 - - [01/Mar/2024:10:00:00 +0000] \"GET / HTTP/1.1\" 200 5\n",
     );
     assert!(
-        err.contains("it begins with: \"2024-03-01 10:00:00.123 UTC [42] LOG:"),
+        err.contains("it begins with: \"127.0.0.1 - - [01/Mar/2024"),
         "{err}"
     );
     let err = error_of("other.json", b"{\"name\": \"not a trace\"}\n");
@@ -299,4 +299,68 @@ fn in_a_folder_an_unrecognized_file_is_ledgered_not_fatal() {
     std::fs::write(empty.join("notes.txt"), "hello\n").unwrap();
     let err = read(&[empty]).unwrap_err().to_string();
     assert!(err.contains("notes.txt: not a recognized input"), "{err}");
+}
+
+#[test]
+fn a_log_whose_prefix_does_not_match_the_one_given_says_which_would() {
+    let dir = temp_dir("pg-prefix");
+    let path = dir.join("postgresql.log");
+    std::fs::write(
+        &path,
+        "2024-03-01 10:00:00.123 UTC [42] app@shop LOG:  duration: 1.234 ms  statement: SELECT 1\n",
+    )
+    .unwrap();
+    let out = run(
+        &dir,
+        &[
+            "analyze",
+            path.to_str().unwrap(),
+            "--pg-prefix",
+            "%t [%p]: user=%u ",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("postgresql.log") && stderr.contains("prefix"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--pg-prefix '%m [%p] %u@%d '"), "{stderr}");
+    // Without --pg-prefix the prefix is inferred and the query counted.
+    let out = run(&dir, &["analyze", path.to_str().unwrap(), "--json"]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["queries"][0]["calls"], 1);
+    assert_eq!(report["queries"][0]["databases"][0], "shop");
+}
+
+#[test]
+fn a_truncated_multi_line_statement_and_a_broken_csv_quote_are_read_as_far_as_they_go() {
+    let dir = temp_dir("db-truncated");
+    let log = dir.join("cut.log");
+    std::fs::write(
+        &log,
+        "2024-03-01 10:00:00.123 UTC [42] LOG:  duration: 2 ms  statement: SELECT 1\n\
+         2024-03-01 10:00:00.124 UTC [42] LOG:  duration: 1.5 ms  statement: SELECT a,\n\tb FROM",
+    )
+    .unwrap();
+    let stats = chokepoint::ingest::read_file(&log, &Default::default())
+        .unwrap()
+        .statements;
+    assert_eq!(stats.iter().map(|s| s.calls).sum::<u64>(), 2);
+    let csv = dir.join("broken.csv");
+    std::fs::write(
+        &csv,
+        "2024-03-01 10:00:00.123 UTC,\"u\",\"db\",42,\"h\",s,1,\"SELECT\",x,1/1,0,LOG,00000,\"duration: 1.000 ms  statement: SELECT 1\",,,,,,,,,\"app\"\n\
+         2024-03-01 10:00:00.124 UTC,\"u\",\"db\",42,\"h\",s,1,\"SELECT\",x,1/1,0,LOG,00000,\"duration: 1.000 ms  statement: SELECT 2,,,,,,,,,app\n",
+    )
+    .unwrap();
+    let contents = chokepoint::ingest::read_file(&csv, &Default::default()).unwrap();
+    assert_eq!(contents.statements.iter().map(|s| s.calls).sum::<u64>(), 1);
+    assert_eq!(contents.ledger.skip_reasons[&SkipReason::Malformed], 1);
 }

@@ -173,6 +173,7 @@ pub fn dataset(spans: Vec<Span>, maker: SpanMaker) -> chokepoint::model::Dataset
         spans,
         strings: maker.strings,
         inputs: vec![Default::default()],
+        ..Default::default()
     };
     dataset.inputs[0].records = dataset.spans.len() as u64;
     dataset.sort_spans();

@@ -4,6 +4,7 @@ mod bad_input;
 mod cli;
 mod common;
 mod conformance;
+mod dblogs;
 mod detectors;
 mod levels;
 mod otlp;

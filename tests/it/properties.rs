@@ -285,7 +285,7 @@ proptest! {
                 maker.span(1, id, parent, start, end, "svc", "op", kind)
             })
             .collect();
-        let mut dataset = Dataset { inputs: vec![Default::default()], spans, strings: maker.strings };
+        let mut dataset = Dataset { inputs: vec![Default::default()], spans, strings: maker.strings, ..Dataset::default() };
         dataset.inputs[0].records = size;
         dataset.sort_spans();
         let tree = Tree::build(&dataset.spans).unwrap();

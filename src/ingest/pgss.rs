@@ -1,0 +1,234 @@
+//! pg_stat_statements dumps: CSV with a header (RFC 4180, queries spanning lines), a JSON array
+//! (`json_agg`) or one JSON object per line (`row_to_json`). Columns are found by name, so every
+//! PostgreSQL version from 12 to 18 reads: `total_time` (≤ 12) or `total_exec_time` +
+//! `total_plan_time` (≥ 13), `blk_*` or `shared_blk_*`, and columns added later are optional.
+//! Times are milliseconds in the dump and integer nanoseconds here.
+
+use super::ledger::SkipReason;
+use super::pglog::parse_ms;
+use super::statements::StatementBatch;
+use crate::model::query::Source;
+
+/// One row, by column name.
+trait Row {
+    fn text(&self, column: &str) -> Option<String>;
+}
+
+impl Row for (&csv::StringRecord, &csv::StringRecord) {
+    fn text(&self, column: &str) -> Option<String> {
+        let i = self.0.iter().position(|h| h.trim() == column)?;
+        self.1.get(i).map(str::to_string)
+    }
+}
+
+impl Row for serde_json::Map<String, serde_json::Value> {
+    fn text(&self, column: &str) -> Option<String> {
+        match self.get(column)? {
+            serde_json::Value::String(s) => Some(s.clone()),
+            serde_json::Value::Number(n) => Some(n.to_string()),
+            serde_json::Value::Bool(b) => Some(b.to_string()),
+            _ => None,
+        }
+    }
+}
+
+/// Milliseconds as written by PostgreSQL (`12.5`, or `1.5e-05` from JSON) in ns.
+fn ms(value: &str) -> Option<u64> {
+    parse_ms(value).or_else(|| {
+        let v: f64 = value.parse().ok()?;
+        (v.is_finite() && v >= 0.0).then(|| (v * 1e6).round() as u64)
+    })
+}
+
+fn count(row: &dyn Row, column: &str) -> u64 {
+    row.text(column).and_then(|v| v.parse().ok()).unwrap_or(0)
+}
+
+/// Folds one row in; `line` names it in the ledger.
+fn add_row(row: &dyn Row, line: u64, batch: &mut StatementBatch) {
+    batch.ledger.records += 1;
+    let (Some(query), Some(calls)) = (
+        row.text("query"),
+        row.text("calls").and_then(|c| c.parse::<u64>().ok()),
+    ) else {
+        batch.ledger.skip(SkipReason::Malformed, 1, || {
+            format!("row at line {line}: no query or calls column")
+        });
+        return;
+    };
+    if row
+        .text("toplevel")
+        .is_some_and(|t| matches!(t.as_str(), "f" | "false"))
+    {
+        batch.ledger.skip(SkipReason::NestedStatement, 1, || {
+            format!("row at line {line}: toplevel = false")
+        });
+        return;
+    }
+    let time = |column: &str| row.text(column).and_then(|v| ms(&v));
+    let total_ns = match time("total_exec_time") {
+        Some(exec) => exec + time("total_plan_time").unwrap_or(0),
+        None => time("total_time").unwrap_or(0),
+    };
+    let stddev_ns = time("stddev_exec_time")
+        .or_else(|| time("stddev_time"))
+        .unwrap_or(0);
+    let min_ns = time("min_exec_time").or_else(|| time("min_time"));
+    let max_ns = time("max_exec_time")
+        .or_else(|| time("max_time"))
+        .unwrap_or(0);
+    let database = row
+        .text("datname")
+        .or_else(|| row.text("dbname"))
+        .or_else(|| row.text("dbid"))
+        .unwrap_or_default();
+    let stats = batch.statement(&query, &database);
+    let had = stats.calls;
+    stats.calls += calls;
+    stats.total_ns += total_ns;
+    // Σd² = n(σ² + μ²) for the population deviation pg_stat_statements keeps.
+    if calls > 0 {
+        let mean = total_ns as f64 / calls as f64;
+        let sigma = stddev_ns as f64;
+        stats.sum_sq_ns2 += (calls as f64 * (sigma * sigma + mean * mean)) as u128;
+    }
+    if let Some(min) = min_ns {
+        stats.min_ns = if had == 0 { min } else { stats.min_ns.min(min) };
+    }
+    stats.max_ns = stats.max_ns.max(max_ns);
+    stats.rows_sent += count(row, "rows");
+    stats.blocks.shared_hit += count(row, "shared_blks_hit");
+    stats.blocks.shared_read += count(row, "shared_blks_read");
+    stats.blocks.temp += count(row, "temp_blks_read") + count(row, "temp_blks_written");
+    if stats.queryid.is_none() {
+        stats.queryid = row.text("queryid").and_then(|q| q.parse().ok());
+    }
+}
+
+/// A dump in CSV with a header row.
+pub fn parse_csv(bytes: &[u8]) -> StatementBatch {
+    let mut batch = StatementBatch::new(Source::PgStatStatements);
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
+    let headers = match reader.headers() {
+        Ok(h) => h.clone(),
+        Err(e) => {
+            batch.ledger.records += 1;
+            batch
+                .ledger
+                .skip(SkipReason::Malformed, 1, || format!("line 1: {e}"));
+            return batch;
+        }
+    };
+    let mut record = csv::StringRecord::new();
+    loop {
+        let line = reader.position().line();
+        match reader.read_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => add_row(&(&headers, &record), line, &mut batch),
+            Err(e) => {
+                batch.ledger.records += 1;
+                batch
+                    .ledger
+                    .skip(SkipReason::Malformed, 1, || format!("line {line}: {e}"));
+                break;
+            }
+        }
+    }
+    batch
+}
+
+/// A dump as a JSON array of rows, or one JSON row per line.
+pub fn parse_json(bytes: &[u8]) -> StatementBatch {
+    use serde_json::Value;
+    let mut batch = StatementBatch::new(Source::PgStatStatements);
+    let text = String::from_utf8_lossy(bytes);
+    let trimmed = text.trim_start();
+    if trimmed.starts_with('[') {
+        match serde_json::from_str::<Value>(trimmed) {
+            Ok(Value::Array(rows)) => {
+                for (i, row) in rows.iter().enumerate() {
+                    match row.as_object() {
+                        Some(map) => add_row(map, i as u64 + 1, &mut batch),
+                        None => {
+                            batch.ledger.records += 1;
+                            batch.ledger.skip(SkipReason::Malformed, 1, || {
+                                format!("array element {}: not an object", i + 1)
+                            });
+                        }
+                    }
+                }
+            }
+            Ok(_) | Err(_) => {
+                let e = serde_json::from_str::<Value>(trimmed).err();
+                batch.ledger.records += 1;
+                batch.ledger.skip(SkipReason::Malformed, 1, || match e {
+                    Some(e) => format!("line {}, column {}: {e}", e.line(), e.column()),
+                    None => "not an array of rows".into(),
+                });
+            }
+        }
+        return batch;
+    }
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<Value>(line) {
+            Ok(Value::Object(map)) => add_row(&map, i as u64 + 1, &mut batch),
+            Ok(_) | Err(_) => {
+                batch.ledger.records += 1;
+                batch.ledger.skip(SkipReason::Malformed, 1, || {
+                    format!("line {}: not a JSON row", i + 1)
+                });
+            }
+        }
+    }
+    batch
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_dumps_of_12_and_17_read_alike() {
+        let v12 = "userid,dbid,queryid,query,calls,total_time,min_time,max_time,mean_time,stddev_time,rows,shared_blks_hit,shared_blks_read\n\
+10,5,-42,\"SELECT *\n  FROM t WHERE id = $1\",4,10.5,1,4,2.625,0.5,4,100,7\n";
+        let v17 = "userid,dbid,toplevel,queryid,query,plans,total_plan_time,calls,total_exec_time,min_exec_time,max_exec_time,mean_exec_time,stddev_exec_time,rows,shared_blks_hit,shared_blks_read,shared_blk_read_time\n\
+10,5,t,-42,\"SELECT * FROM t WHERE id = $1\",4,0.5,4,10.0,1,4,2.5,0.5,4,100,7,0\n\
+10,5,f,-43,\"select 1\",0,0,9,1,0,0,0,0,9,0,0,0\n";
+        let a = parse_csv(v12.as_bytes());
+        let b = parse_csv(v17.as_bytes());
+        assert_eq!(b.ledger.skip_reasons[&SkipReason::NestedStatement], 1);
+        let (a, b) = (a.into_statements(0), b.into_statements(0));
+        assert_eq!(a.len(), 1);
+        assert_eq!(b.len(), 1);
+        for s in [&a[0], &b[0]] {
+            assert_eq!(s.fingerprint, "select * from t where id = ?");
+            assert_eq!((s.calls, s.total_ns, s.rows_sent), (4, 10_500_000, 4));
+            assert_eq!((s.blocks.shared_hit, s.blocks.shared_read), (100, 7));
+            assert_eq!((s.min_ns, s.max_ns), (1_000_000, 4_000_000));
+            assert_eq!(s.queryid, Some(-42));
+            assert_eq!(s.database, "5");
+            assert!(s.histogram.is_none());
+        }
+    }
+
+    #[test]
+    fn json_arrays_and_lines() {
+        let array = r#"[{"queryid":1,"query":"select $1","calls":3,"total_exec_time":1.5e-3,"total_plan_time":0,"rows":3}]"#;
+        let lines = "{\"queryid\":1,\"query\":\"select $1\",\"calls\":3,\"total_exec_time\":0.0015,\"rows\":3}\n";
+        for batch in [parse_json(array.as_bytes()), parse_json(lines.as_bytes())] {
+            let s = batch.into_statements(0);
+            assert_eq!((s[0].calls, s[0].total_ns), (3, 1_500));
+        }
+        let broken = parse_json(b"[{\"query\": ");
+        assert_eq!(broken.ledger.skip_reasons[&SkipReason::Malformed], 1);
+    }
+
+    #[test]
+    fn a_broken_quote_is_a_ledger_entry() {
+        let batch = parse_csv(b"query,calls\n\"select 1,3\nselect 2,4\n");
+        assert!(batch.ledger.records >= 1);
+    }
+}

@@ -1,0 +1,122 @@
+//! Where database parsers put what they read: each query event is fingerprinted and folded at
+//! once into its statement's [`StatementStats`], so a chunk of a log costs memory for its
+//! distinct statements only. Chunks of one file merge in file order, which keeps the first
+//! exemplar the file's first.
+
+use super::ledger::InputLedger;
+use crate::model::fingerprint::{fingerprint, fnv1a64, trace_context};
+use crate::model::query::{MAX_TRACE_CONTEXTS, Phase, QueryEvent, Source, StatementStats};
+use rustc_hash::FxHashMap;
+
+/// Raw statement texts remembered with their fingerprint before the cache is cleared: enough
+/// for the statements of a chunk, bounded however many literals a log holds.
+const MAX_CACHED_TEXTS: usize = 1 << 16;
+
+/// The statements of one chunk (or one file) of database input.
+#[derive(Debug, Default)]
+pub struct StatementBatch {
+    /// By fingerprint id and hash of the database name.
+    stats: FxHashMap<(u64, u64), StatementStats>,
+    /// Records read and skipped in this chunk.
+    pub ledger: InputLedger,
+    /// Raw text hash → fingerprint id and text.
+    cache: FxHashMap<u64, (u64, Box<str>)>,
+    source: Source,
+}
+
+impl StatementBatch {
+    /// An empty batch of `source` statements.
+    pub fn new(source: Source) -> StatementBatch {
+        StatementBatch {
+            source,
+            ..StatementBatch::default()
+        }
+    }
+
+    /// The statement `sql` belongs to in `database`, created when new.
+    pub fn statement(&mut self, sql: &str, database: &str) -> &mut StatementStats {
+        let raw = fnv1a64(sql.as_bytes());
+        if !self.cache.contains_key(&raw) {
+            if self.cache.len() >= MAX_CACHED_TEXTS {
+                self.cache.clear();
+            }
+            let fp = fingerprint(sql);
+            self.cache.insert(raw, (fp.id, fp.text.into()));
+        }
+        let (id, text) = &self.cache[&raw];
+        let source = self.source;
+        self.stats
+            .entry((*id, fnv1a64(database.as_bytes())))
+            .or_insert_with(|| StatementStats {
+                fingerprint_id: *id,
+                fingerprint: text.to_string(),
+                exemplar: sql.to_string(),
+                database: database.to_string(),
+                source,
+                ..StatementStats::default()
+            })
+    }
+
+    /// Folds one logged duration into its statement: an execution, or a parse or bind step.
+    pub fn record(&mut self, phase: Phase, event: &QueryEvent<'_>) -> &mut StatementStats {
+        let context = trace_context(event.sql);
+        let stats = self.statement(event.sql, event.database);
+        match phase {
+            Phase::Execute => stats.add(event),
+            Phase::Parse | Phase::Bind => {
+                let totals = if phase == Phase::Parse {
+                    &mut stats.parse
+                } else {
+                    &mut stats.bind
+                };
+                totals.count += 1;
+                totals.total_ns += event.duration_ns;
+            }
+        }
+        if let Some(context) = context
+            && stats.trace_contexts.len() < MAX_TRACE_CONTEXTS
+        {
+            stats.trace_contexts.push(context);
+        }
+        stats
+    }
+
+    /// Adds a later chunk of the same file.
+    pub fn merge(&mut self, other: StatementBatch) {
+        self.ledger.merge(other.ledger);
+        for (key, stats) in other.stats {
+            match self.stats.get_mut(&key) {
+                Some(mine) => mine.merge(stats),
+                None => {
+                    self.stats.insert(key, stats);
+                }
+            }
+        }
+    }
+
+    /// Statements with at least one execution, parse or bind, or plan, sorted by fingerprint id
+    /// then database.
+    pub fn into_statements(self, input: u32) -> Vec<StatementStats> {
+        let mut out: Vec<StatementStats> = self
+            .stats
+            .into_values()
+            .filter(|s| s.calls + s.parse.count + s.bind.count + s.plan.plans > 0)
+            .map(|mut s| {
+                s.input = input;
+                s
+            })
+            .collect();
+        out.sort_by(|a, b| (a.fingerprint_id, &a.database).cmp(&(b.fingerprint_id, &b.database)));
+        out
+    }
+
+    /// Statements held so far.
+    pub fn len(&self) -> usize {
+        self.stats.len()
+    }
+
+    /// True when no statement was recorded.
+    pub fn is_empty(&self) -> bool {
+        self.stats.is_empty()
+    }
+}

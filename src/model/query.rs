@@ -1,0 +1,374 @@
+//! What the database side recorded, aggregated per statement as it is read: log parsers and
+//! pg_stat_statements readers fold every query event into one [`StatementStats`] per
+//! (fingerprint, database, source, input file), so memory grows with the number of distinct
+//! statements, never with the number of events.
+
+use super::{SpanId, TraceId};
+use std::collections::BTreeMap;
+
+/// Where a statement's figures came from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Source {
+    /// A PostgreSQL server log (stderr, syslog, csvlog, jsonlog).
+    #[default]
+    PgLog,
+    /// A MySQL, MariaDB or Percona slow query log.
+    MysqlSlow,
+    /// A pg_stat_statements dump.
+    PgStatStatements,
+}
+
+impl Source {
+    /// The name used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::PgLog => "pg_log",
+            Source::MysqlSlow => "mysql_slow",
+            Source::PgStatStatements => "pg_stat_statements",
+        }
+    }
+}
+
+/// One query as a log recorded it, before it is folded into its statement.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct QueryEvent<'a> {
+    /// The statement as recorded (with its literals, or `$n` placeholders).
+    pub sql: &'a str,
+    /// The database, empty when unknown.
+    pub database: &'a str,
+    /// How long it ran, ns.
+    pub duration_ns: u64,
+    /// When it ended, ns since the epoch, when the log says.
+    pub end_unix_ns: Option<i64>,
+    /// Rows sent to the client, when the log says.
+    pub rows_sent: Option<u64>,
+    /// Rows examined, when the log says (MySQL).
+    pub rows_examined: Option<u64>,
+    /// Rows affected, when the log says (MySQL).
+    pub rows_affected: Option<u64>,
+    /// Time spent waiting for locks, ns (MySQL `Lock_time`).
+    pub lock_ns: u64,
+    /// The server's query id (PostgreSQL `%Q` / `query_id`), when logged.
+    pub queryid: Option<i64>,
+}
+
+/// Which step of the extended protocol a logged duration measures. Only executions are queries;
+/// parse and bind times are counted apart.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// `statement:` or `execute …:`: the query ran.
+    Execute,
+    /// `parse …:`.
+    Parse,
+    /// `bind …:`.
+    Bind,
+}
+
+/// Count and total time of parse or bind steps.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct PhaseTotals {
+    /// Steps.
+    pub count: u64,
+    /// Their total time, ns.
+    pub total_ns: u64,
+}
+
+/// A sequential scan seen in auto_explain plans of a statement, per table.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ScanFacts {
+    /// Plans in which the table was scanned sequentially.
+    pub plans: u64,
+    /// Rows the scans returned (actual rows × loops).
+    pub rows: u64,
+    /// Rows the scans read and threw away (`Rows Removed by Filter` × loops).
+    pub rows_removed_by_filter: u64,
+    /// The first filter seen.
+    pub filter: String,
+}
+
+/// What auto_explain plans of a statement showed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct PlanFacts {
+    /// Plans read.
+    pub plans: u64,
+    /// How often each node type appeared, over all plans.
+    pub node_types: BTreeMap<String, u64>,
+    /// Sequential scans, by table.
+    pub seq_scans: BTreeMap<String, ScanFacts>,
+}
+
+/// Buffer counters from pg_stat_statements.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Blocks {
+    /// `shared_blks_hit`.
+    pub shared_hit: u64,
+    /// `shared_blks_read`.
+    pub shared_read: u64,
+    /// `temp_blks_read` + `temp_blks_written`.
+    pub temp: u64,
+}
+
+/// How many sqlcommenter trace contexts a statement keeps, for the join with traces.
+pub const MAX_TRACE_CONTEXTS: usize = 256;
+
+/// One statement's figures from one source in one input file.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StatementStats {
+    /// The fingerprint's id.
+    pub fingerprint_id: u64,
+    /// The fingerprint's text.
+    pub fingerprint: String,
+    /// The first statement seen, as recorded (literals included).
+    pub exemplar: String,
+    /// The database, empty when unknown.
+    pub database: String,
+    /// The server's query id, when known.
+    pub queryid: Option<i64>,
+    /// Executions.
+    pub calls: u64,
+    /// Their total time, ns.
+    pub total_ns: u64,
+    /// Sum of squared durations, ns², for the variance.
+    pub sum_sq_ns2: u128,
+    /// Shortest execution, ns (0 when unknown).
+    pub min_ns: u64,
+    /// Longest execution, ns.
+    pub max_ns: u64,
+    /// The distribution of execution times, when each execution was seen.
+    pub histogram: Option<Histogram>,
+    /// Rows sent or returned, summed.
+    pub rows_sent: u64,
+    /// Rows examined, summed (MySQL).
+    pub rows_examined: u64,
+    /// Rows affected, summed (MySQL).
+    pub rows_affected: u64,
+    /// Lock wait, ns, summed (MySQL).
+    pub lock_ns: u64,
+    /// Buffer counters (pg_stat_statements).
+    pub blocks: Blocks,
+    /// First and last end time seen, ns since the epoch.
+    pub window_unix_ns: Option<(i64, i64)>,
+    /// Parse steps (extended protocol), not counted as calls.
+    pub parse: PhaseTotals,
+    /// Bind steps (extended protocol), not counted as calls.
+    pub bind: PhaseTotals,
+    /// Facts from auto_explain plans.
+    pub plan: PlanFacts,
+    /// Trace contexts from sqlcommenter comments, up to [`MAX_TRACE_CONTEXTS`].
+    pub trace_contexts: Vec<(TraceId, SpanId)>,
+    /// Index of the input file.
+    pub input: u32,
+    /// Where the figures came from.
+    pub source: Source,
+}
+
+impl StatementStats {
+    /// Folds one execution in.
+    pub fn add(&mut self, event: &QueryEvent<'_>) {
+        let d = event.duration_ns;
+        self.min_ns = if self.calls == 0 {
+            d
+        } else {
+            self.min_ns.min(d)
+        };
+        self.max_ns = self.max_ns.max(d);
+        self.calls += 1;
+        self.total_ns += d;
+        self.sum_sq_ns2 += u128::from(d) * u128::from(d);
+        self.histogram.get_or_insert_with(Histogram::default).add(d);
+        self.rows_sent += event.rows_sent.unwrap_or(0);
+        self.rows_examined += event.rows_examined.unwrap_or(0);
+        self.rows_affected += event.rows_affected.unwrap_or(0);
+        self.lock_ns += event.lock_ns;
+        if self.queryid.is_none() {
+            self.queryid = event.queryid;
+        }
+        if let Some(t) = event.end_unix_ns {
+            self.window_unix_ns = Some(match self.window_unix_ns {
+                Some((a, b)) => (a.min(t), b.max(t)),
+                None => (t, t),
+            });
+        }
+    }
+
+    /// Adds another part of the same statement (a later chunk of the same file).
+    pub fn merge(&mut self, other: StatementStats) {
+        if other.calls > 0 {
+            self.min_ns = if self.calls == 0 {
+                other.min_ns
+            } else {
+                self.min_ns.min(other.min_ns)
+            };
+        }
+        self.max_ns = self.max_ns.max(other.max_ns);
+        self.calls += other.calls;
+        self.total_ns += other.total_ns;
+        self.sum_sq_ns2 += other.sum_sq_ns2;
+        match (&mut self.histogram, other.histogram) {
+            (Some(a), Some(b)) => a.merge(&b),
+            (a @ None, b) => *a = b,
+            (Some(_), None) => {}
+        }
+        self.rows_sent += other.rows_sent;
+        self.rows_examined += other.rows_examined;
+        self.rows_affected += other.rows_affected;
+        self.lock_ns += other.lock_ns;
+        self.blocks.shared_hit += other.blocks.shared_hit;
+        self.blocks.shared_read += other.blocks.shared_read;
+        self.blocks.temp += other.blocks.temp;
+        self.queryid = self.queryid.or(other.queryid);
+        self.window_unix_ns = match (self.window_unix_ns, other.window_unix_ns) {
+            (Some((a, b)), Some((c, d))) => Some((a.min(c), b.max(d))),
+            (x, y) => x.or(y),
+        };
+        for (phase, o) in [(&mut self.parse, other.parse), (&mut self.bind, other.bind)] {
+            phase.count += o.count;
+            phase.total_ns += o.total_ns;
+        }
+        self.plan.plans += other.plan.plans;
+        self.merge_plan(other.plan);
+        let room = MAX_TRACE_CONTEXTS.saturating_sub(self.trace_contexts.len());
+        self.trace_contexts
+            .extend(other.trace_contexts.into_iter().take(room));
+    }
+}
+
+impl StatementStats {
+    /// Adds the node and scan counts of plan facts (not their plan count).
+    pub fn merge_plan(&mut self, facts: PlanFacts) {
+        for (node, n) in facts.node_types {
+            *self.plan.node_types.entry(node).or_default() += n;
+        }
+        for (table, scan) in facts.seq_scans {
+            let mine = self.plan.seq_scans.entry(table).or_default();
+            mine.plans += scan.plans;
+            mine.rows += scan.rows;
+            mine.rows_removed_by_filter += scan.rows_removed_by_filter;
+            if mine.filter.is_empty() {
+                mine.filter = scan.filter;
+            }
+        }
+    }
+}
+
+/// Sub-buckets per power of two: a value is placed within 1/128 of itself.
+const SUB_BITS: u32 = 7;
+const SUB: u64 = 1 << SUB_BITS;
+
+/// A log-linear histogram of durations in ns: exact below 128 ns, then 128 buckets per power of
+/// two, so a quantile read from it is within 0.4% of the true value (the bucket's middle is
+/// at most half a bucket, 1/256, away). Sparse: it holds only the buckets used.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Histogram {
+    buckets: BTreeMap<u16, u64>,
+}
+
+impl Histogram {
+    fn index(v: u64) -> u16 {
+        if v < SUB {
+            return v as u16;
+        }
+        let e = 63 - v.leading_zeros() - SUB_BITS;
+        (((e + 1) << SUB_BITS) as u64 + ((v >> e) - SUB)) as u16
+    }
+
+    /// The smallest value and the width of a bucket.
+    fn bounds(index: u16) -> (u64, u64) {
+        let i = u64::from(index);
+        if i < SUB {
+            return (i, 1);
+        }
+        let e = (i >> SUB_BITS) - 1;
+        ((SUB + (i & (SUB - 1))) << e, 1 << e)
+    }
+
+    /// Counts one value.
+    pub fn add(&mut self, v: u64) {
+        *self.buckets.entry(Self::index(v)).or_default() += 1;
+    }
+
+    /// Adds another histogram's counts.
+    pub fn merge(&mut self, other: &Histogram) {
+        for (&i, &n) in &other.buckets {
+            *self.buckets.entry(i).or_default() += n;
+        }
+    }
+
+    /// The `q`-quantile (0 < q ≤ 1) by the nearest-rank rule, as the middle of its bucket
+    /// clamped to `[min, max]`; None when empty.
+    pub fn quantile(&self, q: f64, min: u64, max: u64) -> Option<u64> {
+        let n: u64 = self.buckets.values().sum();
+        if n == 0 {
+            return None;
+        }
+        let rank = ((q * n as f64).ceil() as u64).clamp(1, n);
+        let mut seen = 0;
+        for (&i, &count) in &self.buckets {
+            seen += count;
+            if seen >= rank {
+                let (low, width) = Self::bounds(i);
+                return Some((low + width / 2).clamp(min, max));
+            }
+        }
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histogram_buckets_tile_the_values() {
+        for v in [
+            0,
+            1,
+            127,
+            128,
+            129,
+            255,
+            256,
+            1000,
+            1 << 40,
+            u64::MAX / 2,
+            u64::MAX,
+        ] {
+            let (low, width) = Histogram::bounds(Histogram::index(v));
+            assert!(low <= v && v - low < width, "{v}: [{low}, +{width})");
+            assert!(width == 1 || width <= low / 64, "{v}: too wide");
+        }
+    }
+
+    #[test]
+    fn quantiles_are_within_half_a_bucket() {
+        let mut h = Histogram::default();
+        for v in 1..=1000u64 {
+            h.add(v * 1_000_000);
+        }
+        let p95 = h.quantile(0.95, 1_000_000, 1_000_000_000).unwrap();
+        assert!((p95 as f64 / 950e6 - 1.0).abs() < 0.004, "{p95}");
+        assert_eq!(h.quantile(1.0, 0, 1_000_000_000).unwrap(), 1_000_000_000);
+        assert_eq!(Histogram::default().quantile(0.5, 0, 0), None);
+    }
+
+    #[test]
+    fn merge_equals_adding_in_one() {
+        let events: Vec<QueryEvent> = (0..10)
+            .map(|i| QueryEvent {
+                sql: "select 1",
+                duration_ns: 1000 * i + 7,
+                end_unix_ns: Some(i as i64),
+                rows_sent: Some(i),
+                ..QueryEvent::default()
+            })
+            .collect();
+        let mut whole = StatementStats::default();
+        events.iter().for_each(|e| whole.add(e));
+        let (mut a, mut b) = (StatementStats::default(), StatementStats::default());
+        events[..4].iter().for_each(|e| a.add(e));
+        events[4..].iter().for_each(|e| b.add(e));
+        a.merge(b);
+        assert_eq!(a, whole);
+    }
+}
