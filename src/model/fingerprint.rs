@@ -204,6 +204,9 @@ fn lex(sql: &str) -> (Vec<Token>, bool) {
                 {
                     i = skip_quoted(s, i + 1, b'\'', false);
                     tokens.push(Token::Value);
+                } else if word.eq_ignore_ascii_case("true") || word.eq_ignore_ascii_case("false") {
+                    // Constants, as pg_stat_statements normalizes them.
+                    tokens.push(Token::Value);
                 } else {
                     tokens.push(Token::Word(word.to_ascii_lowercase()));
                 }
@@ -393,6 +396,7 @@ fn is_spaced_keyword(w: &str) -> bool {
     matches!(
         w,
         "in" | "values"
+            | "copy"
             | "from"
             | "join"
             | "where"
@@ -451,6 +455,11 @@ mod tests {
             fp("update t set b = b + 4121 where id = 1 and x in (1)")
         );
         assert_eq!(fp("select a-1, a - 2"), "select a - ?, a - ?");
+        assert_eq!(
+            fp("select f(true) where x = FALSE"),
+            "select f(?) where x = ?"
+        );
+        assert_eq!(fp("copy (select 1) to stdout"), "copy (select ?) to stdout");
         assert_eq!(fp("select 0x1F"), "select ?");
     }
 

@@ -8,5 +8,6 @@ mod dblogs;
 mod detectors;
 mod levels;
 mod otlp;
+mod pg_capture;
 mod properties;
 mod reports;
