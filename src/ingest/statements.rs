@@ -19,7 +19,8 @@ pub struct StatementBatch {
     stats: FxHashMap<(u64, u64), StatementStats>,
     /// Records read and skipped in this chunk.
     pub ledger: InputLedger,
-    /// Raw text hash → fingerprint id and text.
+    /// FxHash of the raw text → fingerprint id and text (a cache: a collision could only
+    /// ever give a statement another's fingerprint, with odds of 2^-64 per pair).
     cache: FxHashMap<u64, (u64, Box<str>)>,
     source: Source,
 }
@@ -35,7 +36,12 @@ impl StatementBatch {
 
     /// The statement `sql` belongs to in `database`, created when new.
     pub fn statement(&mut self, sql: &str, database: &str) -> &mut StatementStats {
-        let raw = fnv1a64(sql.as_bytes());
+        let raw = {
+            use std::hash::{BuildHasher, Hasher};
+            let mut h = rustc_hash::FxBuildHasher.build_hasher();
+            h.write(sql.as_bytes());
+            h.finish()
+        };
         if !self.cache.contains_key(&raw) {
             if self.cache.len() >= MAX_CACHED_TEXTS {
                 self.cache.clear();

@@ -37,7 +37,9 @@ pub fn fingerprint(sql: &str) -> Fingerprint {
 /// The trace context of a sqlcommenter comment (`/*traceparent='00-<trace>-<span>-01'*/`), when
 /// the statement carries one. The fingerprint drops it with the other comments.
 pub fn trace_context(sql: &str) -> Option<(TraceId, SpanId)> {
-    let at = memchr::memmem::find(sql.as_bytes(), b"traceparent=")?;
+    static FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"traceparent="));
+    let at = FINDER.find(sql.as_bytes())?;
     let value = sql[at + "traceparent=".len()..].trim_start_matches(['\'', '"']);
     let value = value.strip_prefix("00-")?;
     let b = value.as_bytes();

@@ -93,7 +93,11 @@ const FOLLOWERS: [&str; 6] = [
 fn split_severity(line: &str) -> Option<(&str, &str, &str)> {
     let bytes = line.as_bytes();
     let mut from = 0;
-    while let Some(at) = memchr::memmem::find(&bytes[from..], b": ").map(|i| from + i) {
+    while let Some(at) = memchr::memchr(b':', &bytes[from..]).map(|i| from + i) {
+        if bytes.get(at + 1) != Some(&b' ') {
+            from = at + 1;
+            continue;
+        }
         let word_start = bytes[..at]
             .iter()
             .rposition(|b| !(b.is_ascii_uppercase() || b.is_ascii_digit()))
@@ -540,8 +544,10 @@ fn parse_stderr(
     batch: &mut StatementBatch,
     interpreter: &mut Interpreter,
 ) {
-    let mut pending: Option<(u64, String, Vec<String>)> = None;
-    let mut flush = |pending: &mut Option<(u64, String, Vec<String>)>,
+    // Lines stay borrowed from the chunk (valid UTF-8 is not copied).
+    type Pending<'c> = Option<(u64, Cow<'c, str>, Vec<Cow<'c, str>>)>;
+    let mut pending: Pending = None;
+    let mut flush = |pending: &mut Pending,
                      batch: &mut StatementBatch| {
         let Some((line, head, continuation)) = pending.take() else {
             return;
@@ -580,9 +586,11 @@ fn parse_stderr(
         // indent with spaces, text that tools wrote between entries).
         let continues = line.starts_with('\t') || split_severity(&line).is_none();
         if continues {
-            let cont = line.strip_prefix('\t').unwrap_or(&line);
             match &mut pending {
-                Some((_, _, continuation)) => continuation.push(cont.to_string()),
+                Some((_, _, continuation)) => continuation.push(match line {
+                    Cow::Borrowed(l) => Cow::Borrowed(l.strip_prefix('\t').unwrap_or(l)),
+                    Cow::Owned(l) => Cow::Owned(l.strip_prefix('\t').unwrap_or(&l).to_string()),
+                }),
                 None => {
                     batch.ledger.records += 1;
                     batch.ledger.skip(SkipReason::Malformed, 1, || {
@@ -596,7 +604,7 @@ fn parse_stderr(
             continue;
         }
         flush(&mut pending, batch);
-        pending = Some((number, line.into_owned(), Vec::new()));
+        pending = Some((number, line, Vec::new()));
     }
     flush(&mut pending, batch);
 }
