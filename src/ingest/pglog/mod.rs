@@ -547,8 +547,7 @@ fn parse_stderr(
     // Lines stay borrowed from the chunk (valid UTF-8 is not copied).
     type Pending<'c> = Option<(u64, Cow<'c, str>, Vec<Cow<'c, str>>)>;
     let mut pending: Pending = None;
-    let mut flush = |pending: &mut Pending,
-                     batch: &mut StatementBatch| {
+    let mut flush = |pending: &mut Pending, batch: &mut StatementBatch| {
         let Some((line, head, continuation)) = pending.take() else {
             return;
         };
