@@ -8,29 +8,12 @@
 
 use super::ledger::SkipReason;
 use super::statements::StatementBatch;
-use super::time::{days_from_civil, parse_iso};
+use super::time::{days_from_civil, decimal_ns, parse_iso};
 use crate::model::query::{Phase, QueryEvent, Source};
 
-/// `0.003464` seconds (any number of decimals) as integer nanoseconds, exactly for up to nine
-/// decimals.
+/// `0.003464` seconds as integer nanoseconds, exactly for up to nine decimals.
 pub fn parse_seconds(s: &str) -> Option<u64> {
-    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
-    if int.is_empty()
-        || !int.bytes().all(|b| b.is_ascii_digit())
-        || !frac.bytes().all(|b| b.is_ascii_digit())
-    {
-        return None;
-    }
-    let kept = &frac[..frac.len().min(9)];
-    let frac_ns = if kept.is_empty() {
-        0
-    } else {
-        kept.parse::<u64>().ok()? * 10u64.pow(9 - kept.len() as u32)
-    };
-    int.parse::<u64>()
-        .ok()?
-        .checked_mul(1_000_000_000)?
-        .checked_add(frac_ns)
+    super::time::decimal_ns(s, 9)
 }
 
 /// `# Time:` values: `2016-07-20T18:13:25.698433Z`, or `071218 11:48:27` / `081127  8:51:20`
@@ -54,12 +37,7 @@ fn parse_time(value: &str) -> Option<i64> {
     let (hms, frac) = time.split_once('.').unwrap_or((time, ""));
     let mut parts = hms.split(':').map(|p| p.parse::<i64>().ok());
     let (h, m, s) = (parts.next()??, parts.next()??, parts.next()??);
-    let frac_digits = &frac[..frac.len().min(9)];
-    let frac_ns = if frac_digits.is_empty() {
-        0
-    } else {
-        frac_digits.parse::<i64>().ok()? * 10i64.pow(9 - frac_digits.len() as u32)
-    };
+    let frac_ns = decimal_ns(&format!("0.{frac}"), 9)? as i64;
     let days = days_from_civil(year, month as u32, day as u32);
     Some((days * 86_400 + h * 3600 + m * 60 + s) * 1_000_000_000 + frac_ns)
 }

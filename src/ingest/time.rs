@@ -1,6 +1,28 @@
 //! The timestamps database logs print, read into integer nanoseconds since the Unix epoch: one
 //! place for the calendar arithmetic and the time-zone names.
 
+/// A non-negative decimal (`12.345`) of a unit that is 10^`scale` ns (6 for milliseconds, 9
+/// for seconds) as integer nanoseconds: exact for up to `scale` decimals, further ones cut.
+pub fn decimal_ns(s: &str, scale: u32) -> Option<u64> {
+    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
+    if int.is_empty()
+        || !int.bytes().all(|b| b.is_ascii_digit())
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let kept = &frac[..frac.len().min(scale as usize)];
+    let frac_ns = if kept.is_empty() {
+        0
+    } else {
+        kept.parse::<u64>().ok()? * 10u64.pow(scale - kept.len() as u32)
+    };
+    int.parse::<u64>()
+        .ok()?
+        .checked_mul(10u64.pow(scale))?
+        .checked_add(frac_ns)
+}
+
 /// Days from 1970-01-01 to a proleptic Gregorian date.
 pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
     let y = if month <= 2 { year - 1 } else { year };

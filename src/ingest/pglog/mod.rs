@@ -137,24 +137,9 @@ struct Entry<'a> {
     detail: Option<Cow<'a, str>>,
 }
 
-/// `12.345` (milliseconds, any number of decimals) as integer nanoseconds, exactly for up to
-/// six decimals.
+/// `12.345` milliseconds as integer nanoseconds, exactly for up to six decimals.
 pub fn parse_ms(s: &str) -> Option<u64> {
-    let (int, frac) = s.split_once('.').unwrap_or((s, ""));
-    if int.is_empty()
-        || !int.bytes().all(|b| b.is_ascii_digit())
-        || !frac.bytes().all(|b| b.is_ascii_digit())
-    {
-        return None;
-    }
-    let whole: u64 = int.parse().ok()?;
-    let kept = &frac[..frac.len().min(6)];
-    let frac_ns = if kept.is_empty() {
-        0
-    } else {
-        kept.parse::<u64>().ok()? * 10u64.pow(6 - kept.len() as u32)
-    };
-    whole.checked_mul(1_000_000)?.checked_add(frac_ns)
+    super::time::decimal_ns(s, 6)
 }
 
 /// Reads entries into statements; keeps what a later entry of the same session completes.
