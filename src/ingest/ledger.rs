@@ -87,6 +87,12 @@ impl InputLedger {
         self.skip_examples.entry(reason).or_insert_with(example);
     }
 
+    /// Counts one record read and not used.
+    pub fn skip_record(&mut self, reason: SkipReason, example: impl FnOnce() -> String) {
+        self.records += 1;
+        self.skip(reason, 1, example);
+    }
+
     /// Notes something about this file's records, once per kind.
     pub fn note(&mut self, kind: &str, text: impl FnOnce() -> String) {
         if !self.notes.contains_key(kind) {

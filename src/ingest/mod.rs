@@ -380,8 +380,7 @@ fn prefix_rule(
     })
 }
 
-fn finish_statements(batch: StatementBatch, ledger: &mut InputLedger) -> Vec<StatementStats> {
-    let mut batch = batch;
+fn finish_statements(mut batch: StatementBatch, ledger: &mut InputLedger) -> Vec<StatementStats> {
     ledger.merge(std::mem::take(&mut batch.ledger));
     batch.into_statements(0)
 }
@@ -500,8 +499,7 @@ fn for_each_chunk_group(
         let at = if eof { buf.len() } else { cut(&buf) };
         if at == 0 && !eof {
             if buf.len() > max_record {
-                too_large.records += 1;
-                too_large.skip(SkipReason::TooLarge, 1, || {
+                too_large.skip_record(SkipReason::TooLarge, || {
                     format!("line {next_line}: longer than {max_record} bytes")
                 });
                 skip_past_newline(path, reader)?;
@@ -673,8 +671,7 @@ fn read_proto_delimited(path: &Path, reader: &mut impl Read) -> Result<Vec<SpanB
                 .map_err(|e| Error::io(path, e))?;
         }
         if message.len() < announced || announced == usize::MAX {
-            truncated.ledger.records += 1;
-            truncated.ledger.skip(SkipReason::Malformed, 1, || {
+            truncated.ledger.skip_record(SkipReason::Malformed, || {
                 format!("byte {offset}: truncated message, the file ends inside it")
             });
             break;
@@ -696,8 +693,7 @@ fn decode_delimited((message, offset): (Vec<u8>, u64)) -> SpanBatch {
     let mut batch = SpanBatch::default();
     let location = format!("byte {offset}");
     if let Err(e) = otlp::proto::parse_message(&mut batch, &message, &location) {
-        batch.ledger.records += 1;
-        batch.ledger.skip(SkipReason::Malformed, 1, || {
+        batch.ledger.skip_record(SkipReason::Malformed, || {
             format!("{location}: not a valid TracesData message: {e}")
         });
     }

@@ -156,8 +156,7 @@ pub fn parse_chunk(chunk: &[u8], first_line: u64) -> StatementBatch {
         finish(done, &mut batch);
     }
     if orphan_lines > 0 {
-        batch.ledger.records += 1;
-        batch.ledger.skip(SkipReason::Malformed, 1, || {
+        batch.ledger.skip_record(SkipReason::Malformed, || {
             format!("line {orphan_first}: {orphan_lines} statement line(s) before any event header")
         });
     }

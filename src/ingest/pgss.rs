@@ -112,10 +112,9 @@ pub fn parse_csv(bytes: &[u8]) -> StatementBatch {
     let headers = match reader.headers() {
         Ok(h) => h.clone(),
         Err(e) => {
-            batch.ledger.records += 1;
             batch
                 .ledger
-                .skip(SkipReason::Malformed, 1, || format!("line 1: {e}"));
+                .skip_record(SkipReason::Malformed, || format!("line 1: {e}"));
             return batch;
         }
     };
@@ -126,10 +125,9 @@ pub fn parse_csv(bytes: &[u8]) -> StatementBatch {
             Ok(false) => break,
             Ok(true) => add_row(&(&headers, &record), line, &mut batch),
             Err(e) => {
-                batch.ledger.records += 1;
                 batch
                     .ledger
-                    .skip(SkipReason::Malformed, 1, || format!("line {line}: {e}"));
+                    .skip_record(SkipReason::Malformed, || format!("line {line}: {e}"));
                 break;
             }
         }
@@ -150,8 +148,7 @@ pub fn parse_json(bytes: &[u8]) -> StatementBatch {
                     match row.as_object() {
                         Some(map) => add_row(map, i as u64 + 1, &mut batch),
                         None => {
-                            batch.ledger.records += 1;
-                            batch.ledger.skip(SkipReason::Malformed, 1, || {
+                            batch.ledger.skip_record(SkipReason::Malformed, || {
                                 format!("array element {}: not an object", i + 1)
                             });
                         }
@@ -160,8 +157,7 @@ pub fn parse_json(bytes: &[u8]) -> StatementBatch {
             }
             Ok(_) | Err(_) => {
                 let e = serde_json::from_str::<Value>(trimmed).err();
-                batch.ledger.records += 1;
-                batch.ledger.skip(SkipReason::Malformed, 1, || match e {
+                batch.ledger.skip_record(SkipReason::Malformed, || match e {
                     Some(e) => format!("line {}, column {}: {e}", e.line(), e.column()),
                     None => "not an array of rows".into(),
                 });
@@ -176,8 +172,7 @@ pub fn parse_json(bytes: &[u8]) -> StatementBatch {
         match serde_json::from_str::<Value>(line) {
             Ok(Value::Object(map)) => add_row(&map, i as u64 + 1, &mut batch),
             Ok(_) | Err(_) => {
-                batch.ledger.records += 1;
-                batch.ledger.skip(SkipReason::Malformed, 1, || {
+                batch.ledger.skip_record(SkipReason::Malformed, || {
                     format!("line {}: not a JSON row", i + 1)
                 });
             }

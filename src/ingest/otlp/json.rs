@@ -234,15 +234,13 @@ pub fn parse_lines(chunk: &[u8], first_line: u64, max_record: usize) -> SpanBatc
         }
         let location = format!("line {line_no}");
         if trimmed.len() > max_record {
-            batch.ledger.records += 1;
-            batch.ledger.skip(SkipReason::TooLarge, 1, || {
+            batch.ledger.skip_record(SkipReason::TooLarge, || {
                 format!("{location}: longer than {max_record} bytes")
             });
         } else if let Err(e) = parse_value(&mut batch, trimmed, &location) {
-            batch.ledger.records += 1;
             batch
                 .ledger
-                .skip(SkipReason::Malformed, 1, || format!("{location}: {e}"));
+                .skip_record(SkipReason::Malformed, || format!("{location}: {e}"));
         }
     }
     batch

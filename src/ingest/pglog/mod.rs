@@ -512,8 +512,7 @@ fn fields<'a>(rule: &PrefixRule, prefix_text: &'a str) -> Result<Fields<'a>, ()>
 }
 
 fn mismatch(batch: &mut StatementBatch, rule: &PrefixRule, line: u64, prefix_text: &str) {
-    batch.ledger.records += 1;
-    batch.ledger.skip(SkipReason::PrefixMismatch, 1, || {
+    batch.ledger.skip_record(SkipReason::PrefixMismatch, || {
         let given = rule.prefix.as_ref().map_or("", |p| p.text.as_str());
         let suggestion = Prefix::infer(prefix_text).map_or_else(String::new, |p| {
             format!("; this line fits --pg-prefix '{p}'")
@@ -576,8 +575,7 @@ fn parse_stderr(
                     Cow::Owned(l) => Cow::Owned(l.strip_prefix('\t').unwrap_or(&l).to_string()),
                 }),
                 None => {
-                    batch.ledger.records += 1;
-                    batch.ledger.skip(SkipReason::Malformed, 1, || {
+                    batch.ledger.skip_record(SkipReason::Malformed, || {
                         format!(
                             "line {number}: not a log line, nor the continuation of one: {}",
                             summary(&line)
@@ -616,8 +614,7 @@ fn parse_enveloped(
     for (i, line) in lines(chunk).enumerate() {
         let number = first_line + i as u64;
         let Some(env) = envelope(layout, &line, year) else {
-            batch.ledger.records += 1;
-            batch.ledger.skip(SkipReason::Malformed, 1, || {
+            batch.ledger.skip_record(SkipReason::Malformed, || {
                 format!(
                     "line {number}: not a {} line: {}",
                     if layout == Layout::Logplex {
@@ -641,8 +638,7 @@ fn parse_enveloped(
                         .push_str(env.body.strip_prefix('\t').unwrap_or(&env.body));
                 }
                 None => {
-                    batch.ledger.records += 1;
-                    batch.ledger.skip(SkipReason::Malformed, 1, || {
+                    batch.ledger.skip_record(SkipReason::Malformed, || {
                         format!("line {number}: a continuation line without its entry")
                     });
                 }
@@ -660,8 +656,7 @@ fn parse_enveloped(
     }
     for open in &entries {
         let Some((prefix_text, word, message)) = split_severity(&open.text) else {
-            batch.ledger.records += 1;
-            batch.ledger.skip(SkipReason::Malformed, 1, || {
+            batch.ledger.skip_record(SkipReason::Malformed, || {
                 format!(
                     "line {}: no severity in: {}",
                     open.line,
@@ -718,8 +713,7 @@ fn parse_csv(
         match reader.read_record(&mut record) {
             Ok(false) => break,
             Ok(true) if unterminated && reader.position().byte() as usize >= chunk.len() => {
-                batch.ledger.records += 1;
-                batch.ledger.skip(SkipReason::Malformed, 1, || {
+                batch.ledger.skip_record(SkipReason::Malformed, || {
                     format!("line {line}: a quoted field that never closes (the rest of the file is in it)")
                 });
             }
@@ -738,8 +732,7 @@ fn parse_csv(
                 interpreter.entry(&entry, batch);
             }
             Ok(true) => {
-                batch.ledger.records += 1;
-                batch.ledger.skip(SkipReason::Malformed, 1, || {
+                batch.ledger.skip_record(SkipReason::Malformed, || {
                     format!(
                         "line {line}: {} columns, a csvlog row has at least 22",
                         record.len()
@@ -747,10 +740,9 @@ fn parse_csv(
                 });
             }
             Err(e) => {
-                batch.ledger.records += 1;
                 batch
                     .ledger
-                    .skip(SkipReason::Malformed, 1, || format!("line {line}: {e}"));
+                    .skip_record(SkipReason::Malformed, || format!("line {line}: {e}"));
                 break;
             }
         }
@@ -772,10 +764,9 @@ fn parse_json(
         let value: Value = match serde_json::from_str(&line) {
             Ok(v) => v,
             Err(e) => {
-                batch.ledger.records += 1;
                 batch
                     .ledger
-                    .skip(SkipReason::Malformed, 1, || format!("line {number}: {e}"));
+                    .skip_record(SkipReason::Malformed, || format!("line {number}: {e}"));
                 continue;
             }
         };
@@ -793,8 +784,7 @@ fn parse_json(
                 .and_then(Value::as_str)
                 .and_then(|t| parse_iso(t).map(|p| p.0));
             let Some((prefix_text, word, message)) = split_severity(payload) else {
-                batch.ledger.records += 1;
-                batch.ledger.skip(SkipReason::NotAQuery, 1, || {
+                batch.ledger.skip_record(SkipReason::NotAQuery, || {
                     format!("line {number}: {}", summary(payload))
                 });
                 continue;
