@@ -4,7 +4,7 @@
 //! exemplar the file's first.
 
 use super::ledger::InputLedger;
-use crate::model::fingerprint::{fingerprint, fnv1a64, trace_context};
+use crate::model::fingerprint::{Fingerprinter, fnv1a64, trace_context};
 use crate::model::query::{MAX_TRACE_CONTEXTS, Phase, QueryEvent, Source, StatementStats};
 use rustc_hash::FxHashMap;
 
@@ -19,9 +19,10 @@ pub struct StatementBatch {
     stats: FxHashMap<(u64, u64), StatementStats>,
     /// Records read and skipped in this chunk.
     pub ledger: InputLedger,
-    /// FxHash of the raw text → fingerprint id and text (a cache: a collision could only
-    /// ever give a statement another's fingerprint, with odds of 2^-64 per pair).
-    cache: FxHashMap<u64, (u64, Box<str>)>,
+    /// FxHash of the raw text → fingerprint id (a cache: a collision could only ever give a
+    /// statement another's fingerprint, with odds of 2^-64 per pair).
+    cache: FxHashMap<u64, u64>,
+    fingerprinter: Fingerprinter,
     source: Source,
 }
 
@@ -42,20 +43,25 @@ impl StatementBatch {
             h.write(sql.as_bytes());
             h.finish()
         };
-        if !self.cache.contains_key(&raw) {
-            if self.cache.len() >= MAX_CACHED_TEXTS {
-                self.cache.clear();
+        let dialect = self.source.dialect();
+        let id = match self.cache.get(&raw) {
+            Some(&id) => id,
+            None => {
+                if self.cache.len() >= MAX_CACHED_TEXTS {
+                    self.cache.clear();
+                }
+                let id = self.fingerprinter.normalize(sql, dialect).id;
+                self.cache.insert(raw, id);
+                id
             }
-            let fp = fingerprint(sql);
-            self.cache.insert(raw, (fp.id, fp.text.into()));
-        }
-        let (id, text) = &self.cache[&raw];
+        };
         let source = self.source;
+        let fingerprinter = &mut self.fingerprinter;
         self.stats
-            .entry((*id, fnv1a64(database.as_bytes())))
+            .entry((id, fnv1a64(database.as_bytes())))
             .or_insert_with(|| StatementStats {
-                fingerprint_id: *id,
-                fingerprint: text.to_string(),
+                fingerprint_id: id,
+                fingerprint: fingerprinter.normalize(sql, dialect).text.to_string(),
                 exemplar: sql.to_string(),
                 database: database.to_string(),
                 source,

@@ -1,14 +1,44 @@
-//! The one SQL normalization used for statements from every source (trace spans now; database
-//! logs and pg_stat_statements next), so that the same statement gets the same fingerprint
-//! wherever it was recorded.
+//! The one SQL normalization used for statements from every source (trace spans, database
+//! logs, pg_stat_statements), so that the same statement gets the same fingerprint wherever it
+//! was recorded.
 //!
-//! A byte-level lexer, not a parser: literals (quoted, `E'…'`, `X'…'`, `B'…'`, dollar-quoted),
-//! numbers and parameters (`$1`, `?`, `:name`) become `?`; `IN (…)` lists and repeated `VALUES`
-//! tuples fold to one; comments are removed; keywords and unquoted identifiers fold to lower
-//! case; quoted identifiers keep their case; whitespace folds to the spacing the output rules
-//! give. The id is FNV-1a 64 of the normalized text: stable across versions and platforms.
+//! A byte-level lexer, not a parser: literals (quoted, `E'…'`, `X'…'`, `B'…'`, dollar-quoted,
+//! `TRUE`, `FALSE`, `NULL` but not `IS [NOT] NULL`), signed numbers and parameters (`$1`, `?`,
+//! `:name`) become `?`; an `IN (…)` list or a `VALUES` tuple of such values folds to `(?)`, and
+//! repeated `VALUES` tuples to the first; comments are removed; `ASC` is dropped, as it is the
+//! default order; keywords and unquoted identifiers fold to lower case; quoted identifiers keep
+//! their case; whitespace folds to the spacing the output rules give. The id is FNV-1a 64 of the
+//! normalized text: stable across versions and platforms.
+//!
+//! Folding more never breaks a join between sources, as long as every source goes through the
+//! same rules; folding less than pg_stat_statements does would. The MySQL dialect differs only
+//! where MySQL's lexer does: `"…"` is a string, backslashes escape in strings, `#` starts a
+//! comment and `VALUE (…)` is `VALUES (…)`.
+//!
+//! [`Fingerprinter`] reuses its buffers from one statement to the next, so a log's millions of
+//! statements cost no allocation each.
 
 use super::{SpanId, TraceId};
+
+/// Whose lexical rules a statement follows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+pub enum Dialect {
+    /// PostgreSQL and the SQL standard (also the default for unknown systems).
+    #[default]
+    Postgres,
+    /// MySQL and MariaDB with their default `sql_mode`.
+    Mysql,
+}
+
+impl Dialect {
+    /// The dialect of an OpenTelemetry `db.system` value.
+    pub fn of_system(system: &str) -> Dialect {
+        match system {
+            "mysql" | "mariadb" => Dialect::Mysql,
+            _ => Dialect::Postgres,
+        }
+    }
+}
 
 /// A normalized statement and its stable 64-bit id.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,14 +53,46 @@ pub struct Fingerprint {
 }
 
 /// Fingerprints one SQL statement.
-pub fn fingerprint(sql: &str) -> Fingerprint {
-    let (tokens, has_placeholders) = lex(sql);
-    let text = join(&fold_lists(tokens));
-    let id = fnv1a64(text.as_bytes());
+pub fn fingerprint(sql: &str, dialect: Dialect) -> Fingerprint {
+    let mut fingerprinter = Fingerprinter::default();
+    let n = fingerprinter.normalize(sql, dialect);
     Fingerprint {
-        text,
-        id,
-        has_placeholders,
+        text: n.text.to_string(),
+        id: n.id,
+        has_placeholders: n.has_placeholders,
+    }
+}
+
+/// Normalizes statements one after another with the same token and text buffers.
+#[derive(Debug, Default)]
+pub struct Fingerprinter {
+    tokens: Vec<Token>,
+    text: String,
+}
+
+/// A statement normalized by a [`Fingerprinter`]; the text lives until its next statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Normalized<'f> {
+    /// The normalized text.
+    pub text: &'f str,
+    /// FNV-1a 64 of `text`.
+    pub id: u64,
+    /// See [`Fingerprint::has_placeholders`].
+    pub has_placeholders: bool,
+}
+
+impl Fingerprinter {
+    /// Normalizes `sql`.
+    pub fn normalize(&mut self, sql: &str, dialect: Dialect) -> Normalized<'_> {
+        self.tokens.clear();
+        let has_placeholders = lex(sql, dialect, &mut self.tokens);
+        self.text.clear();
+        write(sql, dialect, &self.tokens, &mut self.text);
+        Normalized {
+            text: &self.text,
+            id: fnv1a64(self.text.as_bytes()),
+            has_placeholders,
+        }
     }
 }
 
@@ -75,10 +137,12 @@ pub fn fnv1a64_of(bytes: impl IntoIterator<Item = u8>) -> u64 {
     })
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Token {
-    /// Keyword or unquoted identifier, lower-cased; or a quoted identifier, verbatim.
-    Word(String),
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Keyword or unquoted identifier (written lower-cased).
+    Word,
+    /// A quoted identifier (written verbatim).
+    Quoted,
     /// A literal or a parameter.
     Value,
     Open,
@@ -86,148 +150,200 @@ enum Token {
     Comma,
     Dot,
     /// Any other operator or punctuation run.
-    Op(String),
+    Op,
+}
+
+/// A token: its kind and where its text is in the statement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Token {
+    kind: Kind,
+    start: usize,
+    end: usize,
+}
+
+impl Token {
+    fn new(kind: Kind, start: usize, end: usize) -> Token {
+        Token { kind, start, end }
+    }
+
+    /// A token of punctuation the writer adds (its text is not read).
+    fn punct(kind: Kind) -> Token {
+        Token::new(kind, 0, 0)
+    }
+
+    fn text<'s>(&self, sql: &'s str) -> &'s str {
+        &sql[self.start..self.end]
+    }
+
+    /// An unquoted word equal to `word` (lower case) in any case.
+    fn is_word(&self, sql: &str, word: &str) -> bool {
+        self.kind == Kind::Word && self.text(sql).eq_ignore_ascii_case(word)
+    }
 }
 
 fn is_word_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80
 }
 
-/// The tokens, and whether any was a parameter placeholder.
-fn lex(sql: &str) -> (Vec<Token>, bool) {
+/// Appends the tokens of `sql` to `tokens`; true when any was a parameter placeholder.
+fn lex(sql: &str, dialect: Dialect, tokens: &mut Vec<Token>) -> bool {
+    let mysql = dialect == Dialect::Mysql;
     let s = sql.as_bytes();
-    let mut tokens = Vec::new();
     let mut placeholders = false;
     let mut i = 0;
     while i < s.len() {
+        let start = i;
         let b = s[i];
         let next = s.get(i + 1).copied();
-        match b {
-            _ if b.is_ascii_whitespace() => i += 1,
-            b'-' if next == Some(b'-') => {
-                i = memchr::memchr(b'\n', &s[i..]).map_or(s.len(), |n| i + n)
+        let kind = match b {
+            _ if b.is_ascii_whitespace() => {
+                i += 1;
+                continue;
             }
-            b'/' if next == Some(b'*') => i = skip_block_comment(s, i),
+            b'-' if next == Some(b'-') => {
+                i = memchr::memchr(b'\n', &s[i..]).map_or(s.len(), |n| i + n);
+                continue;
+            }
+            b'#' if mysql => {
+                i = memchr::memchr(b'\n', &s[i..]).map_or(s.len(), |n| i + n);
+                continue;
+            }
+            b'/' if next == Some(b'*') => {
+                i = skip_block_comment(s, i);
+                continue;
+            }
+            b';' => {
+                i += 1;
+                continue;
+            }
             b'\'' => {
-                i = skip_quoted(s, i, b'\'', false);
-                tokens.push(Token::Value);
+                i = skip_quoted(s, i, b'\'', mysql);
+                Kind::Value
+            }
+            b'"' if mysql => {
+                i = skip_quoted(s, i, b'"', true);
+                Kind::Value
             }
             b'"' | b'`' => {
-                let end = skip_quoted(s, i, b, false);
-                tokens.push(Token::Word(sql[i..end].to_string()));
-                i = end;
+                i = skip_quoted(s, i, b, false);
+                Kind::Quoted
             }
             b'$' if next.is_some_and(|n| n.is_ascii_digit()) => {
                 i += 1;
                 while i < s.len() && s[i].is_ascii_digit() {
                     i += 1;
                 }
-                tokens.push(Token::Value);
                 placeholders = true;
+                Kind::Value
             }
             b'$' => match dollar_quote_end(s, i) {
                 Some(end) => {
                     i = end;
-                    tokens.push(Token::Value);
+                    Kind::Value
                 }
                 None => {
-                    tokens.push(Token::Op("$".into()));
                     i += 1;
+                    Kind::Op
                 }
             },
             b'?' => {
-                tokens.push(Token::Value);
-                placeholders = true;
                 i += 1;
+                placeholders = true;
+                Kind::Value
             }
             b':' if next == Some(b':') => {
-                tokens.push(Token::Op("::".into()));
                 i += 2;
+                Kind::Op
             }
             b':' if next.is_some_and(|n| n.is_ascii_alphabetic() || n == b'_') => {
                 i += 1;
                 while i < s.len() && is_word_byte(s[i]) {
                     i += 1;
                 }
-                tokens.push(Token::Value);
                 placeholders = true;
+                Kind::Value
             }
             b'0'..=b'9' => {
                 i = skip_number(s, i);
-                tokens.push(Token::Value);
-            }
-            // A sign, not a subtraction: `+ -4121`, `= -1`, `(-2`, `, -3` fold with the number.
-            b'-' if next.is_some_and(|n| n.is_ascii_digit())
-                && match tokens.last() {
-                    None | Some(Token::Op(_) | Token::Open | Token::Comma) => true,
-                    Some(Token::Word(w)) => is_spaced_keyword(w),
-                    _ => false,
-                } =>
-            {
-                i = skip_number(s, i + 1);
-                tokens.push(Token::Value);
+                Kind::Value
             }
             b'.' if next.is_some_and(|n| n.is_ascii_digit()) => {
                 i = skip_number(s, i);
-                tokens.push(Token::Value);
+                Kind::Value
+            }
+            // A sign, not an addition or a subtraction: `+ -4121`, `= -1`, `(-2`, `, +3` fold
+            // with the number.
+            b'-' | b'+'
+                if next.is_some_and(|n| n.is_ascii_digit() || n == b'.')
+                    && tokens.last().is_none_or(|t| match t.kind {
+                        Kind::Op | Kind::Open | Kind::Comma => true,
+                        Kind::Word => is_spaced_keyword(t.text(sql)),
+                        _ => false,
+                    }) =>
+            {
+                i = skip_number(s, i + 1);
+                Kind::Value
             }
             b'(' => {
-                tokens.push(Token::Open);
                 i += 1;
+                Kind::Open
             }
             b')' => {
-                tokens.push(Token::Close);
                 i += 1;
+                Kind::Close
             }
             b',' => {
-                tokens.push(Token::Comma);
                 i += 1;
+                Kind::Comma
             }
             b'.' => {
-                tokens.push(Token::Dot);
                 i += 1;
+                Kind::Dot
             }
-            b';' => i += 1,
             _ if is_word_byte(b) => {
-                let start = i;
                 while i < s.len() && is_word_byte(s[i]) {
                     i += 1;
                 }
-                let word = &sql[start..i];
+                let word = &s[start..i];
+                let is = |w: &str| word.eq_ignore_ascii_case(w.as_bytes());
                 // Prefixed string literals: E'…' (backslash escapes), X'…', B'…', N'…', U&'…'.
-                if s.get(i) == Some(&b'\'')
-                    && matches!(word.to_ascii_lowercase().as_str(), "e" | "x" | "b" | "n")
-                {
-                    i = skip_quoted(s, i, b'\'', word.eq_ignore_ascii_case("e"));
-                    tokens.push(Token::Value);
-                } else if word.eq_ignore_ascii_case("u")
-                    && s.get(i) == Some(&b'&')
-                    && s.get(i + 1) == Some(&b'\'')
-                {
+                if s.get(i) == Some(&b'\'') && (is("e") || is("x") || is("b") || is("n")) {
+                    i = skip_quoted(s, i, b'\'', mysql || is("e"));
+                    Kind::Value
+                } else if is("u") && s.get(i) == Some(&b'&') && s.get(i + 1) == Some(&b'\'') {
                     i = skip_quoted(s, i + 1, b'\'', false);
-                    tokens.push(Token::Value);
-                } else if word.eq_ignore_ascii_case("true") || word.eq_ignore_ascii_case("false") {
+                    Kind::Value
+                } else if is("true") || is("false") {
                     // Constants, as pg_stat_statements normalizes them.
-                    tokens.push(Token::Value);
+                    Kind::Value
+                } else if is("null")
+                    && !tokens
+                        .last()
+                        .is_some_and(|t| t.is_word(sql, "is") || t.is_word(sql, "not"))
+                {
+                    Kind::Value
+                } else if is("asc") {
+                    continue;
                 } else {
-                    tokens.push(Token::Word(word.to_ascii_lowercase()));
+                    Kind::Word
                 }
             }
             _ => {
-                let start = i;
                 i += 1;
                 while i < s.len()
                     && b"+-*/<>=~!@#%^&|".contains(&s[i])
                     && !(s[i] == b'-' && s.get(i + 1) == Some(&b'-'))
                     && !(s[i] == b'/' && s.get(i + 1) == Some(&b'*'))
+                    && !(mysql && s[i] == b'#')
                 {
                     i += 1;
                 }
-                tokens.push(Token::Op(sql[start..i].to_string()));
+                Kind::Op
             }
-        }
+        };
+        tokens.push(Token::new(kind, start, i));
     }
-    (tokens, placeholders)
+    placeholders
 }
 
 /// End of a quoted run starting at `start` (the opening quote); a doubled quote is an escaped
@@ -301,55 +417,74 @@ fn skip_number(s: &[u8], start: usize) -> usize {
     i
 }
 
-/// `IN (?, ?, …)` becomes `IN (?)`; `VALUES (…), (…), …` keeps its first tuple.
-fn fold_lists(tokens: Vec<Token>) -> Vec<Token> {
-    let mut out: Vec<Token> = Vec::with_capacity(tokens.len());
+/// Writes the normalized text of `tokens`: `IN (…)` and `VALUES (…)` lists of values fold to
+/// `(?)`, and the tuples after a `VALUES` tuple are dropped.
+fn write(sql: &str, dialect: Dialect, tokens: &[Token], out: &mut String) {
+    let mut w = Writer {
+        sql,
+        out,
+        last: None,
+        before_last: None,
+    };
     let mut i = 0;
     while i < tokens.len() {
-        let t = &tokens[i];
-        out.push(t.clone());
+        let t = tokens[i];
+        w.push(t);
         i += 1;
-        let Token::Word(w) = t else { continue };
-        if w == "in" && tokens.get(i) == Some(&Token::Open) {
-            let mut j = i + 1;
-            while tokens.get(j) == Some(&Token::Value)
-                && matches!(tokens.get(j + 1), Some(Token::Comma) | Some(Token::Close))
-            {
-                j += 1;
-                if tokens.get(j) == Some(&Token::Close) {
-                    out.extend([Token::Open, Token::Value, Token::Close]);
-                    i = j + 1;
-                    break;
-                }
-                j += 1;
-            }
-        } else if w == "values" {
-            let Some(first_end) = tuple_end(&tokens, i) else {
-                continue;
-            };
-            out.extend_from_slice(&tokens[i..first_end]);
-            i = first_end;
-            while tokens.get(i) == Some(&Token::Comma) {
-                match tuple_end(&tokens, i + 1) {
-                    Some(end) => i = end,
-                    None => break,
-                }
+        let values =
+            t.is_word(sql, "values") || (dialect == Dialect::Mysql && t.is_word(sql, "value"));
+        if !(values || t.is_word(sql, "in")) {
+            continue;
+        }
+        if let Some(end) = value_list_end(tokens, i) {
+            w.push(Token::punct(Kind::Open));
+            w.push(Token::punct(Kind::Value));
+            w.push(Token::punct(Kind::Close));
+            i = end;
+        } else if values && let Some(end) = tuple_end(tokens, i) {
+            tokens[i..end].iter().for_each(|&t| w.push(t));
+            i = end;
+        } else {
+            continue;
+        }
+        while values && tokens.get(i).is_some_and(|t| t.kind == Kind::Comma) {
+            match tuple_end(tokens, i + 1) {
+                Some(end) => i = end,
+                None => break,
             }
         }
     }
-    out
+}
+
+/// The index after `( value, value, … )` starting at `start`, when the list holds values only.
+fn value_list_end(tokens: &[Token], start: usize) -> Option<usize> {
+    let kind = |k: usize| tokens.get(k).map(|t| t.kind);
+    if kind(start) != Some(Kind::Open) {
+        return None;
+    }
+    let mut k = start + 1;
+    loop {
+        if kind(k) != Some(Kind::Value) {
+            return None;
+        }
+        match kind(k + 1) {
+            Some(Kind::Close) => return Some(k + 2),
+            Some(Kind::Comma) => k += 2,
+            _ => return None,
+        }
+    }
 }
 
 /// The index after the balanced parenthesized group starting at `start`.
 fn tuple_end(tokens: &[Token], start: usize) -> Option<usize> {
-    if tokens.get(start) != Some(&Token::Open) {
+    if tokens.get(start).map(|t| t.kind) != Some(Kind::Open) {
         return None;
     }
     let mut depth = 0usize;
     for (k, t) in tokens.iter().enumerate().skip(start) {
-        match t {
-            Token::Open => depth += 1,
-            Token::Close => {
+        match t.kind {
+            Kind::Open => depth += 1,
+            Kind::Close => {
                 depth -= 1;
                 if depth == 0 {
                     return Some(k + 1);
@@ -361,72 +496,69 @@ fn tuple_end(tokens: &[Token], start: usize) -> Option<usize> {
     None
 }
 
-fn join(tokens: &[Token]) -> String {
-    let mut out = String::new();
-    let mut prev: Option<&Token> = None;
-    for (i, t) in tokens.iter().enumerate() {
-        let names_table = i >= 2
-            && matches!(&tokens[i - 2], Token::Word(w) if matches!(w.as_str(), "into" | "table" | "update"));
-        let tight = match (prev, t) {
-            (None, _) => true,
-            (Some(Token::Open | Token::Dot), _) => true,
-            (_, Token::Close | Token::Comma | Token::Dot) => true,
-            (Some(Token::Op(op)), _) if op == "::" => true,
-            (_, Token::Op(op)) if op == "::" => true,
+/// Writes tokens with the spacing of the output rules, which depend on the two tokens before.
+struct Writer<'a> {
+    sql: &'a str,
+    out: &'a mut String,
+    last: Option<Token>,
+    before_last: Option<Token>,
+}
+
+impl Writer<'_> {
+    fn push(&mut self, t: Token) {
+        let sql = self.sql;
+        let is_op = |t: Token, op: &str| t.kind == Kind::Op && t.text(sql) == op;
+        let names_table = self.before_last.is_some_and(|b| {
+            b.is_word(sql, "into") || b.is_word(sql, "table") || b.is_word(sql, "update")
+        });
+        let tight = match self.last {
+            None => true,
+            Some(p) if matches!(p.kind, Kind::Open | Kind::Dot) || is_op(p, "::") => true,
+            _ if matches!(t.kind, Kind::Close | Kind::Comma | Kind::Dot) || is_op(t, "::") => true,
             // A function call or a typed column list: `count(*)`, `t (a, b)` stays `t (a, b)`.
-            (Some(Token::Word(w)), Token::Open) => !is_spaced_keyword(w) && !names_table,
+            Some(p) if matches!(p.kind, Kind::Word | Kind::Quoted) && t.kind == Kind::Open => {
+                !is_spaced_keyword(p.text(sql)) && !names_table
+            }
             _ => false,
         };
         if !tight {
-            out.push(' ');
+            self.out.push(' ');
         }
-        match t {
-            Token::Word(w) | Token::Op(w) => out.push_str(w),
-            Token::Value => out.push('?'),
-            Token::Open => out.push('('),
-            Token::Close => out.push(')'),
-            Token::Comma => out.push(','),
-            Token::Dot => out.push('.'),
+        match t.kind {
+            Kind::Word => self
+                .out
+                .extend(t.text(sql).chars().map(|c| c.to_ascii_lowercase())),
+            Kind::Quoted | Kind::Op => self.out.push_str(t.text(sql)),
+            Kind::Value => self.out.push('?'),
+            Kind::Open => self.out.push('('),
+            Kind::Close => self.out.push(')'),
+            Kind::Comma => self.out.push(','),
+            Kind::Dot => self.out.push('.'),
         }
-        prev = Some(t);
+        self.before_last = self.last;
+        self.last = Some(t);
     }
-    out
 }
 
-/// Keywords after which `(` opens a list or subquery rather than a call.
+/// Keywords after which `(` opens a list or subquery rather than a call (in any case).
 fn is_spaced_keyword(w: &str) -> bool {
-    matches!(
-        w,
-        "in" | "values"
-            | "copy"
-            | "from"
-            | "join"
-            | "where"
-            | "and"
-            | "or"
-            | "not"
-            | "exists"
-            | "as"
-            | "on"
-            | "select"
-            | "into"
-            | "set"
-            | "using"
-            | "any"
-            | "all"
-            | "union"
-            | "when"
-            | "then"
-            | "else"
-    )
+    const KEYWORDS: [&str; 22] = [
+        "in", "values", "copy", "from", "join", "where", "and", "or", "not", "exists", "as", "on",
+        "select", "into", "set", "using", "any", "all", "union", "when", "then", "else",
+    ];
+    KEYWORDS.iter().any(|k| w.eq_ignore_ascii_case(k))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn fingerprint_pg(s: &str) -> Fingerprint {
+        fingerprint(s, Dialect::Postgres)
+    }
+
     fn fp(s: &str) -> String {
-        fingerprint(s).text
+        fingerprint(s, Dialect::Postgres).text
     }
 
     #[test]
@@ -489,8 +621,35 @@ mod tests {
         );
         assert_eq!(
             fp("insert into t (a, b) values ($1, $2)"),
-            "insert into t (a, b) values (?, ?)"
+            "insert into t (a, b) values (?)"
         );
+        // A tuple with an expression keeps its shape; the tuples after it still go.
+        assert_eq!(
+            fp("insert into t values (1, now()), (2, now())"),
+            "insert into t values (?, now())"
+        );
+    }
+
+    #[test]
+    fn signs_nulls_and_default_order_fold() {
+        assert_eq!(fp("select +6e-30, -6.00, x -.5"), "select ?, ?, x - ?");
+        assert_eq!(
+            fp("select coalesce(a, NULL) from t where b is null and c is not null"),
+            "select coalesce(a, ?) from t where b is null and c is not null"
+        );
+        assert_eq!(
+            fp("select * from t order by a ASC, b desc"),
+            fp("select * from t order by a, b desc")
+        );
+    }
+
+    #[test]
+    fn mysql_strings_comments_and_value() {
+        let my = |s: &str| fingerprint(s, Dialect::Mysql).text;
+        assert_eq!(my(r#"select "a", 'it\'s', "q\"" # tail"#), "select ?, ?, ?");
+        assert_eq!(fp(r#"select "a""#), r#"select "a""#);
+        assert_eq!(my("insert into t value (1, 2)"), "insert into t value(?)");
+        assert_eq!(my("select 5 #c\n, 6"), my("select 5, 6"));
     }
 
     #[test]
@@ -514,16 +673,17 @@ mod tests {
             ":",
             "x'",
         ] {
-            let _ = fingerprint(s);
+            let _ = fingerprint(s, Dialect::Postgres);
+            let _ = fingerprint(s, Dialect::Mysql);
         }
     }
 
     #[test]
     fn placeholders_are_told_from_literals() {
-        assert!(fingerprint("select * from t where id = $1").has_placeholders);
-        assert!(fingerprint("select * from t where id = :id").has_placeholders);
-        assert!(!fingerprint("select * from t where id = 42 and s = 'x'").has_placeholders);
-        assert!(!fingerprint("select now()::text").has_placeholders);
+        assert!(fingerprint_pg("select * from t where id = $1").has_placeholders);
+        assert!(fingerprint_pg("select * from t where id = :id").has_placeholders);
+        assert!(!fingerprint_pg("select * from t where id = 42 and s = 'x'").has_placeholders);
+        assert!(!fingerprint_pg("select now()::text").has_placeholders);
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! (fingerprint, database, source, input file), so memory grows with the number of distinct
 //! statements, never with the number of events.
 
+use super::fingerprint::Dialect;
 use super::{SpanId, TraceId};
 use std::collections::BTreeMap;
 
@@ -26,6 +27,14 @@ impl Source {
             Source::PgLog => "pg_log",
             Source::MysqlSlow => "mysql_slow",
             Source::PgStatStatements => "pg_stat_statements",
+        }
+    }
+
+    /// The SQL dialect of the statements it records.
+    pub fn dialect(self) -> Dialect {
+        match self {
+            Source::MysqlSlow => Dialect::Mysql,
+            Source::PgLog | Source::PgStatStatements => Dialect::Postgres,
         }
     }
 }

@@ -207,3 +207,177 @@ fn percona_slow_logs_give_the_expected_events() {
         }
     }
 }
+
+/// pt-query-digest's golden fingerprints that we draw differently on purpose, by case id.
+const FINGERPRINT_DIFFERENCES: [(u64, &str); 18] = {
+    const TOOLS: &str = "pt names the statements of mysqldump and of its own tools; they are \
+                         fingerprinted as any statement";
+    const CALL: &str = "a CALL keeps its argument list, as pg_stat_statements keeps it";
+    const DIGITS: &str = "digits in identifiers are kept (pt's --preserve-embedded-numbers): \
+                          orders_2024 and orders_2025 are different tables";
+    const LEADING: &str = "an identifier that starts with a digit reads as a number, as in \
+                           PostgreSQL";
+    const MD5: &str = "pt-fingerprint's --match-md5-checksums has no counterpart: the table \
+                       name is kept";
+    const LIMIT: &str = "LIMIT with an offset is a statement of its own, as in pg_stat_statements";
+    const UNION: &str = "repeated UNION branches are kept, as in pg_stat_statements";
+    [
+        (2, TOOLS),
+        (5, TOOLS),
+        (3, CALL),
+        (46, CALL),
+        (6, "the database a session switches to is kept"),
+        (20, DIGITS),
+        (48, DIGITS),
+        (21, LEADING),
+        (22, LEADING),
+        (37, MD5),
+        (38, MD5),
+        (39, MD5),
+        (40, MD5),
+        (28, LIMIT),
+        (29, LIMIT),
+        (30, UNION),
+        (31, UNION),
+        (32, UNION),
+    ]
+};
+
+/// pt-query-digest's fingerprint golden pairs: each input is in the class of its expected
+/// fingerprint (read as a statement, with `?+` as one value), and two inputs share a class
+/// exactly when pt gives them the same fingerprint.
+#[test]
+fn percona_fingerprint_golden_pairs_give_the_same_classes() {
+    use chokepoint::model::fingerprint::{Dialect, fingerprint};
+    let Some(root) = corpus("percona_fingerprint_golden_pairs_give_the_same_classes") else {
+        return;
+    };
+    let golden: Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("percona/fingerprints.json")).unwrap(),
+    )
+    .unwrap();
+    let cases: Vec<(u64, &str, &str)> = golden["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["id"].as_u64().unwrap(),
+                c["input"].as_str().unwrap(),
+                c["expected"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    let id = |sql: &str| fingerprint(sql, Dialect::Mysql).id;
+    let mut kept = Vec::new();
+    for &(case, input, expected) in &cases {
+        let same = id(input) == id(&expected.replace("?+", "?"));
+        match FINGERPRINT_DIFFERENCES.iter().find(|(c, _)| *c == case) {
+            Some((_, why)) => {
+                assert!(!same, "case {case} is listed as a difference but agrees");
+                eprintln!("case {case}: deliberate difference: {why}");
+            }
+            None => {
+                assert!(
+                    same,
+                    "case {case}: {input:?} is not in the class of {expected:?}"
+                );
+                kept.push((input, expected));
+            }
+        }
+    }
+    for (i, (a, a_expected)) in kept.iter().enumerate() {
+        for (b, b_expected) in &kept[i + 1..] {
+            // pt leaves a trailing space where a comment ended the statement (case 9).
+            assert_eq!(
+                a_expected.trim_end() == b_expected.trim_end(),
+                id(a) == id(b),
+                "{a:?} and {b:?}: pt gives {a_expected:?} and {b_expected:?}"
+            );
+        }
+    }
+}
+
+/// pt-query-digest's reports of four slow logs: the same classes, with the same counts and
+/// total times, and the exact variance-to-mean where pt's is approximate (slow052).
+#[test]
+fn percona_digest_reports_give_the_same_classes() {
+    use chokepoint::model::fingerprint::{Dialect, fingerprint};
+    let Some(root) = corpus("percona_digest_reports_give_the_same_classes") else {
+        return;
+    };
+    let expected: Value = serde_json::from_str(
+        &std::fs::read_to_string(root.join("percona/digest-expectations.json")).unwrap(),
+    )
+    .unwrap();
+    for (file, spec) in expected["logs"].as_object().unwrap() {
+        let path = root.join("percona").join(file);
+        let dataset = chokepoint::ingest::read_inputs(&[path], &Options::default()).unwrap();
+        let rows = chokepoint::analysis::queries::profile(&dataset);
+        if let Some(global) = spec.get("global") {
+            assert_eq!(
+                rows.iter().map(|r| r.calls).sum::<u64>(),
+                global["query_count"].as_u64().unwrap(),
+                "{file}: queries"
+            );
+            assert_eq!(
+                rows.len() as u64,
+                global["unique_query_count"].as_u64().unwrap(),
+                "{file}: classes"
+            );
+        }
+        let classes = spec
+            .get("classes_in_report_order")
+            .or(spec.get("profile"))
+            .unwrap()
+            .as_array()
+            .unwrap();
+        for class in classes {
+            // pt's fingerprints differ from ours in form; its example query or its fingerprint
+            // read as a statement (`?+` as one value) is in our class.
+            let member = class["example_query"].as_str().map_or_else(
+                || class["fingerprint"].as_str().unwrap().replace("?+", "?"),
+                str::to_string,
+            );
+            let id = format!("{:016x}", fingerprint(&member, Dialect::Mysql).id);
+            let row = rows
+                .iter()
+                .find(|r| r.fingerprint_id == id)
+                .unwrap_or_else(|| panic!("{file}: no class for {member:?}"));
+            let calls = class.get("count").or(class.get("calls")).unwrap();
+            assert_eq!(
+                row.calls,
+                calls.as_u64().unwrap(),
+                "{file}: {member:?} calls"
+            );
+            let seconds = class
+                .get("Query_time_sum")
+                .or(class.get("response_time_s"))
+                .unwrap();
+            let seconds: f64 = match seconds {
+                Value::String(s) => s.parse().unwrap(),
+                v => v.as_f64().unwrap(),
+            };
+            assert!(
+                (row.total_ms / 1e3 - seconds).abs() < 5e-5,
+                "{file}: {member:?} total {} s, pt {seconds} s",
+                row.total_ms / 1e3
+            );
+        }
+        if let Some(exact) = spec.get("exact_statistics_by_corpus_builder") {
+            for (table, stats) in exact.as_object().unwrap() {
+                let from = format!("from {table}");
+                let row = rows
+                    .iter()
+                    .find(|r| r.fingerprint.ends_with(&from))
+                    .unwrap();
+                let vm = stats["variance_over_mean_population"].as_f64().unwrap();
+                assert!(
+                    (row.variance_to_mean - vm).abs() < 5e-4,
+                    "{file}: {table} V/M {} against {vm}",
+                    row.variance_to_mean
+                );
+            }
+        }
+    }
+}

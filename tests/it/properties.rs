@@ -5,6 +5,7 @@
 use crate::common::{SpanMaker, read, temp_dir};
 use chokepoint::analysis::critical_path::{Options as CpOptions, critical_path, self_times};
 use chokepoint::analysis::{Options, analyze};
+use chokepoint::model::fingerprint::{Dialect, fingerprint};
 use chokepoint::model::trace::Tree;
 use chokepoint::model::{Dataset, Span, SpanKind};
 use chokepoint::synth::Rng;
@@ -329,7 +330,10 @@ proptest! {
                 let _ = json::parse_lines(bytes, 1, 1 << 20);
                 let _ = proto::parse_message(&mut SpanBatch::default(), bytes, "m");
                 let _ = chokepoint::ingest::sniff::detect(bytes);
-                let _ = chokepoint::model::fingerprint::fingerprint(&String::from_utf8_lossy(bytes));
+                let sql = String::from_utf8_lossy(bytes);
+                for dialect in [Dialect::Postgres, Dialect::Mysql] {
+                    let _ = fingerprint(&sql, dialect);
+                }
             }
         }
     }

@@ -10,7 +10,7 @@ pub mod json;
 pub mod proto;
 
 use crate::ingest::ledger::{InputLedger, SkipReason};
-use crate::model::fingerprint::{fingerprint, fnv1a64, fnv1a64_of};
+use crate::model::fingerprint::{Dialect, fingerprint, fnv1a64, fnv1a64_of};
 use crate::model::op_key::{Classified, OpAttrs, classify};
 use crate::model::{Interner, Span, SpanId, SpanKind, Sym, TraceId};
 use std::borrow::Cow;
@@ -183,9 +183,9 @@ pub struct SpanBatch {
     pub strings: Interner,
     /// Records read and skipped in this chunk.
     pub ledger: InputLedger,
-    /// Raw statement text to fingerprint label and whether it has placeholders, so each
-    /// distinct statement is lexed once.
-    fingerprints: HashMap<Box<str>, (Sym, bool)>,
+    /// Per dialect, raw statement text to fingerprint label and whether it has placeholders,
+    /// so each distinct statement is lexed once.
+    fingerprints: [HashMap<Box<str>, (Sym, bool)>; 2],
 }
 
 impl SpanBatch {
@@ -248,12 +248,14 @@ impl SpanBatch {
         let strings = &mut self.strings;
         let (op_kind, op_system, op_label, call_args) = match classify(kind, &d.name, &d.op) {
             Classified::Statement { system, statement } => {
-                let (label, has_placeholders) = match self.fingerprints.get(statement) {
+                let dialect = Dialect::of_system(system);
+                let fingerprints = &mut self.fingerprints[dialect as usize];
+                let (label, has_placeholders) = match fingerprints.get(statement) {
                     Some(&known) => known,
                     None => {
-                        let fp = fingerprint(statement);
+                        let fp = fingerprint(statement, dialect);
                         let known = (strings.intern(&fp.text), fp.has_placeholders);
-                        self.fingerprints.insert(statement.into(), known);
+                        fingerprints.insert(statement.into(), known);
                         known
                     }
                 };
