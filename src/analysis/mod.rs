@@ -8,6 +8,7 @@ mod finding;
 pub mod levels;
 pub mod queries;
 mod scaling;
+pub mod sql;
 pub mod stats;
 
 use crate::ingest::ledger::SkipReason;

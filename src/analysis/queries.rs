@@ -2,11 +2,13 @@
 //! joined by fingerprint and ranked by total time. pg_stat_statements counts every execution,
 //! so its calls and totals are preferred when a statement has them; logs add what only they
 //! measure (each execution, hence p95; rows examined in MySQL). Each row names the source of
-//! each figure.
+//! each figure, and carries its statement's shape, parsed from the first exemplar seen.
 
+use super::sql;
 use crate::model::Dataset;
 use crate::model::query::{Histogram, Source, StatementStats};
 use crate::report::QueryRow;
+use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// One fingerprint's figures, summed over databases and files, per source.
@@ -46,6 +48,7 @@ pub fn profile(dataset: &Dataset) -> Vec<QueryRow> {
     #[derive(Default)]
     struct Joined<'a> {
         fingerprint: &'a str,
+        exemplar: Option<&'a StatementStats>,
         by_source: BTreeMap<Source, Sums>,
         databases: BTreeSet<&'a str>,
         queryid: Option<i64>,
@@ -57,6 +60,7 @@ pub fn profile(dataset: &Dataset) -> Vec<QueryRow> {
     for s in &dataset.statements {
         let j = joined.entry(s.fingerprint_id).or_default();
         j.fingerprint = &s.fingerprint;
+        j.exemplar.get_or_insert(s);
         j.by_source.entry(s.source).or_default().add(s);
         if !s.database.is_empty() {
             j.databases.insert(&s.database);
@@ -71,8 +75,9 @@ pub fn profile(dataset: &Dataset) -> Vec<QueryRow> {
             .map(|scan| scan.plans)
             .sum::<u64>();
     }
+    let joined: Vec<(u64, Joined)> = joined.into_iter().collect();
     let mut rows: Vec<QueryRow> = joined
-        .into_iter()
+        .into_par_iter()
         .filter_map(|(id, j)| {
             // Calls and totals: pg_stat_statements when it saw the statement, else the logs.
             let counted = j
@@ -96,7 +101,13 @@ pub fn profile(dataset: &Dataset) -> Vec<QueryRow> {
                 .map(|s| s.rows_examined)
                 .max()
                 .unwrap_or(0);
+            let exemplar = j.exemplar?;
             Some(QueryRow {
+                shape: sql::shape(
+                    &exemplar.exemplar,
+                    &exemplar.fingerprint,
+                    exemplar.source.dialect(),
+                ),
                 fingerprint_id: format!("{id:016x}"),
                 fingerprint: j.fingerprint.to_string(),
                 sources: j.by_source.keys().map(|s| s.as_str().to_string()).collect(),

@@ -4,6 +4,7 @@
 use super::table::{Align, Table};
 use super::units::{ms, ns_as_ms, percent, rate};
 use super::{Finding, FindingKind, Level, Report};
+use crate::analysis::sql::Test;
 use std::fmt::Write;
 
 /// Renders the whole report.
@@ -496,6 +497,7 @@ fn render_queries(out: &mut String, report: &Report) {
         ]);
     }
     out.push_str(&t.markdown());
+    render_shapes(out, report);
     if report.queries.len() > PROFILE_ROWS {
         let rest = &report.queries[PROFILE_ROWS..];
         let total: f64 = rest.iter().map(|q| q.total_ms).sum();
@@ -508,6 +510,61 @@ fn render_queries(out: &mut String, report: &Report) {
         );
     }
     out.push('\n');
+}
+
+/// What the listed statements do, as sqlparser read one exemplar of each.
+fn render_shapes(out: &mut String, report: &Report) {
+    let _ = writeln!(
+        out,
+        "\nWhat each statement touches, read by sqlparser from its first exemplar. A WHERE \
+         column is tested by equality (eq), by range (range) or otherwise (other: no plain index \
+         serves it).\n"
+    );
+    let mut t = Table::new(&[
+        ("#", Align::Right),
+        ("type", Align::Left),
+        ("tables", Align::Left),
+        ("where", Align::Left),
+        ("join", Align::Left),
+        ("order by", Align::Left),
+    ]);
+    let list = |items: &[String]| escape(&items.join(", "));
+    for (i, q) in report.queries.iter().take(PROFILE_ROWS).enumerate() {
+        let shape = &q.shape;
+        let (where_, join, order) = match &shape.parse_error {
+            Some(e) => (
+                format!("unparsed: {}", escape(e)),
+                String::new(),
+                String::new(),
+            ),
+            None => (
+                shape
+                    .where_columns
+                    .iter()
+                    .map(|p| {
+                        let test = match p.test {
+                            Test::Equality => "eq",
+                            Test::Range => "range",
+                            Test::Other => "other",
+                        };
+                        format!("{} ({test})", escape(&p.column))
+                    })
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                list(&shape.join_columns),
+                list(&shape.order_by_columns),
+            ),
+        };
+        t.row(vec![
+            (i + 1).to_string(),
+            escape(&shape.statement_type),
+            list(&shape.tables),
+            where_,
+            join,
+            order,
+        ]);
+    }
+    out.push_str(&t.markdown());
 }
 
 fn render_inputs(out: &mut String, report: &Report) {

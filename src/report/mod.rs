@@ -9,6 +9,7 @@ pub mod table;
 pub mod terminal;
 pub mod units;
 
+use crate::analysis::sql::StatementShape;
 use crate::ingest::ledger::InputLedger;
 use crate::model::OpKind;
 use serde::{Deserialize, Serialize};
@@ -100,6 +101,8 @@ pub struct QueryRow {
     pub seq_scan_plans: u64,
     /// Total time, ns (exact; what the ranking uses).
     pub total_ns: u64,
+    /// What the statement does, parsed from its first exemplar.
+    pub shape: StatementShape,
 }
 
 /// The slowest request's spans that hold its critical path, in tree order.

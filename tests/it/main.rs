@@ -11,3 +11,4 @@ mod otlp;
 mod pg_capture;
 mod properties;
 mod reports;
+mod sql_shape;
