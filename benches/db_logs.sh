@@ -8,6 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 size_mb=${1:-500}
 work=${BENCH_DIR:-$(mktemp -d)}
+mkdir -p "$work"
 if ! command -v pgbadger >/dev/null || ! command -v pt-query-digest >/dev/null; then
   sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
   $sudo apt-get update -qq

@@ -700,6 +700,24 @@ fn decode_delimited((message, offset): (Vec<u8>, u64)) -> SpanBatch {
     batch
 }
 
+/// The lines of a chunk of a text log, without their `\r\n`; a chunk of valid UTF-8 (the usual case) is checked once, not per line.
+pub(crate) fn chunk_lines(
+    chunk: &[u8],
+) -> Box<dyn Iterator<Item = std::borrow::Cow<'_, str>> + '_> {
+    let chunk = chunk.strip_suffix(b"\n").unwrap_or(chunk);
+    match std::str::from_utf8(chunk) {
+        Ok(text) => Box::new(
+            text.split('\n')
+                .map(|l| std::borrow::Cow::Borrowed(l.strip_suffix('\r').unwrap_or(l))),
+        ),
+        Err(_) => Box::new(
+            chunk
+                .split(|&b| b == b'\n')
+                .map(|l| String::from_utf8_lossy(l.strip_suffix(b"\r").unwrap_or(l))),
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -116,10 +116,8 @@ pub fn parse_chunk(chunk: &[u8], first_line: u64) -> StatementBatch {
     let mut event: Option<Event> = None;
     let mut orphan_lines = 0u64;
     let mut orphan_first = 0u64;
-    let text = chunk.strip_suffix(b"\n").unwrap_or(chunk);
-    for (i, raw) in text.split(|&b| b == b'\n').enumerate() {
+    for (i, line) in super::chunk_lines(chunk).enumerate() {
         let number = first_line + i as u64;
-        let line = String::from_utf8_lossy(raw.strip_suffix(b"\r").unwrap_or(raw));
         if is_banner(&line) {
             continue;
         }

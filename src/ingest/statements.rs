@@ -50,7 +50,7 @@ impl StatementBatch {
                 if self.cache.len() >= MAX_CACHED_TEXTS {
                     self.cache.clear();
                 }
-                let id = self.fingerprinter.normalize(sql, dialect).id;
+                let id = self.fingerprinter.id(sql, dialect);
                 self.cache.insert(raw, id);
                 id
             }

@@ -68,7 +68,14 @@ pub fn fingerprint(sql: &str, dialect: Dialect) -> Fingerprint {
 pub struct Fingerprinter {
     tokens: Vec<Token>,
     text: String,
+    /// Hash of the token stream the writer would write → fingerprint id: statements that differ
+    /// only in their literals skip the writer (a cache: a collision could only give a statement
+    /// another's id, with odds of 2^-64 per pair).
+    ids: rustc_hash::FxHashMap<u64, u64>,
 }
+
+/// Token shapes remembered before the cache is cleared: bounded however varied the input.
+const MAX_CACHED_SHAPES: usize = 1 << 16;
 
 /// A statement normalized by a [`Fingerprinter`]; the text lives until its next statement.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,13 +93,42 @@ impl Fingerprinter {
     pub fn normalize(&mut self, sql: &str, dialect: Dialect) -> Normalized<'_> {
         self.tokens.clear();
         let has_placeholders = lex(sql, dialect, &mut self.tokens);
-        self.text.clear();
-        write(sql, dialect, &self.tokens, &mut self.text);
+        self.write_text(sql, dialect);
         Normalized {
             text: &self.text,
             id: fnv1a64(self.text.as_bytes()),
             has_placeholders,
         }
+    }
+
+    /// The id of `sql`'s fingerprint, as [`Fingerprinter::normalize`] gives it, without writing
+    /// the text when a statement of the same shape was seen before.
+    pub fn id(&mut self, sql: &str, dialect: Dialect) -> u64 {
+        self.tokens.clear();
+        lex(sql, dialect, &mut self.tokens);
+        let mut shape = ShapeHasher { sql, hash: 0 };
+        write(sql, dialect, &self.tokens, &mut shape);
+        if let Some(&id) = self.ids.get(&shape.hash) {
+            return id;
+        }
+        if self.ids.len() >= MAX_CACHED_SHAPES {
+            self.ids.clear();
+        }
+        self.write_text(sql, dialect);
+        let id = fnv1a64(self.text.as_bytes());
+        self.ids.insert(shape.hash, id);
+        id
+    }
+
+    fn write_text(&mut self, sql: &str, dialect: Dialect) {
+        self.text.clear();
+        let mut writer = Writer {
+            sql,
+            out: &mut self.text,
+            last: None,
+            before_last: None,
+        };
+        write(sql, dialect, &self.tokens, &mut writer);
     }
 }
 
@@ -417,15 +453,41 @@ fn skip_number(s: &[u8], start: usize) -> usize {
     i
 }
 
-/// Writes the normalized text of `tokens`: `IN (…)` and `VALUES (…)` lists of values fold to
-/// `(?)`, and the tuples after a `VALUES` tuple are dropped.
-fn write(sql: &str, dialect: Dialect, tokens: &[Token], out: &mut String) {
-    let mut w = Writer {
-        sql,
-        out,
-        last: None,
-        before_last: None,
-    };
+/// Where [`write`] puts the tokens of the normalized statement.
+trait Sink {
+    fn push(&mut self, t: Token);
+}
+
+/// Hashes the tokens a [`Writer`] would write (kind, and text where the text is written), which
+/// decide its text: the same hash, the same fingerprint.
+struct ShapeHasher<'a> {
+    sql: &'a str,
+    hash: u64,
+}
+
+impl Sink for ShapeHasher<'_> {
+    fn push(&mut self, t: Token) {
+        let mix = |h: u64, v: u64| (h.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        self.hash = mix(self.hash, t.kind as u64 + 1);
+        match t.kind {
+            Kind::Word => {
+                for &b in t.text(self.sql).as_bytes() {
+                    self.hash = mix(self.hash, u64::from(b.to_ascii_lowercase()));
+                }
+            }
+            Kind::Quoted | Kind::Op => {
+                for &b in t.text(self.sql).as_bytes() {
+                    self.hash = mix(self.hash, u64::from(b));
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Writes the normalized statement of `tokens` to `w`: `IN (…)` and `VALUES (…)` lists of
+/// values fold to `(?)`, and the tuples after a `VALUES` tuple are dropped.
+fn write(sql: &str, dialect: Dialect, tokens: &[Token], w: &mut impl Sink) {
     let mut i = 0;
     while i < tokens.len() {
         let t = tokens[i];
@@ -504,20 +566,22 @@ struct Writer<'a> {
     before_last: Option<Token>,
 }
 
-impl Writer<'_> {
+impl Sink for Writer<'_> {
     fn push(&mut self, t: Token) {
         let sql = self.sql;
         let is_op = |t: Token, op: &str| t.kind == Kind::Op && t.text(sql) == op;
-        let names_table = self.before_last.is_some_and(|b| {
-            b.is_word(sql, "into") || b.is_word(sql, "table") || b.is_word(sql, "update")
-        });
+        let names_table = || {
+            self.before_last.is_some_and(|b| {
+                b.is_word(sql, "into") || b.is_word(sql, "table") || b.is_word(sql, "update")
+            })
+        };
         let tight = match self.last {
             None => true,
             Some(p) if matches!(p.kind, Kind::Open | Kind::Dot) || is_op(p, "::") => true,
             _ if matches!(t.kind, Kind::Close | Kind::Comma | Kind::Dot) || is_op(t, "::") => true,
             // A function call or a typed column list: `count(*)`, `t (a, b)` stays `t (a, b)`.
             Some(p) if matches!(p.kind, Kind::Word | Kind::Quoted) && t.kind == Kind::Open => {
-                !is_spaced_keyword(p.text(sql)) && !names_table
+                !is_spaced_keyword(p.text(sql)) && !names_table()
             }
             _ => false,
         };
@@ -525,9 +589,11 @@ impl Writer<'_> {
             self.out.push(' ');
         }
         match t.kind {
-            Kind::Word => self
-                .out
-                .extend(t.text(sql).chars().map(|c| c.to_ascii_lowercase())),
+            Kind::Word => {
+                let from = self.out.len();
+                self.out.push_str(t.text(sql));
+                self.out[from..].make_ascii_lowercase();
+            }
             Kind::Quoted | Kind::Op => self.out.push_str(t.text(sql)),
             Kind::Value => self.out.push('?'),
             Kind::Open => self.out.push('('),
@@ -701,5 +767,27 @@ mod tests {
     fn id_is_stable() {
         assert_eq!(fnv1a64(b""), 0xcbf2_9ce4_8422_2325);
         assert_eq!(fnv1a64(b"a"), 0xaf63_dc4c_8601_ec8c);
+    }
+
+    proptest::proptest! {
+        /// The shape cache gives the id the writer gives, whatever was seen before.
+        #[test]
+        fn cached_ids_equal_written_ids(statements in proptest::collection::vec(
+            proptest::string::string_regex(
+                "((SELECT|select|In|VALUES|values|from|t|\"Q\"|`b`|x\\.y|[0-9]{1,3}|'[a-z]*'|\\$[0-9]|\\?|:n|\\(|\\)|,|=|::|<>|-|/\\*c\\*/|--c\n) ){1,16}",
+            ).unwrap(),
+            1..40,
+        )) {
+            let mut cached = Fingerprinter::default();
+            for sql in statements.iter().chain(&statements) {
+                for dialect in [Dialect::Postgres, Dialect::Mysql] {
+                    proptest::prop_assert_eq!(
+                        cached.id(sql, dialect),
+                        fingerprint(sql, dialect).id,
+                        "{:?}", sql
+                    );
+                }
+            }
+        }
     }
 }

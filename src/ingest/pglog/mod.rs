@@ -492,13 +492,6 @@ pub fn parse_chunk(
     batch
 }
 
-fn lines(chunk: &[u8]) -> impl Iterator<Item = Cow<'_, str>> {
-    let chunk = chunk.strip_suffix(b"\n").unwrap_or(chunk);
-    chunk
-        .split(|&b| b == b'\n')
-        .map(|l| String::from_utf8_lossy(l.strip_suffix(b"\r").unwrap_or(l)))
-}
-
 /// The session fields of `prefix_text` by the rule; Err when a strict prefix does not match.
 fn fields<'a>(rule: &PrefixRule, prefix_text: &'a str) -> Result<Fields<'a>, ()> {
     match &rule.prefix {
@@ -563,7 +556,7 @@ fn parse_stderr(
         };
         interpreter.entry(&entry, batch);
     };
-    for (i, line) in lines(chunk).enumerate() {
+    for (i, line) in super::chunk_lines(chunk).enumerate() {
         let number = first_line + i as u64;
         // A tab starts a continuation line; so does a line without a severity (clients that
         // indent with spaces, text that tools wrote between entries).
@@ -611,7 +604,7 @@ fn parse_enveloped(
     }
     let mut entries: Vec<Open> = Vec::new();
     let mut open_of_pid: FxHashMap<Option<u64>, usize> = FxHashMap::default();
-    for (i, line) in lines(chunk).enumerate() {
+    for (i, line) in super::chunk_lines(chunk).enumerate() {
         let number = first_line + i as u64;
         let Some(env) = envelope(layout, &line, year) else {
             batch.ledger.skip_record(SkipReason::Malformed, || {
@@ -756,7 +749,7 @@ fn parse_json(
     interpreter: &mut Interpreter,
 ) {
     use serde_json::Value;
-    for (i, line) in lines(chunk).enumerate() {
+    for (i, line) in super::chunk_lines(chunk).enumerate() {
         let number = first_line + i as u64;
         if line.trim().is_empty() {
             continue;
