@@ -11,6 +11,7 @@ use opentelemetry_proto::tonic::trace::v1::{
     ResourceSpans, ScopeSpans, Span, Status, TracesData, span::SpanKind, status::StatusCode,
 };
 use prost::Message;
+use std::collections::BTreeMap;
 use std::io::Write;
 
 /// What to generate.
@@ -59,32 +60,38 @@ impl Profile {
             .collect()
     }
 
-    /// Arrival times: evenly spaced at the rate in force, each moved by up to half an
-    /// interval at random; during a ramp the rate changes linearly.
-    fn arrivals(&self, start_unix_ns: u64, rng: &mut Rng) -> Vec<u64> {
+    /// The offered rate at `t`, requests per second: a step's rate, or during a ramp a linear
+    /// change from one step's rate to the next.
+    fn rate_at(windows: &[(u64, u64, u64)], t: u64) -> f64 {
+        for (k, &(ws, we, rate)) in windows.iter().enumerate() {
+            if t < ws {
+                if k == 0 {
+                    return rate as f64;
+                }
+                let (_, prev_end, prev) = windows[k - 1];
+                let f = (t - prev_end) as f64 / (ws - prev_end) as f64;
+                return prev as f64 + f * (rate as f64 - prev as f64);
+            }
+            if t < we {
+                return rate as f64;
+            }
+        }
+        windows.last().map_or(0.0, |w| w.2 as f64)
+    }
+
+    /// Arrival times and the rate in force at each: evenly spaced at that rate, each moved by
+    /// up to half an interval at random.
+    fn arrivals(&self, start_unix_ns: u64, rng: &mut Rng) -> Vec<(u64, f64)> {
         let windows = self.windows(start_unix_ns);
         let Some(&(_, end, _)) = windows.last() else {
             return Vec::new();
         };
-        let rate_at = |t: u64| -> f64 {
-            for (k, &(ws, we, rate)) in windows.iter().enumerate() {
-                if t < ws {
-                    // In the ramp before step k.
-                    let (_, prev_end, prev) = windows[k - 1];
-                    let f = (t - prev_end) as f64 / (ws - prev_end) as f64;
-                    return prev as f64 + f * (rate as f64 - prev as f64);
-                }
-                if t < we {
-                    return rate as f64;
-                }
-            }
-            windows[windows.len() - 1].2 as f64
-        };
         let mut at = start_unix_ns;
         let mut out = Vec::new();
         while at < end {
-            let interval = (1e9 / rate_at(at).max(0.1)) as u64;
-            out.push(at + rng.range(0, interval / 2));
+            let rate = Self::rate_at(&windows, at);
+            let interval = (1e9 / rate.max(0.1)) as u64;
+            out.push((at + rng.range(0, interval / 2), rate));
             at += interval;
         }
         out
@@ -309,8 +316,16 @@ fn kv_int(key: &str, value: i64) -> KeyValue {
     }
 }
 
-/// Generates one trace starting at `start`; returns its spans per service.
-fn trace(rng: &mut Rng, start: u64) -> [Vec<Span>; 5] {
+/// The cart's wait for a database connection at an offered load of `rps`: it grows with the
+/// square of the load (a pool that saturates), about 0.2 ms at 30 rps and 2.9 ms at 120.
+fn pool_wait_ns(rng: &mut Rng, rps: f64) -> u64 {
+    ((50_000.0 + 200.0 * rps * rps) * rng.range(90, 110) as f64 / 100.0) as u64
+}
+
+/// Generates one trace starting at `start`; returns its spans per service. With a load
+/// profile, `load_rps` is the offered rate at `start` and the cart waits for a connection
+/// (a `pg-pool.connect` span) as long as [`pool_wait_ns`] says.
+fn trace(rng: &mut Rng, start: u64, load_rps: Option<f64>) -> [Vec<Span>; 5] {
     let mut trace_id = rng.next_u64().to_be_bytes().to_vec();
     trace_id.extend(rng.next_u64().to_be_bytes());
     let mut t = TraceBuilder {
@@ -343,6 +358,20 @@ fn trace(rng: &mut Rng, start: u64) -> [Vec<Span>; 5] {
             &format!("/cart/{user}"),
             at,
             |t, server, s| {
+                let mut s = s;
+                if let Some(rps) = load_rps {
+                    let wait = pool_wait_ns(t.rng, rps);
+                    t.span(
+                        1,
+                        server,
+                        "pg-pool.connect",
+                        SpanKind::Internal,
+                        s + 20 * US,
+                        s + 20 * US + wait,
+                        vec![],
+                    );
+                    s += 20 * US + wait;
+                }
                 let e = t.query(
                     1,
                     server,
@@ -520,11 +549,14 @@ pub fn messages(options: &Options) -> impl Iterator<Item = TracesData> + '_ {
     (0..traces.div_ceil(per)).map(move |m| {
         let mut by_service: [Vec<Span>; 5] = Default::default();
         for i in m * per..((m + 1) * per).min(traces) {
-            let start = match &arrivals {
-                Some(a) => a[i as usize],
-                None => options.start_unix_ns + i * interval + rng.range(0, interval / 2),
+            let (start, load) = match &arrivals {
+                Some(a) => (a[i as usize].0, Some(a[i as usize].1)),
+                None => (
+                    options.start_unix_ns + i * interval + rng.range(0, interval / 2),
+                    None,
+                ),
             };
-            for (all, spans) in by_service.iter_mut().zip(trace(&mut rng, start)) {
+            for (all, spans) in by_service.iter_mut().zip(trace(&mut rng, start, load)) {
                 all.extend(spans);
             }
         }
@@ -552,21 +584,26 @@ pub fn messages(options: &Options) -> impl Iterator<Item = TracesData> + '_ {
     })
 }
 
-/// Writes the trace set as OTLP/JSON lines (the Collector file exporter's layout).
-pub fn write_json(options: &Options, out: &mut impl Write) -> std::io::Result<()> {
+/// Writes the trace set as OTLP/JSON lines (the Collector file exporter's layout); returns its
+/// ground truth.
+pub fn write_json(options: &Options, out: &mut impl Write) -> std::io::Result<Truth> {
+    let mut truth = options.truth();
     for message in messages(options) {
+        account(&message, &mut truth);
         let mut line = String::new();
         json_message(&message, &mut line);
         line.push('\n');
         out.write_all(line.as_bytes())?;
     }
-    Ok(())
+    Ok(truth)
 }
 
 /// Writes the trace set as length-prefixed OTLP protobuf (the Collector file exporter's `proto`
-/// format).
-pub fn write_proto(options: &Options, out: &mut impl Write) -> std::io::Result<()> {
+/// format); returns its ground truth.
+pub fn write_proto(options: &Options, out: &mut impl Write) -> std::io::Result<Truth> {
+    let mut truth = options.truth();
     for message in messages(options) {
+        account(&message, &mut truth);
         let bytes = message.encode_to_vec();
         out.write_all(
             &u32::try_from(bytes.len())
@@ -575,7 +612,232 @@ pub fn write_proto(options: &Options, out: &mut impl Write) -> std::io::Result<(
         )?;
         out.write_all(&bytes)?;
     }
-    Ok(())
+    Ok(truth)
+}
+
+/// What a generated set holds, written beside it (`FILE.truth.json`) for tests and benchmarks
+/// to compare a reading against.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Truth {
+    /// The steps of the load profile (empty without one).
+    pub levels: Vec<TruthLevel>,
+    /// The design problems the shop has, by finding kind.
+    pub planted: Vec<Planted>,
+    /// The (service, span name) whose time per request grows with the square of the load,
+    /// present with a load profile.
+    pub grows_with_load: Option<(String, String)>,
+    /// For a trace set: per statement as the services issue it (`$n` placeholders), the
+    /// executions on the requests' critical path (all but the worker's, which runs after the
+    /// response) and their exact total time, ns.
+    pub on_path_statements: BTreeMap<String, StatementTruth>,
+    /// For a database log: per statement, the executions logged and their total time as logged.
+    pub statements: BTreeMap<String, StatementTruth>,
+    /// Entries of a database log.
+    pub log_entries: u64,
+}
+
+/// One step of the load profile.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct TruthLevel {
+    /// Start, ns since the epoch.
+    pub start_unix_ns: u64,
+    /// End, ns since the epoch.
+    pub end_unix_ns: u64,
+    /// Offered rate, requests per second.
+    pub rps: u64,
+}
+
+/// A planted design problem.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Planted {
+    /// Finding kind (`n_plus_one_db`, `sequential_fanout`).
+    pub kind: String,
+    /// Service.
+    pub service: String,
+    /// The parent operation.
+    pub operation: String,
+}
+
+/// One statement's executions.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct StatementTruth {
+    /// Executions.
+    pub calls: u64,
+    /// Their total time, ns (for a log, each duration cut to the microsecond it prints).
+    pub total_ns: u64,
+}
+
+/// The database spans of a message, with their statement, and whether the request waited for
+/// them (every service's but the worker's).
+fn database_spans(message: &TracesData) -> impl Iterator<Item = (&Span, &str, bool)> {
+    message.resource_spans.iter().flat_map(|rs| {
+        let service = rs
+            .resource
+            .as_ref()
+            .and_then(|r| r.attributes.iter().find(|kv| kv.key == "service.name"))
+            .and_then(|kv| match kv.value.as_ref()?.value.as_ref()? {
+                any_value::Value::StringValue(s) => Some(s.as_str()),
+                _ => None,
+            });
+        let on_path = service != Some(SERVICES[4]);
+        rs.scope_spans.iter().flat_map(move |ss| {
+            ss.spans
+                .iter()
+                .filter_map(move |span| Some((span, attribute(span, "db.query.text")?, on_path)))
+        })
+    })
+}
+
+/// Adds a message's on-path statements to the truth.
+fn account(message: &TracesData, truth: &mut Truth) {
+    for (span, statement, on_path) in database_spans(message) {
+        if on_path {
+            let s = truth
+                .on_path_statements
+                .entry(statement.to_string())
+                .or_default();
+            s.calls += 1;
+            s.total_ns += span.end_time_unix_nano - span.start_time_unix_nano;
+        }
+    }
+}
+
+impl Options {
+    /// The ground truth of the trace set these options generate (without a log's statements).
+    pub fn truth(&self) -> Truth {
+        let planted = |kind: &str| Planted {
+            kind: kind.into(),
+            service: "frontend".into(),
+            operation: "GET /checkout".into(),
+        };
+        Truth {
+            levels: self.profile.as_ref().map_or_else(Vec::new, |p| {
+                p.windows(self.start_unix_ns)
+                    .into_iter()
+                    .map(|(start_unix_ns, end_unix_ns, rps)| TruthLevel {
+                        start_unix_ns,
+                        end_unix_ns,
+                        rps,
+                    })
+                    .collect()
+            }),
+            planted: vec![planted("n_plus_one_db"), planted("sequential_fanout")],
+            grows_with_load: self
+                .profile
+                .as_ref()
+                .map(|_| ("cart".to_string(), "pg-pool.connect".to_string())),
+            ..Truth::default()
+        }
+    }
+}
+
+/// Which database log [`write_db_log`] writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DbLog {
+    /// PostgreSQL stderr with `log_line_prefix = '%m [%p] %q%u@%d '` and
+    /// `log_min_duration_statement = 0`.
+    Postgres,
+    /// A MySQL 8 slow query log with `long_query_time = 0`.
+    Mysql,
+}
+
+fn attribute<'s>(span: &'s Span, key: &str) -> Option<&'s str> {
+    span.attributes
+        .iter()
+        .find(|kv| kv.key == key)
+        .and_then(|kv| match kv.value.as_ref()?.value.as_ref()? {
+            any_value::Value::StringValue(s) => Some(s.as_str()),
+            _ => None,
+        })
+}
+
+/// Writes the database log the generated traces' database spans would leave: one entry per
+/// span, at its end, with its duration cut to the microsecond, in time order within each
+/// message's traces. Parameters are filled in with values, or, in a third of the PostgreSQL
+/// entries, left as `$n` with a `DETAIL:  parameters:` line; some statements span lines; half
+/// carry a sqlcommenter `traceparent` comment naming their span. Returns the ground truth.
+pub fn write_db_log(options: &Options, log: DbLog, out: &mut impl Write) -> std::io::Result<Truth> {
+    let mut truth = options.truth();
+    let mut rng = Rng::new(options.seed ^ 0x109_5eed);
+    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
+    let mut entry = String::new();
+    for message in messages(options) {
+        account(&message, &mut truth);
+        let mut spans: Vec<(&Span, &str)> = database_spans(&message)
+            .map(|(span, statement, _)| (span, statement))
+            .collect();
+        spans.sort_by_key(|(span, _)| (span.end_time_unix_nano, span.span_id.clone()));
+        for (span, template) in spans {
+            let micros = (span.end_time_unix_nano - span.start_time_unix_nano) / US;
+            let stats = truth.statements.entry(template.to_string()).or_default();
+            stats.calls += 1;
+            stats.total_ns += micros * US;
+            truth.log_entries += 1;
+            let values: Vec<u64> = (0..template.matches('$').count())
+                .map(|_| rng.range(1, 999_999))
+                .collect();
+            let mut filled = template.to_string();
+            for (n, v) in values.iter().enumerate().rev() {
+                filled = filled.replace(&format!("${}", n + 1), &v.to_string());
+            }
+            if rng.chance(20) {
+                filled = filled.replacen(" WHERE ", "\n\tWHERE ", 1);
+            }
+            let comment = if rng.chance(50) {
+                format!(
+                    " /*traceparent='00-{}-{}-01'*/",
+                    hex(&span.trace_id),
+                    hex(&span.span_id)
+                )
+            } else {
+                String::new()
+            };
+            let end = span.end_time_unix_nano as i64;
+            let (civil, ns) = crate::ingest::time::utc_civil(end);
+            let pid = 1000 + rng.range(0, 39);
+            entry.clear();
+            match log {
+                DbLog::Postgres => {
+                    let prefix = format!("{civil}.{:03} UTC [{pid}] app@shop ", ns / 1_000_000);
+                    let ms = format!("{}.{:03}", micros / 1000, micros % 1000);
+                    if !values.is_empty() && rng.chance(33) {
+                        let parameters: Vec<String> = values
+                            .iter()
+                            .enumerate()
+                            .map(|(n, v)| format!("${} = '{v}'", n + 1))
+                            .collect();
+                        entry.push_str(&format!(
+                            "{prefix}LOG:  duration: {ms} ms  execute <unnamed>: {template}{comment}\n\
+                             {prefix}DETAIL:  parameters: {}\n",
+                            parameters.join(", ")
+                        ));
+                    } else {
+                        entry.push_str(&format!(
+                            "{prefix}LOG:  duration: {ms} ms  statement: {filled}{comment}\n"
+                        ));
+                    }
+                }
+                DbLog::Mysql => {
+                    let rows = rng.range(0, 20);
+                    entry.push_str(&format!(
+                        "# Time: {}T{}.{:06}Z\n\
+                         # User@Host: app[app] @ web-1 [10.0.0.7]  Id: {pid}\n\
+                         # Query_time: {}.{:06}  Lock_time: 0.000010 Rows_sent: {rows}  Rows_examined: {}\n\
+                         SET timestamp={};\n{filled}{comment};\n",
+                        &civil[..10],
+                        &civil[11..],
+                        ns / 1000,
+                        micros / 1_000_000,
+                        micros % 1_000_000,
+                        rows * 3,
+                        end.div_euclid(1_000_000_000)
+                    ));
+                }
+            }
+            out.write_all(entry.as_bytes())?;
+        }
+    }
+    Ok(truth)
 }
 
 /// Encodes one message as OTLP/JSON: lowerCamelCase names, hex ids, 64-bit integers as strings,

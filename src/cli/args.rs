@@ -23,7 +23,8 @@ pub struct Cli {
 pub enum Command {
     /// Attribute end-to-end latency to operations by critical path and rank the bottlenecks.
     Analyze(AnalyzeArgs),
-    /// Write a seeded synthetic trace set (for benchmarks and tests).
+    /// Write a seeded synthetic trace set or database log (for benchmarks and tests), with its
+    /// ground truth beside it in FILE.truth.json.
     #[command(hide = true)]
     Synth(SynthArgs),
 }

@@ -212,15 +212,22 @@ fn write_synth(s: SynthArgs) -> Result<ExitCode> {
     let file = std::fs::File::create(&s.out)
         .with_context(|| format!("cannot create {}", s.out.display()))?;
     let mut out = std::io::BufWriter::new(file);
-    match s.format {
+    let truth = match s.format {
         ingest::Format::OtlpJson => synth::write_json(&options, &mut out),
         ingest::Format::OtlpProto => synth::write_proto(&options, &mut out),
+        ingest::Format::PgStderr => synth::write_db_log(&options, synth::DbLog::Postgres, &mut out),
+        ingest::Format::MysqlSlow => synth::write_db_log(&options, synth::DbLog::Mysql, &mut out),
         other => anyhow::bail!(
-            "synth writes otlp-json or otlp-proto, not {}",
+            "synth writes otlp-json, otlp-proto, pg-stderr or mysql-slow, not {}",
             other.as_str()
         ),
     }
-    .and_then(|()| out.flush())
+    .and_then(|truth| out.flush().map(|()| truth))
     .with_context(|| format!("cannot write {}", s.out.display()))?;
+    let mut truth_path = s.out.into_os_string();
+    truth_path.push(".truth.json");
+    let json = serde_json::to_string_pretty(&truth).expect("the truth serializes");
+    std::fs::write(&truth_path, json + "\n")
+        .with_context(|| format!("cannot write {}", truth_path.to_string_lossy()))?;
     Ok(ExitCode::SUCCESS)
 }

@@ -10,6 +10,7 @@ use super::ledger::SkipReason;
 use super::statements::StatementBatch;
 use super::time::{days_from_civil, decimal_ns, parse_iso};
 use crate::model::query::{Phase, QueryEvent, Source};
+use std::borrow::Cow;
 
 /// `0.003464` seconds as integer nanoseconds, exactly for up to nine decimals.
 pub fn parse_seconds(s: &str) -> Option<u64> {
@@ -43,9 +44,16 @@ fn parse_time(value: &str) -> Option<i64> {
 }
 
 fn is_banner(line: &str) -> bool {
-    line.contains(", Version: ") && line.contains("started with:")
+    line.ends_with("started with:") && line.contains(", Version: ")
         || line.starts_with("Tcp port: ")
         || line.starts_with("Time ") && line.contains("Id Command")
+}
+
+/// Whether `s` starts with the ASCII `prefix` in any case.
+fn starts_with_ignore_case(s: &str, prefix: &str) -> bool {
+    s.as_bytes()
+        .get(..prefix.len())
+        .is_some_and(|head| head.eq_ignore_ascii_case(prefix.as_bytes()))
 }
 
 /// Whether a chunk may start at `line`, given the line before it: at a `# Time:` line, or at
@@ -55,7 +63,7 @@ pub fn is_record_start(previous: &[u8], line: &[u8]) -> bool {
 }
 
 #[derive(Debug, Default)]
-struct Event {
+struct Event<'c> {
     line: u64,
     query_ns: Option<u64>,
     lock_ns: u64,
@@ -67,10 +75,11 @@ struct Event {
     time: Option<i64>,
     set_timestamp_s: Option<i64>,
     rate_limit: Option<String>,
-    body: Vec<String>,
+    /// Statement lines, borrowed from the chunk.
+    body: Vec<Cow<'c, str>>,
 }
 
-impl Event {
+impl Event<'_> {
     /// Reads the `Key: value` pairs of a header line.
     fn header(&mut self, line: &str) {
         let text = line.trim_start_matches('#').trim();
@@ -140,7 +149,7 @@ pub fn parse_chunk(chunk: &[u8], first_line: u64) -> StatementBatch {
             continue;
         }
         match &mut event {
-            Some(e) => e.body.push(line.into_owned()),
+            Some(e) => e.body.push(line),
             None if line.trim().is_empty() => {}
             None => {
                 if orphan_lines == 0 {
@@ -169,26 +178,32 @@ fn finish(mut e: Event, batch: &mut StatementBatch) {
         });
         return;
     };
-    let mut statement = Vec::new();
-    for line in std::mem::take(&mut e.body) {
+    let mut statement: Vec<&str> = Vec::new();
+    for line in &e.body {
         let trimmed = line.trim();
-        let lower = trimmed.to_ascii_lowercase();
-        if let Some(db) = lower
-            .strip_prefix("use ")
-            .filter(|_| trimmed.ends_with(';'))
-        {
-            e.db = trimmed[4..4 + db.len() - 1]
+        if starts_with_ignore_case(trimmed, "use ") && trimmed.ends_with(';') {
+            e.db = trimmed[4..trimmed.len() - 1]
                 .trim()
                 .trim_matches('`')
                 .to_string();
-        } else if lower.starts_with("set timestamp=")
-            || lower.starts_with("set insert_id=") && lower.contains("timestamp=")
+        } else if starts_with_ignore_case(trimmed, "set timestamp=") {
+            e.set_timestamp_s = trimmed["set timestamp=".len()..]
+                .trim_end_matches(';')
+                .parse()
+                .ok();
+        } else if starts_with_ignore_case(trimmed, "set insert_id=")
+            || starts_with_ignore_case(trimmed, "set last_insert_id=")
         {
-            let at = lower.find("timestamp=").unwrap_or(0) + "timestamp=".len();
-            e.set_timestamp_s = lower[at..].trim_end_matches(';').parse().ok();
-        } else if lower.starts_with("set insert_id=") || lower.starts_with("set last_insert_id=") {
+            // `SET insert_id=…,timestamp=…;` carries the timestamp too.
+            let lower = trimmed.to_ascii_lowercase();
+            if let Some(at) = lower.find("timestamp=") {
+                e.set_timestamp_s = lower[at + "timestamp=".len()..]
+                    .trim_end_matches(';')
+                    .parse()
+                    .ok();
+            }
         } else if let Some(command) = trimmed.strip_prefix("# ") {
-            statement.push(command.trim_end_matches(';').to_string());
+            statement.push(command.trim_end_matches(';'));
         } else {
             statement.push(line);
         }
@@ -196,9 +211,15 @@ fn finish(mut e: Event, batch: &mut StatementBatch) {
     while statement.last().is_some_and(|l| l.trim().is_empty()) {
         statement.pop();
     }
-    let mut sql = statement.join("\n");
-    let kept = sql.trim_end().trim_end_matches(';').len();
-    sql.truncate(kept);
+    let joined;
+    let sql = match statement.as_slice() {
+        [one] => *one,
+        many => {
+            joined = many.join("\n");
+            &joined
+        }
+    };
+    let sql = sql.trim_end().trim_end_matches(';');
     if sql.trim().is_empty() {
         batch.ledger.skip(SkipReason::NoStatement, 1, || {
             format!("line {}: an event without a statement", e.line)
@@ -218,7 +239,7 @@ fn finish(mut e: Event, batch: &mut StatementBatch) {
         .set_timestamp_s
         .map(|s| s * 1_000_000_000 + duration_ns as i64));
     let event = QueryEvent {
-        sql: &sql,
+        sql,
         database,
         duration_ns,
         end_unix_ns: end,

@@ -12,3 +12,4 @@ mod pg_capture;
 mod properties;
 mod reports;
 mod sql_shape;
+mod synth_truth;

@@ -1,0 +1,142 @@
+//! On generated data, chokepoint's answers equal the generator's ground truth: the levels of a
+//! stepped profile, the planted design problems and no others, the operation that grows with the
+//! load, the exact critical-path time of every statement, and a database log's calls and time
+//! per statement, for PostgreSQL and MySQL alike.
+
+use crate::common::{analyze_json, temp_dir};
+use chokepoint::model::OpKind;
+use chokepoint::model::fingerprint::{Dialect, fingerprint};
+use chokepoint::report::Verdict;
+use chokepoint::synth::{self, DbLog, Options, Profile, Truth};
+use std::collections::BTreeSet;
+
+fn stepped(seed: u64) -> Options {
+    Options {
+        seed,
+        profile: Some(Profile {
+            rates_rps: vec![30, 60, 120],
+            step_s: 15,
+            ramp_s: 5,
+        }),
+        ..Options::default()
+    }
+}
+
+#[test]
+fn traces_give_the_planted_problems_the_growth_and_exact_statement_times() {
+    let dir = temp_dir("truth-traces");
+    let options = stepped(5);
+    let truth = synth::write_json(
+        &options,
+        &mut std::fs::File::create(dir.join("t.jsonl")).unwrap(),
+    )
+    .unwrap();
+
+    let report = analyze_json(&dir, &["t.jsonl"]);
+    assert_eq!(report.levels.len(), truth.levels.len());
+    for (level, planted) in report.levels.iter().zip(&truth.levels) {
+        let rate = planted.rps as f64;
+        assert!(
+            (level.rps - rate).abs() <= 0.05 * rate,
+            "{} against {rate}",
+            level.rps
+        );
+    }
+    let found: BTreeSet<(String, String, String)> = report
+        .findings
+        .iter()
+        .map(|f| {
+            let kind = serde_json::to_value(f.kind).unwrap();
+            (
+                kind.as_str().unwrap().to_string(),
+                f.service.clone(),
+                f.operation.clone(),
+            )
+        })
+        .collect();
+    let planted: BTreeSet<(String, String, String)> = truth
+        .planted
+        .iter()
+        .map(|p| (p.kind.clone(), p.service.clone(), p.operation.clone()))
+        .collect();
+    assert_eq!(found, planted, "exactly the planted problems");
+
+    let (service, operation) = truth.grows_with_load.clone().unwrap();
+    for row in &report.scaling {
+        let grows = row.service == service && row.operation == operation;
+        assert_eq!(
+            row.verdict == Verdict::Superlinear,
+            grows,
+            "{}/{}: {:?} (elasticity {:?})",
+            row.service,
+            row.operation,
+            row.verdict,
+            row.elasticity
+        );
+    }
+    assert!(report.scaling.iter().any(|r| r.operation == operation));
+
+    // One level of every request: each statement's critical-path time is the generator's, to
+    // the nanosecond, and the statements rank as their times do.
+    let all = analyze_json(&dir, &["t.jsonl", "--levels", "none", "--top", "0"]);
+    let db: Vec<(&str, u64)> = all.levels[0]
+        .bottlenecks
+        .iter()
+        .filter(|b| b.kind == OpKind::Db)
+        .map(|b| (b.operation.as_str(), b.cp_ns_total))
+        .collect();
+    let mut expected: Vec<(String, u64)> = truth
+        .on_path_statements
+        .iter()
+        .map(|(sql, s)| (fingerprint(sql, Dialect::Postgres).text, s.total_ns))
+        .collect();
+    expected.sort_by_key(|e| std::cmp::Reverse(e.1));
+    let db: Vec<(String, u64)> = db.into_iter().map(|(o, n)| (o.to_string(), n)).collect();
+    assert_eq!(db, expected);
+}
+
+fn log_truth(log: DbLog, name: &str) -> (std::path::PathBuf, Truth) {
+    let dir = temp_dir(name);
+    let options = Options {
+        traces: 3000,
+        seed: 11,
+        ..Options::default()
+    };
+    let path = dir.join("db.log");
+    let truth =
+        synth::write_db_log(&options, log, &mut std::fs::File::create(&path).unwrap()).unwrap();
+    (dir, truth)
+}
+
+#[test]
+fn database_logs_give_the_generated_calls_and_times() {
+    for (log, dialect, name) in [
+        (DbLog::Postgres, Dialect::Postgres, "truth-pg"),
+        (DbLog::Mysql, Dialect::Mysql, "truth-mysql"),
+    ] {
+        let (dir, truth) = log_truth(log, name);
+        let report = analyze_json(&dir, &["db.log"]);
+        assert_eq!(
+            report.inputs[0].skipped, 0,
+            "{name}: {:?}",
+            report.inputs[0]
+        );
+        let got: Vec<(String, u64, u64)> = report
+            .queries
+            .iter()
+            .map(|q| (q.fingerprint.clone(), q.calls, q.total_ns))
+            .collect();
+        let mut want: Vec<(String, u64, u64)> = truth
+            .statements
+            .iter()
+            .map(|(sql, s)| (fingerprint(sql, dialect).text, s.calls, s.total_ns))
+            .collect();
+        want.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
+        let mut got_sorted = got.clone();
+        got_sorted.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
+        assert_eq!(got_sorted, want, "{name}");
+        assert_eq!(got, got_sorted, "{name}: ranked by total time");
+        let calls: u64 = got.iter().map(|q| q.1).sum();
+        assert_eq!(calls, truth.log_entries);
+    }
+}
