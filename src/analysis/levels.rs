@@ -6,13 +6,15 @@
 //!
 //! Step detection counts root starts per second. A second is stable when the mean rates of the
 //! seconds just before and just after it agree within the noise, which is estimated from the
-//! data itself (half the median squared difference of successive counts, so that jitter,
-//! Poisson arrivals and the steps themselves are told apart). Each run of stable seconds is a
-//! candidate step; its rate is the median count, and it is grown to the seconds whose counts lie
-//! within the noise band of that rate, so that its edges land on the step's edges rather than on
-//! the stability window's; an edge second leaning toward the next step is the start of a ramp and
-//! is trimmed. Steps shorter than `min_step_s` are dropped. With
-//! fewer than two steps there is one level, `all`, with every trace.
+//! data itself and locally (half the median squared difference of successive counts in the
+//! seconds around it, so that jitter, Poisson arrivals and the steps themselves are told apart,
+//! and a bursty high step is not judged by the noise of a smooth low one). Each run of stable
+//! seconds is a candidate step; its rate is the median count, its noise is estimated from its
+//! own seconds, and it is grown to the seconds whose counts lie within that noise band of its
+//! rate, so that its edges land on the step's edges rather than on the stability window's; an
+//! edge second leaning toward the next step is the start of a ramp and is trimmed. Steps shorter
+//! than `min_step_s` are dropped. With fewer than two steps there is one level, `all`, with
+//! every trace.
 
 use crate::ingest::ledger::InputLedger;
 use std::path::Path;
@@ -138,6 +140,9 @@ pub const MAX_SPAN_S: i64 = 1_000_000;
 /// Seconds on each side of a second that its stability is judged on.
 const SIDE_S: usize = 2;
 
+/// Seconds on each side of a second whose differences estimate the noise there.
+const NOISE_SIDE_S: usize = 5;
+
 /// The steps of a stepped load profile in root start times (any order), earliest first.
 pub fn detect_steps(starts: &[i64], min_step_s: u64) -> Vec<Step> {
     let (Some(&first), Some(&last)) = (starts.iter().min(), starts.iter().max()) else {
@@ -159,10 +164,18 @@ pub fn detect_steps(starts: &[i64], min_step_s: u64) -> Vec<Step> {
     if c.len() < min_step_s as usize {
         return Vec::new();
     }
-    let mut squared_steps: Vec<f64> = c.windows(2).map(|w| (w[1] - w[0]).powi(2)).collect();
-    squared_steps.sort_by(f64::total_cmp);
-    let sigma = (squared_steps[squared_steps.len() / 2] / 2.0).sqrt();
-    let band = |rate: f64| (3.0 * sigma).max(0.05 * rate).max(1.0);
+    let squared_steps: Vec<f64> = c.windows(2).map(|w| (w[1] - w[0]).powi(2)).collect();
+    // Noise of the counts over a range of seconds: half the median squared difference.
+    let sigma = |r: std::ops::Range<usize>| {
+        let mut d = squared_steps[r.start.min(squared_steps.len())..r.end.min(squared_steps.len())]
+            .to_vec();
+        if d.is_empty() {
+            return 0.0;
+        }
+        d.sort_by(f64::total_cmp);
+        (d[d.len() / 2] / 2.0).sqrt()
+    };
+    let band = |rate: f64, sigma: f64| (3.0 * sigma).max(0.05 * rate).max(1.0);
     let mean = |r: std::ops::Range<usize>| c[r.clone()].iter().sum::<f64>() / r.len() as f64;
     let stable: Vec<bool> = (0..c.len())
         .map(|i| {
@@ -170,7 +183,9 @@ pub fn detect_steps(starts: &[i64], min_step_s: u64) -> Vec<Step> {
                 return false;
             }
             let (before, after) = (mean(i - SIDE_S..i), mean(i + 1..i + 1 + SIDE_S));
-            (after - before).abs() <= band((before + after) / 2.0) * (2.0 / SIDE_S as f64).sqrt()
+            let local = sigma(i.saturating_sub(NOISE_SIDE_S)..i + NOISE_SIDE_S);
+            (after - before).abs()
+                <= band((before + after) / 2.0, local) * (2.0 / SIDE_S as f64).sqrt()
         })
         .collect();
     let mut steps: Vec<(usize, usize, f64)> = Vec::new();
@@ -187,7 +202,8 @@ pub fn detect_steps(starts: &[i64], min_step_s: u64) -> Vec<Step> {
         let mut run: Vec<f64> = c[run_start..i].to_vec();
         run.sort_by(f64::total_cmp);
         let rate = run[run.len() / 2];
-        let within = |t: usize| (c[t] - rate).abs() <= band(rate);
+        let noise = sigma(run_start..i - 1);
+        let within = |t: usize| (c[t] - rate).abs() <= band(rate, noise);
         // Grow from the run's middle second that fits the rate.
         let Some(seed) = (run_start..i).find(|&t| within(t) && t >= (run_start + i) / 2) else {
             continue;
@@ -203,7 +219,7 @@ pub fn detect_steps(starts: &[i64], min_step_s: u64) -> Vec<Step> {
         // second beyond it is the first second of a ramp.
         let leans = |edge: usize, beyond: usize| {
             let (d, out) = (c[edge] - rate, c[beyond] - rate);
-            d.abs() > sigma && d.signum() == out.signum()
+            d.abs() > noise && d.signum() == out.signum()
         };
         if lo > 0 && hi - lo > 1 && leans(lo, lo - 1) {
             lo += 1;
@@ -213,7 +229,7 @@ pub fn detect_steps(starts: &[i64], min_step_s: u64) -> Vec<Step> {
         }
         match steps.last_mut() {
             // The same step found again from another stable run.
-            Some(prev) if lo < prev.1 && (rate - prev.2).abs() <= band(prev.2) => {
+            Some(prev) if lo < prev.1 && (rate - prev.2).abs() <= band(prev.2, noise) => {
                 prev.1 = prev.1.max(hi);
             }
             Some(prev) if hi <= prev.1 => {}
@@ -337,5 +353,37 @@ mod tests {
             "no bin per second since 1970"
         );
         assert_eq!(Levels::Auto.assign(&[]).0, ["all"]);
+    }
+
+    #[test]
+    fn a_bursty_step_after_smooth_ones_is_found() {
+        // Root starts per second as autocannon made them at 10, 30 and 60 requests per second
+        // (fixtures/demo): the last step's counts vary by a quarter, the others not at all.
+        let counts: Vec<u64> = [vec![10; 13], vec![0; 3], vec![30; 13], vec![0; 2]]
+            .concat()
+            .into_iter()
+            .chain([35, 68, 75, 61, 61, 60, 59, 49, 55, 60, 50, 67, 62, 60])
+            .collect();
+        let starts: Vec<i64> = counts
+            .iter()
+            .enumerate()
+            .flat_map(|(second, &n)| {
+                (0..n as i64)
+                    .map(move |k| second as i64 * 1_000_000_000 + k * (1_000_000_000 / n as i64))
+            })
+            .collect();
+        let steps = detect_steps(&starts, MIN_STEP_S);
+        let found: Vec<(i64, i64, f64)> = steps
+            .iter()
+            .map(|s| (s.start_ns / 1_000_000_000, s.end_ns / 1_000_000_000, s.rps))
+            .collect();
+        assert_eq!(found.len(), 3, "{found:?}");
+        assert_eq!((found[0].0, found[0].1), (0, 13));
+        assert_eq!((found[1].0, found[1].1), (16, 29));
+        assert!(
+            found[2].0 <= 34 && found[2].1 >= 43,
+            "most of the bursty step: {found:?}"
+        );
+        assert!((found[2].2 - 60.0).abs() <= 3.0, "{found:?}");
     }
 }

@@ -50,15 +50,16 @@ fn demo_dir() -> PathBuf {
     }
 }
 
-/// The demo's data files: all but its documentation (`EXPECTED.md`), which a user's folder
-/// would list in the ledger as unrecognized.
+/// The demo's data files: the files at its top but its documentation (`EXPECTED.md`); the
+/// capture's own records (`capture/`: level windows, schema) are not inputs, and a user's
+/// folder would list them in the ledger as unrecognized.
 fn demo_inputs(demo: &Path) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for entry in
         std::fs::read_dir(demo).with_context(|| format!("cannot read {}", demo.display()))?
     {
         let path = entry?.path();
-        if path.extension().is_none_or(|e| e != "md") {
+        if path.is_file() && path.extension().is_none_or(|e| e != "md") {
             files.push(path);
         }
     }

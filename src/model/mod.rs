@@ -108,6 +108,10 @@ pub struct Span {
     /// `db.query.parameter.*` values, or the full URL); 0 when they were not recorded. Equal
     /// non-zero values mean the same call made again.
     pub call_args: u64,
+    /// A database span that ran no statement and no named operation: opening or checking out
+    /// a connection (`pg-pool.connect`). It is an operation with its time, never a call that
+    /// could be batched or run concurrently with the query it precedes.
+    pub is_connection: bool,
     /// Index of the input file the span came from.
     pub input: u32,
 }

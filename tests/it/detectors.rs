@@ -704,3 +704,45 @@ proptest! {
         prop_assert_eq!(plain, t.analyze(&Options::default()).to_json());
     }
 }
+
+#[test]
+fn connection_checkouts_are_neither_repeated_calls_nor_a_fan_out() {
+    // As the OpenTelemetry pg instrumentation records a pool: a `pg-pool.connect` database span
+    // without a statement before each query.
+    let mut t = Traces::new();
+    let root = t.root(1, (0, ms(200)), "api", "GET /orders");
+    for i in 0..6 {
+        let at = ms(20 * i);
+        let connect = t.query(1, root, (at, at + ms(8)), "api", "pg-pool.connect", 0);
+        t.spans[connect as usize - 1].is_connection = true;
+        t.query(
+            1,
+            root,
+            (at + ms(8), at + ms(18)),
+            "api",
+            ITEM,
+            100 + i as u64,
+        );
+    }
+    let search = t.root(2, (0, ms(100)), "api", "GET /search");
+    let connect = t.query(2, search, (0, ms(40)), "api", "pg-pool.connect", 0);
+    t.spans[connect as usize - 1].is_connection = true;
+    t.query(2, search, (ms(40), ms(99)), "api", USER, 7);
+    let report = t.analyze(&Options::default());
+    let found: Vec<(FindingKind, &str, &str)> = report
+        .findings
+        .iter()
+        .map(|f| (f.kind, f.operation.as_str(), f.fingerprint.as_str()))
+        .collect();
+    assert_eq!(
+        found,
+        [(FindingKind::NPlusOneDb, "GET /orders", ITEM)],
+        "the loop's queries only; no fan-out of a checkout and its query"
+    );
+    let pool = report.levels[0]
+        .bottlenecks
+        .iter()
+        .find(|b| b.operation == "pg-pool.connect")
+        .expect("the checkouts keep their time in the ranking");
+    assert_eq!(pool.cp_ns_total, (6 * 8 + 40) as u64 * MS as u64);
+}

@@ -146,7 +146,12 @@ fn the_waterfall_is_the_slowest_request_and_its_path_tiles_it() {
     let (_, json, _) = demo_outputs();
     let report: Report = serde_json::from_str(&json).unwrap();
     let w = report.waterfall.expect("the demo has requests");
-    assert_eq!(w.duration_ms, report.levels[0].latency_ms.max);
+    let slowest = report
+        .levels
+        .iter()
+        .map(|l| l.latency_ms.max)
+        .fold(0.0, f64::max);
+    assert_eq!(w.duration_ms, slowest);
     assert_eq!(w.spans[0].depth, 0, "the root first");
     assert!(
         w.spans.len() < 20,
@@ -162,5 +167,58 @@ fn the_waterfall_is_the_slowest_request_and_its_path_tiles_it() {
         (path - w.duration_ms).abs() < 1e-6,
         "{path} vs {}",
         w.duration_ms
+    );
+}
+
+#[test]
+fn the_demo_shows_the_capture_levels_and_its_planted_problems() {
+    let (_, json, _) = demo_outputs();
+    let report: Report = serde_json::from_str(&json).unwrap();
+    let recorded: Value = serde_json::from_str(
+        &std::fs::read_to_string(crate::common::fixture("demo/capture/levels.json")).unwrap(),
+    )
+    .unwrap();
+    let targets: Vec<f64> = recorded
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["target_rps"].as_f64().unwrap())
+        .collect();
+    let found: Vec<f64> = report.levels.iter().map(|l| l.rps).collect();
+    assert_eq!(found.len(), targets.len(), "{found:?}");
+    for (rps, target) in found.iter().zip(&targets) {
+        assert!(
+            (rps - target).abs() <= 0.05 * target,
+            "{rps} against {target}"
+        );
+    }
+    // The pool too small for the highest load: the top bottleneck there, and the largest part
+    // of the rise in latency, growing at every level.
+    let top = &report.levels.last().unwrap().bottlenecks[0];
+    assert_eq!(
+        (top.service.as_str(), top.operation.as_str()),
+        ("gateway", "pg-pool.connect")
+    );
+    let growth = &report.scaling[0];
+    assert_eq!(growth.operation, "pg-pool.connect");
+    assert!(growth.part_of_change > 0.5, "{growth:?}");
+    assert!(
+        growth
+            .cp_ms_per_request_by_level
+            .windows(2)
+            .all(|w| w[1] > w[0]),
+        "{growth:?}"
+    );
+    // The unindexed lookup: most of the database's time, tested on customers.email.
+    let scan = &report.queries[0];
+    assert!(
+        scan.fingerprint
+            .starts_with("select id, name from customers where email")
+    );
+    assert!(scan.share > 0.9, "{}", scan.share);
+    assert_eq!(scan.shape.where_columns[0].column, "customers.email");
+    assert!(
+        scan.seq_scan_plans > 0,
+        "auto_explain saw the sequential scans"
     );
 }

@@ -85,7 +85,8 @@ pub struct TraceView<'t, 'd> {
     pub keys: Vec<OpKey>,
     /// True for a span that calls something outside its process (a client, a producer, or a
     /// database span, which some instrumentations mark internal) and is not transaction
-    /// control, which repeats in every transaction by design.
+    /// control, which repeats in every transaction by design, nor a connection checkout, which
+    /// precedes its query by necessity.
     pub is_call: Vec<bool>,
 }
 
@@ -126,7 +127,7 @@ impl<'t, 'd> TraceView<'t, 'd> {
             .spans
             .iter()
             .map(|s| match s.op_kind {
-                OpKind::Db => !is_transaction_control(strings.get(s.op_label)),
+                OpKind::Db => !s.is_connection && !is_transaction_control(strings.get(s.op_label)),
                 _ => matches!(s.kind, SpanKind::Client | SpanKind::Producer),
             })
             .collect();

@@ -320,6 +320,9 @@ impl SpanBatch {
             op_label,
             code_location,
             call_args,
+            is_connection: op_kind == crate::model::OpKind::Db
+                && d.op.db_statement.as_deref().is_none_or(str::is_empty)
+                && d.op.db_operation.as_deref().is_none_or(str::is_empty),
             input: 0,
         });
     }
