@@ -1,8 +1,11 @@
 //! Load levels: which traces belong to which period or run at one offered load. A trace belongs
 //! to the level of the input its root span came from (`--level NAME=PATH`, one input per level);
-//! or, by default, to the step of a stepped load profile its root started in, found from the
-//! arrival rate of root spans (ramps between steps belong to no level); or every trace to one
-//! level `all`. Each level then gets its own latency table, bottleneck ranking and findings.
+//! or to the level its root span names in an attribute (`--levels attr:KEY`, the span's own
+//! attribute or else its resource's; levels in the order they started, a trace without the
+//! attribute in none); or, by default, to the step of a stepped load profile its root started
+//! in, found from the arrival rate of root spans (ramps between steps belong to no level); or
+//! every trace to one level `all`. Each level then gets its own latency table, bottleneck
+//! ranking and findings.
 //!
 //! Step detection counts root starts per second. A second is stable when the mean rates of the
 //! seconds just before and just after it agree within the noise, which is estimated from the
@@ -27,6 +30,9 @@ pub enum Levels {
     /// The steps of a stepped load profile, found from root start times.
     #[default]
     Auto,
+    /// By the value of an attribute of each trace's root span (or of its resource). Ingest
+    /// reads the attribute (`ingest::Options::level_attribute`).
+    ByAttribute,
     /// By the input file of each trace's root span.
     ByInput {
         /// Level names, in the order given.
@@ -85,9 +91,9 @@ impl Levels {
         Ok(Levels::ByInput { names, of_input })
     }
 
-    /// The level names, in report order, and the level of each trace from its root span's input
-    /// and start time (`roots`, one per trace); None for a trace in no level.
-    pub fn assign(&self, roots: &[(u32, i64)]) -> (Vec<String>, Vec<Option<u32>>) {
+    /// The level names, in report order, and the level of each trace from its root span
+    /// (`roots`, one per trace); None for a trace in no level.
+    pub fn assign(&self, roots: &[Root]) -> (Vec<String>, Vec<Option<u32>>) {
         let one = || (vec!["all".to_string()], vec![Some(0); roots.len()]);
         match self {
             Levels::None => one(),
@@ -95,11 +101,30 @@ impl Levels {
                 names.clone(),
                 roots
                     .iter()
-                    .map(|&(input, _)| of_input.get(input as usize).copied().flatten())
+                    .map(|r| of_input.get(r.input as usize).copied().flatten())
                     .collect(),
             ),
+            Levels::ByAttribute => {
+                let mut first_start: std::collections::BTreeMap<&str, i64> = Default::default();
+                for r in roots.iter().filter(|r| !r.level_value.is_empty()) {
+                    let start = first_start.entry(r.level_value).or_insert(r.start_ns);
+                    *start = (*start).min(r.start_ns);
+                }
+                let mut names: Vec<&str> = first_start.keys().copied().collect();
+                names.sort_by_key(|n| (first_start[n], *n));
+                let of_trace = roots
+                    .iter()
+                    .map(|r| {
+                        names
+                            .iter()
+                            .position(|n| *n == r.level_value)
+                            .map(|i| i as u32)
+                    })
+                    .collect();
+                (names.into_iter().map(String::from).collect(), of_trace)
+            }
             Levels::Auto => {
-                let starts: Vec<i64> = roots.iter().map(|&(_, start)| start).collect();
+                let starts: Vec<i64> = roots.iter().map(|r| r.start_ns).collect();
                 let steps = detect_steps(&starts, MIN_STEP_S);
                 if steps.len() < 2 {
                     return one();
@@ -117,6 +142,17 @@ impl Levels {
             }
         }
     }
+}
+
+/// A trace's root span, as level assignment reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Root<'s> {
+    /// The input it came from.
+    pub input: u32,
+    /// Its start, ns since the epoch.
+    pub start_ns: i64,
+    /// Its level attribute's value, empty without one.
+    pub level_value: &'s str,
 }
 
 /// The shortest step reported, s.
@@ -296,7 +332,13 @@ mod tests {
             ("100rps".to_string(), Path::new("run/high.jsonl")),
         ];
         let l = Levels::by_path(&levels, &inputs).unwrap();
-        let roots: Vec<(u32, i64)> = (0..4).map(|i| (i, 0)).collect();
+        let roots: Vec<Root> = (0..4)
+            .map(|input| Root {
+                input,
+                start_ns: 0,
+                level_value: "",
+            })
+            .collect();
         let (names, of_trace) = l.assign(&roots);
         assert_eq!(names, ["50rps", "100rps"]);
         assert_eq!(of_trace, [Some(0), Some(0), Some(1), None]);
@@ -344,7 +386,13 @@ mod tests {
 
     #[test]
     fn steady_or_short_data_is_one_level() {
-        let steady: Vec<(u32, i64)> = (0..3000).map(|i| (0, i * 10_000_000)).collect();
+        let steady: Vec<Root> = (0..3000)
+            .map(|i| Root {
+                input: 0,
+                start_ns: i * 10_000_000,
+                level_value: "",
+            })
+            .collect();
         assert_eq!(Levels::Auto.assign(&steady).0, ["all"]);
         assert!(detect_steps(&[1, 2, 3], MIN_STEP_S).is_empty());
         let stray = [0, 1_767_225_600_000_000_000];
@@ -385,5 +433,24 @@ mod tests {
             "most of the bursty step: {found:?}"
         );
         assert!((found[2].2 - 60.0).abs() <= 3.0, "{found:?}");
+    }
+
+    #[test]
+    fn attribute_levels_are_ordered_by_their_first_request() {
+        let root = |start_ns, level_value| Root {
+            input: 0,
+            start_ns,
+            level_value,
+        };
+        let roots = [
+            root(30, "high"),
+            root(10, "low"),
+            root(20, ""),
+            root(40, "low"),
+            root(35, "2"),
+        ];
+        let (names, of_trace) = Levels::ByAttribute.assign(&roots);
+        assert_eq!(names, ["low", "high", "2"]);
+        assert_eq!(of_trace, [Some(1), Some(0), None, Some(0), Some(2)]);
     }
 }

@@ -94,6 +94,8 @@ struct TraceResult {
     root_error: bool,
     /// The input the root span came from.
     root_input: u32,
+    /// The root span's `--levels attr:KEY` value.
+    root_level_value: crate::model::Sym,
     /// Where its spans are in the dataset.
     spans: std::ops::Range<usize>,
     /// The load level of the trace, None when it is in no level (set once all are known).
@@ -141,9 +143,13 @@ pub fn analyze(dataset: &Dataset, options: &Options) -> Report {
             });
         }
     }
-    let roots: Vec<(u32, i64)> = results
+    let roots: Vec<levels::Root> = results
         .iter()
-        .map(|r| (r.root_input, r.root_start_ns))
+        .map(|r| levels::Root {
+            input: r.root_input,
+            start_ns: r.root_start_ns,
+            level_value: dataset.strings.get(r.root_level_value),
+        })
         .collect();
     let (level_names, of_trace) = options.levels.assign(&roots);
     for (r, level) in results.iter_mut().zip(of_trace) {
@@ -278,6 +284,7 @@ fn analyze_trace(
         root_end_ns: root.end_unix_ns,
         root_error: root.is_error,
         root_input: root.input,
+        root_level_value: root.level_value,
         spans: range,
         level: None,
         keys,

@@ -41,8 +41,16 @@ pub struct AnalyzeArgs {
     #[arg(long = "level", value_name = "NAME=PATH", value_parser = parse_level)]
     pub level: Vec<(String, PathBuf)>,
     /// Without --level: find the steps of a stepped load profile from the rate of requests
-    /// (auto; ramps between steps are in no level), or analyze all requests as one level (none).
-    #[arg(long, value_enum, default_value = "auto", conflicts_with = "level")]
+    /// (auto; ramps between steps are in no level), take each request's level from an attribute
+    /// of its root span or of that span's resource (attr:KEY, such as attr:load.level), or
+    /// analyze all requests as one level (none).
+    #[arg(
+        long,
+        value_name = "auto|attr:KEY|none",
+        default_value = "auto",
+        value_parser = parse_levels,
+        conflicts_with = "level"
+    )]
     pub levels: LevelsMode,
     /// Read every input as this format instead of recognizing it.
     #[arg(long, value_enum)]
@@ -78,12 +86,25 @@ pub struct AnalyzeArgs {
 }
 
 /// `--levels`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LevelsMode {
     /// Steps of the request rate.
     Auto,
+    /// The value of this attribute.
+    Attribute(String),
     /// One level, `all`.
     None,
+}
+
+fn parse_levels(s: &str) -> Result<LevelsMode, String> {
+    match s {
+        "auto" => Ok(LevelsMode::Auto),
+        "none" => Ok(LevelsMode::None),
+        _ => match s.strip_prefix("attr:") {
+            Some(key) if !key.is_empty() => Ok(LevelsMode::Attribute(key.to_string())),
+            _ => Err(format!("{s:?} is not auto, none or attr:KEY")),
+        },
+    }
 }
 
 /// `chokepoint synth`.

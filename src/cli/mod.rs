@@ -90,6 +90,9 @@ fn analyze(a: AnalyzeArgs) -> Result<ExitCode> {
     options.format = a.format;
     options.progress = progress_bar(&inputs);
     options.pg_prefix = a.pg_prefix.clone();
+    if let args::LevelsMode::Attribute(key) = &a.levels {
+        options.level_attribute = Some(key.clone());
+    }
     let dataset = ingest::read_inputs(&inputs, &options)?;
     if let Some(p) = &options.progress {
         p.finish_and_clear();
@@ -106,6 +109,7 @@ fn analyze(a: AnalyzeArgs) -> Result<ExitCode> {
     analysis_options.levels = if a.level.is_empty() {
         match a.levels {
             args::LevelsMode::Auto => analysis::levels::Levels::Auto,
+            args::LevelsMode::Attribute(_) => analysis::levels::Levels::ByAttribute,
             args::LevelsMode::None => analysis::levels::Levels::None,
         }
     } else {

@@ -92,6 +92,9 @@ pub struct Options {
     /// The `log_line_prefix` of PostgreSQL stderr and syslog logs; inferred from the lines when
     /// absent.
     pub pg_prefix: Option<String>,
+    /// The attribute whose value names each span's load level (`--levels attr:KEY`), read from
+    /// the span's attributes or else its resource's.
+    pub level_attribute: Option<String>,
 }
 
 /// What one file held.
@@ -195,6 +198,7 @@ pub fn read_inputs(paths: &[PathBuf], options: &Options) -> Result<Dataset> {
                     &mut s.op_system,
                     &mut s.op_label,
                     &mut s.code_location,
+                    &mut s.level_value,
                 ] {
                     *sym = remap(*sym, &table);
                 }
@@ -265,15 +269,21 @@ pub fn read_file(path: &Path, options: &Options) -> Result<FileContents> {
     let mut reader = std::io::Cursor::new(head).chain(reader);
     let head = reader.get_ref().0.get_ref();
     let mut contents = FileContents::default();
+    let level_key = options.level_attribute.as_deref();
     match (format, layout) {
         (Format::OtlpJson, _) if sniff::is_json_lines(head) => {
-            contents.spans = read_json_lines(path, &mut reader, CHUNK_BYTES, MAX_RECORD_BYTES)?
+            contents.spans =
+                read_json_lines(path, &mut reader, CHUNK_BYTES, MAX_RECORD_BYTES, level_key)?
         }
-        (Format::OtlpJson, _) => contents.spans = vec![read_json_document(path, &mut reader)?],
+        (Format::OtlpJson, _) => {
+            contents.spans = vec![read_json_document(path, &mut reader, level_key)?]
+        }
         (Format::OtlpProto, _) if otlp::proto::is_length_prefixed(head) => {
-            contents.spans = read_proto_delimited(path, &mut reader)?
+            contents.spans = read_proto_delimited(path, &mut reader, level_key)?
         }
-        (Format::OtlpProto, _) => contents.spans = vec![read_proto_message(path, &mut reader)?],
+        (Format::OtlpProto, _) => {
+            contents.spans = vec![read_proto_message(path, &mut reader, level_key)?]
+        }
         (_, Some(layout)) => {
             let rule = prefix_rule(
                 path,
@@ -548,6 +558,7 @@ fn read_json_lines(
     reader: &mut impl BufRead,
     chunk_bytes: usize,
     max_record: usize,
+    level_key: Option<&str>,
 ) -> Result<Vec<SpanBatch>> {
     let mut batches = Vec::new();
     let too_large = for_each_chunk_group(
@@ -557,11 +568,11 @@ fn read_json_lines(
         max_record,
         &line_cut,
         &mut |group| {
-            batches.par_extend(
-                group
-                    .par_drain(..)
-                    .map(|(chunk, first)| otlp::json::parse_lines(&chunk, first, max_record)),
-            );
+            batches.par_extend(group.par_drain(..).map(|(chunk, first)| {
+                let mut batch = SpanBatch::new(level_key);
+                otlp::json::parse_lines(&mut batch, &chunk, first, max_record);
+                batch
+            }));
         },
     )?;
     let mut last = SpanBatch::default();
@@ -599,9 +610,13 @@ fn read_whole(path: &Path, reader: &mut impl Read) -> Result<Vec<u8>> {
 }
 
 /// One (pretty-printed) document.
-fn read_json_document(path: &Path, reader: &mut impl Read) -> Result<SpanBatch> {
+fn read_json_document(
+    path: &Path,
+    reader: &mut impl Read,
+    level_key: Option<&str>,
+) -> Result<SpanBatch> {
     let bytes = read_whole(path, reader)?;
-    let mut batch = SpanBatch::default();
+    let mut batch = SpanBatch::new(level_key);
     otlp::json::parse_value(&mut batch, &bytes, "document").map_err(|e| Error::Parse {
         path: path.into(),
         format: Format::OtlpJson.as_str(),
@@ -616,9 +631,13 @@ fn read_json_document(path: &Path, reader: &mut impl Read) -> Result<SpanBatch> 
     Ok(batch)
 }
 
-fn read_proto_message(path: &Path, reader: &mut impl Read) -> Result<SpanBatch> {
+fn read_proto_message(
+    path: &Path,
+    reader: &mut impl Read,
+    level_key: Option<&str>,
+) -> Result<SpanBatch> {
     let bytes = read_whole(path, reader)?;
-    let mut batch = SpanBatch::default();
+    let mut batch = SpanBatch::new(level_key);
     otlp::proto::parse_message(&mut batch, &bytes, "message").map_err(|e| Error::Parse {
         path: path.into(),
         format: Format::OtlpProto.as_str(),
@@ -632,7 +651,11 @@ fn read_proto_message(path: &Path, reader: &mut impl Read) -> Result<SpanBatch> 
 /// not decode, or that the file cuts short, is counted as malformed; a length beyond
 /// [`otlp::proto::MAX_MESSAGE_BYTES`] means the stream is not what it seemed, and is an error
 /// naming the byte offset.
-fn read_proto_delimited(path: &Path, reader: &mut impl Read) -> Result<Vec<SpanBatch>> {
+fn read_proto_delimited(
+    path: &Path,
+    reader: &mut impl Read,
+    level_key: Option<&str>,
+) -> Result<Vec<SpanBatch>> {
     let group_bytes = CHUNK_BYTES * rayon::current_num_threads();
     let mut batches = Vec::new();
     let mut pending: Vec<(Vec<u8>, u64)> = Vec::new();
@@ -680,17 +703,25 @@ fn read_proto_delimited(path: &Path, reader: &mut impl Read) -> Result<Vec<SpanB
         pending.push((message, offset));
         offset += 4 + announced as u64;
         if pending_bytes >= group_bytes {
-            batches.par_extend(pending.par_drain(..).map(decode_delimited));
+            batches.par_extend(
+                pending
+                    .par_drain(..)
+                    .map(|m| decode_delimited(m, level_key)),
+            );
             pending_bytes = 0;
         }
     }
-    batches.par_extend(pending.par_drain(..).map(decode_delimited));
+    batches.par_extend(
+        pending
+            .par_drain(..)
+            .map(|m| decode_delimited(m, level_key)),
+    );
     batches.push(truncated);
     Ok(batches)
 }
 
-fn decode_delimited((message, offset): (Vec<u8>, u64)) -> SpanBatch {
-    let mut batch = SpanBatch::default();
+fn decode_delimited((message, offset): (Vec<u8>, u64), level_key: Option<&str>) -> SpanBatch {
+    let mut batch = SpanBatch::new(level_key);
     let location = format!("byte {offset}");
     if let Err(e) = otlp::proto::parse_message(&mut batch, &message, &location) {
         batch.ledger.skip_record(SkipReason::Malformed, || {
@@ -879,6 +910,7 @@ mod tests {
             &mut std::io::Cursor::new(input),
             CHUNK_BYTES,
             100_000,
+            None,
         )
         .unwrap();
         let spans: usize = batches.iter().map(|b| b.spans.len()).sum();

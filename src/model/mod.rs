@@ -112,6 +112,9 @@ pub struct Span {
     /// a connection (`pg-pool.connect`). It is an operation with its time, never a call that
     /// could be batched or run concurrently with the query it precedes.
     pub is_connection: bool,
+    /// The value of the `--levels attr:KEY` attribute, the span's own or else its resource's;
+    /// empty without one.
+    pub level_value: Sym,
     /// Index of the input file the span came from.
     pub input: u32,
 }

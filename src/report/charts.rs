@@ -403,11 +403,12 @@ mod tests {
                 .unwrap(),
         )
         .unwrap();
+        let mut report = report;
+        report.levels.truncate(1);
         let mut high = report.levels[0].clone();
         high.name = "high".into();
         high.rps *= 2.0;
         high.latency_ms.p95 *= 1.5;
-        let mut report = report;
         report.levels.push(high);
         report
     }

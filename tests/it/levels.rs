@@ -387,3 +387,70 @@ fn with_levels_the_charts_are_written_and_linked_from_report_md() {
         assert!(md.contains(&format!("]({chart})")), "{chart} is linked");
     }
 }
+
+#[test]
+fn levels_from_an_attribute_of_the_root_span_or_its_resource() {
+    use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value::Value};
+    use prost::Message;
+    let dir = temp_dir("levels-attr");
+    let kv = |value: Value| KeyValue {
+        key: "load.level".into(),
+        value: Some(AnyValue { value: Some(value) }),
+        ..Default::default()
+    };
+    // Three runs one after the other: the first names its level on its resources, the second
+    // on every span, as an integer; the third has no such attribute and is in no level.
+    let (mut json, mut proto) = (String::new(), Vec::new());
+    for (run, rps) in [50u64, 200, 100].into_iter().enumerate() {
+        let options = chokepoint::synth::Options {
+            traces: 300,
+            rps,
+            seed: run as u64,
+            start_unix_ns: 1_767_225_600_000_000_000 + run as u64 * 20_000_000_000,
+            ..Default::default()
+        };
+        for mut message in chokepoint::synth::messages(&options) {
+            for rs in &mut message.resource_spans {
+                match run {
+                    0 => rs
+                        .resource
+                        .as_mut()
+                        .unwrap()
+                        .attributes
+                        .push(kv(Value::StringValue("low".into()))),
+                    1 => rs
+                        .scope_spans
+                        .iter_mut()
+                        .flat_map(|s| &mut s.spans)
+                        .for_each(|s| s.attributes.push(kv(Value::IntValue(200)))),
+                    _ => {}
+                }
+            }
+            chokepoint::synth::json_message(&message, &mut json);
+            json.push('\n');
+            let bytes = message.encode_to_vec();
+            proto.extend((bytes.len() as u32).to_be_bytes());
+            proto.extend(bytes);
+        }
+    }
+    std::fs::write(dir.join("t.jsonl"), json).unwrap();
+    std::fs::write(dir.join("t.binpb"), proto).unwrap();
+    for file in ["t.jsonl", "t.binpb"] {
+        let report = analyze_json(&dir, &[file, "--levels", "attr:load.level"]);
+        let levels: Vec<(&str, u64)> = report
+            .levels
+            .iter()
+            .map(|l| (l.name.as_str(), l.requests))
+            .collect();
+        assert_eq!(levels, [("low", 300), ("200", 300)], "{file}");
+        assert!(
+            (report.levels[1].rps - 200.0).abs() < 2.0,
+            "{}",
+            report.levels[1].rps
+        );
+        assert_eq!(report.traces.traces_outside_levels, 300, "{file}");
+    }
+    let out = run(&dir, &["analyze", "t.jsonl", "--levels", "attr:"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not auto, none or attr:KEY"));
+}

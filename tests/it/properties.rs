@@ -327,7 +327,7 @@ proptest! {
             }
             mutated.truncate(cut.index(mutated.len() + 1));
             for bytes in [&noise, &mutated] {
-                let _ = json::parse_lines(bytes, 1, 1 << 20);
+                json::parse_lines(&mut SpanBatch::default(), bytes, 1, 1 << 20);
                 let _ = proto::parse_message(&mut SpanBatch::default(), bytes, "m");
                 let _ = chokepoint::ingest::sniff::detect(bytes);
                 let sql = String::from_utf8_lossy(bytes);

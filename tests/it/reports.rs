@@ -7,7 +7,13 @@ use chokepoint::report::Report;
 use serde_json::Value;
 use std::path::Path;
 
-fn demo_outputs() -> (String, String, String) {
+/// The demo's report.md, report.json and terminal summary, made once for all the tests here.
+fn demo_outputs() -> &'static (String, String, String) {
+    static OUTPUTS: std::sync::OnceLock<(String, String, String)> = std::sync::OnceLock::new();
+    OUTPUTS.get_or_init(run_demo)
+}
+
+fn run_demo() -> (String, String, String) {
     let dir = temp_dir("golden");
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = run(root, &["analyze", "--out", dir.to_str().unwrap()]);
@@ -38,7 +44,7 @@ fn golden_reports_on_the_demo() {
 #[test]
 fn the_json_report_has_the_v1_fields_and_parses_back() {
     let (_, json, _) = demo_outputs();
-    let v: Value = serde_json::from_str(&json).unwrap();
+    let v: Value = serde_json::from_str(json).unwrap();
     let has = |obj: &Value, fields: &[&str]| {
         for f in fields {
             assert!(obj.get(f).is_some(), "missing field {f} in {obj:.200}");
@@ -78,9 +84,9 @@ fn the_json_report_has_the_v1_fields_and_parses_back() {
             "exemplar_trace_ids",
         ],
     );
-    let report: Report = serde_json::from_str(&json).unwrap();
+    let report: Report = serde_json::from_str(json).unwrap();
     assert_eq!(
-        report.to_json(),
+        &report.to_json(),
         json,
         "the JSON report parses back to the same report"
     );
@@ -124,7 +130,7 @@ fn expected_demo_findings() -> Vec<Vec<String>> {
 #[test]
 fn the_demo_findings_are_those_expected_md_lists() {
     let (_, json, _) = demo_outputs();
-    let report: Report = serde_json::from_str(&json).unwrap();
+    let report: Report = serde_json::from_str(json).unwrap();
     let found: Vec<Vec<String>> = report
         .findings
         .iter()
@@ -144,7 +150,7 @@ fn the_demo_findings_are_those_expected_md_lists() {
 #[test]
 fn the_waterfall_is_the_slowest_request_and_its_path_tiles_it() {
     let (_, json, _) = demo_outputs();
-    let report: Report = serde_json::from_str(&json).unwrap();
+    let report: Report = serde_json::from_str(json).unwrap();
     let w = report.waterfall.expect("the demo has requests");
     let slowest = report
         .levels
@@ -173,7 +179,7 @@ fn the_waterfall_is_the_slowest_request_and_its_path_tiles_it() {
 #[test]
 fn the_demo_shows_the_capture_levels_and_its_planted_problems() {
     let (_, json, _) = demo_outputs();
-    let report: Report = serde_json::from_str(&json).unwrap();
+    let report: Report = serde_json::from_str(json).unwrap();
     let recorded: Value = serde_json::from_str(
         &std::fs::read_to_string(crate::common::fixture("demo/capture/levels.json")).unwrap(),
     )

@@ -186,8 +186,9 @@ pub fn parse_value(
     location: &str,
 ) -> Result<(), serde_json::Error> {
     let data: TracesData<'_> = serde_json::from_slice(bytes)?;
+    let level_key = batch.level_key.clone();
     for rs in data.resource_spans {
-        let mut resource = ResourceDraft::default();
+        let mut resource = ResourceDraft::new(level_key.as_deref());
         for kv in rs.resource.map(|r| r.attributes).unwrap_or_default() {
             if let Some(v) = kv.value {
                 resource.set(&kv.key, v.into_attr());
@@ -208,6 +209,7 @@ pub fn parse_value(
                 kind: span.kind.0,
                 status_code: span.status.map_or(0, |s| s.code.0),
                 link_count: u32::try_from(span.links.len()).unwrap_or(u32::MAX),
+                level_key: level_key.as_deref(),
                 ..SpanDraft::default()
             };
             for kv in span.attributes {
@@ -221,11 +223,10 @@ pub fn parse_value(
     Ok(())
 }
 
-/// Parses JSON lines (a chunk of a file that starts at line `first_line`), counting each line
-/// that is not valid OTLP/JSON as one malformed record, and each longer than `max_record` bytes
-/// as one too large.
-pub fn parse_lines(chunk: &[u8], first_line: u64, max_record: usize) -> SpanBatch {
-    let mut batch = SpanBatch::default();
+/// Parses JSON lines (a chunk of a file that starts at line `first_line`) into `batch`, counting
+/// each line that is not valid OTLP/JSON as one malformed record, and each longer than
+/// `max_record` bytes as one too large.
+pub fn parse_lines(batch: &mut SpanBatch, chunk: &[u8], first_line: u64, max_record: usize) {
     for (i, line) in chunk.split(|&b| b == b'\n').enumerate() {
         let line_no = first_line + i as u64;
         let trimmed = line.trim_ascii();
@@ -237,13 +238,12 @@ pub fn parse_lines(chunk: &[u8], first_line: u64, max_record: usize) -> SpanBatc
             batch.ledger.skip_record(SkipReason::TooLarge, || {
                 format!("{location}: longer than {max_record} bytes")
             });
-        } else if let Err(e) = parse_value(&mut batch, trimmed, &location) {
+        } else if let Err(e) = parse_value(batch, trimmed, &location) {
             batch
                 .ledger
                 .skip_record(SkipReason::Malformed, || format!("{location}: {e}"));
         }
     }
-    batch
 }
 
 #[cfg(test)]
@@ -282,7 +282,8 @@ mod tests {
     fn a_bad_line_is_counted_and_its_neighbours_kept() {
         let ok = r#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174","name":"x","startTimeUnixNano":"1","endTimeUnixNano":"2"}]}]}]}"#;
         let chunk = format!("{ok}\n{{\"resourceSpans\": [\n\n{ok}\n");
-        let batch = parse_lines(chunk.as_bytes(), 1, 1 << 20);
+        let mut batch = SpanBatch::default();
+        parse_lines(&mut batch, chunk.as_bytes(), 1, 1 << 20);
         assert_eq!(batch.spans.len(), 2);
         assert_eq!(batch.ledger.records, 3);
         assert_eq!(batch.ledger.skipped, 1);

@@ -33,16 +33,40 @@ pub enum AttrValue<'a> {
     Other,
 }
 
+impl<'a> AttrValue<'a> {
+    /// A string or an integer as text (a level named `3` or `"3"` is the same level).
+    fn text(&self) -> Option<Cow<'a, str>> {
+        match self {
+            AttrValue::Str(s) => Some(s.clone()),
+            AttrValue::Int(n) => Some(Cow::Owned(n.to_string())),
+            AttrValue::Other => None,
+        }
+    }
+}
+
 /// The resource attributes the model keeps.
 #[derive(Debug, Default)]
 pub struct ResourceDraft<'a> {
     service: Option<Cow<'a, str>>,
     host: Option<Cow<'a, str>>,
+    level_key: Option<&'a str>,
+    level: Option<Cow<'a, str>>,
 }
 
 impl<'a> ResourceDraft<'a> {
+    /// A resource whose `level_key` attribute names its spans' load level.
+    pub fn new(level_key: Option<&'a str>) -> ResourceDraft<'a> {
+        ResourceDraft {
+            level_key,
+            ..ResourceDraft::default()
+        }
+    }
+
     /// Records one resource attribute.
     pub fn set(&mut self, key: &str, value: AttrValue<'a>) {
+        if self.level_key == Some(key) {
+            self.level = value.text();
+        }
         let AttrValue::Str(v) = value else { return };
         match key {
             "service.name" => self.service = Some(v),
@@ -80,11 +104,17 @@ pub struct SpanDraft<'a> {
     code_lineno: Option<i64>,
     /// Order-independent hash of the `db.query.parameter.*` attributes, 0 without any.
     parameters: u64,
+    /// The attribute that names the load level (`--levels attr:KEY`).
+    pub level_key: Option<&'a str>,
+    level: Option<Cow<'a, str>>,
 }
 
 impl<'a> SpanDraft<'a> {
     /// Records one span attribute; unknown keys are ignored.
     pub fn set(&mut self, key: &str, value: AttrValue<'a>) {
+        if self.level_key == Some(key) {
+            self.level = value.text();
+        }
         if let Some(name) = key.strip_prefix("db.query.parameter.") {
             // Hashed as `name \0 value` in decimal text, so that "7" and 7 are the same value.
             let int;
@@ -186,9 +216,19 @@ pub struct SpanBatch {
     /// Per dialect, raw statement text to fingerprint label and whether it has placeholders,
     /// so each distinct statement is lexed once.
     fingerprints: [HashMap<Box<str>, (Sym, bool)>; 2],
+    /// The attribute that names each span's load level, when levels come from one.
+    pub level_key: Option<Box<str>>,
 }
 
 impl SpanBatch {
+    /// An empty batch that reads the `level_key` attribute of its spans and resources.
+    pub fn new(level_key: Option<&str>) -> SpanBatch {
+        SpanBatch {
+            level_key: level_key.map(Box::from),
+            ..SpanBatch::default()
+        }
+    }
+
     /// Validates and interns one span, or counts it as skipped. `location` names the record for
     /// the ledger's example.
     pub fn push(
@@ -320,6 +360,11 @@ impl SpanBatch {
             op_label,
             code_location,
             call_args,
+            level_value: d
+                .level
+                .as_deref()
+                .or(resource.level.as_deref())
+                .map_or(Sym::EMPTY, |v| strings.intern(v)),
             is_connection: op_kind == crate::model::OpKind::Db
                 && d.op.db_statement.as_deref().is_none_or(str::is_empty)
                 && d.op.db_operation.as_deref().is_none_or(str::is_empty),

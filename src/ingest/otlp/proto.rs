@@ -33,8 +33,9 @@ pub fn parse_message(
     location: &str,
 ) -> Result<(), prost::DecodeError> {
     let data = TracesData::decode(bytes)?;
+    let level_key = batch.level_key.clone();
     for rs in &data.resource_spans {
-        let mut resource = ResourceDraft::default();
+        let mut resource = ResourceDraft::new(level_key.as_deref());
         for kv in rs.resource.iter().flat_map(|r| &r.attributes) {
             resource.set(&kv.key, attr(kv.value.as_ref()));
         }
@@ -53,6 +54,7 @@ pub fn parse_message(
                 kind: i64::from(span.kind),
                 status_code: span.status.as_ref().map_or(0, |s| i64::from(s.code)),
                 link_count: u32::try_from(span.links.len()).unwrap_or(u32::MAX),
+                level_key: level_key.as_deref(),
                 ..SpanDraft::default()
             };
             for kv in &span.attributes {
