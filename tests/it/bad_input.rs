@@ -364,3 +364,29 @@ fn a_truncated_multi_line_statement_and_a_broken_csv_quote_are_read_as_far_as_th
     assert_eq!(contents.statements.iter().map(|s| s.calls).sum::<u64>(), 1);
     assert_eq!(contents.ledger.skip_reasons[&SkipReason::Malformed], 1);
 }
+
+#[test]
+fn a_100_mb_statement_on_one_line_is_read_between_its_neighbours() {
+    let dir = temp_dir("db-huge-line");
+    let log = dir.join("huge.log");
+    let mut text = String::with_capacity(101 << 20);
+    text.push_str("2024-03-01 10:00:00.100 UTC [42] LOG:  duration: 2 ms  statement: SELECT 1\n");
+    text.push_str("2024-03-01 10:00:00.200 UTC [42] LOG:  duration: 3 ms  statement: SELECT '");
+    text.extend(std::iter::repeat_n('x', 100 << 20));
+    text.push_str(
+        "'\n2024-03-01 10:00:00.300 UTC [42] LOG:  duration: 4 ms  statement: SELECT 1\n",
+    );
+    std::fs::write(&log, &text).unwrap();
+    drop(text);
+    // Under the 256 MiB record cap: read whole, folded with `SELECT 1` into one fingerprint,
+    // and nothing lost.
+    let report = crate::common::analyze_json(&dir, &["huge.log"]);
+    assert_eq!(report.inputs[0].skipped, 0);
+    let classes: Vec<(&str, u64, u64)> = report
+        .queries
+        .iter()
+        .map(|q| (q.fingerprint.as_str(), q.calls, q.total_ns))
+        .collect();
+    assert_eq!(classes, [("select ?", 3, 9_000_000)]);
+    let _ = std::fs::remove_dir_all(&dir);
+}
