@@ -630,10 +630,9 @@ pub struct Truth {
     /// executions on the requests' critical path (all but the worker's, which runs after the
     /// response) and their exact total time, ns.
     pub on_path_statements: BTreeMap<String, StatementTruth>,
-    /// For a database log: per statement, the executions logged and their total time as logged.
+    /// For a database log: per statement, the executions logged (one entry each) and their
+    /// total time as logged.
     pub statements: BTreeMap<String, StatementTruth>,
-    /// Entries of a database log.
-    pub log_entries: u64,
 }
 
 /// One step of the load profile.
@@ -674,16 +673,16 @@ fn database_spans(message: &TracesData) -> impl Iterator<Item = (&Span, &str, bo
         let service = rs
             .resource
             .as_ref()
-            .and_then(|r| r.attributes.iter().find(|kv| kv.key == "service.name"))
-            .and_then(|kv| match kv.value.as_ref()?.value.as_ref()? {
-                any_value::Value::StringValue(s) => Some(s.as_str()),
-                _ => None,
-            });
+            .and_then(|r| string_attribute(&r.attributes, "service.name"));
         let on_path = service != Some(SERVICES[4]);
         rs.scope_spans.iter().flat_map(move |ss| {
-            ss.spans
-                .iter()
-                .filter_map(move |span| Some((span, attribute(span, "db.query.text")?, on_path)))
+            ss.spans.iter().filter_map(move |span| {
+                Some((
+                    span,
+                    string_attribute(&span.attributes, "db.query.text")?,
+                    on_path,
+                ))
+            })
         })
     })
 }
@@ -741,14 +740,19 @@ pub enum DbLog {
     Mysql,
 }
 
-fn attribute<'s>(span: &'s Span, key: &str) -> Option<&'s str> {
-    span.attributes
-        .iter()
-        .find(|kv| kv.key == key)
-        .and_then(|kv| match kv.value.as_ref()?.value.as_ref()? {
+/// The string value of the attribute `key`.
+fn string_attribute<'s>(attributes: &'s [KeyValue], key: &str) -> Option<&'s str> {
+    attributes.iter().find(|kv| kv.key == key).and_then(|kv| {
+        match kv.value.as_ref()?.value.as_ref()? {
             any_value::Value::StringValue(s) => Some(s.as_str()),
             _ => None,
-        })
+        }
+    })
+}
+
+/// Bytes as lowercase hex, as OTLP/JSON and traceparent write ids.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Writes the database log the generated traces' database spans would leave: one entry per
@@ -759,8 +763,6 @@ fn attribute<'s>(span: &'s Span, key: &str) -> Option<&'s str> {
 pub fn write_db_log(options: &Options, log: DbLog, out: &mut impl Write) -> std::io::Result<Truth> {
     let mut truth = options.truth();
     let mut rng = Rng::new(options.seed ^ 0x109_5eed);
-    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
-    let mut entry = String::new();
     for message in messages(options) {
         account(&message, &mut truth);
         let mut spans: Vec<(&Span, &str)> = database_spans(&message)
@@ -772,7 +774,6 @@ pub fn write_db_log(options: &Options, log: DbLog, out: &mut impl Write) -> std:
             let stats = truth.statements.entry(template.to_string()).or_default();
             stats.calls += 1;
             stats.total_ns += micros * US;
-            truth.log_entries += 1;
             let values: Vec<u64> = (0..template.matches('$').count())
                 .map(|_| rng.range(1, 999_999))
                 .collect();
@@ -795,8 +796,7 @@ pub fn write_db_log(options: &Options, log: DbLog, out: &mut impl Write) -> std:
             let end = span.end_time_unix_nano as i64;
             let (civil, ns) = crate::ingest::time::utc_civil(end);
             let pid = 1000 + rng.range(0, 39);
-            entry.clear();
-            match log {
+            let entry = match log {
                 DbLog::Postgres => {
                     let prefix = format!("{civil}.{:03} UTC [{pid}] app@shop ", ns / 1_000_000);
                     let ms = format!("{}.{:03}", micros / 1000, micros % 1000);
@@ -806,20 +806,18 @@ pub fn write_db_log(options: &Options, log: DbLog, out: &mut impl Write) -> std:
                             .enumerate()
                             .map(|(n, v)| format!("${} = '{v}'", n + 1))
                             .collect();
-                        entry.push_str(&format!(
+                        format!(
                             "{prefix}LOG:  duration: {ms} ms  execute <unnamed>: {template}{comment}\n\
                              {prefix}DETAIL:  parameters: {}\n",
                             parameters.join(", ")
-                        ));
+                        )
                     } else {
-                        entry.push_str(&format!(
-                            "{prefix}LOG:  duration: {ms} ms  statement: {filled}{comment}\n"
-                        ));
+                        format!("{prefix}LOG:  duration: {ms} ms  statement: {filled}{comment}\n")
                     }
                 }
                 DbLog::Mysql => {
                     let rows = rng.range(0, 20);
-                    entry.push_str(&format!(
+                    format!(
                         "# Time: {}T{}.{:06}Z\n\
                          # User@Host: app[app] @ web-1 [10.0.0.7]  Id: {pid}\n\
                          # Query_time: {}.{:06}  Lock_time: 0.000010 Rows_sent: {rows}  Rows_examined: {}\n\
@@ -831,9 +829,9 @@ pub fn write_db_log(options: &Options, log: DbLog, out: &mut impl Write) -> std:
                         micros % 1_000_000,
                         rows * 3,
                         end.div_euclid(1_000_000_000)
-                    ));
+                    )
                 }
-            }
+            };
             out.write_all(entry.as_bytes())?;
         }
     }
@@ -844,7 +842,6 @@ pub fn write_db_log(options: &Options, log: DbLog, out: &mut impl Write) -> std:
 /// enums as numbers, as the OTLP specification's JSON encoding has it.
 pub fn json_message(data: &TracesData, out: &mut String) {
     let quote = |s: &str| serde_json::to_string(s).expect("strings serialize");
-    let hex = |b: &[u8]| b.iter().map(|x| format!("{x:02x}")).collect::<String>();
     let attrs = |kvs: &[KeyValue]| -> String {
         let items: Vec<String> = kvs
             .iter()

@@ -731,7 +731,8 @@ fn decode_delimited((message, offset): (Vec<u8>, u64), level_key: Option<&str>) 
     batch
 }
 
-/// The lines of a chunk of a text log, without their `\r\n`; a chunk of valid UTF-8 (the usual case) is checked once, not per line.
+/// The lines of a chunk of a text log, without their `\r\n`; a chunk of valid UTF-8 (the usual
+/// case) is checked once, not per line.
 pub(crate) fn chunk_lines(
     chunk: &[u8],
 ) -> Box<dyn Iterator<Item = std::borrow::Cow<'_, str>> + '_> {

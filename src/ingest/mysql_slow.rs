@@ -186,21 +186,18 @@ fn finish(mut e: Event, batch: &mut StatementBatch) {
                 .trim()
                 .trim_matches('`')
                 .to_string();
-        } else if starts_with_ignore_case(trimmed, "set timestamp=") {
-            e.set_timestamp_s = trimmed["set timestamp=".len()..]
-                .trim_end_matches(';')
-                .parse()
-                .ok();
-        } else if starts_with_ignore_case(trimmed, "set insert_id=")
-            || starts_with_ignore_case(trimmed, "set last_insert_id=")
+        } else if ["set timestamp=", "set insert_id=", "set last_insert_id="]
+            .iter()
+            .any(|p| starts_with_ignore_case(trimmed, p))
         {
-            // `SET insert_id=…,timestamp=…;` carries the timestamp too.
-            let lower = trimmed.to_ascii_lowercase();
-            if let Some(at) = lower.find("timestamp=") {
-                e.set_timestamp_s = lower[at + "timestamp=".len()..]
-                    .trim_end_matches(';')
-                    .parse()
-                    .ok();
+            // `SET timestamp=…;`, or Percona's `SET insert_id=…,timestamp=…;`.
+            let key = b"timestamp=";
+            if let Some(at) = trimmed
+                .as_bytes()
+                .windows(key.len())
+                .position(|w| w.eq_ignore_ascii_case(key))
+            {
+                e.set_timestamp_s = trimmed[at + key.len()..].trim_end_matches(';').parse().ok();
             }
         } else if let Some(command) = trimmed.strip_prefix("# ") {
             statement.push(command.trim_end_matches(';'));

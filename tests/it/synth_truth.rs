@@ -136,7 +136,5 @@ fn database_logs_give_the_generated_calls_and_times() {
         got_sorted.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
         assert_eq!(got_sorted, want, "{name}");
         assert_eq!(got, got_sorted, "{name}: ranked by total time");
-        let calls: u64 = got.iter().map(|q| q.1).sum();
-        assert_eq!(calls, truth.log_entries);
     }
 }
