@@ -12,6 +12,7 @@ pub mod sql;
 pub mod stats;
 
 use crate::ingest::ledger::SkipReason;
+use crate::model::query::StatementStats;
 use crate::model::trace::{ExtraRoot, Tree};
 use crate::model::{Dataset, Interner, OpKind, Span, Sym, TraceId};
 use crate::report::{
@@ -37,6 +38,9 @@ pub struct Options {
     pub detect: Option<detect::Options>,
     /// How traces are split into load levels.
     pub levels: levels::Levels,
+    /// pg_stat_statements dumps of the levels continue one another (when `stats_since` does
+    /// not say).
+    pub pgss_cumulative: bool,
 }
 
 impl Default for Options {
@@ -47,6 +51,7 @@ impl Default for Options {
             exemplars: 3,
             detect: Some(detect::Options::default()),
             levels: levels::Levels::Auto,
+            pgss_cumulative: false,
         }
     }
 }
@@ -167,6 +172,28 @@ pub fn analyze(dataset: &Dataset, options: &Options) -> Report {
             level(name, &traces, dataset, options)
         })
         .unzip();
+    let mut levels = levels;
+    let of_input = match &options.levels {
+        levels::Levels::ByInput { of_input, .. } => of_input.as_slice(),
+        _ => &[],
+    };
+    let by_level = queries::by_level(
+        &dataset.statements,
+        of_input,
+        level_names.len(),
+        options.pgss_cumulative,
+    );
+    for (i, level) in levels.iter_mut().enumerate() {
+        let mine: Vec<&StatementStats> = by_level
+            .statements
+            .iter()
+            .zip(&by_level.level)
+            .filter(|(_, l)| **l == Some(i as u32))
+            .map(|(s, _)| s)
+            .collect();
+        level.queries = queries::profile(&mine);
+    }
+    let all_statements: Vec<&StatementStats> = by_level.statements.iter().collect();
     let (scaling, scaling_summary) = scaling::compare(&levels, &keys_by_level, &dataset.strings);
     let (findings, near_misses) = match &options.detect {
         Some(detectors) => finding::aggregate(&results, &dataset.strings, detectors, &level_names),
@@ -188,7 +215,8 @@ pub fn analyze(dataset: &Dataset, options: &Options) -> Report {
         skew: skew_rows(&results, dataset),
         findings,
         near_misses,
-        queries: queries::profile(dataset),
+        queries: queries::profile(&all_statements),
+        pgss_snapshots: by_level.summary,
     }
 }
 
@@ -525,6 +553,7 @@ fn level(
         latency_ns_total,
         bottlenecks,
         other,
+        queries: Vec::new(),
     };
     (level, on_path)
 }

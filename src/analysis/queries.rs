@@ -3,11 +3,15 @@
 //! so its calls and totals are preferred when a statement has them; logs add what only they
 //! measure (each execution, hence p95; rows examined in MySQL). Each row names the source of
 //! each figure, and carries its statement's shape, parsed from the first exemplar seen.
+//!
+//! With `--level NAME=PATH`, each database input belongs to a level, and each level gets its
+//! own profile. pg_stat_statements dumps taken one per level either count from a reset before
+//! each level or accumulate; cumulative ones become per-level deltas here, before any profile
+//! is made, so that the whole profile counts each call once.
 
 use super::sql;
-use crate::model::Dataset;
 use crate::model::query::{Histogram, Source, StatementStats};
-use crate::report::QueryRow;
+use crate::report::{QueryRow, SnapshotSummary};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -43,8 +47,9 @@ impl Sums {
     }
 }
 
-/// The profile, largest total time first (then fingerprint id, so ties are stable).
-pub fn profile(dataset: &Dataset) -> Vec<QueryRow> {
+/// The profile of `statements`, largest total time first (then fingerprint id, so ties are
+/// stable).
+pub fn profile(statements: &[&StatementStats]) -> Vec<QueryRow> {
     #[derive(Default)]
     struct Joined<'a> {
         fingerprint: &'a str,
@@ -57,7 +62,7 @@ pub fn profile(dataset: &Dataset) -> Vec<QueryRow> {
         seq_scans: u64,
     }
     let mut joined: BTreeMap<u64, Joined> = BTreeMap::new();
-    for s in &dataset.statements {
+    for &s in statements {
         let j = joined.entry(s.fingerprint_id).or_default();
         j.fingerprint = &s.fingerprint;
         j.exemplar.get_or_insert(s);
@@ -149,4 +154,100 @@ pub fn profile(dataset: &Dataset) -> Vec<QueryRow> {
             .then_with(|| a.fingerprint_id.cmp(&b.fingerprint_id))
     });
     rows
+}
+
+/// Statements as the levels saw them: pg_stat_statements deltas applied, and each statement's
+/// level (None for an input in no level, or without `--level`).
+pub struct LevelStatements {
+    /// The statements.
+    pub statements: Vec<StatementStats>,
+    /// The level of each.
+    pub level: Vec<Option<u32>>,
+    /// How the dumps were read, when two or more levels had one.
+    pub summary: Option<SnapshotSummary>,
+}
+
+/// Splits statements by the level of their input (`of_input`, empty without `--level`), and
+/// turns cumulative pg_stat_statements dumps into what each level added. A statement's dump is
+/// compared with its row in the previous level that had a dump: `stats_since` decides when both
+/// rows have it (equal: cumulative), else `assume_cumulative`; a count that fell means the
+/// counters were reset, and the dump is taken whole.
+pub fn by_level(
+    statements: &[StatementStats],
+    of_input: &[Option<u32>],
+    levels: usize,
+    assume_cumulative: bool,
+) -> LevelStatements {
+    let level_of = |s: &StatementStats| of_input.get(s.input as usize).copied().flatten();
+    let is_dump =
+        |s: &StatementStats| s.source == Source::PgStatStatements && level_of(s).is_some();
+    let mut out: Vec<StatementStats> = Vec::with_capacity(statements.len());
+    let mut level = Vec::with_capacity(statements.len());
+    // Each dumped statement's row per level, inputs of one level merged.
+    let mut dumped: BTreeMap<(u64, &str), Vec<Option<StatementStats>>> = BTreeMap::new();
+    let mut has_dump = vec![false; levels];
+    for s in statements {
+        if !is_dump(s) {
+            out.push(s.clone());
+            level.push(level_of(s));
+            continue;
+        }
+        let l = level_of(s).unwrap_or(0) as usize;
+        has_dump[l] = true;
+        let rows = dumped
+            .entry((s.fingerprint_id, s.database.as_str()))
+            .or_insert_with(|| vec![None; levels]);
+        match &mut rows[l] {
+            Some(row) => row.merge(s.clone()),
+            slot => *slot = Some(s.clone()),
+        }
+    }
+    let mut summary = SnapshotSummary {
+        levels_with_dumps: has_dump.iter().filter(|d| **d).count() as u32,
+        ..SnapshotSummary::default()
+    };
+    for rows in dumped.values() {
+        let mut previous: Option<&StatementStats> = None;
+        for (l, row) in rows.iter().enumerate() {
+            if !has_dump[l] {
+                continue;
+            }
+            let Some(row) = row else {
+                previous = None;
+                continue;
+            };
+            let cumulative = match (
+                previous.and_then(|p| p.stats_since_unix_ns),
+                row.stats_since_unix_ns,
+            ) {
+                (Some(a), Some(b)) => {
+                    summary.decided_by_stats_since += 1;
+                    a == b
+                }
+                _ => assume_cumulative,
+            };
+            let added = match previous {
+                Some(p) if cumulative && row.calls >= p.calls => {
+                    summary.subtracted += 1;
+                    row.since(p)
+                }
+                Some(_) if cumulative => {
+                    summary.reset_seen += 1;
+                    row.clone()
+                }
+                _ => row.clone(),
+            };
+            out.push(added);
+            level.push(Some(l as u32));
+            previous = Some(row);
+        }
+    }
+    LevelStatements {
+        statements: out,
+        level,
+        summary: (summary.levels_with_dumps >= 2).then_some(SnapshotSummary {
+            assumed_cumulative: assume_cumulative,
+            ..summary
+        }),
+    }
 }

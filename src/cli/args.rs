@@ -52,6 +52,12 @@ pub struct AnalyzeArgs {
         conflicts_with = "level"
     )]
     pub levels: LevelsMode,
+    /// With --level and a pg_stat_statements dump per level: the dumps were not reset between
+    /// levels, so each level gets its dump minus the previous one. Without it, each dump is
+    /// taken as counting from a reset before its level. Rows with PostgreSQL 17's stats_since
+    /// are compared by it either way.
+    #[arg(long)]
+    pub pgss_cumulative: bool,
     /// Read every input as this format instead of recognizing it.
     #[arg(long, value_enum)]
     pub format: Option<Format>,

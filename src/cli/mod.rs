@@ -105,6 +105,7 @@ fn analyze(a: AnalyzeArgs) -> Result<ExitCode> {
     }
     let mut analysis_options = analysis::Options::default();
     analysis_options.top = a.top;
+    analysis_options.pgss_cumulative = a.pgss_cumulative;
     analysis_options.detect = Some(detectors);
     analysis_options.levels = if a.level.is_empty() {
         match a.levels {

@@ -2,11 +2,13 @@
 //! (`json_agg`) or one JSON object per line (`row_to_json`). Columns are found by name, so every
 //! PostgreSQL version from 12 to 18 reads: `total_time` (≤ 12) or `total_exec_time` +
 //! `total_plan_time` (≥ 13), `blk_*` or `shared_blk_*`, and columns added later are optional.
-//! Times are milliseconds in the dump and integer nanoseconds here.
+//! Times are milliseconds in the dump and integer nanoseconds here. `stats_since` (17 and later)
+//! is kept: it tells whether two dumps count from the same start.
 
 use super::ledger::SkipReason;
 use super::pglog::parse_ms;
 use super::statements::StatementBatch;
+use super::time::parse_pg_timestamp;
 use crate::model::query::Source;
 
 /// One row, by column name.
@@ -103,6 +105,8 @@ fn add_row(row: &dyn Row, line: u64, batch: &mut StatementBatch) {
     if stats.queryid.is_none() {
         stats.queryid = row.text("queryid").and_then(|q| q.parse().ok());
     }
+    let since = row.text("stats_since").and_then(|t| parse_pg_timestamp(&t));
+    stats.stats_since_unix_ns = stats.stats_since_unix_ns.max(since);
 }
 
 /// A dump in CSV with a header row.

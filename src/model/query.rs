@@ -158,6 +158,9 @@ pub struct StatementStats {
     pub blocks: Blocks,
     /// First and last end time seen, ns since the epoch.
     pub window_unix_ns: Option<(i64, i64)>,
+    /// When pg_stat_statements started counting this statement (`stats_since`, PostgreSQL 17
+    /// and later), ns since the epoch; the latest of the rows folded in.
+    pub stats_since_unix_ns: Option<i64>,
     /// Parse steps (extended protocol), not counted as calls.
     pub parse: PhaseTotals,
     /// Bind steps (extended protocol), not counted as calls.
@@ -231,6 +234,7 @@ impl StatementStats {
             (Some((a, b)), Some((c, d))) => Some((a.min(c), b.max(d))),
             (x, y) => x.or(y),
         };
+        self.stats_since_unix_ns = self.stats_since_unix_ns.max(other.stats_since_unix_ns);
         for (phase, o) in [(&mut self.parse, other.parse), (&mut self.bind, other.bind)] {
             phase.count += o.count;
             phase.total_ns += o.total_ns;
@@ -240,6 +244,39 @@ impl StatementStats {
         let room = MAX_TRACE_CONTEXTS.saturating_sub(self.trace_contexts.len());
         self.trace_contexts
             .extend(other.trace_contexts.into_iter().take(room));
+    }
+
+    /// What a cumulative counter snapshot (pg_stat_statements) counted since an `earlier`
+    /// snapshot of the same statement: calls, times, rows and blocks subtracted. The extremes of
+    /// the interval are not in the counters: the minimum is unknown (0), and the maximum is known
+    /// only when it rose (else 0).
+    pub fn since(&self, earlier: &StatementStats) -> StatementStats {
+        StatementStats {
+            calls: self.calls.saturating_sub(earlier.calls),
+            total_ns: self.total_ns.saturating_sub(earlier.total_ns),
+            sum_sq_ns2: self.sum_sq_ns2.saturating_sub(earlier.sum_sq_ns2),
+            min_ns: 0,
+            max_ns: if self.max_ns > earlier.max_ns {
+                self.max_ns
+            } else {
+                0
+            },
+            rows_sent: self.rows_sent.saturating_sub(earlier.rows_sent),
+            rows_examined: self.rows_examined.saturating_sub(earlier.rows_examined),
+            rows_affected: self.rows_affected.saturating_sub(earlier.rows_affected),
+            blocks: Blocks {
+                shared_hit: self
+                    .blocks
+                    .shared_hit
+                    .saturating_sub(earlier.blocks.shared_hit),
+                shared_read: self
+                    .blocks
+                    .shared_read
+                    .saturating_sub(earlier.blocks.shared_read),
+                temp: self.blocks.temp.saturating_sub(earlier.blocks.temp),
+            },
+            ..self.clone()
+        }
     }
 }
 

@@ -498,6 +498,7 @@ fn render_queries(out: &mut String, report: &Report) {
     }
     out.push_str(&t.markdown());
     render_shapes(out, report);
+    render_level_queries(out, report);
     if report.queries.len() > PROFILE_ROWS {
         let rest = &report.queries[PROFILE_ROWS..];
         let total: f64 = rest.iter().map(|q| q.total_ms).sum();
@@ -510,6 +511,72 @@ fn render_queries(out: &mut String, report: &Report) {
         );
     }
     out.push('\n');
+}
+
+/// The listed statements level by level, when database inputs were given per level.
+fn render_level_queries(out: &mut String, report: &Report) {
+    let levels: Vec<&Level> = report
+        .levels
+        .iter()
+        .filter(|l| !l.queries.is_empty())
+        .collect();
+    if levels.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\nThe same statements in the database inputs of each level (`--level`): mean ms per \
+         call, and calls.\n"
+    );
+    if let Some(s) = &report.pgss_snapshots {
+        let how = match (s.assumed_cumulative, s.decided_by_stats_since) {
+            (_, n) if n > 0 => format!(
+                "compared by their `stats_since` ({n} rows); {} rows became the difference from \
+                 the previous level",
+                s.subtracted
+            ),
+            (true, _) => format!(
+                "read as cumulative (`--pgss-cumulative`): {} rows became the difference from \
+                 the previous level",
+                s.subtracted
+            ),
+            _ => "read as reset before each level; if they were not, pass `--pgss-cumulative`"
+                .to_string(),
+        };
+        let _ = write!(
+            out,
+            "pg_stat_statements dumps of {} levels {how}.",
+            s.levels_with_dumps
+        );
+        if s.reset_seen > 0 {
+            let _ = write!(
+                out,
+                " {} rows had fewer calls than the level before: their counters were reset, \
+                 and they were taken whole.",
+                s.reset_seen
+            );
+        }
+        out.push_str("\n\n");
+    }
+    let names: Vec<String> = levels.iter().map(|l| escape(&l.name)).collect();
+    let mut columns = vec![("#", Align::Right), ("id", Align::Left)];
+    columns.extend(names.iter().map(|n| (n.as_str(), Align::Right)));
+    let mut t = Table::new(&columns);
+    for (i, q) in report.queries.iter().take(PROFILE_ROWS).enumerate() {
+        let mut row = vec![(i + 1).to_string(), format!("`{}`", q.fingerprint_id)];
+        row.extend(levels.iter().map(|l| {
+            match l
+                .queries
+                .iter()
+                .find(|r| r.fingerprint_id == q.fingerprint_id)
+            {
+                Some(r) => format!("{} ({})", ms(r.mean_ms), r.calls),
+                None => "–".into(),
+            }
+        }));
+        t.row(row);
+    }
+    out.push_str(&t.markdown());
 }
 
 /// What the listed statements do, as sqlparser read one exemplar of each.

@@ -56,6 +56,26 @@ pub struct Report {
     /// The statement profile of the database inputs, largest total time first.
     #[serde(default)]
     pub queries: Vec<QueryRow>,
+    /// How pg_stat_statements dumps of two or more levels were read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pgss_snapshots: Option<SnapshotSummary>,
+}
+
+/// How the pg_stat_statements dumps of the levels (one per level) were read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SnapshotSummary {
+    /// `--pgss-cumulative`: rows without `stats_since` were taken as continuing the previous
+    /// level's.
+    pub assumed_cumulative: bool,
+    /// Levels with a dump.
+    pub levels_with_dumps: u32,
+    /// Statement rows compared with the previous level's by their `stats_since`.
+    pub decided_by_stats_since: u32,
+    /// Rows turned into the difference from the previous level's row (cumulative).
+    pub subtracted: u32,
+    /// Rows read as cumulative whose calls fell: their counters were reset, so they were taken
+    /// whole.
+    pub reset_seen: u32,
 }
 
 /// One statement (fingerprint) of the database inputs, all its sources joined.
@@ -77,7 +97,8 @@ pub struct QueryRow {
     pub mean_ms: f64,
     /// 95th percentile, ms, when each execution was logged (within 0.4%).
     pub p95_ms: Option<f64>,
-    /// Longest execution, ms.
+    /// Longest execution, ms; 0 when unknown (a level's difference of cumulative
+    /// pg_stat_statements dumps whose maximum did not rise).
     pub max_ms: f64,
     /// Variance over mean of the execution time, in seconds (as pt-query-digest's V/M).
     pub variance_to_mean: f64,
@@ -384,6 +405,9 @@ pub struct Level {
     pub bottlenecks: Vec<Bottleneck>,
     /// The operations below the top, together.
     pub other: OtherOperations,
+    /// The statement profile of the database inputs of this level (`--level NAME=PATH`).
+    #[serde(default)]
+    pub queries: Vec<QueryRow>,
 }
 
 /// Latency percentiles (nearest rank) and mean, ms.

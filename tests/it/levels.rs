@@ -454,3 +454,240 @@ fn levels_from_an_attribute_of_the_root_span_or_its_resource() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("is not auto, none or attr:KEY"));
 }
+
+/// Three pg_stat_statements dumps, one per level, written to `dir`: `a` accumulates, `b` first
+/// appears at the second level, `c`'s counters are reset before the third. With `since`, each
+/// row carries PostgreSQL 17's `stats_since` (which changes where `c` was reset).
+fn pgss_levels(dir: &Path, since: bool) {
+    /// Statement, calls, total ms, rows, stats_since.
+    type Row<'a> = (&'a str, u64, u64, u64, &'a str);
+    let levels: [&[Row]; 3] = [
+        &[
+            (
+                "select a from t where id = $1",
+                10,
+                100,
+                10,
+                "2026-12-05 10:00:00+00",
+            ),
+            (
+                "select c from t where id = $1",
+                20,
+                40,
+                20,
+                "2026-12-05 10:00:00+00",
+            ),
+        ],
+        &[
+            (
+                "select a from t where id = $1",
+                25,
+                250,
+                25,
+                "2026-12-05 10:00:00+00",
+            ),
+            (
+                "select b from t where id = $1",
+                5,
+                50,
+                5,
+                "2026-12-05 10:00:00+00",
+            ),
+            (
+                "select c from t where id = $1",
+                30,
+                60,
+                30,
+                "2026-12-05 10:00:00+00",
+            ),
+        ],
+        &[
+            (
+                "select a from t where id = $1",
+                45,
+                450,
+                45,
+                "2026-12-05 10:00:00+00",
+            ),
+            (
+                "select b from t where id = $1",
+                8,
+                80,
+                8,
+                "2026-12-05 10:00:00+00",
+            ),
+            (
+                "select c from t where id = $1",
+                4,
+                8,
+                4,
+                "2026-12-05 10:20:00+00",
+            ),
+        ],
+    ];
+    for (i, rows) in levels.iter().enumerate() {
+        let mut csv = String::from("dbid,query,calls,total_exec_time,rows");
+        csv += if since { ",stats_since\n" } else { "\n" };
+        for (query, calls, total, n, stats_since) in rows.iter() {
+            csv += &format!("5,\"{query}\",{calls},{total},{n}");
+            csv += &if since {
+                format!(",{stats_since}\n")
+            } else {
+                "\n".into()
+            };
+        }
+        std::fs::write(dir.join(format!("pgss-{i}.csv")), csv).unwrap();
+    }
+}
+
+/// Calls per level of each statement (`a`, `b`, `c`), 0 where a level has none, and the
+/// statement's calls in the whole profile.
+fn calls_by_level(report: &Report) -> Vec<(String, Vec<u64>, u64)> {
+    let mut out: Vec<(String, Vec<u64>, u64)> = report
+        .queries
+        .iter()
+        .map(|q| {
+            let by_level = report
+                .levels
+                .iter()
+                .map(|l| {
+                    l.queries
+                        .iter()
+                        .find(|r| r.fingerprint_id == q.fingerprint_id)
+                        .map_or(0, |r| r.calls)
+                })
+                .collect();
+            (q.fingerprint[7..8].to_string(), by_level, q.calls)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[test]
+fn cumulative_pg_stat_statements_dumps_become_per_level_differences() {
+    let dir = temp_dir("pgss-cumulative");
+    pgss_levels(&dir, false);
+    let levels = [
+        "--level",
+        "L0=pgss-0.csv",
+        "--level",
+        "L1=pgss-1.csv",
+        "--level",
+        "L2=pgss-2.csv",
+    ];
+    let mut args = levels.to_vec();
+    args.push("--pgss-cumulative");
+    let report = analyze_json(&dir, &args);
+    assert_eq!(
+        calls_by_level(&report),
+        [
+            ("a".into(), vec![10, 15, 20], 45),
+            ("b".into(), vec![0, 5, 3], 8),
+            ("c".into(), vec![20, 10, 4], 34),
+        ]
+    );
+    let a = &report.levels[1]
+        .queries
+        .iter()
+        .find(|q| q.fingerprint.contains(" a "))
+        .unwrap();
+    assert_eq!((a.total_ms, a.rows_sent), (150.0, 15));
+    let summary = report.pgss_snapshots.unwrap();
+    assert_eq!((summary.subtracted, summary.reset_seen), (4, 1));
+
+    // Without stats_since and without the flag, each dump is read whole (reset before each).
+    let report = analyze_json(&dir, &levels);
+    assert_eq!(
+        calls_by_level(&report),
+        [
+            ("a".into(), vec![10, 25, 45], 80),
+            ("b".into(), vec![0, 5, 8], 13),
+            ("c".into(), vec![20, 30, 4], 54),
+        ]
+    );
+    assert_eq!(report.pgss_snapshots.unwrap().subtracted, 0);
+}
+
+#[test]
+fn stats_since_tells_cumulative_dumps_from_reset_ones() {
+    let dir = temp_dir("pgss-stats-since");
+    pgss_levels(&dir, true);
+    let report = analyze_json(
+        &dir,
+        &[
+            "--level",
+            "L0=pgss-0.csv",
+            "--level",
+            "L1=pgss-1.csv",
+            "--level",
+            "L2=pgss-2.csv",
+        ],
+    );
+    // c's stats_since moved before the third level: that dump is whole, the rest differences.
+    assert_eq!(
+        calls_by_level(&report),
+        [
+            ("a".into(), vec![10, 15, 20], 45),
+            ("b".into(), vec![0, 5, 3], 8),
+            ("c".into(), vec![20, 10, 4], 34),
+        ]
+    );
+    let summary = report.pgss_snapshots.unwrap();
+    assert_eq!(
+        (
+            summary.decided_by_stats_since,
+            summary.subtracted,
+            summary.reset_seen
+        ),
+        (5, 4, 0)
+    );
+    // Told they accumulate, rows whose stats_since moved are still taken whole.
+    let mut args = vec!["--level", "L0=pgss-0.csv", "--level", "L1=pgss-1.csv"];
+    args.extend(["--level", "L2=pgss-2.csv", "--pgss-cumulative"]);
+    assert_eq!(
+        analyze_json(&dir, &args).pgss_snapshots.unwrap().subtracted,
+        4
+    );
+}
+
+#[test]
+fn the_demo_dumps_per_level_give_each_level_its_statements() {
+    let demo = crate::common::fixture("demo");
+    let names = ["10rps", "30rps", "60rps", "90rps"];
+    let specs: Vec<String> = names.iter().map(|n| format!("{n}=pgss-{n}.csv")).collect();
+    let mut args = Vec::new();
+    for spec in &specs {
+        args.extend(["--level", spec.as_str()]);
+    }
+    let report = analyze_json(&demo, &args);
+    for (level, name) in report.levels.iter().zip(names) {
+        let mut reader = csv::Reader::from_path(demo.join(format!("pgss-{name}.csv"))).unwrap();
+        let headers = reader.headers().unwrap().clone();
+        let column = |n: &str| headers.iter().position(|h| h == n).unwrap();
+        let (calls, toplevel) = (column("calls"), column("toplevel"));
+        let dumped: u64 = reader
+            .records()
+            .map(|r| r.unwrap())
+            .filter(|r| &r[toplevel] == "t")
+            .map(|r| r[calls].parse::<u64>().unwrap())
+            .sum();
+        let read: u64 = level.queries.iter().map(|q| q.calls).sum();
+        assert_eq!(read, dumped, "{name}: every call of its own dump");
+        let share: f64 = level.queries.iter().map(|q| q.share).sum();
+        assert!(
+            (share - 1.0).abs() < 1e-9,
+            "{name}: shares add up to {share}"
+        );
+    }
+    let per_level: u64 = report
+        .levels
+        .iter()
+        .flat_map(|l| &l.queries)
+        .map(|q| q.calls)
+        .sum();
+    let whole: u64 = report.queries.iter().map(|q| q.calls).sum();
+    assert_eq!(per_level, whole);
+    // Dumps that were reset before each level are not subtracted from one another.
+    assert_eq!(report.pgss_snapshots.unwrap().subtracted, 0);
+}
