@@ -344,6 +344,8 @@ pub(super) fn aggregate(
                 evidence.insert("hops".into(), Value::Array(hops));
                 "Every hop adds network and queueing time on the critical path: call the deepest service directly where the middle ones only relay, cache its answers, or move work the caller does not wait for off the request path.".to_string()
             }
+            // Found from the statement profile (`detect::statements`), never in traces.
+            FindingKind::SlowStatement | FindingKind::MissingIndexSuspect => continue,
         };
         let (trace_ids, span_ids) = t
             .exemplars
@@ -398,7 +400,9 @@ pub(super) fn aggregate(
                     options.fanout.min_saving_percent
                 )
             }
-            FindingKind::SyncChain => continue,
+            FindingKind::SyncChain
+            | FindingKind::SlowStatement
+            | FindingKind::MissingIndexSuspect => continue,
         };
         near.push(text.near_miss(&key, &pattern, rule, traces));
     }

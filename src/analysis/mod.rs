@@ -2,6 +2,7 @@
 //! parallel (rayon); per-trace results are then folded in trace-id order with integer sums, so
 //! the report is the same byte for byte whatever the thread count or input order.
 
+mod correlate;
 pub mod critical_path;
 pub mod detect;
 mod finding;
@@ -194,9 +195,26 @@ pub fn analyze(dataset: &Dataset, options: &Options) -> Report {
         level.queries = queries::profile(&mine);
     }
     let all_statements: Vec<&StatementStats> = by_level.statements.iter().collect();
+    let (mut queries, join_keys): (Vec<_>, Vec<_>) = queries::profile_with_keys(&all_statements)
+        .into_iter()
+        .unzip();
+    correlate::join(&mut queries, &join_keys, &results, dataset, &level_names);
     let (scaling, scaling_summary) = scaling::compare(&levels, &keys_by_level, &dataset.strings);
     let (findings, near_misses) = match &options.detect {
-        Some(detectors) => finding::aggregate(&results, &dataset.strings, detectors, &level_names),
+        Some(detectors) => {
+            let (mut findings, mut near) =
+                finding::aggregate(&results, &dataset.strings, detectors, &level_names);
+            let (database, database_near) = detect::statements::detect(
+                &queries,
+                &levels,
+                &dataset.schema,
+                &detectors.missing_index,
+                &detectors.slow_statement,
+            );
+            findings.extend(database);
+            near.extend(database_near);
+            (findings, near)
+        }
         None => Default::default(),
     };
     Report {
@@ -215,7 +233,7 @@ pub fn analyze(dataset: &Dataset, options: &Options) -> Report {
         skew: skew_rows(&results, dataset),
         findings,
         near_misses,
-        queries: queries::profile(&all_statements),
+        queries,
         pgss_snapshots: by_level.summary,
     }
 }

@@ -10,7 +10,9 @@
 //! is made, so that the whole profile counts each call once.
 
 use super::sql;
+use crate::model::fingerprint::{Dialect, fingerprint};
 use crate::model::query::{Histogram, Source, StatementStats};
+use crate::model::{SpanId, TraceId};
 use crate::report::{QueryRow, SnapshotSummary};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
@@ -47,9 +49,26 @@ impl Sums {
     }
 }
 
+/// What joins a profile row with trace spans (`super::correlate`).
+#[derive(Debug, Default)]
+pub struct JoinKeys {
+    /// The fingerprints the row stands for (several when a query id joined them).
+    pub fingerprint_ids: Vec<u64>,
+    /// The sqlcommenter trace contexts its sources kept.
+    pub trace_contexts: Vec<(TraceId, SpanId)>,
+}
+
 /// The profile of `statements`, largest total time first (then fingerprint id, so ties are
 /// stable).
 pub fn profile(statements: &[&StatementStats]) -> Vec<QueryRow> {
+    profile_with_keys(statements)
+        .into_iter()
+        .map(|(row, _)| row)
+        .collect()
+}
+
+/// [`profile`], each row with what joins it with trace spans.
+pub fn profile_with_keys(statements: &[&StatementStats]) -> Vec<(QueryRow, JoinKeys)> {
     #[derive(Default)]
     struct Joined<'a> {
         fingerprint: &'a str,
@@ -59,13 +78,32 @@ pub fn profile(statements: &[&StatementStats]) -> Vec<QueryRow> {
         queryid: Option<i64>,
         parse_ns: u64,
         bind_ns: u64,
-        seq_scans: u64,
+        /// Every source merged: plan facts, blocks and the log window, whoever saw them.
+        merged: StatementStats,
+        /// The sources that gave each query id.
+        queryid_sources: BTreeMap<i64, BTreeSet<Source>>,
+        fingerprint_ids: BTreeSet<u64>,
+    }
+    // A query id names one statement whatever its text: statements that share one are joined
+    // under the smallest of their fingerprint ids.
+    let mut of_queryid: BTreeMap<i64, u64> = BTreeMap::new();
+    for s in statements {
+        if let Some(q) = s.queryid {
+            let id = of_queryid.entry(q).or_insert(s.fingerprint_id);
+            *id = (*id).min(s.fingerprint_id);
+        }
     }
     let mut joined: BTreeMap<u64, Joined> = BTreeMap::new();
     for &s in statements {
-        let j = joined.entry(s.fingerprint_id).or_default();
-        j.fingerprint = &s.fingerprint;
+        let id = s.queryid.map_or(s.fingerprint_id, |q| of_queryid[&q]);
+        let j = joined.entry(id).or_default();
+        if j.fingerprint.is_empty() || s.fingerprint_id == id {
+            j.fingerprint = &s.fingerprint;
+        }
         j.exemplar.get_or_insert(s);
+        if let Some(q) = s.queryid {
+            j.queryid_sources.entry(q).or_default().insert(s.source);
+        }
         j.by_source.entry(s.source).or_default().add(s);
         if !s.database.is_empty() {
             j.databases.insert(&s.database);
@@ -73,15 +111,11 @@ pub fn profile(statements: &[&StatementStats]) -> Vec<QueryRow> {
         j.queryid = j.queryid.or(s.queryid);
         j.parse_ns += s.parse.total_ns;
         j.bind_ns += s.bind.total_ns;
-        j.seq_scans += s
-            .plan
-            .seq_scans
-            .values()
-            .map(|scan| scan.plans)
-            .sum::<u64>();
+        j.merged.merge(s.clone());
+        j.fingerprint_ids.insert(s.fingerprint_id);
     }
     let joined: Vec<(u64, Joined)> = joined.into_iter().collect();
-    let mut rows: Vec<QueryRow> = joined
+    let mut rows: Vec<(QueryRow, JoinKeys)> = joined
         .into_par_iter()
         .filter_map(|(id, j)| {
             // Calls and totals: pg_stat_statements when it saw the statement, else the logs.
@@ -107,7 +141,11 @@ pub fn profile(statements: &[&StatementStats]) -> Vec<QueryRow> {
                 .max()
                 .unwrap_or(0);
             let exemplar = j.exemplar?;
-            Some(QueryRow {
+            let keys = JoinKeys {
+                fingerprint_ids: j.fingerprint_ids.iter().copied().collect(),
+                trace_contexts: j.merged.trace_contexts.clone(),
+            };
+            let row = QueryRow {
                 shape: sql::shape(
                     &exemplar.exemplar,
                     &exemplar.fingerprint,
@@ -135,20 +173,43 @@ pub fn profile(statements: &[&StatementStats]) -> Vec<QueryRow> {
                 queryid: j.queryid,
                 parse_ms: j.parse_ns as f64 / 1e6,
                 bind_ms: j.bind_ns as f64 / 1e6,
-                seq_scan_plans: j.seq_scans,
+                plans: j.merged.plan.plans,
+                // A plan's filter holds the call's literals: only its fingerprint is shown.
+                seq_scans: j
+                    .merged
+                    .plan
+                    .seq_scans
+                    .into_iter()
+                    .map(|(table, mut scan)| {
+                        scan.filter = fingerprint(&scan.filter, Dialect::Postgres).text;
+                        (table, scan)
+                    })
+                    .collect(),
+                blocks: j.merged.blocks,
+                window_unix_ns: j.merged.window_unix_ns,
+                sources_joined_by: match (
+                    j.by_source.len(),
+                    j.queryid_sources.values().any(|s| s.len() > 1),
+                ) {
+                    (0 | 1, _) => String::new(),
+                    (_, true) => "queryid".into(),
+                    (_, false) => "fingerprint".into(),
+                },
+                spans: Vec::new(),
                 total_ns: counted.total_ns,
-            })
+            };
+            Some((row, keys))
         })
         .collect();
-    let all: u64 = rows.iter().map(|r| r.total_ns).sum();
-    for r in &mut rows {
+    let all: u64 = rows.iter().map(|(r, _)| r.total_ns).sum();
+    for (r, _) in &mut rows {
         r.share = if all > 0 {
             r.total_ns as f64 / all as f64
         } else {
             0.0
         };
     }
-    rows.sort_by(|a, b| {
+    rows.sort_by(|(a, _), (b, _)| {
         b.total_ns
             .cmp(&a.total_ns)
             .then_with(|| a.fingerprint_id.cmp(&b.fingerprint_id))

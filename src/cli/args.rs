@@ -58,6 +58,12 @@ pub struct AnalyzeArgs {
     /// are compared by it either way.
     #[arg(long)]
     pub pgss_cumulative: bool,
+    /// A schema for the missing-index suspects: a pg_dump --schema-only file (or other SQL of
+    /// CREATE TABLE and CREATE INDEX), a pg_indexes CSV dump, or a pg_stat_user_tables CSV dump
+    /// (table sizes). A suggested index that an existing index already starts with is dropped,
+    /// and so are suggestions on tables known to be tiny. Repeat it for several files.
+    #[arg(long, value_name = "FILE")]
+    pub schema: Vec<PathBuf>,
     /// Read every input as this format instead of recognizing it.
     #[arg(long, value_enum)]
     pub format: Option<Format>,

@@ -93,7 +93,15 @@ fn analyze(a: AnalyzeArgs) -> Result<ExitCode> {
     if let args::LevelsMode::Attribute(key) = &a.levels {
         options.level_attribute = Some(key.clone());
     }
-    let dataset = ingest::read_inputs(&inputs, &options)?;
+    let mut dataset = ingest::read_inputs(&inputs, &options)?;
+    let mut schemas = a.schema.clone();
+    if a.inputs.is_empty() && a.level.is_empty() && schemas.is_empty() {
+        schemas.extend(Some(demo_dir().join("capture/schema.sql")).filter(|p| p.is_file()));
+    }
+    for path in &schemas {
+        let ledger = ingest::schema::read_schema(path, &mut dataset.schema)?;
+        dataset.inputs.push(ledger);
+    }
     if let Some(p) = &options.progress {
         p.finish_and_clear();
     }

@@ -9,6 +9,7 @@ pub mod mysql_slow;
 pub mod otlp;
 pub mod pglog;
 pub mod pgss;
+pub mod schema;
 pub mod sniff;
 pub mod statements;
 pub mod time;
@@ -191,15 +192,7 @@ pub fn read_inputs(paths: &[PathBuf], options: &Options) -> Result<Dataset> {
         for batch in contents.spans {
             let table = dataset.strings.absorb(&batch.strings);
             dataset.spans.extend(batch.spans.into_iter().map(|mut s| {
-                for sym in [
-                    &mut s.name,
-                    &mut s.service,
-                    &mut s.host,
-                    &mut s.op_system,
-                    &mut s.op_label,
-                    &mut s.code_location,
-                    &mut s.level_value,
-                ] {
+                for sym in s.symbols_mut() {
                     *sym = remap(*sym, &table);
                 }
                 s.input = input;

@@ -85,8 +85,10 @@ impl StatementBatch {
                 totals.total_ns += event.duration_ns;
             }
         }
+        // Parse, bind and execute of one call carry the same comment: it is kept once.
         if let Some(context) = context
             && stats.trace_contexts.len() < MAX_TRACE_CONTEXTS
+            && stats.trace_contexts.last() != Some(&context)
         {
             stats.trace_contexts.push(context);
         }

@@ -6,6 +6,7 @@ pub mod fingerprint;
 pub mod intern;
 pub mod op_key;
 pub mod query;
+pub mod schema;
 pub mod trace;
 
 use crate::ingest::ledger::InputLedger;
@@ -102,6 +103,8 @@ pub struct Span {
     pub op_system: Sym,
     /// The operation label: SQL fingerprint, URL template, RPC method or span name.
     pub op_label: Sym,
+    /// The database of a database span (`db.namespace`, formerly `db.name`), may be empty.
+    pub db_namespace: Sym,
     /// Code location (`code.function` at `code.filepath:code.lineno`), may be empty.
     pub code_location: Sym,
     /// Hash of the call's arguments as recorded (statement text with its literals and any
@@ -120,6 +123,21 @@ pub struct Span {
 }
 
 impl Span {
+    /// Every interned string of the span, for moving it to another interner: a field added to
+    /// the span is added here.
+    pub fn symbols_mut(&mut self) -> [&mut Sym; 8] {
+        [
+            &mut self.name,
+            &mut self.service,
+            &mut self.host,
+            &mut self.op_system,
+            &mut self.op_label,
+            &mut self.db_namespace,
+            &mut self.code_location,
+            &mut self.level_value,
+        ]
+    }
+
     /// Duration in nanoseconds.
     pub fn duration_ns(&self) -> i64 {
         self.end_unix_ns - self.start_unix_ns
@@ -137,6 +155,8 @@ pub struct Dataset {
     pub inputs: Vec<InputLedger>,
     /// Database statements, one per (fingerprint, database, input file).
     pub statements: Vec<query::StatementStats>,
+    /// What `--schema` files said about the tables.
+    pub schema: schema::Schema,
 }
 
 impl Dataset {

@@ -258,6 +258,8 @@ fn render_finding(out: &mut String, rank: usize, f: &Finding) {
         FindingKind::RedundantCall => "Redundant calls",
         FindingKind::SequentialFanout => "Sequential fan-out",
         FindingKind::SyncChain => "Deep synchronous chain",
+        FindingKind::SlowStatement => "Slow statement",
+        FindingKind::MissingIndexSuspect => "Missing-index suspect",
     };
     let _ = writeln!(
         out,
@@ -279,12 +281,24 @@ fn render_finding(out: &mut String, rank: usize, f: &Finding) {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    let _ = writeln!(
-        out,
-        "- costs {} ms per request on the critical path; the suggestion would save about {} ms",
-        ms(f.cp_ms_per_request),
-        ms(f.saving_ms_per_request)
-    );
+    match f.kind {
+        FindingKind::SlowStatement | FindingKind::MissingIndexSuspect => {
+            let _ = writeln!(
+                out,
+                "- its spans cost {} ms per request on the critical path; the saving is not \
+                 estimated (only the database can tell)",
+                ms(f.cp_ms_per_request)
+            );
+        }
+        _ => {
+            let _ = writeln!(
+                out,
+                "- costs {} ms per request on the critical path; the suggestion would save about {} ms",
+                ms(f.cp_ms_per_request),
+                ms(f.saving_ms_per_request)
+            );
+        }
+    }
     for (key, value) in &f.evidence {
         if let Some(hops) = value.as_array().filter(|_| key == "hops") {
             let _ = writeln!(out, "- hops:");
@@ -325,19 +339,21 @@ fn render_finding(out: &mut String, rank: usize, f: &Finding) {
 fn evidence_value(key: &str, value: &serde_json::Value) -> String {
     use serde_json::Value;
     match value {
-        Value::Number(n) if key.contains("fraction") || key.contains("share") => {
+        Value::Number(n) if key.split('_').any(|w| w == "fraction" || w == "share") => {
             percent(n.as_f64().unwrap_or_default())
         }
         Value::Number(n) if key.contains("_ms") => ms(n.as_f64().unwrap_or_default()),
+        Value::Number(n) if n.is_f64() => format!("{:.2}", n.as_f64().unwrap_or_default()),
         Value::String(text) => code(text),
+        Value::Object(fields) => fields
+            .iter()
+            .map(|(k, v)| format!("{} {}", k.replace('_', " "), evidence_value(k, v)))
+            .collect::<Vec<_>>()
+            .join(", "),
         Value::Array(items) => items
             .iter()
             .map(|item| match item {
-                Value::Object(fields) => fields
-                    .iter()
-                    .map(|(k, v)| evidence_value(k, v))
-                    .collect::<Vec<_>>()
-                    .join(" in "),
+                Value::Object(_) => format!("({})", evidence_value(key, item)),
                 other => evidence_value(key, other),
             })
             .collect::<Vec<_>>()

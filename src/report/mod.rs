@@ -12,7 +12,9 @@ pub mod units;
 use crate::analysis::sql::StatementShape;
 use crate::ingest::ledger::InputLedger;
 use crate::model::OpKind;
+use crate::model::query::{Blocks, ScanFacts};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 
 /// Version of the JSON report's shape.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -118,12 +120,69 @@ pub struct QueryRow {
     pub parse_ms: f64,
     /// Bind steps (extended protocol), ms, not in `total_ms`.
     pub bind_ms: f64,
-    /// auto_explain plans that showed a sequential scan.
-    pub seq_scan_plans: u64,
+    /// auto_explain plans read.
+    pub plans: u64,
+    /// Sequential scans in those plans, by table.
+    pub seq_scans: BTreeMap<String, ScanFacts>,
+    /// pg_stat_statements buffer counters.
+    pub blocks: Blocks,
+    /// First and last time a log saw it end, ns since the epoch.
+    pub window_unix_ns: Option<(i64, i64)>,
+    /// How its sources were joined: `queryid` when a log and pg_stat_statements gave the same
+    /// query id, else `fingerprint`; empty with one source.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub sources_joined_by: String,
+    /// The trace spans that ran it, per service, and how they were joined to it.
+    #[serde(default)]
+    pub spans: Vec<SpanJoin>,
     /// Total time, ns (exact; what the ranking uses).
     pub total_ns: u64,
     /// What the statement does, parsed from its first exemplar.
     pub shape: StatementShape,
+}
+
+impl QueryRow {
+    /// The databases it ran in that have a name: a pg_stat_statements dump without `datname`
+    /// gives only the numeric `dbid`, which spans and people do not know it by.
+    pub fn database_names(&self) -> Vec<&str> {
+        self.databases
+            .iter()
+            .map(String::as_str)
+            .filter(|d| !d.bytes().all(|b| b.is_ascii_digit()))
+            .collect()
+    }
+}
+
+/// Database spans of one service joined to a statement: the request side of its cost.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SpanJoin {
+    /// The service whose spans ran the statement.
+    pub service: String,
+    /// How they were joined: `traceparent` (a sqlcommenter comment in the database's record
+    /// named one of them), `fingerprint+database+time` (same fingerprint and database, ending
+    /// within the log's window), `fingerprint+database`, or `fingerprint` when the other side
+    /// did not say.
+    pub method: String,
+    /// Traceparent comments of the statement that named a span of these.
+    pub traceparents_matched: u64,
+    /// Spans joined.
+    pub spans: u64,
+    /// Requests (traces) they ran in.
+    pub traces: u64,
+    /// Their critical-path time per request of all levels, ms.
+    pub cp_ms_per_request: f64,
+    /// Their mean duration, ms.
+    pub mean_ms: f64,
+    /// Spans per request that ran any: median and most.
+    pub calls_per_trace_median: u64,
+    /// See `calls_per_trace_median`.
+    pub calls_per_trace_max: u64,
+    /// Levels of those requests.
+    pub levels: Vec<String>,
+    /// The longest joined span: its trace…
+    pub exemplar_trace_id: String,
+    /// … and its id.
+    pub exemplar_span_id: String,
 }
 
 /// The slowest request's spans that hold its critical path, in tree order.
@@ -234,6 +293,10 @@ pub enum FindingKind {
     SequentialFanout,
     /// A synchronous call chain across three or more services.
     SyncChain,
+    /// A statement slow per call, or taking most of the database's time.
+    SlowStatement,
+    /// A statement that reads far more rows than it returns.
+    MissingIndexSuspect,
 }
 
 impl FindingKind {
@@ -245,6 +308,8 @@ impl FindingKind {
             FindingKind::RedundantCall => "redundant_call",
             FindingKind::SequentialFanout => "sequential_fanout",
             FindingKind::SyncChain => "sync_chain",
+            FindingKind::SlowStatement => "slow_statement",
+            FindingKind::MissingIndexSuspect => "missing_index_suspect",
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::common::{read, run, temp_dir};
 use chokepoint::analysis::{Options, analyze};
-use chokepoint::report::Report;
+use chokepoint::report::{FindingKind, Report};
 use serde_json::Value;
 use std::path::Path;
 
@@ -224,7 +224,37 @@ fn the_demo_shows_the_capture_levels_and_its_planted_problems() {
     assert!(scan.share > 0.9, "{}", scan.share);
     assert_eq!(scan.shape.where_columns[0].column, "customers.email");
     assert!(
-        scan.seq_scan_plans > 0,
+        scan.seq_scans["customers"].plans > 0,
         "auto_explain saw the sequential scans"
     );
+    // Its spans, joined by the traceparent comments the log kept: the request side beside the
+    // database side.
+    let joined = &scan.spans[0];
+    assert_eq!(
+        (joined.service.as_str(), joined.method.as_str()),
+        ("gateway", "traceparent")
+    );
+    assert!(joined.traceparents_matched > 100, "{joined:?}");
+    assert!(
+        joined.spans.abs_diff(scan.calls) < 10,
+        "{} spans, {} calls",
+        joined.spans,
+        scan.calls
+    );
+    assert!(joined.cp_ms_per_request > 1.0, "{joined:?}");
+    // The suspect, with the index the schema lacks.
+    let suspect = report
+        .findings
+        .iter()
+        .find(|f| f.kind == FindingKind::MissingIndexSuspect)
+        .unwrap();
+    assert_eq!(
+        suspect.evidence["suggested_index"]["statement"],
+        "CREATE INDEX CONCURRENTLY ON customers (email);"
+    );
+    assert_eq!(
+        suspect.evidence["suggested_index"]["schema"],
+        "no index of customers starts with these columns"
+    );
+    assert_eq!(suspect.evidence["seq_scan"]["rows_read_per_scan"], 200_000);
 }

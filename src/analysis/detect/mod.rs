@@ -8,6 +8,7 @@
 
 pub mod fanout;
 pub mod n_plus_one;
+pub mod statements;
 pub mod sync_chain;
 
 use crate::analysis::OpKey;
@@ -28,6 +29,10 @@ pub struct Options {
     pub fanout: fanout::Options,
     /// Deep synchronous chains.
     pub sync_chain: sync_chain::Options,
+    /// Missing-index suspects.
+    pub missing_index: statements::MissingIndexOptions,
+    /// Slow statements.
+    pub slow_statement: statements::SlowStatementOptions,
 }
 
 impl Options {

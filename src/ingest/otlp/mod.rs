@@ -358,6 +358,14 @@ impl SpanBatch {
             op_kind,
             op_system,
             op_label,
+            db_namespace: match op_kind {
+                crate::model::OpKind::Db => {
+                    d.op.db_namespace
+                        .as_deref()
+                        .map_or(Sym::EMPTY, |n| strings.intern(n))
+                }
+                _ => Sym::EMPTY,
+            },
             code_location,
             call_args,
             level_value: d
