@@ -9,6 +9,7 @@ mod detectors;
 mod levels;
 mod otlp;
 mod pg_capture;
+mod pg_index;
 mod properties;
 mod reports;
 mod sql_shape;
