@@ -746,3 +746,79 @@ fn connection_checkouts_are_neither_repeated_calls_nor_a_fan_out() {
         .expect("the checkouts keep their time in the ranking");
     assert_eq!(pool.cp_ns_total, (6 * 8 + 40) as u64 * MS as u64);
 }
+
+/// A MySQL slow log where a lookup by an unindexed column examines 500,000 rows for the one it
+/// sends, beside a lookup of a 40-row table and a count that takes 400 ms examining nothing.
+#[test]
+fn a_mysql_full_scan_is_a_suspect_on_its_table_and_columns() {
+    let dir = crate::common::fixture("mysql");
+    let report = crate::common::analyze_json(&dir, &["full-scan-slow.log"]);
+    let suspects: Vec<_> = report
+        .findings
+        .iter()
+        .filter(|f| f.kind == chokepoint::report::FindingKind::MissingIndexSuspect)
+        .collect();
+    assert_eq!(suspects.len(), 1, "{:?}", report.findings);
+    let f = suspects[0];
+    assert!(
+        f.fingerprint
+            .starts_with("select id, name from customers where email = ?")
+    );
+    // Equality first, then the ORDER BY column a B-tree can return in order.
+    assert_eq!(
+        f.evidence["suggested_index"]["statement"],
+        "CREATE INDEX CONCURRENTLY ON customers (email, created_at);"
+    );
+    assert_eq!(
+        f.evidence["rows_examined"]["rows_examined_per_call"],
+        500_000
+    );
+    assert_eq!(f.confidence.as_str(), "high");
+    // The 40-row table examines too few rows to be a suspect, or a near miss.
+    assert!(
+        !report
+            .findings
+            .iter()
+            .any(|f| f.fingerprint.contains("countries"))
+    );
+    assert!(
+        !report
+            .near_misses
+            .iter()
+            .any(|n| n.fingerprint.contains("countries"))
+    );
+    // The count is slow but shows no sign of a missing index: a slow statement.
+    let slow: Vec<&str> = report
+        .findings
+        .iter()
+        .filter(|f| f.kind == chokepoint::report::FindingKind::SlowStatement)
+        .map(|f| f.fingerprint.as_str())
+        .collect();
+    assert_eq!(slow, ["select count(*) from orders"]);
+
+    // A mysqldump schema with an index that starts with both columns covers it.
+    let schema = crate::common::temp_dir("mysql-schema").join("shop.sql");
+    std::fs::write(
+        &schema,
+        "CREATE TABLE `customers` (\n  `id` int NOT NULL,\n  `email` varchar(200),\n  `created_at` datetime,\n  PRIMARY KEY (`id`),\n  KEY `by_email` (`email`,`created_at`)\n) ENGINE=InnoDB;\n",
+    )
+    .unwrap();
+    let report = crate::common::analyze_json(
+        &dir,
+        &["full-scan-slow.log", "--schema", schema.to_str().unwrap()],
+    );
+    assert!(
+        !report
+            .findings
+            .iter()
+            .any(|f| f.kind == chokepoint::report::FindingKind::MissingIndexSuspect)
+    );
+    assert!(
+        report
+            .near_misses
+            .iter()
+            .any(|n| n.rule == "already covered by index by_email (email, created_at)"),
+        "{:?}",
+        report.near_misses
+    );
+}

@@ -138,3 +138,56 @@ fn database_logs_give_the_generated_calls_and_times() {
         assert_eq!(got, got_sorted, "{name}: ranked by total time");
     }
 }
+
+/// Every database span of a generated run joins its statement in the run's PostgreSQL log: by
+/// the traceparent comments the log keeps, and, with the comments removed, by fingerprint,
+/// database and time. The request side it gets is the statement's own critical-path time.
+#[test]
+fn database_spans_join_their_statements_in_the_log() {
+    let (dir, truth) = log_truth(DbLog::Postgres, "join-pg");
+    let options = Options {
+        traces: 3000,
+        seed: 11,
+        ..Options::default()
+    };
+    synth::write_json(
+        &options,
+        &mut std::fs::File::create(dir.join("traces.json")).unwrap(),
+    )
+    .unwrap();
+    let log = std::fs::read_to_string(dir.join("db.log")).unwrap();
+    let bare = dir.join("bare");
+    std::fs::create_dir_all(&bare).unwrap();
+    std::fs::copy(dir.join("traces.json"), bare.join("traces.json")).unwrap();
+    let without_comments: String = log
+        .lines()
+        .map(|l| match l.find(" /*traceparent=") {
+            Some(i) => &l[..i],
+            None => l,
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(bare.join("db.log"), without_comments + "\n").unwrap();
+    for (dir, method) in [(&dir, "traceparent"), (&bare, "fingerprint+database+time")] {
+        let report = analyze_json(dir, &["traces.json", "db.log"]);
+        assert_eq!(report.queries.len(), truth.statements.len());
+        for q in &report.queries {
+            let spans: u64 = q.spans.iter().map(|s| s.spans).sum();
+            assert_eq!(spans, q.calls, "{method}: {}", q.fingerprint);
+            assert!(q.spans.iter().all(|s| s.method == method), "{:?}", q.spans);
+            // The request side is the statement's operation in the ranking.
+            let ranked: f64 = report.levels[0]
+                .bottlenecks
+                .iter()
+                .filter(|b| b.operation == q.fingerprint)
+                .map(|b| b.cp_ms_per_request)
+                .sum();
+            let joined: f64 = q.spans.iter().map(|s| s.cp_ms_per_request).sum();
+            assert!(
+                (ranked - joined).abs() < 1e-6,
+                "{}: {ranked} {joined}",
+                q.fingerprint
+            );
+        }
+    }
+}
