@@ -12,6 +12,18 @@
 //! min_traces = 3
 //! [detectors.sync_chain]
 //! min_services = 3
+//! [detectors.missing_index]
+//! min_rows_read_per_call = 1000 # rows a scan reads, or MySQL examines, per call
+//! min_read_per_returned = 100   # rows read per row returned
+//! min_blocks_per_row = 100      # pg_stat_statements buffers per returned row…
+//! min_mean_ms = 5               # …with this mean per call
+//! min_calls = 10                # calls for the buffer and growth rules
+//! min_growth = 2                # mean per call, last level over first
+//! min_table_rows = 1000         # smaller tables get no suggestion when their size is known
+//! [detectors.slow_statement]
+//! min_mean_ms = 100             # per call, or
+//! min_share = 0.5               # of all statements' time, with
+//! min_total_ms = 1000
 //! ```
 
 use anyhow::{Context, Result};

@@ -64,6 +64,23 @@ impl Options {
                 self.sync_chain.min_services >= 2,
                 "sync_chain.min_services must be at least 2",
             ),
+            (
+                [
+                    self.missing_index.min_read_per_returned,
+                    self.missing_index.min_blocks_per_row,
+                    self.missing_index.min_mean_ms,
+                    self.missing_index.min_growth,
+                    self.slow_statement.min_mean_ms,
+                    self.slow_statement.min_total_ms,
+                ]
+                .iter()
+                .all(|v| v.is_finite() && *v >= 0.0),
+                "missing_index and slow_statement thresholds must be numbers, 0 or more",
+            ),
+            (
+                (0.0..=1.0).contains(&self.slow_statement.min_share),
+                "slow_statement.min_share must be from 0 to 1",
+            ),
         ];
         match checks.iter().find(|(ok, _)| !ok) {
             Some((_, message)) => Err((*message).to_string()),
