@@ -476,7 +476,9 @@ fn render_queries(out: &mut String, report: &Report) {
         out,
         "Database statements from the logs and pg_stat_statements dumps, joined by fingerprint, \
          largest total time first. Calls, total, mean, V/M (variance over mean, in seconds) and rows \
-         come from the source in *from*; p95 from the log that recorded each execution.\n"
+         come from the source in *from*; p95 from the log that recorded each execution. *Spans* \
+         is the request side: the trace spans joined to the statement, their critical-path ms per \
+         request, and how they were joined.\n"
     );
     let mut t = Table::new(&[
         ("#", Align::Right),
@@ -491,6 +493,7 @@ fn render_queries(out: &mut String, report: &Report) {
         ("rows sent", Align::Right),
         ("rows examined", Align::Right),
         ("from", Align::Left),
+        ("spans", Align::Left),
     ]);
     for (i, q) in report.queries.iter().take(PROFILE_ROWS).enumerate() {
         let mut from = q.calls_from.clone();
@@ -510,6 +513,18 @@ fn render_queries(out: &mut String, report: &Report) {
             q.rows_sent.to_string(),
             q.rows_examined.to_string(),
             from,
+            q.spans
+                .iter()
+                .map(|s| {
+                    format!(
+                        "{}: {} ms/req ({})",
+                        escape(&s.service),
+                        ms(s.cp_ms_per_request),
+                        s.method
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join("; "),
         ]);
     }
     out.push_str(&t.markdown());

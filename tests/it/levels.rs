@@ -540,6 +540,16 @@ fn pgss_levels(dir: &Path, since: bool) {
     }
 }
 
+/// The three dumps of [`pgss_levels`] as levels.
+const PGSS_LEVELS: [&str; 6] = [
+    "--level",
+    "L0=pgss-0.csv",
+    "--level",
+    "L1=pgss-1.csv",
+    "--level",
+    "L2=pgss-2.csv",
+];
+
 /// Calls per level of each statement (`a`, `b`, `c`), 0 where a level has none, and the
 /// statement's calls in the whole profile.
 fn calls_by_level(report: &Report) -> Vec<(String, Vec<u64>, u64)> {
@@ -568,15 +578,7 @@ fn calls_by_level(report: &Report) -> Vec<(String, Vec<u64>, u64)> {
 fn cumulative_pg_stat_statements_dumps_become_per_level_differences() {
     let dir = temp_dir("pgss-cumulative");
     pgss_levels(&dir, false);
-    let levels = [
-        "--level",
-        "L0=pgss-0.csv",
-        "--level",
-        "L1=pgss-1.csv",
-        "--level",
-        "L2=pgss-2.csv",
-    ];
-    let mut args = levels.to_vec();
+    let mut args = PGSS_LEVELS.to_vec();
     args.push("--pgss-cumulative");
     let report = analyze_json(&dir, &args);
     assert_eq!(
@@ -597,7 +599,7 @@ fn cumulative_pg_stat_statements_dumps_become_per_level_differences() {
     assert_eq!((summary.subtracted, summary.reset_seen), (4, 1));
 
     // Without stats_since and without the flag, each dump is read whole (reset before each).
-    let report = analyze_json(&dir, &levels);
+    let report = analyze_json(&dir, &PGSS_LEVELS);
     assert_eq!(
         calls_by_level(&report),
         [
@@ -613,17 +615,7 @@ fn cumulative_pg_stat_statements_dumps_become_per_level_differences() {
 fn stats_since_tells_cumulative_dumps_from_reset_ones() {
     let dir = temp_dir("pgss-stats-since");
     pgss_levels(&dir, true);
-    let report = analyze_json(
-        &dir,
-        &[
-            "--level",
-            "L0=pgss-0.csv",
-            "--level",
-            "L1=pgss-1.csv",
-            "--level",
-            "L2=pgss-2.csv",
-        ],
-    );
+    let report = analyze_json(&dir, &PGSS_LEVELS);
     // c's stats_since moved before the third level: that dump is whole, the rest differences.
     assert_eq!(
         calls_by_level(&report),
@@ -643,8 +635,8 @@ fn stats_since_tells_cumulative_dumps_from_reset_ones() {
         (5, 4, 0)
     );
     // Told they accumulate, rows whose stats_since moved are still taken whole.
-    let mut args = vec!["--level", "L0=pgss-0.csv", "--level", "L1=pgss-1.csv"];
-    args.extend(["--level", "L2=pgss-2.csv", "--pgss-cumulative"]);
+    let mut args = PGSS_LEVELS.to_vec();
+    args.push("--pgss-cumulative");
     assert_eq!(
         analyze_json(&dir, &args).pgss_snapshots.unwrap().subtracted,
         4

@@ -116,8 +116,8 @@ pub fn detect(
                 Err(rule) => near.push(near_miss(q, FindingKind::MissingIndexSuspect, rule)),
             }
         }
-        if let Some((table, columns, schema_check)) = suspect {
-            findings.push(suspect_finding(q, &rules, &table, &columns, schema_check));
+        if let Some((table, columns, facts)) = suspect {
+            findings.push(suspect_finding(q, &rules, &table, &columns, facts));
         } else if let Some(f) = slow_finding(q, slow) {
             findings.push(f);
         }
@@ -234,14 +234,14 @@ fn evidence(q: &QueryRow, levels: &[Level], o: &MissingIndexOptions) -> Vec<Rule
     rules
 }
 
-/// The index to suggest: its table, its columns, and what the schema said; or, when there is
-/// none to suggest, the rule that stopped it.
+/// The index to suggest: its table, its columns, and the facts for the evidence (what the schema
+/// and the table statistics said); or, when there is none to suggest, the rule that stopped it.
 fn suggestion(
     q: &QueryRow,
     rules: &[Rule],
     schema: &Schema,
     o: &MissingIndexOptions,
-) -> Result<(String, Vec<String>, String), String> {
+) -> Result<(String, Vec<String>, Value), String> {
     let shape = &q.shape;
     if !shape.parsed {
         return Err("the statement could not be parsed, so its columns are unknown".into());
@@ -334,7 +334,19 @@ fn suggestion(
             format!("no index of {table} starts with these columns")
         }
     };
-    Ok((table, columns, schema_check))
+    // pg_stat_user_tables: how the table is read overall, beside this statement's evidence.
+    let mut facts = json!({"table": table, "columns": columns, "schema": schema_check});
+    if let Some(t) = known {
+        if let Some(rows) = t.live_rows {
+            facts["live_rows"] = json!(rows);
+        }
+        if let (Some(seq), Some(idx)) = (t.seq_scans, t.index_scans) {
+            facts["table_seq_scans"] = json!(seq);
+            facts["table_index_scans"] = json!(idx);
+            facts["table_seq_scan_share"] = json!(seq as f64 / (seq + idx).max(1) as f64);
+        }
+    }
+    Ok((table, columns, facts))
 }
 
 /// True when `index` starts with `columns`: the first `equality` in any order, the rest in order.
@@ -405,7 +417,7 @@ fn suspect_finding(
     rules: &[Rule],
     table: &str,
     columns: &[String],
-    schema_check: String,
+    mut facts: Value,
 ) -> Finding {
     let confidence = rules
         .iter()
@@ -420,10 +432,10 @@ fn suspect_finding(
         "CREATE INDEX CONCURRENTLY ON {table} ({});",
         columns.join(", ")
     );
-    f.evidence.insert(
-        "suggested_index".into(),
-        json!({"table": table, "columns": columns, "statement": statement, "schema": schema_check}),
-    );
+    f.evidence.insert("suggested_index".into(), {
+        facts["statement"] = json!(statement);
+        facts
+    });
     f.suggestion = format!(
         "Suspect: this statement reads far more rows than it returns. An index may help: \
          `{statement}` Check it with EXPLAIN (ANALYZE, BUFFERS) on a copy of the data before \
