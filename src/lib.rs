@@ -27,6 +27,7 @@
 
 pub mod analysis;
 pub mod error;
+pub mod gate;
 pub mod ingest;
 pub mod model;
 pub mod report;

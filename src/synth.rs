@@ -5,6 +5,7 @@
 //! and occasional errors. The same seed always
 //! gives the same bytes (SplitMix64, defined here so that no dependency upgrade can change it).
 
+use crate::analysis::stats::Rng;
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{
@@ -30,6 +31,9 @@ pub struct Options {
     /// A stepped load profile instead of `traces` at `rps`: each step's rate and length, with
     /// linear ramps between steps (see [`Profile`]).
     pub profile: Option<Profile>,
+    /// Time added to every fraud check of the payments service: a dependency made slower (a
+    /// regression for `chokepoint check` to catch), 0 by default.
+    pub slower_fraud_check_ns: u64,
 }
 
 /// A stepped load profile: `rates_rps[k]` for `step_s` seconds each, with a linear ramp of
@@ -107,36 +111,8 @@ impl Default for Options {
             traces_per_message: 50,
             start_unix_ns: 1_767_225_600_000_000_000,
             profile: None,
+            slower_fraud_check_ns: 0,
         }
-    }
-}
-
-/// SplitMix64.
-pub struct Rng(u64);
-
-impl Rng {
-    /// A generator from a seed.
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `lo..=hi`.
-    pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
-        lo + self.next_u64() % (hi - lo + 1)
-    }
-
-    /// True with probability `percent`/100.
-    pub fn chance(&mut self, percent: u64) -> bool {
-        self.next_u64() % 100 < percent
     }
 }
 
@@ -325,7 +301,7 @@ fn pool_wait_ns(rng: &mut Rng, rps: f64) -> u64 {
 /// Generates one trace starting at `start`; returns its spans per service. With a load
 /// profile, `load_rps` is the offered rate at `start` and the cart waits for a connection
 /// (a `pg-pool.connect` span) as long as [`pool_wait_ns`] says.
-fn trace(rng: &mut Rng, start: u64, load_rps: Option<f64>) -> [Vec<Span>; 5] {
+fn trace(rng: &mut Rng, start: u64, load_rps: Option<f64>, slower_ns: u64) -> [Vec<Span>; 5] {
     let mut trace_id = rng.next_u64().to_be_bytes().to_vec();
     trace_id.extend(rng.next_u64().to_be_bytes());
     let mut t = TraceBuilder {
@@ -404,7 +380,7 @@ fn trace(rng: &mut Rng, start: u64, load_rps: Option<f64>) -> [Vec<Span>; 5] {
             "/charge",
             at,
             |t, server, s| {
-                let fraud_end = s + t.rng.range(2 * MS, 8 * MS);
+                let fraud_end = s + t.rng.range(2 * MS, 8 * MS) + slower_ns;
                 t.span(
                     3,
                     server,
@@ -556,7 +532,12 @@ pub fn messages(options: &Options) -> impl Iterator<Item = TracesData> + '_ {
                     None,
                 ),
             };
-            for (all, spans) in by_service.iter_mut().zip(trace(&mut rng, start, load)) {
+            for (all, spans) in by_service.iter_mut().zip(trace(
+                &mut rng,
+                start,
+                load,
+                options.slower_fraud_check_ns,
+            )) {
                 all.extend(spans);
             }
         }

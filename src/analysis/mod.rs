@@ -98,6 +98,8 @@ struct TraceResult {
     root_start_ns: i64,
     root_end_ns: i64,
     root_error: bool,
+    /// The operation of the root span: the request's endpoint.
+    root_key: OpKey,
     /// The input the root span came from.
     root_input: u32,
     /// The root span's `--levels attr:KEY` value.
@@ -329,6 +331,7 @@ fn analyze_trace(
         root_start_ns: root.start_unix_ns,
         root_end_ns: root.end_unix_ns,
         root_error: root.is_error,
+        root_key: OpKey::of(root),
         root_input: root.input,
         root_level_value: root.level_value,
         spans: range,
@@ -543,6 +546,7 @@ fn level(
                 },
                 spans: t.spans,
                 exemplar_trace_ids: t.exemplars.iter().map(|(_, id)| id.to_string()).collect(),
+                cp_ms_stddev: stddev_ms(&t.per_trace_cp_ns, requests),
             }
         })
         .collect();
@@ -572,8 +576,59 @@ fn level(
         bottlenecks,
         other,
         queries: Vec::new(),
+        endpoints: endpoints(traces, dataset),
     };
     (level, on_path)
+}
+
+/// Standard deviation, ms, of a value over `n` requests, given its non-zero values (the other
+/// requests count as 0).
+fn stddev_ms(values: &[u64], n: u64) -> f64 {
+    if n == 0 {
+        return 0.0;
+    }
+    let n = n as f64;
+    let mean = values.iter().map(|&v| v as f64).sum::<f64>() / n;
+    let square = values.iter().map(|&v| (v as f64).powi(2)).sum::<f64>() / n;
+    (square - mean * mean).max(0.0).sqrt() / 1e6
+}
+
+/// The latency of each endpoint (root operation) of a level's requests.
+fn endpoints(traces: &[&TraceResult], dataset: &Dataset) -> Vec<report::Endpoint> {
+    let mut by_root: HashMap<OpKey, Vec<u64>> = HashMap::default();
+    for t in traces {
+        by_root
+            .entry(t.root_key)
+            .or_default()
+            .push((t.root_end_ns - t.root_start_ns) as u64);
+    }
+    let mut out: Vec<report::Endpoint> = by_root
+        .into_iter()
+        .map(|(key, mut latencies)| {
+            latencies.sort_unstable();
+            let at = |p: u32| ms(stats::percentile(&latencies, p));
+            let total = latencies.iter().fold(0u64, |a, &b| a.saturating_add(b));
+            report::Endpoint {
+                service: dataset.strings.get(key.service).into(),
+                operation: dataset.strings.get(key.label).into(),
+                requests: latencies.len() as u64,
+                latency_ms: report::Percentiles {
+                    mean: ms(stats::div_round(total, latencies.len() as u64)),
+                    p50: at(50),
+                    p95: at(95),
+                    p99: at(99),
+                    max: at(100),
+                },
+                latency_quantiles_ms: (0..=100).map(at).collect(),
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.requests
+            .cmp(&a.requests)
+            .then_with(|| (&a.service, &a.operation).cmp(&(&b.service, &b.operation)))
+    });
+    out
 }
 
 fn off_path_rows(results: &[TraceResult], dataset: &Dataset) -> Vec<OffPathRow> {

@@ -23,6 +23,12 @@ pub struct Cli {
 pub enum Command {
     /// Attribute end-to-end latency to operations by critical path and rank the bottlenecks.
     Analyze(AnalyzeArgs),
+    /// The CI gate: analyze the inputs and check them against the budgets of chokepoint.toml
+    /// and a baseline report; exit 1 when a budget is broken.
+    Check(CheckArgs),
+    /// What changed between two report.json files: new, fixed, regressed and improved findings,
+    /// slower and faster operations and endpoints.
+    Diff(DiffArgs),
     /// Write a seeded synthetic trace set or database log (for benchmarks and tests), with its
     /// ground truth beside it in FILE.truth.json.
     #[command(hide = true)]
@@ -97,6 +103,37 @@ pub struct AnalyzeArgs {
     pub chain_min_services: Option<u64>,
 }
 
+/// `chokepoint check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The inputs and options, as for analyze (--out writes the report files too).
+    #[command(flatten)]
+    pub analyze: AnalyzeArgs,
+    /// A report.json of an earlier run (the main branch's, say): new findings and regressions
+    /// beyond their noise are breaches.
+    #[arg(long, value_name = "REPORT")]
+    pub baseline: Option<PathBuf>,
+    /// Also write the findings that carry code locations as SARIF 2.1.0 to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub sarif: Option<PathBuf>,
+}
+
+/// `chokepoint diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The earlier report.json.
+    pub before: PathBuf,
+    /// The later report.json.
+    pub after: PathBuf,
+    /// Print the comparison as JSON instead of markdown.
+    #[arg(long)]
+    pub json: bool,
+    /// Settings file: [budgets.regression] says what counts as a change [default:
+    /// ./chokepoint.toml when there is one].
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+}
+
 /// `--levels`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LevelsMode {
@@ -140,6 +177,9 @@ pub struct SynthArgs {
     /// With --steps: the length of the linear ramp between steps, s.
     #[arg(long, default_value_t = 5)]
     pub ramp_s: u64,
+    /// Time added to every fraud check (a slower dependency), ms.
+    #[arg(long, default_value_t = 0)]
+    pub slower_fraud_check_ms: u64,
     /// Output format.
     #[arg(long, value_enum, default_value = "otlp-json")]
     pub format: Format,

@@ -1,5 +1,6 @@
-//! `chokepoint.toml`: the settings a team keeps beside its load tests (detector thresholds), read
-//! once, checked, and overridden by the command-line flags.
+//! `chokepoint.toml`: the settings a team keeps beside its load tests (detector thresholds, and
+//! the budgets of `chokepoint check`, documented in `chokepoint::gate`), read once, checked, and
+//! overridden by the command-line flags.
 //!
 //! ```toml
 //! [detectors.n_plus_one]
@@ -28,6 +29,7 @@
 
 use anyhow::{Context, Result};
 use chokepoint::analysis::detect;
+use chokepoint::gate;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -37,6 +39,8 @@ use std::path::{Path, PathBuf};
 pub struct Config {
     /// Detector thresholds.
     pub detectors: detect::Options,
+    /// What `chokepoint check` holds a run to.
+    pub budgets: gate::Budgets,
 }
 
 /// The name looked for in the working directory when `--config` is not given.
@@ -64,6 +68,10 @@ fn parse(text: &str) -> Result<Config> {
         .detectors
         .validate()
         .map_err(|m| anyhow::anyhow!("detectors.{m}"))?;
+    config
+        .budgets
+        .validate()
+        .map_err(|m| anyhow::anyhow!("budgets.{m}"))?;
     Ok(config)
 }
 

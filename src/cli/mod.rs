@@ -5,8 +5,8 @@ mod args;
 mod config;
 
 use anyhow::{Context, Result};
-use args::{AnalyzeArgs, Cli, Command, SynthArgs};
-use chokepoint::{analysis, ingest, report, synth};
+use args::{AnalyzeArgs, CheckArgs, Cli, Command, DiffArgs, SynthArgs};
+use chokepoint::{analysis, gate, ingest, report, synth};
 use clap::Parser;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -17,6 +17,8 @@ pub fn run() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Analyze(a) => analyze(a),
+        Command::Check(c) => check(c),
+        Command::Diff(d) => diff(d),
         Command::Synth(s) => write_synth(s),
     };
     match result {
@@ -68,7 +70,132 @@ fn demo_inputs(demo: &Path) -> Result<Vec<PathBuf>> {
 }
 
 fn analyze(a: AnalyzeArgs) -> Result<ExitCode> {
-    let detectors = detector_options(&a)?;
+    let config = config::load(a.config.as_deref())?;
+    let report = build_report(&a, &config)?;
+    let out_dir = a
+        .out
+        .clone()
+        .or_else(|| (!a.json).then(|| PathBuf::from("chokepoint-report")));
+    let written = match &out_dir {
+        Some(dir) => write_report_files(&report, dir)?,
+        None => Vec::new(),
+    };
+    let mut stdout = std::io::stdout().lock();
+    if a.json {
+        stdout.write_all(report.to_json().as_bytes())?;
+    } else {
+        stdout.write_all(report::terminal::render(&report).as_bytes())?;
+        for path in &written {
+            writeln!(stdout, "wrote {}", path.display())?;
+        }
+    }
+    stdout.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `check`: the report of the inputs against the budgets and the baseline; exit 1 on a breach.
+fn check(c: CheckArgs) -> Result<ExitCode> {
+    let a = &c.analyze;
+    anyhow::ensure!(
+        c.baseline.is_some() || a.config.is_some() || Path::new(config::DEFAULT_NAME).is_file(),
+        "check needs a baseline (--baseline report.json) or budgets (--config FILE, or ./{})",
+        config::DEFAULT_NAME
+    );
+    let config = config::load(a.config.as_deref())?;
+    let baseline = c.baseline.as_deref().map(read_report).transpose()?;
+    let report = build_report(a, &config)?;
+    let outcome = gate::check(&report, baseline.as_ref(), &config.budgets);
+    if let Some(dir) = &a.out {
+        write_report_files(&report, dir)?;
+    }
+    if let Some(path) = &c.sarif {
+        let text = serde_json::to_string_pretty(&gate::sarif::sarif(&report))?;
+        std::fs::write(path, text + "\n")
+            .with_context(|| format!("cannot write {}", path.display()))?;
+    }
+    let summary = gate::summary(&outcome);
+    if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY")
+        .filter(|p| !p.is_empty())
+        .map(PathBuf::from)
+    {
+        let mut file = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .with_context(|| format!("cannot open $GITHUB_STEP_SUMMARY ({})", path.display()))?;
+        file.write_all(summary.as_bytes())?;
+    }
+    let mut stdout = std::io::stdout().lock();
+    if a.json {
+        stdout.write_all(serde_json::to_string_pretty(&outcome)?.as_bytes())?;
+        stdout.write_all(b"\n")?;
+    } else {
+        stdout.write_all(summary.as_bytes())?;
+    }
+    stdout.flush()?;
+    Ok(if outcome.passed() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// `diff`: what changed from one report to another.
+fn diff(d: DiffArgs) -> Result<ExitCode> {
+    let config = config::load(d.config.as_deref())?;
+    let before = read_report(&d.before)?;
+    let after = read_report(&d.after)?;
+    let comparison = gate::compare::compare(&before, &after, &config.budgets.regression);
+    let mut stdout = std::io::stdout().lock();
+    if d.json {
+        stdout.write_all(serde_json::to_string_pretty(&comparison)?.as_bytes())?;
+        stdout.write_all(b"\n")?;
+    } else {
+        stdout.write_all(gate::compare_markdown(&comparison).as_bytes())?;
+    }
+    stdout.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A report.json written by chokepoint.
+fn read_report(path: &Path) -> Result<report::Report> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let report: report::Report = serde_json::from_str(&text)
+        .with_context(|| format!("{}: not a chokepoint report.json", path.display()))?;
+    anyhow::ensure!(
+        report.schema_version == report::SCHEMA_VERSION,
+        "{}: report schema version {}, this chokepoint reads {}",
+        path.display(),
+        report.schema_version,
+        report::SCHEMA_VERSION
+    );
+    Ok(report)
+}
+
+/// Writes report.md, report.json and the charts to `dir`; returns the paths written.
+fn write_report_files(report: &report::Report, dir: &Path) -> Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let charts = report::charts::render(report)
+        .map_err(|e| anyhow::anyhow!("cannot draw the charts: {e}"))?;
+    let files = [
+        ("report.md", report::markdown::render(report).into_bytes()),
+        ("report.json", report.to_json().into_bytes()),
+    ]
+    .into_iter()
+    .chain(charts.into_iter().map(|(chart, png)| (chart.file(), png)));
+    let mut written = Vec::new();
+    for (name, bytes) in files {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
+/// Reads the inputs `a` names (or the demo) and analyzes them.
+fn build_report(a: &AnalyzeArgs, config: &config::Config) -> Result<report::Report> {
+    let detectors = detector_options(a, config)?;
     let mut inputs = a.inputs.clone();
     inputs.extend(a.level.iter().map(|(_, path)| path.clone()));
     let inputs = if inputs.is_empty() {
@@ -132,45 +259,12 @@ fn analyze(a: AnalyzeArgs) -> Result<ExitCode> {
     };
     analysis_options.critical_path.overlap_tolerance_ppm =
         (a.overlap_tolerance * 10_000.0).round() as u32;
-    let report = analysis::analyze(&dataset, &analysis_options);
-
-    let out_dir = a
-        .out
-        .or_else(|| (!a.json).then(|| PathBuf::from("chokepoint-report")));
-    let mut written = Vec::new();
-    if let Some(dir) = &out_dir {
-        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-        let charts = report::charts::render(&report)
-            .map_err(|e| anyhow::anyhow!("cannot draw the charts: {e}"))?;
-        let files = [
-            ("report.md", report::markdown::render(&report).into_bytes()),
-            ("report.json", report.to_json().into_bytes()),
-        ]
-        .into_iter()
-        .chain(charts.into_iter().map(|(chart, png)| (chart.file(), png)));
-        for (name, bytes) in files {
-            let path = dir.join(name);
-            std::fs::write(&path, bytes)
-                .with_context(|| format!("cannot write {}", path.display()))?;
-            written.push(path);
-        }
-    }
-    let mut stdout = std::io::stdout().lock();
-    if a.json {
-        stdout.write_all(report.to_json().as_bytes())?;
-    } else {
-        stdout.write_all(report::terminal::render(&report).as_bytes())?;
-        for path in &written {
-            writeln!(stdout, "wrote {}", path.display())?;
-        }
-    }
-    stdout.flush()?;
-    Ok(ExitCode::SUCCESS)
+    Ok(analysis::analyze(&dataset, &analysis_options))
 }
 
 /// The detector thresholds: the defaults, then the settings file, then the flags.
-fn detector_options(a: &AnalyzeArgs) -> Result<analysis::detect::Options> {
-    let mut detectors = config::load(a.config.as_deref())?.detectors;
+fn detector_options(a: &AnalyzeArgs, config: &config::Config) -> Result<analysis::detect::Options> {
+    let mut detectors = config.detectors.clone();
     if let Some(n) = a.n_plus_one_min {
         detectors.n_plus_one.min_repeats = n;
     }
@@ -221,6 +315,7 @@ fn write_synth(s: SynthArgs) -> Result<ExitCode> {
             step_s: s.step_s,
             ramp_s: s.ramp_s,
         }),
+        slower_fraud_check_ns: s.slower_fraud_check_ms * 1_000_000,
         ..synth::Options::default()
     };
     let file = std::fs::File::create(&s.out)

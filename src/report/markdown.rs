@@ -65,6 +65,34 @@ fn render_level(out: &mut String, level: &Level) {
         percent(level.error_rate),
     ]);
     out.push_str(&t.markdown());
+    if level.endpoints.len() > 1 {
+        let _ = writeln!(
+            out,
+            "\nBy endpoint (the operation of the request's root span):\n"
+        );
+        let mut t = Table::new(&[
+            ("service", Align::Left),
+            ("endpoint", Align::Left),
+            ("requests", Align::Right),
+            ("p50 ms", Align::Right),
+            ("p95 ms", Align::Right),
+            ("p99 ms", Align::Right),
+            ("max ms", Align::Right),
+        ]);
+        for e in &level.endpoints {
+            let l = &e.latency_ms;
+            t.row(vec![
+                escape(&e.service),
+                code(&e.operation),
+                e.requests.to_string(),
+                ms(l.p50),
+                ms(l.p95),
+                ms(l.p99),
+                ms(l.max),
+            ]);
+        }
+        out.push_str(&t.markdown());
+    }
     let _ = writeln!(out, "\n### Bottlenecks by share of end-to-end latency\n");
     let mut t = Table::new(&[
         ("#", Align::Right),

@@ -473,6 +473,25 @@ pub struct Level {
     /// The statement profile of the database inputs of this level (`--level NAME=PATH`).
     #[serde(default)]
     pub queries: Vec<QueryRow>,
+    /// Latency per endpoint (the operation of the requests' root spans), most requests first.
+    #[serde(default)]
+    pub endpoints: Vec<Endpoint>,
+}
+
+/// The requests of one endpoint at one level.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Endpoint {
+    /// Service of the root span.
+    pub service: String,
+    /// Operation of the root span (`GET /products/:id`).
+    pub operation: String,
+    /// Requests.
+    pub requests: u64,
+    /// End-to-end latency percentiles.
+    pub latency_ms: Percentiles,
+    /// The latency at each whole percentile, 0 to 100 (nearest rank), ms: the distribution a
+    /// later run is compared with (`chokepoint check --baseline`).
+    pub latency_quantiles_ms: Vec<f64>,
 }
 
 /// Latency percentiles (nearest rank) and mean, ms.
@@ -524,6 +543,11 @@ pub struct Bottleneck {
     pub spans: u64,
     /// The traces where it took the most critical-path time.
     pub exemplar_trace_ids: Vec<String>,
+    /// Standard deviation of its critical-path ms over the level's requests (0 where it is not
+    /// on a request's path): with `cp_ms_per_request` and the level's requests, what a
+    /// comparison of two runs needs to tell a change from noise.
+    #[serde(default)]
+    pub cp_ms_stddev: f64,
 }
 
 /// The operations of a level not listed among its top bottlenecks.

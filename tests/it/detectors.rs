@@ -4,10 +4,10 @@
 //! strings were first seen changes no byte of the report.
 
 use crate::common::{SpanMaker, dataset};
+use chokepoint::analysis::stats::Rng;
 use chokepoint::analysis::{Options, analyze, detect};
 use chokepoint::model::{OpKind, Span, SpanKind};
 use chokepoint::report::{Confidence, Finding, FindingKind, Report};
-use chokepoint::synth::Rng;
 use proptest::prelude::*;
 
 const MS: i64 = 1_000_000;

@@ -6,6 +6,7 @@ mod common;
 mod conformance;
 mod dblogs;
 mod detectors;
+mod gate;
 mod levels;
 mod otlp;
 mod pg_capture;

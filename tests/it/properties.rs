@@ -4,11 +4,11 @@
 
 use crate::common::{SpanMaker, read, temp_dir};
 use chokepoint::analysis::critical_path::{Options as CpOptions, critical_path, self_times};
+use chokepoint::analysis::stats::Rng;
 use chokepoint::analysis::{Options, analyze};
 use chokepoint::model::fingerprint::{Dialect, fingerprint};
 use chokepoint::model::trace::Tree;
 use chokepoint::model::{Dataset, Span, SpanKind};
-use chokepoint::synth::Rng;
 use proptest::prelude::*;
 
 const BASE: i64 = 1_700_000_000_000_000_000;

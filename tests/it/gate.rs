@@ -1,0 +1,381 @@
+//! `chokepoint check` and `chokepoint diff` on generated runs: unchanged builds with different
+//! seeds pass, a slower dependency fails with exit 1 and says where, each budget kind breaks when
+//! it should, and the SARIF output has what SARIF 2.1.0 requires.
+
+use crate::common::{run, temp_dir};
+use chokepoint::report::Report;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// A generated run of 3,000 requests with `seed`, its fraud checks `slower_ms` slower.
+fn generated(dir: &Path, seed: u64, slower_ms: u64) -> PathBuf {
+    let options = chokepoint::synth::Options {
+        traces: 3000,
+        seed,
+        slower_fraud_check_ns: slower_ms * 1_000_000,
+        ..Default::default()
+    };
+    let path = dir.join(format!("run-{seed}-{slower_ms}.jsonl"));
+    chokepoint::synth::write_json(&options, &mut std::fs::File::create(&path).unwrap()).unwrap();
+    path
+}
+
+/// `analyze --json` of `input`, written to `dir/name` as a baseline.
+fn baseline(dir: &Path, input: &Path, name: &str) -> PathBuf {
+    let out = run(dir, &["analyze", "--json", input.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0));
+    let path = dir.join(name);
+    std::fs::write(&path, out.stdout).unwrap();
+    path
+}
+
+/// Runs check, returning its exit code and stdout.
+fn check(dir: &Path, args: &[&str]) -> (Option<i32>, String) {
+    let mut all = vec!["check"];
+    all.extend_from_slice(args);
+    let out = run(dir, &all);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned() + &stderr,
+    )
+}
+
+#[test]
+fn stepped_runs_of_one_build_pass_level_by_level() {
+    // Automatic levels are named by their measured rate, which moves between runs: they are
+    // matched by position. The pool wait grows with load, so the levels differ from each other.
+    let dir = temp_dir("gate-stepped");
+    let stepped = |seed: u64| {
+        let options = chokepoint::synth::Options {
+            seed,
+            profile: Some(chokepoint::synth::Profile {
+                rates_rps: vec![30, 90],
+                step_s: 20,
+                ramp_s: 4,
+            }),
+            ..Default::default()
+        };
+        let path = dir.join(format!("stepped-{seed}.jsonl"));
+        chokepoint::synth::write_json(&options, &mut std::fs::File::create(&path).unwrap())
+            .unwrap();
+        path
+    };
+    let base = baseline(&dir, &stepped(21), "base.json");
+    let levels: Report = serde_json::from_str(&std::fs::read_to_string(&base).unwrap()).unwrap();
+    assert_eq!(levels.levels.len(), 2);
+    let (code, out) = check(
+        &dir,
+        &[
+            stepped(22).to_str().unwrap(),
+            "--baseline",
+            base.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, Some(0), "{out}");
+}
+
+#[test]
+fn unchanged_builds_pass_and_a_slower_dependency_fails() {
+    let dir = temp_dir("gate-noise");
+    for (a, b) in [(1, 2), (3, 4), (5, 6)] {
+        let base = baseline(&dir, &generated(&dir, a, 0), &format!("base-{a}.json"));
+        let same = generated(&dir, b, 0);
+        let (code, out) = check(
+            &dir,
+            &[same.to_str().unwrap(), "--baseline", base.to_str().unwrap()],
+        );
+        assert_eq!(code, Some(0), "seeds {a} and {b}:\n{out}");
+        assert!(out.contains("## chokepoint check passed"), "{out}");
+        // 3 ms more in every fraud check: the payments call and the checkout's p95 regress.
+        let slower = generated(&dir, b, 3);
+        let (code, out) = check(
+            &dir,
+            &[
+                slower.to_str().unwrap(),
+                "--baseline",
+                base.to_str().unwrap(),
+            ],
+        );
+        assert_eq!(code, Some(1), "{out}");
+        assert!(out.contains("## chokepoint check failed"), "{out}");
+        let breach = out
+            .lines()
+            .find(|l| l.starts_with("| `regression`") && l.contains("payments fraud-check"))
+            .unwrap_or_else(|| panic!("{out}"));
+        assert!(breach.contains("cp\\_ms\\_per\\_request"), "{breach}");
+        assert!(breach.contains("95% confidence") && breach.contains("the larger of 1 ms and 10%"));
+        assert!(out.contains("frontend GET /checkout"), "{out}");
+    }
+}
+
+/// A settings file holding `budgets`.
+fn budgets(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[test]
+fn each_budget_kind_breaks_when_it_should() {
+    let dir = temp_dir("gate-budgets");
+    let input = generated(&dir, 7, 0);
+    let input = input.to_str().unwrap();
+    // The generated runs have one N+1 (the price lookups) and one fan-out.
+    let cases = [
+        (
+            "[budgets]\nmax_findings = { n_plus_one_db = 0 }\n",
+            1,
+            "| `max_findings` | n\\_plus\\_one\\_db",
+        ),
+        (
+            "[budgets]\nmax_findings = { n_plus_one_db = 1, sync_chain = 0 }\n",
+            0,
+            "",
+        ),
+        (
+            "[budgets]\nmax_share = 0.05\n",
+            1,
+            "| `max_share` | share of latency | level all, ",
+        ),
+        ("[budgets]\nmax_share = 0.9\n", 0, ""),
+        (
+            "[[budgets.p95]]\nendpoint = \"GET /checkout\"\nmax_ms = 1\n",
+            1,
+            "| `p95` | p95 latency of ",
+        ),
+        (
+            "[[budgets.p95]]\nendpoint = \"GET /checkout\"\nlevel = \"all\"\nmax_ms = 10000\n",
+            0,
+            "",
+        ),
+    ];
+    for (i, (text, code, breach)) in cases.iter().enumerate() {
+        let config = budgets(&dir, &format!("budgets-{i}.toml"), text);
+        let (got, out) = check(&dir, &[input, "--config", config.to_str().unwrap()]);
+        assert_eq!(got, Some(*code), "{text}\n{out}");
+        assert!(out.contains(breach), "{text}\n{out}");
+    }
+    // A finding the baseline did not have is new; it breaks the build unless allowed.
+    let base = baseline(&dir, Path::new(input), "base.json");
+    let mut report: Report =
+        serde_json::from_str(&std::fs::read_to_string(&base).unwrap()).unwrap();
+    let dropped = report.findings.remove(0);
+    std::fs::write(&base, report.to_json()).unwrap();
+    let (code, out) = check(&dir, &[input, "--baseline", base.to_str().unwrap()]);
+    assert_eq!(code, Some(1), "{out}");
+    let line = out
+        .lines()
+        .find(|l| l.starts_with("| `new_finding`"))
+        .unwrap();
+    assert!(
+        line.contains(&dropped.fingerprint.replace('_', "\\_")),
+        "{line}"
+    );
+    let allow = budgets(&dir, "allow-new.toml", "[budgets]\nnew_findings = false\n");
+    let (code, out) = check(
+        &dir,
+        &[
+            input,
+            "--baseline",
+            base.to_str().unwrap(),
+            "--config",
+            allow.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, Some(0), "{out}");
+    // A regression allowance large enough lets the slower run pass.
+    let slower = generated(&dir, 7, 3);
+    let lenient = budgets(
+        &dir,
+        "lenient.toml",
+        "[budgets.regression]\nmax_ms = 5\nmax_percent = 50\n",
+    );
+    let (code, out) = check(
+        &dir,
+        &[
+            slower.to_str().unwrap(),
+            "--baseline",
+            base.to_str().unwrap(),
+            "--config",
+            lenient.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, Some(1), "the new finding still breaks it:\n{out}");
+    assert!(!out.contains("| `regression`"), "{out}");
+}
+
+#[test]
+fn bad_usage_and_bad_budgets_exit_2() {
+    let dir = temp_dir("gate-usage");
+    let input = generated(&dir, 8, 0);
+    let input = input.to_str().unwrap();
+    let (code, out) = check(&dir, &[input]);
+    assert_eq!(code, Some(2), "{out}");
+    assert!(out.contains("check needs a baseline"), "{out}");
+    let not_a_report = budgets(&dir, "not-a-report.json", "{\"hello\": 1}");
+    let (code, out) = check(&dir, &[input, "--baseline", not_a_report.to_str().unwrap()]);
+    assert_eq!(code, Some(2));
+    assert!(
+        out.contains("not-a-report.json: not a chokepoint report.json"),
+        "{out}"
+    );
+    for (text, message) in [
+        (
+            "[budgets]\nmax_findings = { n_plus_two = 0 }\n",
+            "n_plus_two is not a finding kind",
+        ),
+        (
+            "[budgets]\nmax_share = 2\n",
+            "max_share must be from 0 to 1",
+        ),
+        (
+            "[budgets]\nmax_latency = 2\n",
+            "unknown field `max_latency`",
+        ),
+    ] {
+        let config = budgets(&dir, "bad.toml", text);
+        let (code, out) = check(&dir, &[input, "--config", config.to_str().unwrap()]);
+        assert_eq!(code, Some(2), "{text}");
+        assert!(out.contains(message), "{text}: {out}");
+    }
+}
+
+#[test]
+fn the_summary_goes_to_the_github_step_summary_and_sarif_has_what_2_1_0_requires() {
+    let dir = temp_dir("gate-outputs");
+    let input = generated(&dir, 9, 0);
+    let config = budgets(
+        &dir,
+        "b.toml",
+        "[budgets]\nmax_findings = { n_plus_one_db = 0 }\n",
+    );
+    let summary = dir.join("step-summary.md");
+    std::fs::write(&summary, "earlier step\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_chokepoint"))
+        .args([
+            "check",
+            input.to_str().unwrap(),
+            "--config",
+            config.to_str().unwrap(),
+        ])
+        .args(["--sarif", "findings.sarif"])
+        .current_dir(&dir)
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let written = std::fs::read_to_string(&summary).unwrap();
+    assert!(
+        written.starts_with("earlier step\n## chokepoint check failed"),
+        "{written}"
+    );
+    assert!(written.ends_with(&String::from_utf8_lossy(&out.stdout).into_owned()));
+
+    // SARIF 2.1.0's required properties: sarifLog {version, runs}, run {tool}, tool {driver},
+    // toolComponent {name}, result {message}, message {text}, reportingDescriptor {id}, and a
+    // region's startLine of at least 1.
+    let sarif: Value =
+        serde_json::from_slice(&std::fs::read(dir.join("findings.sarif")).unwrap()).unwrap();
+    assert_eq!(sarif["version"], "2.1.0");
+    assert!(sarif["$schema"].as_str().unwrap().contains("sarif-2.1.0"));
+    let runs = sarif["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 1);
+    let driver = &runs[0]["tool"]["driver"];
+    assert_eq!(driver["name"], "chokepoint");
+    let rules: Vec<&str> = driver["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    let results = runs[0]["results"].as_array().unwrap();
+    assert!(!results.is_empty(), "the N+1's spans carry code locations");
+    for r in results {
+        assert!(!r["message"]["text"].as_str().unwrap().is_empty());
+        assert!(rules.contains(&r["ruleId"].as_str().unwrap()));
+        assert!(["none", "note", "warning", "error"].contains(&r["level"].as_str().unwrap()));
+        let location = &r["locations"][0]["physicalLocation"];
+        assert!(
+            !location["artifactLocation"]["uri"]
+                .as_str()
+                .unwrap()
+                .is_empty()
+        );
+        assert!(location["region"]["startLine"].as_u64().unwrap() >= 1);
+        assert_eq!(
+            r["partialFingerprints"]["chokepointFindingId/v1"]
+                .as_str()
+                .unwrap()
+                .len(),
+            16
+        );
+    }
+    let n_plus_one = results
+        .iter()
+        .find(|r| r["ruleId"] == "n_plus_one_db")
+        .unwrap();
+    assert_eq!(
+        n_plus_one["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+        "frontend/handlers.py"
+    );
+}
+
+#[test]
+fn diff_lists_new_fixed_and_slower_in_markdown_and_json() {
+    let dir = temp_dir("gate-diff");
+    let before = baseline(&dir, &generated(&dir, 10, 0), "before.json");
+    let after = baseline(&dir, &generated(&dir, 11, 3), "after.json");
+    // The fan-out is gone from the later report: fixed.
+    let mut report: Report =
+        serde_json::from_str(&std::fs::read_to_string(&after).unwrap()).unwrap();
+    let fixed = report
+        .findings
+        .iter()
+        .position(|f| f.kind.as_str() == "sequential_fanout")
+        .unwrap();
+    let fixed = report.findings.remove(fixed);
+    std::fs::write(&after, report.to_json()).unwrap();
+    let out = run(
+        &dir,
+        &[
+            "diff",
+            before.to_str().unwrap(),
+            after.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let c: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(c["fixed_findings"][0]["id"], fixed.id.as_str());
+    assert_eq!(c["new_findings"].as_array().unwrap().len(), 0);
+    let slower: Vec<(&str, &str)> = c["regressed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            (
+                x["operation"].as_str().unwrap(),
+                x["measure"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert!(
+        slower.contains(&("fraud-check", "cp_ms_per_request")),
+        "{slower:?}"
+    );
+    let out = run(
+        &dir,
+        &["diff", before.to_str().unwrap(), after.to_str().unwrap()],
+    );
+    let md = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        md.contains(&format!("| fixed | `sequential_fanout` | `{}` |", fixed.id)),
+        "{md}"
+    );
+    assert!(
+        md.contains("| slower | all | payments | fraud-check | `cp_ms_per_request` |"),
+        "{md}"
+    );
+}
