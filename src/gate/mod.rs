@@ -23,6 +23,7 @@ pub mod sarif;
 
 use crate::report::Report;
 use crate::report::markdown::escape;
+use crate::report::table::{Align, Table};
 use compare::{Comparison, Tolerance};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -270,18 +271,23 @@ pub fn summary(outcome: &Outcome) -> String {
         outcome.breaches.len()
     );
     if !outcome.breaches.is_empty() {
-        out += "| budget | what | where | measured | budget |\n| --- | --- | --- | --- | --- |\n";
+        let mut t = Table::new(&[
+            ("budget", Align::Left),
+            ("what", Align::Left),
+            ("where", Align::Left),
+            ("measured", Align::Left),
+            ("budget", Align::Left),
+        ]);
         for b in &outcome.breaches {
-            let _ = writeln!(
-                out,
-                "| `{}` | {} | {} | {} | {} |",
-                b.budget,
+            t.row(vec![
+                format!("`{}`", b.budget),
                 escape(&b.what),
                 escape(&b.location),
                 escape(&b.value),
-                escape(&b.limit)
-            );
+                escape(&b.limit),
+            ]);
         }
+        out += &t.markdown();
         out.push('\n');
     }
     if let Some(c) = &outcome.comparison {
@@ -328,25 +334,31 @@ pub fn compare_markdown(c: &Comparison) -> String {
                 .collect(),
         ),
     ];
-    if findings.iter().any(|(_, list)| !list.is_empty()) {
-        out += "| finding | kind | id | where | what | ms per request |\n| --- | --- | --- | --- | --- | ---: |\n";
-        for (label, list) in &findings {
-            for (f, before) in list {
-                let cost = match before {
+    let mut t = Table::new(&[
+        ("finding", Align::Left),
+        ("kind", Align::Left),
+        ("id", Align::Left),
+        ("where", Align::Left),
+        ("what", Align::Left),
+        ("ms per request", Align::Right),
+    ]);
+    for (label, list) in &findings {
+        for (f, before) in list {
+            t.row(vec![
+                label.to_string(),
+                format!("`{}`", f.kind.as_str()),
+                format!("`{}`", f.id),
+                format!("{} {}", escape(&f.service), escape(&f.operation)),
+                escape(&f.fingerprint),
+                match before {
                     Some(b) => format!("{b:.3} → {:.3}", f.cp_ms_per_request),
                     None => format!("{:.3}", f.cp_ms_per_request),
-                };
-                let _ = writeln!(
-                    out,
-                    "| {label} | `{}` | `{}` | {} {} | {} | {cost} |",
-                    f.kind.as_str(),
-                    f.id,
-                    escape(&f.service),
-                    escape(&f.operation),
-                    escape(&f.fingerprint)
-                );
-            }
+                },
+            ]);
         }
+    }
+    if !t.is_empty() {
+        out += &t.markdown();
         out.push('\n');
     }
     let changes: Vec<(&str, &compare::Change)> = c
@@ -355,21 +367,30 @@ pub fn compare_markdown(c: &Comparison) -> String {
         .map(|x| ("slower", x))
         .chain(c.improved.iter().map(|x| ("faster", x)))
         .collect();
-    if !changes.is_empty() {
-        out += "| change | level | service | operation | measure | before ms | after ms | change at least ms |\n| --- | --- | --- | --- | --- | ---: | ---: | ---: |\n";
-        for (label, x) in changes {
-            let _ = writeln!(
-                out,
-                "| {label} | {} | {} | {} | `{}` | {:.3} | {:.3} | {:+.3} |",
-                escape(&x.level),
-                escape(&x.service),
-                escape(&x.operation),
-                x.measure,
-                x.before,
-                x.after,
-                x.change_bound
-            );
-        }
+    let mut t = Table::new(&[
+        ("change", Align::Left),
+        ("level", Align::Left),
+        ("service", Align::Left),
+        ("operation", Align::Left),
+        ("measure", Align::Left),
+        ("before ms", Align::Right),
+        ("after ms", Align::Right),
+        ("change at least ms", Align::Right),
+    ]);
+    for (label, x) in changes {
+        t.row(vec![
+            label.to_string(),
+            escape(&x.level),
+            escape(&x.service),
+            escape(&x.operation),
+            format!("`{}`", x.measure),
+            format!("{:.3}", x.before),
+            format!("{:.3}", x.after),
+            format!("{:+.3}", x.change_bound),
+        ]);
+    }
+    if !t.is_empty() {
+        out += &t.markdown();
         out.push('\n');
     }
     for note in &c.not_judged {
