@@ -168,10 +168,12 @@ pub fn analyze(dataset: &Dataset, options: &Options) -> Report {
         .iter()
         .enumerate()
         .map(|(i, name)| {
-            let traces: Vec<&TraceResult> = results
+            // In start order: batch means cut consecutive requests.
+            let mut traces: Vec<&TraceResult> = results
                 .iter()
                 .filter(|r| r.level == Some(i as u32))
                 .collect();
+            traces.sort_by_key(|t| (t.root_start_ns, t.trace_id));
             level(name, &traces, dataset, options)
         })
         .unzip();
@@ -353,6 +355,8 @@ struct KeyTotals {
     spans: u64,
     /// Per-trace critical-path time where it is on the path.
     per_trace_cp_ns: Vec<u64>,
+    /// Critical-path time per batch of consecutive requests (`stats::batches`).
+    batch_cp_ns: Vec<u64>,
     /// (cp ns, trace id) of the traces where it took the most.
     exemplars: Vec<(u64, TraceId)>,
 }
@@ -449,9 +453,21 @@ fn level(
         _ => 0,
     };
     let mut totals: HashMap<OpKey, KeyTotals> = HashMap::default();
-    for t in traces {
+    let batches = stats::batches(requests, stats::MIN_BATCH_FOR_MEAN);
+    let mut batch_sizes = vec![0u64; batches as usize];
+    for i in 0..traces.len() {
+        if batches > 0 {
+            batch_sizes[stats::batch_of(i, traces.len(), batches)] += 1;
+        }
+    }
+    for (i, t) in traces.iter().enumerate() {
+        let batch = stats::batch_of(i, traces.len(), batches);
         for k in &t.keys {
             let e = totals.entry(k.key).or_default();
+            if batches > 0 {
+                e.batch_cp_ns.resize(batches as usize, 0);
+                e.batch_cp_ns[batch] += k.cp_ns;
+            }
             e.cp_ns = e.cp_ns.saturating_add(k.cp_ns);
             e.self_ns = e.self_ns.saturating_add(k.self_ns);
             e.spans += k.spans;
@@ -546,7 +562,15 @@ fn level(
                 },
                 spans: t.spans,
                 exemplar_trace_ids: t.exemplars.iter().map(|(_, id)| id.to_string()).collect(),
-                cp_ms_stddev: stddev_ms(&t.per_trace_cp_ns, requests),
+                cp_ms_per_request_se: {
+                    let per_batch: Vec<f64> = t
+                        .batch_cp_ns
+                        .iter()
+                        .zip(&batch_sizes)
+                        .map(|(&ns, &size)| ns as f64 / 1e6 / size.max(1) as f64)
+                        .collect();
+                    stats::batch_standard_error(&per_batch)
+                },
             }
         })
         .collect();
@@ -581,19 +605,7 @@ fn level(
     (level, on_path)
 }
 
-/// Standard deviation, ms, of a value over `n` requests, given its non-zero values (the other
-/// requests count as 0).
-fn stddev_ms(values: &[u64], n: u64) -> f64 {
-    if n == 0 {
-        return 0.0;
-    }
-    let n = n as f64;
-    let mean = values.iter().map(|&v| v as f64).sum::<f64>() / n;
-    let square = values.iter().map(|&v| (v as f64).powi(2)).sum::<f64>() / n;
-    (square - mean * mean).max(0.0).sqrt() / 1e6
-}
-
-/// The latency of each endpoint (root operation) of a level's requests.
+/// The latency of each endpoint (root operation) of a level's requests, in start order.
 fn endpoints(traces: &[&TraceResult], dataset: &Dataset) -> Vec<report::Endpoint> {
     let mut by_root: HashMap<OpKey, Vec<u64>> = HashMap::default();
     for t in traces {
@@ -605,6 +617,20 @@ fn endpoints(traces: &[&TraceResult], dataset: &Dataset) -> Vec<report::Endpoint
     let mut out: Vec<report::Endpoint> = by_root
         .into_iter()
         .map(|(key, mut latencies)| {
+            let batches = stats::batches(latencies.len() as u64, stats::MIN_BATCH_FOR_P95);
+            let mut per_batch = vec![Vec::new(); batches as usize];
+            if batches > 0 {
+                for (i, &l) in latencies.iter().enumerate() {
+                    per_batch[stats::batch_of(i, latencies.len(), batches)].push(l);
+                }
+            }
+            let p95s: Vec<f64> = per_batch
+                .iter_mut()
+                .map(|b| {
+                    b.sort_unstable();
+                    ms(stats::percentile(b, 95))
+                })
+                .collect();
             latencies.sort_unstable();
             let at = |p: u32| ms(stats::percentile(&latencies, p));
             let total = latencies.iter().fold(0u64, |a, &b| a.saturating_add(b));
@@ -619,7 +645,7 @@ fn endpoints(traces: &[&TraceResult], dataset: &Dataset) -> Vec<report::Endpoint
                     p99: at(99),
                     max: at(100),
                 },
-                latency_quantiles_ms: (0..=100).map(at).collect(),
+                p95_ms_se: stats::batch_standard_error(&p95s),
             }
         })
         .collect();

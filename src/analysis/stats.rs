@@ -1,4 +1,5 @@
-//! Small exact statistics on integers: nearest-rank percentiles and top-k selection.
+//! Small statistics: nearest-rank percentiles and top-k selection on integers, batch means for
+//! the standard errors run-to-run comparisons need, and a seeded generator.
 
 /// The nearest-rank percentile `p` (1 to 100) of sorted values: the smallest value with at least
 /// `p`% of the values at or below it. 0 for no values.
@@ -31,8 +32,62 @@ pub fn keep_top<T: Ord + Copy>(top: &mut Vec<(u64, T)>, item: (u64, T), k: usize
     }
 }
 
-/// A seeded generator (SplitMix64): the synthetic data and the bootstrap of `chokepoint check`
-/// draw from it, so that the same seed gives the same bytes and the same verdict.
+/// Requests a batch holds at least, for a mean.
+pub const MIN_BATCH_FOR_MEAN: u64 = 10;
+/// Requests a batch holds at least, for a p95 (its 19th value of 20: a smaller batch's p95
+/// would be its maximum).
+pub const MIN_BATCH_FOR_P95: u64 = 20;
+/// Batches at most.
+const MAX_BATCHES: u64 = 20;
+
+/// How many batches of consecutive requests the method of batch means cuts `n` requests into:
+/// up to 20, each of at least `min_batch` requests; 0 when there are too few for two.
+///
+/// Requests in a load test are not independent (one slow query makes those queued behind it
+/// slow too), so a standard error from per-request values would be too small; the means of
+/// batches of consecutive requests are nearly independent, and their spread gives an honest one.
+pub fn batches(n: u64, min_batch: u64) -> u64 {
+    match (n / min_batch).min(MAX_BATCHES) {
+        0 | 1 => 0,
+        k => k,
+    }
+}
+
+/// The batch (0-based) of the `i`-th of `n` requests in start order, of `k` batches (at least
+/// one: with none there is no batch to index).
+pub fn batch_of(i: usize, n: usize, k: u64) -> usize {
+    (i as u128 * u128::from(k) / n.max(1) as u128) as usize
+}
+
+/// The standard error of an estimate made from all requests, from its value in each batch:
+/// the batches' standard deviation over the square root of their number. None for fewer than
+/// two batches.
+pub fn batch_standard_error(per_batch: &[f64]) -> Option<f64> {
+    let k = per_batch.len();
+    if k < 2 {
+        return None;
+    }
+    let mean = per_batch.iter().sum::<f64>() / k as f64;
+    let variance = per_batch.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (k - 1) as f64;
+    Some((variance / k as f64).sqrt())
+}
+
+/// The one-sided 95% quantile of Student's t distribution with `dof` degrees of freedom (the
+/// normal's 1.645 from 30 on).
+pub fn t_95(dof: u64) -> f64 {
+    const TABLE: [f64; 29] = [
+        6.314, 2.920, 2.353, 2.132, 2.015, 1.943, 1.895, 1.860, 1.833, 1.812, 1.796, 1.782, 1.771,
+        1.761, 1.753, 1.746, 1.740, 1.734, 1.729, 1.725, 1.721, 1.717, 1.714, 1.711, 1.708, 1.706,
+        1.703, 1.701, 1.699,
+    ];
+    match dof {
+        0 => f64::INFINITY,
+        d if d <= 29 => TABLE[d as usize - 1],
+        _ => 1.645,
+    }
+}
+
+/// A seeded generator (SplitMix64) for the synthetic data: the same seed gives the same bytes.
 pub struct Rng(u64);
 
 impl Rng {

@@ -151,6 +151,12 @@ fn diff(d: DiffArgs) -> Result<ExitCode> {
         stdout.write_all(serde_json::to_string_pretty(&comparison)?.as_bytes())?;
         stdout.write_all(b"\n")?;
     } else {
+        writeln!(
+            stdout,
+            "## chokepoint diff: {} → {}\n",
+            d.before.display(),
+            d.after.display()
+        )?;
         stdout.write_all(gate::compare_markdown(&comparison).as_bytes())?;
     }
     stdout.flush()?;

@@ -2,29 +2,22 @@
 //! fixed, regressed or improved (by stable id), and which bottlenecks and endpoints got slower or
 //! faster at each level (by operation key), each change judged against its noise.
 //!
-//! - An operation's critical-path ms per request is a mean over requests: the change counts
-//!   when the lower (or upper) end of its one-sided 95% confidence interval, from both runs'
-//!   per-request standard deviations (Welch), is beyond the allowance.
-//! - An endpoint's p95 latency is compared by bootstrap: both runs are resampled from their
-//!   latency percentiles, as many requests as each had (at most [`MAX_RESAMPLED`]), and the
-//!   change counts when the 5th (or 95th) percentile of the resampled differences is beyond the
-//!   allowance.
+//! Noise is measured by batch means (`analysis::stats::batches`): each report keeps, beside an
+//! operation's critical-path ms per request and an endpoint's p95, its standard error from the
+//! spread of that value over batches of consecutive requests. Requests under load are not
+//! independent (a burst queues many at once), and a per-request deviation or an independent
+//! resampling would take a burst for a change; batches of consecutive requests carry their
+//! bursts with them. A change counts when the end of its one-sided 95% interval nearest to 0
+//! (Student's t for the fewer batches of the two runs) is beyond the allowance: the larger of an
+//! absolute and a relative change ([`Tolerance`]).
 //!
-//! The allowance is the larger of an absolute and a relative change ([`Tolerance`]). Levels are
-//! matched by position when both reports have as many (automatic levels are named by their
-//! measured rate, which moves from run to run), else by name. Too few requests on either side
-//! is not judged, and said.
+//! Levels are matched by position when both reports have as many (automatic levels are named by
+//! their measured rate, which moves from run to run), else by name. Too few requests on either
+//! side is not judged, and said.
 
-use crate::report::{Endpoint, Finding, Level, Report};
+use crate::analysis::stats;
+use crate::report::{Finding, Level, Report};
 use serde::{Deserialize, Serialize};
-
-/// Requests resampled per side in the bootstrap: more only narrows the interval further, at a
-/// cost in time; fewer makes the test more cautious, never less.
-pub const MAX_RESAMPLED: u64 = 10_000;
-/// Bootstrap resamples.
-const RESAMPLES: usize = 1000;
-/// The one-sided 95% quantile of the normal distribution.
-const Z_95: f64 = 1.645;
 
 /// What counts as a change.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -102,6 +95,8 @@ pub struct Comparison {
     pub improved: Vec<Change>,
     /// What could not be judged, and why.
     pub not_judged: Vec<String>,
+    /// Operations and endpoints judged.
+    pub judged: u64,
 }
 
 /// Compares `after` with `before`.
@@ -167,6 +162,7 @@ pub fn matched_levels<'r>(before: &'r Report, after: &'r Report) -> Vec<(&'r Lev
 }
 
 fn judge(c: &mut Comparison, change: Change) {
+    c.judged += 1;
     if change.change_bound > change.allowance {
         c.regressed.push(change);
     } else if -change.change_bound > change.allowance {
@@ -174,23 +170,46 @@ fn judge(c: &mut Comparison, change: Change) {
     }
 }
 
-/// Each operation of the later level's ranking against the earlier one's (Welch).
+/// The end nearest to 0 of the one-sided 95% interval of `after - before`, from each side's
+/// standard error and request count; None when either side has no standard error.
+/// `min_batch` is the batch size the standard errors were made with.
+pub fn change_bound(
+    before: (f64, Option<f64>, u64),
+    after: (f64, Option<f64>, u64),
+    min_batch: u64,
+) -> Option<f64> {
+    let (b, b_se, b_n) = before;
+    let (a, a_se, a_n) = after;
+    let se = (b_se?.powi(2) + a_se?.powi(2)).sqrt();
+    let batches = |n| stats::batches(n, min_batch);
+    let dof = batches(b_n).min(batches(a_n)).saturating_sub(1);
+    let margin = stats::t_95(dof) * se;
+    let diff = a - b;
+    Some(if diff >= 0.0 {
+        (diff - margin).max(0.0)
+    } else {
+        (diff + margin).min(0.0)
+    })
+}
+
+/// Each operation of the later level's ranking against the earlier one's.
 fn operations(b: &Level, a: &Level, t: &Tolerance, c: &mut Comparison) {
     for op in &a.bottlenecks {
         let earlier = b.bottlenecks.iter().find(|x| {
             (x.service.as_str(), x.operation.as_str(), x.kind)
                 == (op.service.as_str(), op.operation.as_str(), op.kind)
         });
-        // Not ranked before: at most what the earlier level's unlisted operations took.
-        let (before, sd) = earlier.map_or((b.other.cp_ms_per_request, 0.0), |x| {
-            (x.cp_ms_per_request, x.cp_ms_stddev)
+        // Not ranked before: at most what the earlier level's unlisted operations took, known
+        // exactly as far as this comparison goes.
+        let (before, se) = earlier.map_or((b.other.cp_ms_per_request, Some(0.0)), |x| {
+            (x.cp_ms_per_request, x.cp_ms_per_request_se)
         });
-        let diff = op.cp_ms_per_request - before;
-        let se = (sd * sd / b.requests as f64 + op.cp_ms_stddev.powi(2) / a.requests as f64).sqrt();
-        let bound = if diff >= 0.0 {
-            (diff - Z_95 * se).max(0.0)
-        } else {
-            (diff + Z_95 * se).min(0.0)
+        let Some(bound) = change_bound(
+            (before, se, b.requests),
+            (op.cp_ms_per_request, op.cp_ms_per_request_se, a.requests),
+            stats::MIN_BATCH_FOR_MEAN,
+        ) else {
+            continue;
         };
         judge(
             c,
@@ -208,7 +227,7 @@ fn operations(b: &Level, a: &Level, t: &Tolerance, c: &mut Comparison) {
     }
 }
 
-/// Each endpoint's p95 against the earlier one's (bootstrap).
+/// Each endpoint's p95 against the earlier one's.
 fn endpoints(b: &Level, a: &Level, t: &Tolerance, c: &mut Comparison) {
     for e in &a.endpoints {
         let Some(earlier) = b
@@ -218,13 +237,21 @@ fn endpoints(b: &Level, a: &Level, t: &Tolerance, c: &mut Comparison) {
         else {
             continue;
         };
-        if e.requests < t.min_requests || earlier.requests < t.min_requests {
+        let bound = change_bound(
+            (earlier.latency_ms.p95, earlier.p95_ms_se, earlier.requests),
+            (e.latency_ms.p95, e.p95_ms_se, e.requests),
+            stats::MIN_BATCH_FOR_P95,
+        );
+        let (Some(bound), true) = (
+            bound,
+            e.requests >= t.min_requests && earlier.requests >= t.min_requests,
+        ) else {
             c.not_judged.push(format!(
                 "level {}, endpoint {}: {} and {} requests, {} needed on each side",
                 a.name, e.operation, earlier.requests, e.requests, t.min_requests
             ));
             continue;
-        }
+        };
         judge(
             c,
             Change {
@@ -234,93 +261,36 @@ fn endpoints(b: &Level, a: &Level, t: &Tolerance, c: &mut Comparison) {
                 measure: "p95_ms".into(),
                 before: earlier.latency_ms.p95,
                 after: e.latency_ms.p95,
-                change_bound: p95_change_bound(earlier, e),
+                change_bound: bound,
                 allowance: t.allowance(earlier.latency_ms.p95),
             },
         );
     }
 }
 
-/// The end nearest to 0 of the bootstrap 90% interval of the p95's change (0 when the interval
-/// holds 0). Seeded, so the same reports always give the same answer.
-pub fn p95_change_bound(before: &Endpoint, after: &Endpoint) -> f64 {
-    let mut rng = crate::analysis::stats::Rng::new(0x5eed_b007);
-    let mut diffs: Vec<f64> = (0..RESAMPLES)
-        .map(|_| resampled_p95(after, &mut rng) - resampled_p95(before, &mut rng))
-        .collect();
-    diffs.sort_by(f64::total_cmp);
-    let low = diffs[RESAMPLES * 5 / 100];
-    let high = diffs[RESAMPLES * 95 / 100];
-    if low > 0.0 {
-        low
-    } else if high < 0.0 {
-        high
-    } else {
-        0.0
-    }
-}
-
-/// The p95 of as many draws from the endpoint's percentiles as it had requests.
-fn resampled_p95(e: &Endpoint, rng: &mut crate::analysis::stats::Rng) -> f64 {
-    let q = &e.latency_quantiles_ms;
-    if q.is_empty() {
-        return e.latency_ms.p95;
-    }
-    let n = e.requests.clamp(1, MAX_RESAMPLED);
-    let mut counts = vec![0u64; q.len()];
-    for _ in 0..n {
-        counts[rng.range(0, q.len() as u64 - 1) as usize] += 1;
-    }
-    let rank = (95 * n).div_ceil(100).max(1);
-    let mut seen = 0;
-    for (value, count) in q.iter().zip(&counts) {
-        seen += count;
-        if seen >= rank {
-            return *value;
-        }
-    }
-    q[q.len() - 1]
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::Percentiles;
-
-    fn endpoint(requests: u64, shift_ms: f64) -> Endpoint {
-        // Latencies from 10 to 30 ms, evenly, moved by `shift_ms`.
-        let q: Vec<f64> = (0..=100)
-            .map(|p| 10.0 + 0.2 * p as f64 + shift_ms)
-            .collect();
-        Endpoint {
-            service: "s".into(),
-            operation: "GET /".into(),
-            requests,
-            latency_ms: Percentiles {
-                mean: q[50],
-                p50: q[50],
-                p95: q[95],
-                p99: q[99],
-                max: q[100],
-            },
-            latency_quantiles_ms: q,
-        }
-    }
 
     #[test]
-    fn the_bootstrap_sees_a_shift_and_not_the_same_distribution() {
-        assert_eq!(
-            p95_change_bound(&endpoint(500, 0.0), &endpoint(500, 0.0)),
-            0.0
+    fn a_change_counts_beyond_its_noise() {
+        // 400 requests a side: 20 batches, t = 1.729 for 19 degrees of freedom.
+        let bound = change_bound((10.0, Some(0.5), 400), (14.0, Some(0.5), 400), 10).unwrap();
+        assert!(
+            (bound - (4.0 - 1.729 * 0.5f64.hypot(0.5))).abs() < 1e-9,
+            "{bound}"
         );
-        let slower = p95_change_bound(&endpoint(500, 0.0), &endpoint(500, 5.0));
-        assert!(slower > 3.0 && slower <= 5.0, "{slower}");
-        let faster = p95_change_bound(&endpoint(500, 5.0), &endpoint(500, 0.0));
-        assert!(faster < -3.0, "{faster}");
-        // Ten requests a side cannot tell a 1 ms shift from noise.
         assert_eq!(
-            p95_change_bound(&endpoint(10, 0.0), &endpoint(10, 1.0)),
-            0.0
+            change_bound((10.0, Some(2.0), 400), (12.0, Some(2.0), 400), 10),
+            Some(0.0)
+        );
+        assert!(change_bound((14.0, Some(0.5), 400), (10.0, Some(0.5), 400), 10).unwrap() < -2.5);
+        // 30 requests: 3 batches, t = 2.920 for 2.
+        let few = change_bound((10.0, Some(0.5), 30), (14.0, Some(0.5), 30), 10).unwrap();
+        assert!(few < bound);
+        assert_eq!(
+            change_bound((10.0, None, 15), (14.0, Some(0.5), 400), 10),
+            None
         );
     }
 

@@ -138,7 +138,9 @@ pub struct Breach {
 pub struct Outcome {
     /// Broken budgets.
     pub breaches: Vec<Breach>,
-    /// Budgets checked.
+    /// Budgets checked: each finding-kind and share budget once per level or kind, each p95
+    /// budget per endpoint and level, and with a baseline each operation and endpoint judged and
+    /// each finding looked up.
     pub checked: u64,
     /// The comparison with the baseline, when there was one.
     pub comparison: Option<Comparison>,
@@ -223,8 +225,9 @@ pub fn check(report: &Report, baseline: Option<&Report>, budgets: &Budgets) -> O
     }
     if let Some(baseline) = baseline {
         let c = compare::compare(baseline, report, &budgets.regression);
-        o.checked += 1;
+        o.checked += c.judged;
         if budgets.new_findings {
+            o.checked += report.findings.len() as u64;
             for f in &c.new_findings {
                 o.breaches.push(Breach {
                     budget: "new_finding".into(),

@@ -489,9 +489,10 @@ pub struct Endpoint {
     pub requests: u64,
     /// End-to-end latency percentiles.
     pub latency_ms: Percentiles,
-    /// The latency at each whole percentile, 0 to 100 (nearest rank), ms: the distribution a
-    /// later run is compared with (`chokepoint check --baseline`).
-    pub latency_quantiles_ms: Vec<f64>,
+    /// The standard error of the p95, by batch means over its requests in start order: what a
+    /// comparison of two runs needs to tell a change from noise. None with too few requests.
+    #[serde(default)]
+    pub p95_ms_se: Option<f64>,
 }
 
 /// Latency percentiles (nearest rank) and mean, ms.
@@ -543,11 +544,11 @@ pub struct Bottleneck {
     pub spans: u64,
     /// The traces where it took the most critical-path time.
     pub exemplar_trace_ids: Vec<String>,
-    /// Standard deviation of its critical-path ms over the level's requests (0 where it is not
-    /// on a request's path): with `cp_ms_per_request` and the level's requests, what a
-    /// comparison of two runs needs to tell a change from noise.
+    /// The standard error of `cp_ms_per_request`, by batch means over the level's requests in
+    /// start order (`analysis::stats::batches`): what a comparison of two runs needs to tell a
+    /// change from noise. None with too few requests.
     #[serde(default)]
-    pub cp_ms_stddev: f64,
+    pub cp_ms_per_request_se: Option<f64>,
 }
 
 /// The operations of a level not listed among its top bottlenecks.
