@@ -137,3 +137,22 @@ fn bad_settings_exit_2_naming_the_file_and_line_or_the_setting() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot read absent.toml"));
 }
+
+#[test]
+fn a_missing_file_is_named_with_its_cause_once() {
+    let dir = temp_dir("cli-missing");
+    for args in [
+        &["analyze", "absent.jsonl"][..],
+        &["analyze", "--schema", "absent.sql", "--levels", "none"][..],
+    ] {
+        let out = run(&dir, args);
+        assert_eq!(out.status.code(), Some(2));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("absent."), "{stderr}");
+        assert_eq!(
+            stderr.matches("No such file or directory").count(),
+            1,
+            "{stderr}"
+        );
+    }
+}
