@@ -164,19 +164,13 @@ pub fn check(report: &Report, baseline: Option<&Report>, budgets: &Budgets) -> O
             .filter(|f| f.kind.as_str() == kind)
             .collect();
         if found.len() as u64 > allowed {
+            let count = found.len();
             for f in found {
                 o.breaches.push(Breach {
                     budget: "max_findings".into(),
                     what: format!("{kind}: {}", f.fingerprint),
                     location: format!("{} {}", f.service, f.operation),
-                    value: format!(
-                        "{} {kind} findings",
-                        report
-                            .findings
-                            .iter()
-                            .filter(|f| f.kind.as_str() == kind)
-                            .count()
-                    ),
+                    value: format!("{count} {kind} findings"),
                     limit: format!("at most {allowed}"),
                     finding_id: f.id.clone(),
                 });
@@ -199,6 +193,7 @@ pub fn check(report: &Report, baseline: Option<&Report>, budgets: &Budgets) -> O
         }
     }
     for budget in &budgets.p95 {
+        let checked = o.checked;
         for level in report
             .levels
             .iter()
@@ -221,6 +216,21 @@ pub fn check(report: &Report, baseline: Option<&Report>, budgets: &Budgets) -> O
                     });
                 }
             }
+        }
+        // A budget that holds nothing (a misspelt endpoint or level) must not pass silently.
+        if o.checked == checked {
+            o.breaches.push(Breach {
+                budget: "p95".into(),
+                what: "no request of this endpoint at this level".into(),
+                location: format!(
+                    "level {}, {}",
+                    budget.level.as_deref().unwrap_or("any"),
+                    budget.endpoint
+                ),
+                value: "no requests".into(),
+                limit: format!("at most {:.3} ms", budget.max_ms),
+                finding_id: String::new(),
+            });
         }
     }
     if let Some(baseline) = baseline {

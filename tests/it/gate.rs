@@ -150,6 +150,11 @@ fn each_budget_kind_breaks_when_it_should() {
             0,
             "",
         ),
+        (
+            "[[budgets.p95]]\nendpoint = \"GET /chekout\"\nmax_ms = 10000\n",
+            1,
+            "| `p95` | no request of this endpoint at this level | level any, GET /chekout |",
+        ),
     ];
     for (i, (text, code, breach)) in cases.iter().enumerate() {
         let config = budgets(&dir, &format!("budgets-{i}.toml"), text);
