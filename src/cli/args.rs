@@ -77,13 +77,15 @@ pub struct AnalyzeArgs {
     /// example '%m [%p] %q%u@%d '); inferred from the lines when not given.
     #[arg(long, value_name = "PREFIX")]
     pub pg_prefix: Option<String>,
-    /// Folder to write report.md and report.json to [default: chokepoint-report, or none with --json].
+    /// Folder to write report.md, report.json and the charts to [default for analyze:
+    /// chokepoint-report, or none with --json; for check: none].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
     /// Bottlenecks listed per level; the rest are summed in one row (0 lists all).
     #[arg(long, value_name = "N", default_value_t = 20)]
     pub top: usize,
-    /// Print the JSON report on stdout instead of the summary.
+    /// Print JSON on stdout instead of the summary: the report (analyze), or the check's
+    /// breaches and comparison (check).
     #[arg(long)]
     pub json: bool,
     /// Largest sibling overlap taken as clock noise, in percent of the parent's duration.
