@@ -16,7 +16,7 @@
 use super::queries::JoinKeys;
 use super::{OpKey, TraceResult, stats};
 use crate::model::fingerprint::fnv1a64;
-use crate::model::{Dataset, OpKind, Span, SpanId, TraceId};
+use crate::model::{Dataset, OpKind, Span, SpanId, Sym, TraceId};
 use crate::report::{QueryRow, SpanJoin};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::collections::{BTreeMap, BTreeSet};
@@ -73,6 +73,7 @@ pub(super) fn join(
         .map(|row| row.database_names().into_iter().map(String::from).collect())
         .collect();
     let mut joined: BTreeMap<(usize, OpKey), Joined> = BTreeMap::new();
+    let mut row_of_label: HashMap<Sym, Option<usize>> = HashMap::default();
     for span in dataset.spans.iter().filter(|s| s.op_kind == OpKind::Db) {
         let key = OpKey::of(span);
         if let Some(&row) = row_of_context.get(&(span.trace_id, span.span_id)) {
@@ -81,8 +82,12 @@ pub(super) fn join(
             j.add(span);
             continue;
         }
-        let fingerprint = fnv1a64(strings.get(span.op_label).as_bytes());
-        let Some(&row) = row_of_fingerprint.get(&fingerprint) else {
+        // A label is hashed once, however many spans carry it.
+        let row = *row_of_label.entry(span.op_label).or_insert_with(|| {
+            let fingerprint = fnv1a64(strings.get(span.op_label).as_bytes());
+            row_of_fingerprint.get(&fingerprint).copied()
+        });
+        let Some(row) = row else {
             continue;
         };
         let namespace = strings.get(span.db_namespace);

@@ -355,7 +355,7 @@ struct KeyTotals {
     spans: u64,
     /// Per-trace critical-path time where it is on the path.
     per_trace_cp_ns: Vec<u64>,
-    /// Critical-path time per batch of consecutive requests (`stats::batches`).
+    /// Critical-path time per batch of consecutive requests (`stats::Batches`).
     batch_cp_ns: Vec<u64>,
     /// (cp ns, trace id) of the traces where it took the most.
     exemplars: Vec<(u64, TraceId)>,
@@ -453,20 +453,14 @@ fn level(
         _ => 0,
     };
     let mut totals: HashMap<OpKey, KeyTotals> = HashMap::default();
-    let batches = stats::batches(requests, stats::MIN_BATCH_FOR_MEAN);
-    let mut batch_sizes = vec![0u64; batches as usize];
-    for i in 0..traces.len() {
-        if batches > 0 {
-            batch_sizes[stats::batch_of(i, traces.len(), batches)] += 1;
-        }
-    }
+    let batches = stats::Batches::new(requests, stats::MIN_BATCH_FOR_MEAN);
     for (i, t) in traces.iter().enumerate() {
-        let batch = stats::batch_of(i, traces.len(), batches);
+        let batch = batches.of(i);
         for k in &t.keys {
             let e = totals.entry(k.key).or_default();
-            if batches > 0 {
-                e.batch_cp_ns.resize(batches as usize, 0);
-                e.batch_cp_ns[batch] += k.cp_ns;
+            if let Some(b) = batch {
+                e.batch_cp_ns.resize(batches.count() as usize, 0);
+                e.batch_cp_ns[b] += k.cp_ns;
             }
             e.cp_ns = e.cp_ns.saturating_add(k.cp_ns);
             e.self_ns = e.self_ns.saturating_add(k.self_ns);
@@ -566,8 +560,8 @@ fn level(
                     let per_batch: Vec<f64> = t
                         .batch_cp_ns
                         .iter()
-                        .zip(&batch_sizes)
-                        .map(|(&ns, &size)| ns as f64 / 1e6 / size.max(1) as f64)
+                        .zip(batches.ranges())
+                        .map(|(&ns, r)| ns as f64 / 1e6 / r.len().max(1) as f64)
                         .collect();
                     stats::batch_standard_error(&per_batch)
                 },
@@ -617,20 +611,15 @@ fn endpoints(traces: &[&TraceResult], dataset: &Dataset) -> Vec<report::Endpoint
     let mut out: Vec<report::Endpoint> = by_root
         .into_iter()
         .map(|(key, mut latencies)| {
-            let batches = stats::batches(latencies.len() as u64, stats::MIN_BATCH_FOR_P95);
-            let mut per_batch = vec![Vec::new(); batches as usize];
-            if batches > 0 {
-                for (i, &l) in latencies.iter().enumerate() {
-                    per_batch[stats::batch_of(i, latencies.len(), batches)].push(l);
-                }
-            }
-            let p95s: Vec<f64> = per_batch
-                .iter_mut()
-                .map(|b| {
-                    b.sort_unstable();
-                    ms(stats::percentile(b, 95))
-                })
-                .collect();
+            let p95s: Vec<f64> =
+                stats::Batches::new(latencies.len() as u64, stats::MIN_BATCH_FOR_P95)
+                    .ranges()
+                    .map(|r| {
+                        let mut batch = latencies[r].to_vec();
+                        batch.sort_unstable();
+                        ms(stats::percentile(&batch, 95))
+                    })
+                    .collect();
             latencies.sort_unstable();
             let at = |p: u32| ms(stats::percentile(&latencies, p));
             let total = latencies.iter().fold(0u64, |a, &b| a.saturating_add(b));

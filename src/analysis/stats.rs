@@ -40,23 +40,45 @@ pub const MIN_BATCH_FOR_P95: u64 = 20;
 /// Batches at most.
 const MAX_BATCHES: u64 = 20;
 
-/// How many batches of consecutive requests the method of batch means cuts `n` requests into:
-/// up to 20, each of at least `min_batch` requests; 0 when there are too few for two.
+/// `n` requests in start order cut into batches of consecutive requests, for the method of batch
+/// means: up to 20 batches, each of at least `min_batch` requests, or none when there are too
+/// few requests for two.
 ///
 /// Requests in a load test are not independent (one slow query makes those queued behind it
 /// slow too), so a standard error from per-request values would be too small; the means of
 /// batches of consecutive requests are nearly independent, and their spread gives an honest one.
-pub fn batches(n: u64, min_batch: u64) -> u64 {
-    match (n / min_batch).min(MAX_BATCHES) {
-        0 | 1 => 0,
-        k => k,
-    }
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Batches {
+    n: u64,
+    k: u64,
 }
 
-/// The batch (0-based) of the `i`-th of `n` requests in start order, of `k` batches (at least
-/// one: with none there is no batch to index).
-pub fn batch_of(i: usize, n: usize, k: u64) -> usize {
-    (i as u128 * u128::from(k) / n.max(1) as u128) as usize
+impl Batches {
+    /// The batches of `n` requests.
+    pub fn new(n: u64, min_batch: u64) -> Batches {
+        let k = match (n / min_batch.max(1)).min(MAX_BATCHES) {
+            0 | 1 => 0,
+            k => k,
+        };
+        Batches { n, k }
+    }
+
+    /// How many there are.
+    pub fn count(self) -> u64 {
+        self.k
+    }
+
+    /// The batch of the `i`-th request; None when there are no batches.
+    pub fn of(self, i: usize) -> Option<usize> {
+        (self.k > 0).then(|| (i as u128 * u128::from(self.k) / u128::from(self.n)) as usize)
+    }
+
+    /// The requests of each batch, in order.
+    pub fn ranges(self) -> impl Iterator<Item = std::ops::Range<usize>> {
+        // Request i is in batch ⌊i·k/n⌋, so batch b starts at ⌈b·n/k⌉.
+        let start = move |b: u64| (b * self.n).div_ceil(self.k.max(1)) as usize;
+        (0..self.k).map(move |b| start(b)..start(b + 1))
+    }
 }
 
 /// The standard error of an estimate made from all requests, from its value in each batch:
@@ -137,6 +159,29 @@ mod tests {
         assert_eq!(div_round(5, 3), 2);
         assert_eq!(div_round(u64::MAX, 1), u64::MAX);
         assert_eq!(ms(1_060_648), 1.060648);
+    }
+
+    #[test]
+    fn batch_means() {
+        assert_eq!(Batches::new(15, MIN_BATCH_FOR_MEAN).count(), 0);
+        assert_eq!(Batches::new(15, MIN_BATCH_FOR_MEAN).of(3), None);
+        assert_eq!(Batches::new(15, MIN_BATCH_FOR_MEAN).ranges().count(), 0);
+        assert_eq!(Batches::new(25, MIN_BATCH_FOR_MEAN).count(), 2);
+        assert_eq!(Batches::new(100_000, MIN_BATCH_FOR_MEAN).count(), 20);
+        assert_eq!(Batches::new(100, MIN_BATCH_FOR_P95).count(), 5);
+        // 25 requests in 2 batches of 13 and 12, each request in the range of its batch.
+        let b = Batches::new(25, MIN_BATCH_FOR_MEAN);
+        let ranges: Vec<_> = b.ranges().collect();
+        assert_eq!(ranges, [0..13, 13..25]);
+        for i in 0..25 {
+            assert!(ranges[b.of(i).unwrap()].contains(&i), "{i}");
+        }
+        // Batches 1, 2, 3: sample deviation 1, standard error 1/√3.
+        let se = batch_standard_error(&[1.0, 2.0, 3.0]).unwrap();
+        assert!((se - 1.0 / 3f64.sqrt()).abs() < 1e-12);
+        assert_eq!(batch_standard_error(&[1.0]), None);
+        assert_eq!(t_95(1), 6.314);
+        assert_eq!(t_95(100), 1.645);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! fixed, regressed or improved (by stable id), and which bottlenecks and endpoints got slower or
 //! faster at each level (by operation key), each change judged against its noise.
 //!
-//! Noise is measured by batch means (`analysis::stats::batches`): each report keeps, beside an
+//! Noise is measured by batch means (`analysis::stats::Batches`): each report keeps, beside an
 //! operation's critical-path ms per request and an endpoint's p95, its standard error from the
 //! spread of that value over batches of consecutive requests. Requests under load are not
 //! independent (a burst queues many at once), and a per-request deviation or an independent
@@ -181,7 +181,7 @@ pub fn change_bound(
     let (b, b_se, b_n) = before;
     let (a, a_se, a_n) = after;
     let se = (b_se?.powi(2) + a_se?.powi(2)).sqrt();
-    let batches = |n| stats::batches(n, min_batch);
+    let batches = |n| stats::Batches::new(n, min_batch).count();
     let dof = batches(b_n).min(batches(a_n)).saturating_sub(1);
     let margin = stats::t_95(dof) * se;
     let diff = a - b;

@@ -11,14 +11,19 @@ use super::statements::StatementBatch;
 use super::time::parse_pg_timestamp;
 use crate::model::query::Source;
 
-/// One row, by column name.
-trait Row {
+/// One row of a dump, by column name (CSV with its header, or a JSON object); the schema
+/// dumps (`super::schema`) read their CSV rows through it too.
+pub(super) trait Row {
+    /// The value of `column` (matched without regard to case), as text.
     fn text(&self, column: &str) -> Option<String>;
 }
 
 impl Row for (&csv::StringRecord, &csv::StringRecord) {
     fn text(&self, column: &str) -> Option<String> {
-        let i = self.0.iter().position(|h| h.trim() == column)?;
+        let i = self
+            .0
+            .iter()
+            .position(|h| h.trim().eq_ignore_ascii_case(column))?;
         self.1.get(i).map(str::to_string)
     }
 }

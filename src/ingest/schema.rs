@@ -8,6 +8,7 @@
 
 use super::decompress;
 use super::ledger::{InputLedger, SkipReason};
+use super::pgss::Row;
 use crate::model::schema::{Index, Schema};
 use crate::{Error, Result};
 use sqlparser::ast::{
@@ -36,7 +37,7 @@ pub fn read_schema(path: &Path, schema: &mut Schema) -> Result<InputLedger> {
     if columns.contains(&"indexdef") {
         ledger.format = "pg-indexes-csv".into();
         read_csv(&text, &mut ledger, |row, line, ledger| {
-            match row("indexdef") {
+            match row.text("indexdef") {
                 Some(def) => read_definition(&def, line, schema, ledger),
                 None => ledger.skip_record(SkipReason::Malformed, || {
                     format!("line {line}: no indexdef")
@@ -46,12 +47,12 @@ pub fn read_schema(path: &Path, schema: &mut Schema) -> Result<InputLedger> {
     } else if columns.contains(&"relname") {
         ledger.format = "pg-stat-user-tables-csv".into();
         read_csv(&text, &mut ledger, |row, line, ledger| {
-            let Some(name) = row("relname") else {
+            let Some(name) = row.text("relname") else {
                 return ledger
                     .skip_record(SkipReason::Malformed, || format!("line {line}: no relname"));
             };
             ledger.records += 1;
-            let number = |c: &str| row(c).and_then(|v| v.parse::<u64>().ok());
+            let number = |c: &str| row.text(c).and_then(|v| v.parse::<u64>().ok());
             let table = schema.table_mut(&name);
             table.live_rows = number("n_live_tup");
             table.seq_scans = number("seq_scan");
@@ -98,11 +99,11 @@ pub fn read_schema(path: &Path, schema: &mut Schema) -> Result<InputLedger> {
     Ok(ledger)
 }
 
-/// Each CSV row, as a lookup by column name, with its line.
+/// Each CSV row, with its line.
 fn read_csv(
     text: &str,
     ledger: &mut InputLedger,
-    mut each: impl FnMut(&dyn Fn(&str) -> Option<String>, u64, &mut InputLedger),
+    mut each: impl FnMut(&dyn Row, u64, &mut InputLedger),
 ) {
     let mut reader = csv::ReaderBuilder::new()
         .flexible(true)
@@ -114,13 +115,7 @@ fn read_csv(
         match record {
             Ok(record) => {
                 let line = record.position().map_or(0, |p| p.line());
-                let row = |column: &str| {
-                    let i = headers
-                        .iter()
-                        .position(|h| h.eq_ignore_ascii_case(column))?;
-                    record.get(i).map(str::to_string)
-                };
-                each(&row, line, ledger);
+                each(&(&headers, &record), line, ledger);
             }
             Err(e) => ledger.skip_record(SkipReason::Malformed, || e.to_string()),
         }

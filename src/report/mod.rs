@@ -545,7 +545,7 @@ pub struct Bottleneck {
     /// The traces where it took the most critical-path time.
     pub exemplar_trace_ids: Vec<String>,
     /// The standard error of `cp_ms_per_request`, by batch means over the level's requests in
-    /// start order (`analysis::stats::batches`): what a comparison of two runs needs to tell a
+    /// start order (`analysis::stats::Batches`): what a comparison of two runs needs to tell a
     /// change from noise. None with too few requests.
     #[serde(default)]
     pub cp_ms_per_request_se: Option<f64>,
