@@ -14,7 +14,8 @@
 //! of a joined key is its critical-path time over all requests.
 
 use super::queries::JoinKeys;
-use super::{OpKey, TraceResult, stats};
+use super::{TraceResult, stats};
+use crate::model::OpKey;
 use crate::model::fingerprint::fnv1a64;
 use crate::model::{Dataset, OpKind, Span, SpanId, Sym, TraceId};
 use crate::report::{QueryRow, SpanJoin};

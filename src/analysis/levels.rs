@@ -19,7 +19,7 @@
 //! than `min_step_s` are dropped. With fewer than two steps there is one level, `all`, with
 //! every trace.
 
-use crate::ingest::ledger::InputLedger;
+use crate::model::ledger::InputLedger;
 use std::path::Path;
 
 /// How traces are split into levels.

@@ -5,17 +5,16 @@
 mod correlate;
 pub mod critical_path;
 pub mod detect;
-mod finding;
 pub mod levels;
 pub mod queries;
 mod scaling;
 pub mod sql;
 pub mod stats;
 
-use crate::ingest::ledger::SkipReason;
+use crate::model::ledger::SkipReason;
 use crate::model::query::StatementStats;
 use crate::model::trace::{ExtraRoot, Tree};
-use crate::model::{Dataset, Interner, OpKind, Span, Sym, TraceId};
+use crate::model::{Dataset, Interner, OpKey, Span, Sym, TraceId};
 use crate::report::{
     self, Bottleneck, Level, OffPathReason, OffPathRow, OtherOperations, Report, SkewRow,
     TraceLedger,
@@ -57,31 +56,6 @@ impl Default for Options {
     }
 }
 
-/// How spans aggregate across traces.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct OpKey {
-    /// Service.
-    pub service: Sym,
-    /// Kind of operation.
-    pub kind: OpKind,
-    /// Database, RPC or messaging system.
-    pub system: Sym,
-    /// Fingerprint, URL template, RPC method or span name.
-    pub label: Sym,
-}
-
-impl OpKey {
-    /// The key of a span.
-    pub fn of(span: &Span) -> OpKey {
-        OpKey {
-            service: span.service,
-            kind: span.op_kind,
-            system: span.op_system,
-            label: span.op_label,
-        }
-    }
-}
-
 /// One operation's part of one trace.
 #[derive(Debug, Clone, Copy)]
 struct KeyInTrace {
@@ -117,8 +91,7 @@ struct TraceResult {
     /// (client endpoint, server endpoint, shift ns).
     skew: Vec<(Sym, Sym, i64)>,
     /// What the detectors found, and what they nearly found.
-    found: Vec<detect::Occurrence>,
-    missed: Vec<detect::Miss>,
+    detected: detect::aggregate::Detected,
 }
 
 /// The index ranges of each trace in spans sorted by [`Dataset::sort_spans`].
@@ -206,15 +179,34 @@ pub fn analyze(dataset: &Dataset, options: &Options) -> Report {
     let (scaling, scaling_summary) = scaling::compare(&levels, &keys_by_level, &dataset.strings);
     let (findings, near_misses) = match &options.detect {
         Some(detectors) => {
-            let (mut findings, mut near) =
-                finding::aggregate(&results, &dataset.strings, detectors, &level_names);
-            let (database, database_near) = detect::statements::detect(
-                &queries,
-                &levels,
-                &dataset.schema,
-                &detectors.missing_index,
-                &detectors.slow_statement,
+            let in_traces: Vec<detect::aggregate::InTrace> = results
+                .iter()
+                .map(|r| detect::aggregate::InTrace {
+                    trace_id: r.trace_id,
+                    level: r.level,
+                    detected: &r.detected,
+                })
+                .collect();
+            // Each trace's keys are sorted.
+            let traces_with = |op: OpKey| {
+                results
+                    .iter()
+                    .filter(|r| r.keys.binary_search_by(|k| k.key.cmp(&op)).is_ok())
+                    .count() as u64
+            };
+            let (mut findings, mut near) = detect::aggregate::aggregate(
+                &in_traces,
+                &dataset.strings,
+                detectors,
+                &level_names,
+                &traces_with,
             );
+            let context = detect::statements::Context {
+                levels: &levels,
+                schema: &dataset.schema,
+            };
+            let (database, database_near) =
+                detect::statements::detect(&queries, &context, detectors);
             findings.extend(database);
             near.extend(database_near);
             (findings, near)
@@ -252,12 +244,10 @@ fn analyze_trace(
     let path = critical_path(&tree, &options.critical_path);
     let (self_ns, anomalies) = self_times(&tree);
     let view = detect::TraceView::new(&tree, strings, &path, &anomalies);
-    let (mut found, mut missed) = (Vec::new(), Vec::new());
-    if let Some(detectors) = &options.detect {
-        detect::run(&view, detectors, &mut found, &mut missed);
-        found = finding::merge_in_trace(found);
-        missed = finding::merge_misses(missed);
-    }
+    let detected = match &options.detect {
+        Some(detectors) => detect::run(&view, detectors),
+        None => Default::default(),
+    };
     let cp_ns = &view.cp_ns;
     let mut keys: Vec<KeyInTrace> = (0..tree.len())
         .map(|i| KeyInTrace {
@@ -343,8 +333,7 @@ fn analyze_trace(
         duplicate_inputs: tree.duplicates.iter().map(|s| s.input).collect(),
         off_path,
         skew,
-        found,
-        missed,
+        detected,
     })
 }
 

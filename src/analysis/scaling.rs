@@ -10,8 +10,8 @@
 //! faster than throughput (the largest gap below the chord of the normalized curve, when p95 rose
 //! by a fifth or more).
 
-use super::OpKey;
 use crate::model::Interner;
+use crate::model::OpKey;
 use crate::report::{Level, ScalingRow, ScalingSummary, Verdict};
 
 /// Requests a level needs for its percentiles to mean much.

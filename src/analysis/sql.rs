@@ -15,7 +15,7 @@
 //! of the column, `LIKE '%…'`): only the first two can use a plain B-tree index on the column.
 
 use crate::model::fingerprint::Dialect;
-use serde::{Deserialize, Serialize};
+use crate::model::shape::{Predicate, StatementShape, Test};
 use sqlparser::ast::{
     CopySource, Expr, FromTable, FunctionArg, FunctionArgExpr, FunctionArguments, Ident, InTarget,
     JoinConstraint, JoinOperator, ObjectName, OrderByExpr, OrderByKind, Query, Select, SetExpr,
@@ -27,47 +27,6 @@ use sqlparser::parser::Parser;
 /// Exemplars longer than this are not parsed (a statement with a 10 MB literal list says no
 /// more about its columns than a short one).
 const MAX_PARSED_BYTES: usize = 256 * 1024;
-
-/// How a predicate tests its column.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Test {
-    /// `=`, `IN (…)`, `= ANY (…)`, `IS NULL`.
-    Equality,
-    /// `<`, `<=`, `>`, `>=`, `BETWEEN`, `LIKE 'prefix%'`.
-    Range,
-    /// Anything a plain index on the column cannot serve.
-    Other,
-}
-
-/// A column a WHERE clause tests.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-pub struct Predicate {
-    /// `table.column`, or `column` when its table is ambiguous.
-    pub column: String,
-    /// How it is tested.
-    pub test: Test,
-}
-
-/// What sqlparser read from a statement's exemplar.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StatementShape {
-    /// `select`, `insert`, `update`, `delete`, or the statement's first keyword.
-    pub statement_type: String,
-    /// Whether sqlparser parsed the exemplar; when not, the lists below are empty.
-    pub parsed: bool,
-    /// Why it was not parsed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub parse_error: Option<String>,
-    /// Tables read or written, CTE names left out, sorted.
-    pub tables: Vec<String>,
-    /// Columns the WHERE clauses test, in the order they appear, each column and test once.
-    pub where_columns: Vec<Predicate>,
-    /// Columns of JOIN conditions (and of WHERE conditions that compare two tables' columns).
-    pub join_columns: Vec<String>,
-    /// Columns of ORDER BY, in order.
-    pub order_by_columns: Vec<String>,
-}
 
 /// The shape of `exemplar`, whose normalized form is `fingerprint`.
 pub fn shape(exemplar: &str, fingerprint: &str, dialect: Dialect) -> StatementShape {

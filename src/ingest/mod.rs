@@ -4,7 +4,6 @@
 //! file.
 
 pub mod decompress;
-pub mod ledger;
 pub mod mysql_slow;
 pub mod otlp;
 pub mod pglog;
@@ -17,8 +16,8 @@ pub mod time;
 use crate::error::{Error, Result};
 use crate::model::Dataset;
 use crate::model::intern::remap;
+use crate::model::ledger::{InputLedger, SkipReason};
 use crate::model::query::StatementStats;
-use ledger::{InputLedger, SkipReason};
 use otlp::SpanBatch;
 use rayon::prelude::*;
 use statements::StatementBatch;

@@ -6,9 +6,9 @@
 //! An event is its `#` header lines followed by its statement lines; a header line after
 //! statement lines, or a `# Time:` line, starts the next event.
 
-use super::ledger::SkipReason;
 use super::statements::StatementBatch;
 use super::time::{days_from_civil, decimal_ns, parse_iso};
+use crate::model::ledger::SkipReason;
 use crate::model::query::{Phase, QueryEvent, Source};
 use std::borrow::Cow;
 

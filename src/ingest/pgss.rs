@@ -5,10 +5,10 @@
 //! Times are milliseconds in the dump and integer nanoseconds here. `stats_since` (17 and later)
 //! is kept: it tells whether two dumps count from the same start.
 
-use super::ledger::SkipReason;
 use super::pglog::parse_ms;
 use super::statements::StatementBatch;
 use super::time::parse_pg_timestamp;
+use crate::model::ledger::SkipReason;
 use crate::model::query::Source;
 
 /// One row of a dump, by column name (CSV with its header, or a JSON object); the schema

@@ -7,8 +7,8 @@
 //! are skipped.
 
 use super::decompress;
-use super::ledger::{InputLedger, SkipReason};
 use super::pgss::Row;
+use crate::model::ledger::{InputLedger, SkipReason};
 use crate::model::schema::{Index, Schema};
 use crate::{Error, Result};
 use sqlparser::ast::{

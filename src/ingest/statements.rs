@@ -3,8 +3,8 @@
 //! distinct statements only. Chunks of one file merge in file order, which keeps the first
 //! exemplar the file's first.
 
-use super::ledger::InputLedger;
 use crate::model::fingerprint::{Fingerprinter, fnv1a64, trace_context};
+use crate::model::ledger::InputLedger;
 use crate::model::query::{MAX_TRACE_CONTEXTS, Phase, QueryEvent, Source, StatementStats};
 use rustc_hash::FxHashMap;
 

@@ -4,14 +4,16 @@
 
 pub mod fingerprint;
 pub mod intern;
+pub mod ledger;
 pub mod op_key;
 pub mod query;
 pub mod schema;
+pub mod shape;
 pub mod trace;
 
-use crate::ingest::ledger::InputLedger;
 pub use intern::{Interner, Sym};
-pub use op_key::OpKind;
+use ledger::InputLedger;
+pub use op_key::{OpKey, OpKind};
 
 /// A 16-byte trace id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]

@@ -2,12 +2,49 @@
 //! database spans by their SQL fingerprint, HTTP client spans by method and URL template (ids and
 //! numbers in the path folded to `{id}`), RPC spans by method, everything else by span name.
 
+use super::{Span, Sym};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 
+/// How spans aggregate across traces.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct OpKey {
+    /// Service.
+    pub service: Sym,
+    /// Kind of operation.
+    pub kind: OpKind,
+    /// Database, RPC or messaging system.
+    pub system: Sym,
+    /// Fingerprint, URL template, RPC method or span name.
+    pub label: Sym,
+}
+
+impl OpKey {
+    /// The key of a span.
+    pub fn of(span: &Span) -> OpKey {
+        OpKey {
+            service: span.service,
+            kind: span.op_kind,
+            system: span.op_system,
+            label: span.op_label,
+        }
+    }
+}
+
 /// The kind of an operation, as the report names it.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Default,
+    Serialize,
+    Deserialize,
+    schemars::JsonSchema,
 )]
 #[serde(rename_all = "snake_case")]
 pub enum OpKind {

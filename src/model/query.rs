@@ -84,7 +84,9 @@ pub struct PhaseTotals {
 }
 
 /// A sequential scan seen in auto_explain plans of a statement, per table.
-#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 pub struct ScanFacts {
     /// Plans in which the table was scanned sequentially.
     pub plans: u64,
@@ -108,7 +110,17 @@ pub struct PlanFacts {
 }
 
 /// Buffer counters from pg_stat_statements.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
 pub struct Blocks {
     /// `shared_blks_hit`.
     pub shared_hit: u64,

@@ -1,10 +1,11 @@
 //! `report.md`: the report for people. Text that comes from inputs (service names, span names,
 //! SQL fingerprints, paths) is escaped so that it cannot break the markdown.
 
+use super::evidence::Fact;
 use super::table::{Align, Table};
 use super::units::{ms, ns_as_ms, percent, rate};
 use super::{Finding, FindingKind, Level, Report};
-use crate::analysis::sql::Test;
+use crate::model::shape::Test;
 use std::fmt::Write;
 
 /// Renders the whole report.
@@ -236,10 +237,8 @@ fn render_charts(out: &mut String, report: &Report) {
 fn render_findings(out: &mut String, report: &Report) {
     let _ = writeln!(out, "## Findings\n");
     if report.findings.is_empty() {
-        let _ = writeln!(
-            out,
-            "No detector rule was met (N+1 and redundant calls, sequential fan-out, synchronous chains).\n"
-        );
+        let kinds: Vec<&str> = FindingKind::ALL.iter().map(|k| k.title()).collect();
+        let _ = writeln!(out, "No detector rule was met ({}).\n", kinds.join(", "));
         return;
     }
     let _ = writeln!(
@@ -280,15 +279,7 @@ fn render_findings(out: &mut String, report: &Report) {
 }
 
 fn render_finding(out: &mut String, rank: usize, f: &Finding) {
-    let title = match f.kind {
-        FindingKind::NPlusOneDb => "N+1 queries",
-        FindingKind::NPlusOneHttp => "N+1 calls",
-        FindingKind::RedundantCall => "Redundant calls",
-        FindingKind::SequentialFanout => "Sequential fan-out",
-        FindingKind::SyncChain => "Deep synchronous chain",
-        FindingKind::SlowStatement => "Slow statement",
-        FindingKind::MissingIndexSuspect => "Missing-index suspect",
-    };
+    let title = f.kind.title();
     let _ = writeln!(
         out,
         "### {rank}. {title} in {} ({})\n",
@@ -327,26 +318,24 @@ fn render_finding(out: &mut String, rank: usize, f: &Finding) {
             );
         }
     }
-    for (key, value) in &f.evidence {
-        if let Some(hops) = value.as_array().filter(|_| key == "hops") {
-            let _ = writeln!(out, "- hops:");
-            for hop in hops {
-                let _ = writeln!(
-                    out,
-                    "  - {} {}: adds {} ms per request, {} ms of it in the call to the next service",
-                    escape(hop["service"].as_str().unwrap_or_default()),
-                    code(hop["operation"].as_str().unwrap_or_default()),
-                    ms(hop["cp_ms_per_request"].as_f64().unwrap_or_default()),
-                    ms(hop["call_ms_per_request"].as_f64().unwrap_or_default())
-                );
+    for (name, fact) in f.evidence.facts() {
+        match fact {
+            Fact::Hops(hops) => {
+                let _ = writeln!(out, "- {name}:");
+                for hop in hops {
+                    let _ = writeln!(
+                        out,
+                        "  - {} {}: adds {} ms per request, {} ms of it in the call to the next service",
+                        escape(&hop.service),
+                        code(&hop.operation),
+                        ms(hop.cp_ms_per_request),
+                        ms(hop.call_ms_per_request)
+                    );
+                }
             }
-        } else {
-            let _ = writeln!(
-                out,
-                "- {}: {}",
-                key.replace('_', " "),
-                evidence_value(key, value)
-            );
+            fact => {
+                let _ = writeln!(out, "- {name}: {}", fact_text(&fact));
+            }
         }
     }
     if !f.code_location.is_empty() {
@@ -363,30 +352,33 @@ fn render_finding(out: &mut String, rank: usize, f: &Finding) {
     let _ = writeln!(out, "\n{}\n", f.suggestion);
 }
 
-/// One evidence value, printed by what its key says it holds.
-fn evidence_value(key: &str, value: &serde_json::Value) -> String {
-    use serde_json::Value;
-    match value {
-        Value::Number(n) if key.split('_').any(|w| w == "fraction" || w == "share") => {
-            percent(n.as_f64().unwrap_or_default())
-        }
-        Value::Number(n) if key.contains("_ms") => ms(n.as_f64().unwrap_or_default()),
-        Value::Number(n) if n.is_f64() => format!("{:.2}", n.as_f64().unwrap_or_default()),
-        Value::String(text) => code(text),
-        Value::Object(fields) => fields
+/// One fact, printed as what it is.
+fn fact_text(fact: &Fact) -> String {
+    match fact {
+        Fact::Ms(v) => ms(*v),
+        Fact::Share(v) => percent(*v),
+        Fact::Count(n) => n.to_string(),
+        Fact::Number(v) => format!("{v:.2}"),
+        Fact::Flag(b) => b.to_string(),
+        Fact::Text(text) => code(text),
+        Fact::Record(fields) => fields
             .iter()
-            .map(|(k, v)| format!("{} {}", k.replace('_', " "), evidence_value(k, v)))
+            .map(|(name, f)| format!("{name} {}", fact_text(f)))
             .collect::<Vec<_>>()
             .join(", "),
-        Value::Array(items) => items
+        Fact::List(items) => items
             .iter()
             .map(|item| match item {
-                Value::Object(_) => format!("({})", evidence_value(key, item)),
-                other => evidence_value(key, other),
+                Fact::Record(_) => format!("({})", fact_text(item)),
+                other => fact_text(other),
             })
             .collect::<Vec<_>>()
             .join(", "),
-        other => escape(&other.to_string()),
+        Fact::Hops(hops) => hops
+            .iter()
+            .map(|h| format!("{} {}", escape(&h.service), code(&h.operation)))
+            .collect::<Vec<_>>()
+            .join(" → "),
     }
 }
 

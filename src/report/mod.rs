@@ -4,15 +4,18 @@
 //! defaults so that old reports (baselines) still parse.
 
 pub mod charts;
+pub mod evidence;
 pub mod markdown;
 pub mod table;
 pub mod terminal;
 pub mod units;
 
-use crate::analysis::sql::StatementShape;
-use crate::ingest::ledger::InputLedger;
 use crate::model::OpKind;
+use crate::model::ledger::InputLedger;
 use crate::model::query::{Blocks, ScanFacts};
+use crate::model::shape::StatementShape;
+use evidence::Evidence;
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -20,7 +23,7 @@ use std::collections::BTreeMap;
 pub const SCHEMA_VERSION: u32 = 1;
 
 /// Every result of one analysis.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Report {
     /// Version of this shape.
     pub schema_version: u32,
@@ -64,7 +67,7 @@ pub struct Report {
 }
 
 /// How the pg_stat_statements dumps of the levels (one per level) were read.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct SnapshotSummary {
     /// `--pgss-cumulative`: rows without `stats_since` were taken as continuing the previous
     /// level's.
@@ -81,7 +84,7 @@ pub struct SnapshotSummary {
 }
 
 /// One statement (fingerprint) of the database inputs, all its sources joined.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct QueryRow {
     /// The fingerprint's 64-bit id, in hex.
     pub fingerprint_id: String,
@@ -154,7 +157,7 @@ impl QueryRow {
 }
 
 /// Database spans of one service joined to a statement: the request side of its cost.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct SpanJoin {
     /// The service whose spans ran the statement.
     pub service: String,
@@ -186,7 +189,7 @@ pub struct SpanJoin {
 }
 
 /// The slowest request's spans that hold its critical path, in tree order.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Waterfall {
     /// Its trace id.
     pub trace_id: String,
@@ -197,7 +200,7 @@ pub struct Waterfall {
 }
 
 /// One row of the waterfall; times are ms from the request's start.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct WaterfallSpan {
     /// Service.
     pub service: String,
@@ -215,7 +218,7 @@ pub struct WaterfallSpan {
 }
 
 /// How an operation's critical-path time per request grows with throughput.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// Elasticity under 0.3: about constant per request.
@@ -241,7 +244,7 @@ impl Verdict {
 }
 
 /// One operation across the levels.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ScalingRow {
     /// Service.
     pub service: String,
@@ -266,7 +269,7 @@ pub struct ScalingRow {
 }
 
 /// The whole of the scaling table.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ScalingSummary {
     /// Mean end-to-end latency of each level, ms.
     pub mean_latency_ms_by_level: Vec<f64>,
@@ -280,7 +283,9 @@ pub struct ScalingSummary {
 }
 
 /// The kind of a finding.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum FindingKind {
     /// The same query, with different arguments, repeated under one parent.
@@ -300,22 +305,45 @@ pub enum FindingKind {
 }
 
 impl FindingKind {
-    /// The name used in reports.
-    pub fn as_str(self) -> &'static str {
+    /// Every kind, in the order reports list them.
+    pub const ALL: [FindingKind; 7] = [
+        FindingKind::NPlusOneDb,
+        FindingKind::NPlusOneHttp,
+        FindingKind::RedundantCall,
+        FindingKind::SequentialFanout,
+        FindingKind::SyncChain,
+        FindingKind::SlowStatement,
+        FindingKind::MissingIndexSuspect,
+    ];
+
+    /// The name used in reports and in `chokepoint.toml`, and the title of its findings.
+    fn names(self) -> (&'static str, &'static str) {
         match self {
-            FindingKind::NPlusOneDb => "n_plus_one_db",
-            FindingKind::NPlusOneHttp => "n_plus_one_http",
-            FindingKind::RedundantCall => "redundant_call",
-            FindingKind::SequentialFanout => "sequential_fanout",
-            FindingKind::SyncChain => "sync_chain",
-            FindingKind::SlowStatement => "slow_statement",
-            FindingKind::MissingIndexSuspect => "missing_index_suspect",
+            FindingKind::NPlusOneDb => ("n_plus_one_db", "N+1 queries"),
+            FindingKind::NPlusOneHttp => ("n_plus_one_http", "N+1 calls"),
+            FindingKind::RedundantCall => ("redundant_call", "Redundant calls"),
+            FindingKind::SequentialFanout => ("sequential_fanout", "Sequential fan-out"),
+            FindingKind::SyncChain => ("sync_chain", "Deep synchronous chain"),
+            FindingKind::SlowStatement => ("slow_statement", "Slow statement"),
+            FindingKind::MissingIndexSuspect => ("missing_index_suspect", "Missing-index suspect"),
         }
+    }
+
+    /// The name used in reports and in `chokepoint.toml`.
+    pub fn as_str(self) -> &'static str {
+        self.names().0
+    }
+
+    /// The title of its findings, for people.
+    pub fn title(self) -> &'static str {
+        self.names().1
     }
 }
 
 /// How sure a finding is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Confidence {
     /// The evidence rules out other explanations as far as traces can.
@@ -338,7 +366,7 @@ impl Confidence {
 }
 
 /// A design problem, aggregated over the traces where it occurs.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Finding {
     /// Stable id: a hash of the kind and the keys, in hex.
     pub id: String,
@@ -366,7 +394,7 @@ pub struct Finding {
     /// How sure it is.
     pub confidence: Confidence,
     /// The facts it rests on.
-    pub evidence: std::collections::BTreeMap<String, serde_json::Value>,
+    pub evidence: Evidence,
     /// Traces where it saves the most.
     pub exemplar_trace_ids: Vec<String>,
     /// In the same order: a span of it in each exemplar trace.
@@ -379,7 +407,7 @@ pub struct Finding {
 }
 
 /// A candidate that missed a rule.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct NearMiss {
     /// The kind it would have been.
     pub kind: FindingKind,
@@ -396,7 +424,7 @@ pub struct NearMiss {
 }
 
 /// Name and version of the tool.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Tool {
     /// `chokepoint`.
     pub name: String,
@@ -405,7 +433,7 @@ pub struct Tool {
 }
 
 /// Trace-level accounting. `spans_analyzed + duplicate_spans` equals the spans read.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct TraceLedger {
     /// Traces (requests) analyzed.
     pub traces: u64,
@@ -449,7 +477,7 @@ impl std::ops::AddAssign<&TraceLedger> for TraceLedger {
 }
 
 /// One load level.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Level {
     /// Name (`all` without levels).
     pub name: String,
@@ -479,7 +507,7 @@ pub struct Level {
 }
 
 /// The requests of one endpoint at one level.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Endpoint {
     /// Service of the root span.
     pub service: String,
@@ -496,7 +524,7 @@ pub struct Endpoint {
 }
 
 /// Latency percentiles (nearest rank) and mean, ms.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Percentiles {
     /// Mean.
     pub mean: f64,
@@ -511,7 +539,7 @@ pub struct Percentiles {
 }
 
 /// One operation's part of a level's latency.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Bottleneck {
     /// 1 for the largest.
     pub rank: u32,
@@ -552,7 +580,7 @@ pub struct Bottleneck {
 }
 
 /// The operations of a level not listed among its top bottlenecks.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct OtherOperations {
     /// How many.
     pub operations: u64,
@@ -565,7 +593,9 @@ pub struct OtherOperations {
 }
 
 /// Why spans are off the critical path by construction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum OffPathReason {
     /// CONSUMER span: message processing its parent does not wait for.
@@ -579,7 +609,7 @@ pub enum OffPathReason {
 }
 
 /// Spans of one operation off the path for one reason (counted at the top of each subtree).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct OffPathRow {
     /// Service.
     pub service: String,
@@ -594,7 +624,7 @@ pub struct OffPathRow {
 }
 
 /// Clock skew between a client and a server (host names where known, else services).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct SkewRow {
     /// Client host or service.
     pub client: String,
@@ -607,11 +637,34 @@ pub struct SkewRow {
     pub max_shift_ms: f64,
 }
 
+/// The JSON Schema (draft 2020-12) of the JSON report, generated from its types; committed as
+/// `src/report/report.schema.json`, which a test keeps equal to it.
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(Report);
+    let mut s = serde_json::to_string_pretty(&schema).expect("a schema serializes");
+    s.push('\n');
+    s
+}
+
 impl Report {
     /// The JSON report.
     pub fn to_json(&self) -> String {
         let mut s = serde_json::to_string_pretty(self).expect("a report serializes");
         s.push('\n');
         s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FindingKind;
+
+    #[test]
+    fn every_kind_is_named_as_serde_spells_it_and_has_a_title() {
+        for kind in FindingKind::ALL {
+            let json = serde_json::to_string(&kind).unwrap();
+            assert_eq!(json, format!("\"{}\"", kind.as_str()));
+            assert!(!kind.title().is_empty());
+        }
     }
 }

@@ -1,9 +1,10 @@
 //! Bad input: each case gives a clear error naming the file, or a ledger entry; never a panic.
 
+use crate::common::analyze;
 use crate::common::{SpanMaker, dataset, read, run, synth_json, temp_dir};
-use chokepoint::analysis::{Options, analyze};
-use chokepoint::ingest::ledger::SkipReason;
+use chokepoint::analysis::Options;
 use chokepoint::model::SpanKind;
+use chokepoint::model::ledger::SkipReason;
 use std::io::Write;
 
 const SPAN_LINE: &str = r#"{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"api"}}]},"scopeSpans":[{"spans":[{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174","name":"GET /","kind":2,"startTimeUnixNano":"1000","endTimeUnixNano":"5000"}]}]}]}"#;

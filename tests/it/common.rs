@@ -47,7 +47,9 @@ pub fn analyze_json(dir: &Path, args: &[&str]) -> chokepoint::report::Report {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    serde_json::from_slice(&out.stdout).expect("stdout is the JSON report")
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("stdout is JSON");
+    assert_follows_schema(&json);
+    serde_json::from_value(json).expect("stdout is the JSON report")
 }
 
 /// A fresh temporary folder for one test.
@@ -178,4 +180,60 @@ pub fn dataset(spans: Vec<Span>, maker: SpanMaker) -> chokepoint::model::Dataset
     dataset.inputs[0].records = dataset.spans.len() as u64;
     dataset.sort_spans();
     dataset
+}
+
+/// The typed evidence of a finding, which must be of `$variant`.
+macro_rules! evidence {
+    ($finding:expr, $variant:ident) => {
+        match &$finding.evidence {
+            chokepoint::report::evidence::Evidence::$variant(e) => e,
+            other => panic!("expected {} evidence, got {other:?}", stringify!($variant)),
+        }
+    };
+}
+
+/// The committed JSON Schema of the JSON report, compiled once.
+fn report_schema() -> &'static jsonschema::Validator {
+    static SCHEMA: std::sync::OnceLock<jsonschema::Validator> = std::sync::OnceLock::new();
+    SCHEMA.get_or_init(|| {
+        let text = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("src/report/report.schema.json"),
+        )
+        .expect("the committed schema");
+        let schema: serde_json::Value = serde_json::from_str(&text).expect("the schema is JSON");
+        jsonschema::validator_for(&schema).expect("a valid JSON Schema")
+    })
+}
+
+/// Checks a report's JSON against the committed schema, which users' scripts rely on.
+pub fn check_schema(report: &chokepoint::report::Report) {
+    let json: serde_json::Value = serde_json::from_str(&report.to_json()).expect("JSON");
+    assert_follows_schema(&json);
+}
+
+/// Where a JSON report breaks the committed schema (the first few places).
+pub fn schema_errors(json: &serde_json::Value) -> Vec<String> {
+    report_schema()
+        .iter_errors(json)
+        .map(|e| format!("{} at {}", e, e.instance_path()))
+        .take(5)
+        .collect()
+}
+
+fn assert_follows_schema(json: &serde_json::Value) {
+    let errors = schema_errors(json);
+    assert!(
+        errors.is_empty(),
+        "the report breaks its schema: {errors:#?}"
+    );
+}
+
+/// [`chokepoint::analysis::analyze`], its report checked against the schema.
+pub fn analyze(
+    dataset: &chokepoint::model::Dataset,
+    options: &chokepoint::analysis::Options,
+) -> chokepoint::report::Report {
+    let report = chokepoint::analysis::analyze(dataset, options);
+    check_schema(&report);
+    report
 }

@@ -3,9 +3,10 @@
 //! the counts, removing spans never creates a finding at a new place, and the order in which
 //! strings were first seen changes no byte of the report.
 
+use crate::common::analyze;
 use crate::common::{SpanMaker, dataset};
 use chokepoint::analysis::stats::Rng;
-use chokepoint::analysis::{Options, analyze, detect};
+use chokepoint::analysis::{Options, detect};
 use chokepoint::model::{OpKind, Span, SpanKind};
 use chokepoint::report::{Confidence, Finding, FindingKind, Report};
 use proptest::prelude::*;
@@ -262,8 +263,8 @@ fn concurrent_repeats_are_reported_with_their_real_smaller_saving() {
         "three waves on the path, one batched query left"
     );
     assert_eq!(
-        s.evidence["recorded_ms_per_request"],
-        c.evidence["recorded_ms_per_request"]
+        evidence!(s, NPlusOne).recorded_ms_per_request,
+        evidence!(c, NPlusOne).recorded_ms_per_request
     );
 }
 
@@ -321,7 +322,7 @@ fn sequential_calls_whose_order_varies_are_independent() {
     assert_eq!(found.len(), 1, "{:#?}", report.findings);
     let f = found[0];
     assert_eq!(f.confidence, Confidence::High);
-    assert_eq!(f.evidence["order_varies"], true);
+    assert!(evidence!(f, Fanout).order_varies);
     assert_eq!(f.fingerprint, "GET prices/{id} ; GET stock/{id}");
     assert_eq!(f.traces_affected, 10);
     // Each trace: 28 ms and 25 ms in a row; concurrently the shorter one hides behind the other.
@@ -338,9 +339,10 @@ fn sequential_calls_in_a_fixed_order_back_to_back_have_low_confidence() {
     let report = fanout(|_| false);
     let f = of_kind(&report, FindingKind::SequentialFanout)[0];
     assert_eq!(f.confidence, Confidence::Low);
-    assert_eq!(f.evidence["order_varies"], false);
+    assert!(!evidence!(f, Fanout).order_varies);
     assert_eq!(
-        f.evidence["min_gap_ms_median"], 0.0,
+        evidence!(f, Fanout).min_gap_ms_median,
+        0.0,
         "the second starts as the first ends"
     );
     assert!(f.suggestion.contains("data dependency"));
@@ -364,7 +366,7 @@ fn a_loop_in_one_percent_of_traces_is_reported_with_that_frequency_and_ranked_be
     let rare = found[1];
     assert_eq!(rare.fingerprint, "select * from users where id = ?");
     assert_eq!(rare.traces_affected, 1);
-    assert_eq!(rare.evidence["fraction_of_requests"], 0.01);
+    assert_eq!(evidence!(rare, NPlusOne).fraction_of_requests, 0.01);
     assert_eq!(
         rare.saving_ms_per_request, 0.08,
         "8 ms saved in one request of 100"
@@ -394,7 +396,10 @@ fn a_repeating_pair_of_queries_is_one_n_plus_one_of_the_pair() {
     let f = found[0];
     assert_eq!(f.fingerprint, format!("{ORDERS} ; {USER}"));
     assert_eq!(f.occurrences_median, 5, "five turns of the loop");
-    assert_eq!(f.evidence["loop_body"].as_array().map(Vec::len), Some(2));
+    assert_eq!(
+        evidence!(f, NPlusOne).loop_body.as_ref().map(Vec::len),
+        Some(2)
+    );
     assert_eq!(
         f.saving_ms_per_request,
         90.0 - 10.0 - 8.0,
@@ -466,16 +471,10 @@ fn a_deep_synchronous_chain_gives_the_time_each_hop_adds() {
         f.saving_ms_per_request, 8.0,
         "the two client spans' own time"
     );
-    let hops: Vec<(f64, f64)> = f.evidence["hops"]
-        .as_array()
-        .unwrap()
+    let hops: Vec<(f64, f64)> = evidence!(f, Chain)
+        .hops
         .iter()
-        .map(|h| {
-            (
-                h["cp_ms_per_request"].as_f64().unwrap(),
-                h["call_ms_per_request"].as_f64().unwrap(),
-            )
-        })
+        .map(|h| (h.cp_ms_per_request, h.call_ms_per_request))
         .collect();
     assert_eq!(hops, vec![(24.0, 4.0), (20.0, 4.0), (56.0, 0.0)]);
     assert_eq!(
@@ -766,12 +765,15 @@ fn a_mysql_full_scan_is_a_suspect_on_its_table_and_columns() {
     );
     // Equality first, then the ORDER BY column a B-tree can return in order.
     assert_eq!(
-        f.evidence["suggested_index"]["statement"],
+        evidence!(f, MissingIndex).suggested_index.statement,
         "CREATE INDEX CONCURRENTLY ON customers (email, created_at);"
     );
     assert_eq!(
-        f.evidence["rows_examined"]["rows_examined_per_call"],
-        500_000
+        evidence!(f, MissingIndex)
+            .rows_examined
+            .as_ref()
+            .map(|r| r.rows_examined_per_call),
+        Some(500_000)
     );
     assert_eq!(f.confidence.as_str(), "high");
     // The 40-row table examines too few rows to be a suspect, or a near miss.

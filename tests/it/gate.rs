@@ -229,7 +229,11 @@ fn bad_usage_and_bad_budgets_exit_2() {
     for (text, message) in [
         (
             "[budgets]\nmax_findings = { n_plus_two = 0 }\n",
-            "n_plus_two is not a finding kind",
+            "line 2, column 18",
+        ),
+        (
+            "[budgets]\nmax_findings = { n_plus_two = 0 }\n",
+            "unknown variant `n_plus_two`, expected one of `n_plus_one_db`",
         ),
         (
             "[budgets]\nmax_share = 2\n",

@@ -300,7 +300,7 @@ fn scaling_report() -> Report {
         names: vec!["50".into(), "100".into(), "200".into()],
         of_input: vec![Some(0), Some(1), Some(2)],
     };
-    chokepoint::analysis::analyze(&dataset, &options)
+    crate::common::analyze(&dataset, &options)
 }
 
 #[test]

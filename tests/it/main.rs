@@ -2,6 +2,7 @@
 
 mod bad_input;
 mod cli;
+#[macro_use]
 mod common;
 mod conformance;
 mod dblogs;

@@ -3,8 +3,8 @@
 
 use crate::common::{corpus, read, span_rows, synth_json, temp_dir};
 use chokepoint::analysis::critical_path::{Options, critical_path};
-use chokepoint::ingest::ledger::SkipReason;
 use chokepoint::model::SpanKind;
+use chokepoint::model::ledger::SkipReason;
 use chokepoint::model::trace::Tree;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
@@ -92,7 +92,7 @@ fn the_duplicated_span_is_counted_once_and_kept_once() {
         return;
     };
     let dataset = read(&[dir.join("jaeger-ui.otlp2jaeger-in.json")]).unwrap();
-    let report = chokepoint::analysis::analyze(&dataset, &Default::default());
+    let report = crate::common::analyze(&dataset, &Default::default());
     assert_eq!(report.traces.spans_analyzed, 1);
     assert_eq!(report.traces.duplicate_spans, 1);
     assert_eq!(

@@ -39,10 +39,9 @@ fn suspects(report: &Report) -> Vec<(String, String)> {
         .iter()
         .filter(|f| f.kind == FindingKind::MissingIndexSuspect)
         .map(|f| {
-            let index = &f.evidence["suggested_index"];
             (
                 f.fingerprint.clone(),
-                index["statement"].as_str().unwrap().to_string(),
+                evidence!(f, MissingIndex).suggested_index.statement.clone(),
             )
         })
         .collect()
@@ -68,18 +67,16 @@ fn the_unindexed_lookup_on_the_large_table_is_the_only_suspect() {
         );
         let f = &report.findings[0];
         assert_eq!(f.confidence.as_str(), "high");
-        assert_eq!(f.evidence["seq_scan"]["table"], "accounts");
-        assert_eq!(f.evidence["seq_scan"]["rows_read_per_scan"], 200_000);
-        assert!(
-            f.evidence.contains_key("blocks_per_row"),
-            "{:?}",
-            f.evidence
-        );
+        let e = evidence!(f, MissingIndex);
+        let scan = e.seq_scan.as_ref().expect("auto_explain saw the scan");
+        assert_eq!(scan.table, "accounts");
+        assert_eq!(scan.rows_read_per_scan, 200_000);
+        assert!(e.blocks_per_row.is_some(), "{e:?}");
         if schema.contains(&"pg_stat_user_tables.csv") {
             // The table's own statistics: read by sequential scans only.
-            let index = &f.evidence["suggested_index"];
-            assert!(index["live_rows"].as_u64().unwrap() >= 200_000, "{index}");
-            assert_eq!(index["table_seq_scan_share"], 1.0, "{index}");
+            let index = &e.suggested_index;
+            assert!(index.live_rows.unwrap() >= 200_000, "{index:?}");
+            assert_eq!(index.table_seq_scan_share, Some(1.0), "{index:?}");
         }
         // The 50-row table is scanned too, but reads too few rows to be a suspect.
         assert!(

@@ -2,10 +2,11 @@
 //! of a level add up to 1, the ledger accounts for every span read, and permuting the input
 //! changes no byte of the report.
 
+use crate::common::analyze;
 use crate::common::{SpanMaker, read, temp_dir};
+use chokepoint::analysis::Options;
 use chokepoint::analysis::critical_path::{Options as CpOptions, critical_path, self_times};
 use chokepoint::analysis::stats::Rng;
-use chokepoint::analysis::{Options, analyze};
 use chokepoint::model::fingerprint::{Dialect, fingerprint};
 use chokepoint::model::trace::Tree;
 use chokepoint::model::{Dataset, Span, SpanKind};

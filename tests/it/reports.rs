@@ -1,8 +1,9 @@
 //! The reports: golden outputs on the bundled demo, the JSON report's v1 fields, and
 //! byte-identical output whatever the thread count.
 
+use crate::common::analyze;
 use crate::common::{read, run, temp_dir};
-use chokepoint::analysis::{Options, analyze};
+use chokepoint::analysis::Options;
 use chokepoint::report::{FindingKind, Report};
 use serde_json::Value;
 use std::path::Path;
@@ -248,13 +249,51 @@ fn the_demo_shows_the_capture_levels_and_its_planted_problems() {
         .iter()
         .find(|f| f.kind == FindingKind::MissingIndexSuspect)
         .unwrap();
+    let e = evidence!(suspect, MissingIndex);
     assert_eq!(
-        suspect.evidence["suggested_index"]["statement"],
+        e.suggested_index.statement,
         "CREATE INDEX CONCURRENTLY ON customers (email);"
     );
     assert_eq!(
-        suspect.evidence["suggested_index"]["schema"],
+        e.suggested_index.schema,
         "no index of customers starts with these columns"
     );
-    assert_eq!(suspect.evidence["seq_scan"]["rows_read_per_scan"], 200_000);
+    assert_eq!(
+        e.seq_scan.as_ref().map(|s| s.rows_read_per_scan),
+        Some(200_000)
+    );
+}
+
+/// The committed JSON Schema is the one the report's types give. `CHOKEPOINT_UPDATE_SCHEMA=1`
+/// writes it anew.
+#[test]
+fn the_committed_schema_is_generated_from_the_types() {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/report/report.schema.json");
+    let generated = chokepoint::report::json_schema();
+    if std::env::var_os("CHOKEPOINT_UPDATE_SCHEMA").is_some() {
+        std::fs::write(&path, &generated).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == generated,
+        "src/report/report.schema.json is stale: run the tests with CHOKEPOINT_UPDATE_SCHEMA=1 \
+         and list the change in the README"
+    );
+}
+
+/// The schema rejects what a script could not rely on: a finding of no known kind, evidence
+/// without its required facts.
+#[test]
+fn the_schema_rejects_broken_reports() {
+    let text =
+        std::fs::read_to_string(crate::common::fixture("reruns/same-build.report.json")).unwrap();
+    let good: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(crate::common::schema_errors(&good), Vec::<String>::new());
+    let mut bad_kind = good.clone();
+    bad_kind["findings"][0]["kind"] = "n_plus_three".into();
+    assert!(!crate::common::schema_errors(&bad_kind).is_empty());
+    let mut bad_evidence = good.clone();
+    bad_evidence["findings"][0]["evidence"] = serde_json::json!({"fraction_of_requests": "all"});
+    assert!(!crate::common::schema_errors(&bad_evidence).is_empty());
 }

@@ -7,10 +7,14 @@
 //! confidence is high only when the calls' order varies across traces: a fixed order may be a
 //! data dependency.
 
-use super::{Detail, Miss, Occurrence, TraceView};
-use crate::analysis::OpKey;
+use super::aggregate::Group;
+use super::{Conclusion, Detail, Miss, Occurrence, TraceDetector, TraceView, Verdict};
+use crate::analysis::stats;
 use crate::model::trace::Node;
-use crate::report::FindingKind;
+use crate::model::{Interner, OpKey};
+use crate::report::evidence::{Evidence, FanoutCall, FanoutEvidence};
+use crate::report::{Confidence, FindingKind};
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use serde::Deserialize;
 
 /// Thresholds.
@@ -38,11 +42,156 @@ impl Default for Options {
     }
 }
 
+/// What one trace's fan-out under one parent showed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sequence {
+    /// The calls in the order they ran.
+    pub order: Vec<OpKey>,
+    /// Smallest gap between one call's end and the next one's start, ns.
+    pub min_gap_ns: i64,
+    /// What running them concurrently would save by recorded durations, ns.
+    pub recorded_saving_ns: u64,
+}
+
+/// The sequential fan-out detector.
+pub struct SequentialFanout;
+
+impl TraceDetector for SequentialFanout {
+    fn kinds(&self) -> &'static [FindingKind] {
+        &[FindingKind::SequentialFanout]
+    }
+
+    fn detect(
+        &self,
+        view: &TraceView,
+        options: &super::Options,
+        found: &mut Vec<Occurrence>,
+        missed: &mut Vec<Miss>,
+    ) {
+        detect(view, &options.fanout, found, missed);
+    }
+
+    /// A fan-out is keyed by its parent alone: which calls it makes varies from trace to
+    /// trace, and one parent's sequential calls are one design problem.
+    fn key_pattern<'p>(&self, _: &'p [OpKey]) -> &'p [OpKey] {
+        &[]
+    }
+
+    /// Its calls, sorted: the key is a set.
+    fn fingerprint(&self, _: &OpKey, pattern: &[OpKey], strings: &Interner) -> String {
+        let mut calls: Vec<&str> = pattern.iter().map(|k| strings.get(k.label)).collect();
+        calls.sort_unstable();
+        calls.join(" ; ")
+    }
+
+    fn merge(&self, into: &mut Detail, from: Detail) {
+        if let (Detail::Sequence(a), Detail::Sequence(b)) = (into, from) {
+            a.recorded_saving_ns += b.recorded_saving_ns;
+        }
+    }
+
+    /// Reported only when it happens in a steady share of the parent's traces; high confidence
+    /// only when the calls' order varies (a fixed order may be a data dependency).
+    fn conclude(&self, group: &Group, options: &super::Options) -> Conclusion {
+        let o = &options.fanout;
+        // The traces each call was in, and the ordered pairs (earlier, later) seen.
+        let mut in_traces: HashMap<OpKey, u64> = HashMap::default();
+        let mut pairs: HashSet<(OpKey, OpKey)> = HashSet::default();
+        let mut gaps_ns: Vec<i64> = Vec::new();
+        let mut recorded_saving_ns = 0;
+        for occurrence in &group.occurrences {
+            for &call in &occurrence.pattern {
+                *in_traces.entry(call).or_default() += 1;
+            }
+            if let Detail::Sequence(s) = &occurrence.detail {
+                for (i, &earlier) in s.order.iter().enumerate() {
+                    pairs.extend(s.order[i + 1..].iter().map(|&later| (earlier, later)));
+                }
+                gaps_ns.push(s.min_gap_ns);
+                recorded_saving_ns += s.recorded_saving_ns;
+            }
+        }
+        let mut calls: Vec<(OpKey, u64)> = in_traces.into_iter().collect();
+        calls.sort_by_cached_key(|&(k, _)| {
+            (
+                group.op(&k),
+                group.strings.get(k.system).to_string(),
+                k.kind,
+            )
+        });
+        let fingerprint = Some(
+            calls
+                .iter()
+                .map(|(k, _)| group.op(k))
+                .collect::<Vec<_>>()
+                .join(" ; "),
+        );
+        let traces = group.traces();
+        let parent_traces = group.traces_with(group.parent).max(1);
+        let percent = traces as f64 * 100.0 / parent_traces as f64;
+        if percent < o.min_trace_percent || traces < o.min_traces {
+            let rule = format!(
+                "in {percent:.1}% of the parent's traces ({traces}), needs {}% and {} traces",
+                o.min_trace_percent, o.min_traces
+            );
+            return Conclusion {
+                fingerprint,
+                outcome: Err(rule),
+            };
+        }
+        gaps_ns.sort_unstable();
+        let varies = pairs.iter().any(|&(a, b)| pairs.contains(&(b, a)));
+        let (confidence, suggestion) = if varies {
+            (
+                Confidence::High,
+                "Issue these calls concurrently: their order varies across traces, so none waits for another's result.",
+            )
+        } else {
+            (
+                Confidence::Low,
+                "Issue these calls concurrently if the later ones do not need the earlier ones' results: their order never varies, so check for a data dependency first.",
+            )
+        };
+        Conclusion {
+            fingerprint,
+            outcome: Ok(Verdict {
+                confidence,
+                evidence: Evidence::Fanout(FanoutEvidence {
+                    calls: calls
+                        .iter()
+                        .map(|&(k, traces)| FanoutCall {
+                            operation: group.op(&k),
+                            traces,
+                        })
+                        .collect(),
+                    fraction_of_requests: group.fraction_of_requests(),
+                    min_gap_ms_median: stats::ms(gaps_ns[gaps_ns.len() / 2].max(0) as u64),
+                    order_varies: varies,
+                    recorded_saving_ms_per_request: group.ms_per_request(recorded_saving_ns),
+                    share_of_parent_traces: traces as f64 / parent_traces as f64,
+                    traces_below_threshold: group.traces_below_threshold(),
+                }),
+                suggestion: suggestion.into(),
+            }),
+        }
+    }
+
+    fn near_miss_rule(&self, _: FindingKind, closest: u64, options: &super::Options) -> String {
+        let o = &options.fanout;
+        format!(
+            "saves {} ms at most, needs {} ms or {}% of the parent",
+            stats::ms(closest),
+            o.min_saving_ms,
+            o.min_saving_percent
+        )
+    }
+}
+
 /// Calls considered per parent; more are rare and the search is cubic.
 const MAX_CALLS: usize = 24;
 
 /// Finds sequential fan-outs under every span of the trace.
-pub fn detect(
+fn detect(
     view: &TraceView,
     options: &Options,
     found: &mut Vec<Occurrence>,
@@ -107,11 +256,11 @@ pub fn detect(
             saving_ns: cost - costs.iter().max().copied().unwrap_or(0),
             span: tree.span(parent).span_id,
             code: tree.span(parent).code_location,
-            detail: Detail::Fanout {
+            detail: Detail::Sequence(Sequence {
                 order: set.iter().map(|&c| key(c)).collect(),
                 min_gap_ns,
                 recorded_saving_ns: recorded_saving,
-            },
+            }),
         });
     }
 }

@@ -1,21 +1,30 @@
-//! Detectors: which design problem put the time where the ranking says it goes. Each detector
-//! reads one trace at a time, through a [`TraceView`] built once per trace, and emits
-//! [`Occurrence`]s (and near misses); [`crate::analysis::finding`] aggregates them across traces.
+//! Detectors: which design problem put the time where the ranking says it goes. A trace
+//! detector ([`TraceDetector`]) reads one trace at a time, through a [`TraceView`] built once
+//! per trace, and emits [`Occurrence`]s (and near misses); [`aggregate`] groups them across
+//! traces and asks the detector for its conclusion. The statement detectors
+//! ([`missing_index`], [`slow_statement`]) read the statement profile instead ([`statements`]).
+//!
+//! Adding a trace detector: its module (rule, options, per-trace [`Detail`], conclusion), its
+//! variant of [`Detail`], its kind and evidence in the report, and one line in
+//! [`TRACE_DETECTORS`].
 //!
 //! Detection rules use what the spans recorded (counts, arguments, durations), so that removing
 //! spans can only remove evidence; costs and savings are measured on the critical path, so that
 //! concurrent or off-path work is credited only with the latency it really adds.
 
+pub mod aggregate;
 pub mod fanout;
+pub mod missing_index;
 pub mod n_plus_one;
+pub mod slow_statement;
 pub mod statements;
 pub mod sync_chain;
 
-use crate::analysis::OpKey;
 use crate::analysis::critical_path::{Anomalies, Attribution};
 use crate::model::trace::{NO_PARENT, Node, Tree};
-use crate::model::{Interner, OpKind, SpanId, SpanKind, Sym};
-use crate::report::FindingKind;
+use crate::model::{Interner, OpKey, OpKind, SpanId, SpanKind, Sym};
+use crate::report::evidence::Evidence;
+use crate::report::{Confidence, FindingKind};
 use serde::Deserialize;
 
 /// Detector thresholds, as `chokepoint.toml` spells them.
@@ -30,9 +39,9 @@ pub struct Options {
     /// Deep synchronous chains.
     pub sync_chain: sync_chain::Options,
     /// Missing-index suspects.
-    pub missing_index: statements::MissingIndexOptions,
+    pub missing_index: missing_index::Options,
     /// Slow statements.
-    pub slow_statement: statements::SlowStatementOptions,
+    pub slow_statement: slow_statement::Options,
 }
 
 impl Options {
@@ -178,8 +187,8 @@ pub struct Occurrence {
     pub kind: FindingKind,
     /// The span where it happens (the parent of the calls; a chain's entry).
     pub parent: OpKey,
-    /// The operations involved: the repeated ones in loop order, the fan-out's calls in the
-    /// order of the key, or the services a chain enters below its entry.
+    /// The operations involved: the repeated ones in loop order, the fan-out's calls sorted, or
+    /// the services a chain enters below its entry.
     pub pattern: Vec<OpKey>,
     /// Calls involved (services for a chain).
     pub count: u64,
@@ -191,37 +200,20 @@ pub struct Occurrence {
     pub span: SpanId,
     /// Code location of the calls, may be empty.
     pub code: Sym,
-    /// Kind-specific evidence.
+    /// The detector's own facts of it.
     pub detail: Detail,
 }
 
-/// Kind-specific evidence of one occurrence.
+/// The detector's own facts of one occurrence: one variant per trace detector, each the
+/// detector module's type.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Detail {
     /// N+1 and redundant calls.
-    Repeats {
-        /// Distinct argument sets among the calls (unrecorded ones count as distinct).
-        distinct_args: u64,
-        /// Some calls did not record their arguments.
-        args_unrecorded: bool,
-        /// Sum of the calls' recorded durations, ns.
-        recorded_ns: u64,
-    },
+    Repeats(n_plus_one::Repeats),
     /// Sequential fan-out.
-    Fanout {
-        /// The calls in the order they ran.
-        order: Vec<OpKey>,
-        /// Smallest gap between one call's end and the next one's start, ns.
-        min_gap_ns: i64,
-        /// What running them concurrently would save by recorded durations, ns.
-        recorded_saving_ns: u64,
-    },
+    Sequence(fanout::Sequence),
     /// Deep synchronous chain.
-    Chain {
-        /// Per service level: critical-path time it adds, and the part spent in the client
-        /// span calling the next level (network and queueing), ns.
-        hops: Vec<(u64, u64)>,
-    },
+    Chain(sync_chain::Hops),
 }
 
 /// A candidate that missed a threshold in one trace.
@@ -237,16 +229,90 @@ pub struct Miss {
     pub value: u64,
 }
 
-/// Runs every detector on one trace.
-pub fn run(
-    view: &TraceView,
-    options: &Options,
-    found: &mut Vec<Occurrence>,
-    missed: &mut Vec<Miss>,
-) {
-    n_plus_one::detect(view, &options.n_plus_one, found, missed);
-    fanout::detect(view, &options.fanout, found, missed);
-    sync_chain::detect(view, &options.sync_chain, found);
+/// A detector that reads one trace at a time. Its module owns the rule, the aggregation of its
+/// occurrences across traces, its evidence, its suggestion and the wording of its near misses;
+/// [`aggregate`] does what is common to all (grouping by key, counts, costs, exemplars, ids).
+pub trait TraceDetector: Sync {
+    /// The kinds of finding it reports.
+    fn kinds(&self) -> &'static [FindingKind];
+
+    /// Finds its occurrences, and its near misses, in one trace.
+    fn detect(
+        &self,
+        view: &TraceView,
+        options: &Options,
+        found: &mut Vec<Occurrence>,
+        missed: &mut Vec<Miss>,
+    );
+
+    /// The part of an occurrence's pattern that keys its finding: all of it, unless the
+    /// detector says otherwise.
+    fn key_pattern<'p>(&self, pattern: &'p [OpKey]) -> &'p [OpKey] {
+        pattern
+    }
+
+    /// What repeats or runs in sequence, as text: the operations of the pattern.
+    fn fingerprint(&self, _parent: &OpKey, pattern: &[OpKey], strings: &Interner) -> String {
+        pattern
+            .iter()
+            .map(|k| strings.get(k.label))
+            .collect::<Vec<_>>()
+            .join(" ; ")
+    }
+
+    /// Adds `from`'s detail to `into`'s: two occurrences of one key in one trace.
+    fn merge(&self, into: &mut Detail, from: Detail);
+
+    /// The finding's own part, from its occurrences across traces; or the rule it failed.
+    fn conclude(&self, group: &aggregate::Group, options: &Options) -> Conclusion;
+
+    /// The rule a near miss failed, from the closest value a trace showed.
+    fn near_miss_rule(&self, kind: FindingKind, closest: u64, options: &Options) -> String;
+}
+
+/// A detector's conclusion on one group of occurrences.
+pub struct Conclusion {
+    /// What repeats or runs in sequence, when the key alone does not say it.
+    pub fingerprint: Option<String>,
+    /// The finding's own part, or the rule it failed.
+    pub outcome: Result<Verdict, String>,
+}
+
+/// The part of a finding its detector decides.
+pub struct Verdict {
+    /// How sure it is.
+    pub confidence: Confidence,
+    /// The facts it rests on.
+    pub evidence: Evidence,
+    /// What to do about it.
+    pub suggestion: String,
+}
+
+/// The trace detectors. Adding one is adding its module and a line here.
+pub const TRACE_DETECTORS: [&dyn TraceDetector; 3] = [
+    &n_plus_one::NPlusOne,
+    &fanout::SequentialFanout,
+    &sync_chain::SyncChain,
+];
+
+/// The trace detector of a kind; None for the kinds found in the statement profile.
+pub fn trace_detector(kind: FindingKind) -> Option<&'static dyn TraceDetector> {
+    TRACE_DETECTORS
+        .into_iter()
+        .find(|d| d.kinds().contains(&kind))
+}
+
+/// Runs every trace detector on one trace, one occurrence per key (and one near miss per key,
+/// the closest).
+pub fn run(view: &TraceView, options: &Options) -> aggregate::Detected {
+    let (mut found, mut missed) = (Vec::new(), Vec::new());
+    for detector in TRACE_DETECTORS {
+        detector.detect(view, options, &mut found, &mut missed);
+    }
+    aggregate::Detected {
+        found: aggregate::merge_in_trace(found),
+        missed: aggregate::merge_misses(missed),
+    }
 }
 
 /// Statements that repeat in every transaction by design.

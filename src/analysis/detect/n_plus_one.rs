@@ -8,11 +8,13 @@
 //! arguments were not recorded count as distinct, and the finding says so. A loop whose body
 //! is several calls (A, B, A, B, …) is one N+1 of the pattern.
 
-use super::{Detail, Miss, Occurrence, TraceView};
-use crate::analysis::OpKey;
+use super::aggregate::Group;
+use super::{Conclusion, Detail, Miss, Occurrence, TraceDetector, TraceView, Verdict};
+use crate::analysis::stats;
 use crate::model::trace::Node;
-use crate::model::{OpKind, SpanKind, Sym};
-use crate::report::FindingKind;
+use crate::model::{OpKey, OpKind, SpanKind, Sym};
+use crate::report::evidence::{Evidence, NPlusOneEvidence, RedundantEvidence};
+use crate::report::{Confidence, FindingKind};
 use serde::Deserialize;
 
 /// Thresholds.
@@ -34,15 +36,123 @@ impl Default for Options {
     }
 }
 
-/// One group: the repeated calls of one operation under one parent.
-struct Group {
+/// What one trace's repeats of one key showed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Repeats {
+    /// Distinct argument sets among the calls (unrecorded ones count as distinct).
+    pub distinct_args: u64,
+    /// Some calls did not record their arguments.
+    pub args_unrecorded: bool,
+    /// Sum of the calls' recorded durations, ns.
+    pub recorded_ns: u64,
+}
+
+/// The N+1 and redundant-call detector.
+pub struct NPlusOne;
+
+impl TraceDetector for NPlusOne {
+    fn kinds(&self) -> &'static [FindingKind] {
+        &[
+            FindingKind::NPlusOneDb,
+            FindingKind::NPlusOneHttp,
+            FindingKind::RedundantCall,
+        ]
+    }
+
+    fn detect(
+        &self,
+        view: &TraceView,
+        options: &super::Options,
+        found: &mut Vec<Occurrence>,
+        missed: &mut Vec<Miss>,
+    ) {
+        detect(view, &options.n_plus_one, found, missed);
+    }
+
+    fn merge(&self, into: &mut Detail, from: Detail) {
+        if let (Detail::Repeats(a), Detail::Repeats(b)) = (into, from) {
+            a.distinct_args += b.distinct_args;
+            a.args_unrecorded |= b.args_unrecorded;
+            a.recorded_ns += b.recorded_ns;
+        }
+    }
+
+    fn conclude(&self, group: &Group, _: &super::Options) -> Conclusion {
+        let repeats: Vec<&Repeats> = group
+            .details()
+            .filter_map(|d| match d {
+                Detail::Repeats(r) => Some(r),
+                _ => None,
+            })
+            .collect();
+        let recorded_ms_per_request =
+            group.ms_per_request(repeats.iter().map(|r| r.recorded_ns).sum());
+        let verdict = if group.kind == FindingKind::RedundantCall {
+            Verdict {
+                confidence: Confidence::High,
+                evidence: Evidence::Redundant(RedundantEvidence {
+                    fraction_of_requests: group.fraction_of_requests(),
+                    recorded_ms_per_request,
+                    traces_below_threshold: group.traces_below_threshold(),
+                }),
+                suggestion: "The same call runs again with the same arguments in one request: reuse the first result (a request-scoped cache) or move the call out of the loop.".into(),
+            }
+        } else {
+            let mut distinct: Vec<u64> = repeats.iter().map(|r| r.distinct_args).collect();
+            distinct.sort_unstable();
+            let unrecorded = repeats.iter().filter(|r| r.args_unrecorded).count() as u64;
+            Verdict {
+                // Without recorded arguments, the calls may repeat the same ones.
+                confidence: if unrecorded == group.traces() {
+                    Confidence::Medium
+                } else {
+                    Confidence::High
+                },
+                evidence: Evidence::NPlusOne(NPlusOneEvidence {
+                    distinct_arguments_median: stats::percentile(&distinct, 50),
+                    fraction_of_requests: group.fraction_of_requests(),
+                    loop_body: (group.pattern.len() > 1)
+                        .then(|| group.pattern.iter().map(|k| group.op(k)).collect()),
+                    recorded_ms_per_request,
+                    traces_below_threshold: group.traces_below_threshold(),
+                    traces_without_recorded_arguments: unrecorded,
+                }),
+                suggestion: if group.kind == FindingKind::NPlusOneDb {
+                    "Fetch the rows in one query (`WHERE key = ANY($1)` or `IN (…)`) or load them eagerly with the parent rows, instead of one query per item."
+                } else {
+                    "Fetch the items in one call (a batch endpoint or a list query), or at least issue the calls concurrently."
+                }
+                .into(),
+            }
+        };
+        Conclusion {
+            fingerprint: None,
+            outcome: Ok(verdict),
+        }
+    }
+
+    fn near_miss_rule(&self, kind: FindingKind, closest: u64, options: &super::Options) -> String {
+        let o = &options.n_plus_one;
+        if kind == FindingKind::RedundantCall {
+            format!(
+                "{closest} repeated calls at most, needs {}",
+                o.min_redundant
+            )
+        } else {
+            format!("{closest} distinct calls at most, needs {}", o.min_repeats)
+        }
+    }
+}
+
+/// The repeated calls of one operation under one parent.
+struct Repeated {
     key: OpKey,
     members: Vec<Node>,
     distinct: u64,
 }
 
 /// Finds N+1 and redundant calls under every span of the trace.
-pub fn detect(
+fn detect(
     view: &TraceView,
     options: &Options,
     found: &mut Vec<Occurrence>,
@@ -66,7 +176,7 @@ pub fn detect(
             (key, tree.span(node).start_unix_ns, tree.span(node).span_id)
         });
         let parent_key = view.keys[parent as usize];
-        let mut loops: Vec<Group> = Vec::new();
+        let mut loops: Vec<Repeated> = Vec::new();
         for run in calls.chunk_by(|a, b| a.0 == b.0) {
             if run.len() < 2 {
                 continue; // the common case: an operation called once under this parent
@@ -88,11 +198,11 @@ pub fn detect(
                     saving_ns: cost,
                     span: tree.span(repeated[0]).span_id,
                     code: code_of(view, &members),
-                    detail: Detail::Repeats {
+                    detail: Detail::Repeats(Repeats {
                         distinct_args: distinct,
                         args_unrecorded: false,
                         recorded_ns: repeated.iter().map(|&n| view.duration(n)).sum(),
-                    },
+                    }),
                 });
             } else if !repeated.is_empty() && repeated.len() as u64 + 1 == options.min_redundant {
                 missed.push(Miss {
@@ -103,7 +213,7 @@ pub fn detect(
                 });
             }
             if distinct >= options.min_repeats {
-                loops.push(Group {
+                loops.push(Repeated {
                     key,
                     members,
                     distinct,
@@ -124,7 +234,7 @@ pub fn detect(
         }
         // Database and HTTP/RPC loops are told apart before bodies are looked for, so that a
         // finding's kind never depends on which of its calls a trace recorded.
-        let (db, http): (Vec<Group>, Vec<Group>) =
+        let (db, http): (Vec<Repeated>, Vec<Repeated>) =
             loops.into_iter().partition(|g| g.key.kind == OpKind::Db);
         for body in loop_bodies(view, db)
             .into_iter()
@@ -173,7 +283,7 @@ fn split_arguments(
 
 /// Groups that alternate in a fixed order (A, B, A, B, …) are one loop body; otherwise each
 /// group is its own.
-fn loop_bodies(view: &TraceView, groups: Vec<Group>) -> Vec<Vec<Group>> {
+fn loop_bodies(view: &TraceView, groups: Vec<Repeated>) -> Vec<Vec<Repeated>> {
     if groups.len() < 2 {
         return groups.into_iter().map(|g| vec![g]).collect();
     }
@@ -207,7 +317,7 @@ fn loop_bodies(view: &TraceView, groups: Vec<Group>) -> Vec<Vec<Group>> {
         .min_by_key(|&i| label(unit[i]))
         .expect("a unit has groups");
     unit.rotate_left(start);
-    let mut slots: Vec<Option<Group>> = groups.into_iter().map(Some).collect();
+    let mut slots: Vec<Option<Repeated>> = groups.into_iter().map(Some).collect();
     vec![
         unit.drain(..)
             .map(|g| slots[g].take().expect("each group once in the unit"))
@@ -215,7 +325,7 @@ fn loop_bodies(view: &TraceView, groups: Vec<Group>) -> Vec<Vec<Group>> {
     ]
 }
 
-fn occurrence(view: &TraceView, parent: OpKey, body: &[Group]) -> Occurrence {
+fn occurrence(view: &TraceView, parent: OpKey, body: &[Repeated]) -> Occurrence {
     let members: Vec<Node> = body
         .iter()
         .flat_map(|g| g.members.iter().copied())
@@ -256,11 +366,11 @@ fn occurrence(view: &TraceView, parent: OpKey, body: &[Group]) -> Occurrence {
         saving_ns: cost.saturating_sub(batched),
         span: view.tree.span(first).span_id,
         code: code_of(view, &members),
-        detail: Detail::Repeats {
+        detail: Detail::Repeats(Repeats {
             distinct_args: body.iter().map(|g| g.distinct).min().unwrap_or(0),
             args_unrecorded: members.iter().any(|&n| view.tree.span(n).call_args == 0),
             recorded_ns: members.iter().map(|&n| view.duration(n)).sum(),
-        },
+        }),
     }
 }
 

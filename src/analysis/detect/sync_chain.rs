@@ -5,9 +5,12 @@
 //! time it adds and the part spent in the client span calling the next level (network and
 //! queueing), which is what removing the hop would save.
 
-use super::{Detail, Occurrence, TraceView};
+use super::aggregate::Group;
+use super::{Conclusion, Detail, Miss, Occurrence, TraceDetector, TraceView, Verdict};
 use crate::model::trace::{NO_PARENT, Node};
-use crate::report::FindingKind;
+use crate::model::{Interner, OpKey};
+use crate::report::evidence::{ChainEvidence, Evidence, Hop};
+use crate::report::{Confidence, FindingKind};
 use serde::Deserialize;
 
 /// Thresholds.
@@ -24,13 +27,99 @@ impl Default for Options {
     }
 }
 
+/// Per service of one trace's chain: the critical-path time it adds, and the part spent in the
+/// client span calling the next service (network and queueing), ns.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Hops(pub Vec<(u64, u64)>);
+
+/// The deep synchronous chain detector.
+pub struct SyncChain;
+
+impl TraceDetector for SyncChain {
+    fn kinds(&self) -> &'static [FindingKind] {
+        &[FindingKind::SyncChain]
+    }
+
+    fn detect(
+        &self,
+        view: &TraceView,
+        options: &super::Options,
+        found: &mut Vec<Occurrence>,
+        _: &mut Vec<Miss>,
+    ) {
+        detect(view, &options.sync_chain, found);
+    }
+
+    /// Its services in call order, the entry first.
+    fn fingerprint(&self, parent: &OpKey, pattern: &[OpKey], strings: &Interner) -> String {
+        std::iter::once(parent)
+            .chain(pattern)
+            .map(|k| format!("{} {}", strings.get(k.service), strings.get(k.label)))
+            .collect::<Vec<_>>()
+            .join(" → ")
+    }
+
+    fn merge(&self, into: &mut Detail, from: Detail) {
+        if let (Detail::Chain(a), Detail::Chain(b)) = (into, from) {
+            add_hops(&mut a.0, &b.0);
+        }
+    }
+
+    fn conclude(&self, group: &Group, _: &super::Options) -> Conclusion {
+        let mut hops: Vec<(u64, u64)> = Vec::new();
+        for detail in group.details() {
+            if let Detail::Chain(h) = detail {
+                hops.resize(h.0.len(), (0, 0));
+                add_hops(&mut hops, &h.0);
+            }
+        }
+        let services = std::iter::once(&group.parent).chain(group.pattern);
+        let hops = services
+            .zip(&hops)
+            .map(|(k, &(added, client))| Hop {
+                call_ms_per_request: group.ms_per_request(client),
+                cp_ms_per_request: group.ms_per_request(added),
+                operation: group.op(k),
+                service: group.strings.get(k.service).into(),
+            })
+            .collect();
+        Conclusion {
+            fingerprint: None,
+            outcome: Ok(Verdict {
+                confidence: Confidence::High,
+                evidence: Evidence::Chain(ChainEvidence {
+                    fraction_of_requests: group.fraction_of_requests(),
+                    hops,
+                    traces_below_threshold: group.traces_below_threshold(),
+                }),
+                suggestion: "Every hop adds network and queueing time on the critical path: call the deepest service directly where the middle ones only relay, cache its answers, or move work the caller does not wait for off the request path.".into(),
+            }),
+        }
+    }
+
+    /// Chains emit no near miss of their own; a shorter chain is not a candidate.
+    fn near_miss_rule(&self, _: FindingKind, closest: u64, options: &super::Options) -> String {
+        format!(
+            "{closest} services, needs {}",
+            options.sync_chain.min_services
+        )
+    }
+}
+
+fn add_hops(into: &mut [(u64, u64)], from: &[(u64, u64)]) {
+    for (a, b) in into.iter_mut().zip(from) {
+        a.0 += b.0;
+        a.1 += b.1;
+    }
+}
+
 /// Chains followed per trace. Each walk is as long as its chain, so a pathological tree (a
 /// spine of alternating services with a leaf service at every level) would otherwise cost the
 /// square of its size; real traces have a handful of chains.
 const MAX_CHAINS: usize = 256;
 
 /// Finds the maximal synchronous chains of the trace that cross enough services.
-pub fn detect(view: &TraceView, options: &Options, found: &mut Vec<Occurrence>) {
+fn detect(view: &TraceView, options: &Options, found: &mut Vec<Occurrence>) {
     let tree = view.tree;
     let n = tree.len();
     // Level (services so far) and the span that entered the current service, top-down. Chains
@@ -105,7 +194,7 @@ pub fn detect(view: &TraceView, options: &Options, found: &mut Vec<Occurrence>) 
             saving_ns: hops.iter().map(|h| h.1).sum(),
             span: tree.span(end).span_id,
             code: tree.span(end).code_location,
-            detail: Detail::Chain { hops },
+            detail: Detail::Chain(Hops(hops)),
         });
     }
 }

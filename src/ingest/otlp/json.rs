@@ -9,7 +9,7 @@
 //! are accepted too. `opentelemetry-proto`'s serde types are the reference it is tested against.
 
 use super::{AttrValue, ResourceDraft, SpanBatch, SpanDraft, decode_id};
-use crate::ingest::ledger::SkipReason;
+use crate::model::ledger::SkipReason;
 use crate::model::{SpanId, TraceId};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, Visitor};

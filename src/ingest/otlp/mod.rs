@@ -9,8 +9,8 @@
 pub mod json;
 pub mod proto;
 
-use crate::ingest::ledger::{InputLedger, SkipReason};
 use crate::model::fingerprint::{Dialect, fingerprint, fnv1a64, fnv1a64_of};
+use crate::model::ledger::{InputLedger, SkipReason};
 use crate::model::op_key::{Classified, OpAttrs, classify};
 use crate::model::{Interner, Span, SpanId, SpanKind, Sym, TraceId};
 use std::borrow::Cow;

@@ -10,9 +10,9 @@
 pub mod explain;
 pub mod prefix;
 
-use super::ledger::SkipReason;
 use super::statements::StatementBatch;
 use super::time::{parse_bsd_syslog, parse_iso, parse_pg_timestamp};
+use crate::model::ledger::SkipReason;
 use crate::model::query::{Phase, QueryEvent, Source};
 use prefix::{Fields, Prefix};
 use rustc_hash::FxHashMap;

@@ -1,0 +1,373 @@
+//! Missing-index suspects: statements whose evidence says they read far more rows than they
+//! return. Each rule has its threshold and its confidence:
+//!
+//! - auto_explain plans show a `Seq Scan` whose filter threw away most of the rows it read
+//!   (high: the plan says so);
+//! - MySQL's `Rows_examined` is far above `Rows_sent` (high when a thousand times, else medium:
+//!   a join or a sort also examines rows);
+//! - pg_stat_statements counts many buffers per returned row, with a mean time worth the
+//!   trouble (medium: a big aggregate reads many buffers too);
+//! - its mean time per call grows from the first level to the last (low: contention makes
+//!   statements slower too).
+//!
+//! The suggested index comes from the statement's shape: equality columns of the table (WHERE,
+//! then JOIN), then range columns, then ORDER BY columns when no range column came before them
+//! (a B-tree cannot return rows in order past a range). A suggestion whose columns already lead
+//! an index of the schema is dropped, and so is one on a table known to be tiny; both are
+//! near misses. Every suspect says it is one: only the database can prove an index helps.
+
+use super::Verdict;
+use super::statements::{Context, Judgement, statement_facts};
+use crate::model::schema::{Schema, table_key};
+use crate::model::shape::Test;
+use crate::report::evidence::{
+    BlocksRule, Evidence, ExaminedRule, GrowthRule, LevelMean, MissingIndexEvidence, SeqScanRule,
+    SuggestedIndex,
+};
+use crate::report::{Confidence, Level, QueryRow};
+use serde::Deserialize;
+
+/// Thresholds (`[detectors.missing_index]` in chokepoint.toml).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Options {
+    /// Rows a call must read (scan or examine) for its reads to matter.
+    pub min_rows_read_per_call: u64,
+    /// Rows read per row returned.
+    pub min_read_per_returned: f64,
+    /// pg_stat_statements buffers (hit + read) per returned row.
+    pub min_blocks_per_row: f64,
+    /// Mean time per call, ms, for the buffer rule.
+    pub min_mean_ms: f64,
+    /// Calls for the buffer and growth rules.
+    pub min_calls: u64,
+    /// Growth of the mean time per call from the first level to the last, as a ratio.
+    pub min_growth: f64,
+    /// Tables smaller than this get no suggestion, when their size is known.
+    pub min_table_rows: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            min_rows_read_per_call: 1000,
+            min_read_per_returned: 100.0,
+            min_blocks_per_row: 100.0,
+            min_mean_ms: 5.0,
+            min_calls: 10,
+            min_growth: 2.0,
+            min_table_rows: 1000,
+        }
+    }
+}
+
+/// The rules a statement met, and what they say of its table.
+#[derive(Default)]
+struct Met {
+    seq_scan: Option<SeqScanRule>,
+    rows_examined: Option<ExaminedRule>,
+    blocks_per_row: Option<BlocksRule>,
+    grows_with_load: Option<GrowthRule>,
+    /// The highest confidence of the rules met; None when none was.
+    best: Option<Confidence>,
+    /// The table the evidence names, when it names one.
+    table: Option<String>,
+    /// Rows the table holds, as the evidence shows them.
+    table_rows: Option<u64>,
+}
+
+impl Met {
+    fn confidence(&mut self, c: Confidence) {
+        self.best = Some(self.best.map_or(c, |b| b.min(c)));
+    }
+}
+
+/// A suspect, a near miss (a suspect with no index to suggest), or nothing.
+pub fn judge(q: &QueryRow, context: &Context, options: &super::Options) -> Judgement {
+    let o = &options.missing_index;
+    let met = rules_met(q, context.levels, o);
+    let Some(confidence) = met.best else {
+        return Judgement::Clear;
+    };
+    let index = match suggestion(q, &met, context.schema, o) {
+        Ok(index) => index,
+        Err(rule) => return Judgement::NearMiss(rule),
+    };
+    let (database, joined_spans) = statement_facts(q);
+    let suggestion = format!(
+        "Suspect: this statement reads far more rows than it returns. An index may help: \
+         `{}` Check it with EXPLAIN (ANALYZE, BUFFERS) on a copy of the data before \
+         creating it; only the database can prove an index helps.",
+        index.statement
+    );
+    Judgement::Finding(Verdict {
+        confidence,
+        evidence: Evidence::MissingIndex(Box::new(MissingIndexEvidence {
+            blocks_per_row: met.blocks_per_row,
+            database,
+            grows_with_load: met.grows_with_load,
+            joined_spans,
+            rows_examined: met.rows_examined,
+            seq_scan: met.seq_scan,
+            suggested_index: index,
+        })),
+        suggestion,
+    })
+}
+
+/// The rules the statement meets.
+fn rules_met(q: &QueryRow, levels: &[Level], o: &Options) -> Met {
+    let mut met = Met::default();
+    let ratio = |read: f64, returned: f64| read / returned.max(1.0);
+    // auto_explain: the scanned table that threw the most rows away.
+    if let Some((table, scan)) = q
+        .seq_scans
+        .iter()
+        .filter(|(_, s)| s.plans > 0)
+        .max_by_key(|(t, s)| (s.rows_removed_by_filter, std::cmp::Reverse(*t)))
+    {
+        let read = (scan.rows + scan.rows_removed_by_filter) / scan.plans;
+        let returned = scan.rows / scan.plans;
+        let removed_fraction = scan.rows_removed_by_filter as f64
+            / (scan.rows + scan.rows_removed_by_filter).max(1) as f64;
+        if read >= o.min_rows_read_per_call
+            && ratio(read as f64, returned as f64) >= o.min_read_per_returned
+        {
+            met.confidence(Confidence::High);
+            met.table = Some(table.clone());
+            met.table_rows = Some(read);
+            met.seq_scan = Some(SeqScanRule {
+                filter: scan.filter.clone(),
+                of_plans: q.plans,
+                plans: scan.plans,
+                removed_fraction,
+                rows_read_per_scan: read,
+                rows_returned_per_scan: returned,
+                rule: format!(
+                    "a Seq Scan reads ≥ {} rows per scan, ≥ {} per row it returns",
+                    o.min_rows_read_per_call, o.min_read_per_returned
+                ),
+                table: table.clone(),
+            });
+        }
+    }
+    // MySQL: rows examined against rows sent.
+    if q.rows_examined > 0 && q.calls > 0 {
+        let per_call = q.rows_examined / q.calls;
+        let r = ratio(q.rows_examined as f64, q.rows_sent as f64);
+        if per_call >= o.min_rows_read_per_call && r >= o.min_read_per_returned {
+            met.confidence(if r >= 1000.0 {
+                Confidence::High
+            } else {
+                Confidence::Medium
+            });
+            met.rows_examined = Some(ExaminedRule {
+                examined_per_sent: r,
+                rows_examined_per_call: per_call,
+                rows_sent_per_call: q.rows_sent as f64 / q.calls as f64,
+                rule: format!(
+                    "≥ {} rows examined per call, ≥ {} per row sent",
+                    o.min_rows_read_per_call, o.min_read_per_returned
+                ),
+            });
+        }
+    }
+    // pg_stat_statements: buffers per returned row.
+    let blocks = q.blocks.shared_hit + q.blocks.shared_read;
+    if blocks > 0 && q.calls >= o.min_calls {
+        let per_row = ratio(blocks as f64, q.rows_sent.max(q.calls) as f64);
+        if per_row >= o.min_blocks_per_row && q.mean_ms >= o.min_mean_ms {
+            met.confidence(Confidence::Medium);
+            met.blocks_per_row = Some(BlocksRule {
+                blocks_per_returned_row: per_row,
+                calls: q.calls,
+                mean_ms: q.mean_ms,
+                rule: format!(
+                    "≥ {} buffers per returned row, mean ≥ {} ms",
+                    o.min_blocks_per_row, o.min_mean_ms
+                ),
+                shared_blocks_hit: q.blocks.shared_hit,
+                shared_blocks_read: q.blocks.shared_read,
+            });
+        }
+    }
+    // Time per call that grows with load, from the levels' own statement profiles.
+    let by_level: Vec<(&str, f64)> = levels
+        .iter()
+        .filter_map(|l| {
+            let r = l
+                .queries
+                .iter()
+                .find(|r| r.fingerprint_id == q.fingerprint_id)?;
+            (r.calls >= o.min_calls).then_some((l.name.as_str(), r.mean_ms))
+        })
+        .collect();
+    if let (Some(first), Some(last)) = (by_level.first(), by_level.last())
+        && by_level.len() >= 2
+        && first.1 > 0.0
+        && last.1 / first.1 >= o.min_growth
+    {
+        met.confidence(Confidence::Low);
+        met.grows_with_load = Some(GrowthRule {
+            growth: last.1 / first.1,
+            mean_ms_by_level: by_level
+                .iter()
+                .map(|&(level, mean_ms)| LevelMean {
+                    level: level.into(),
+                    mean_ms,
+                })
+                .collect(),
+            rule: format!(
+                "mean per call grows ≥ {}× from the first level to the last",
+                o.min_growth
+            ),
+        });
+    }
+    met
+}
+
+/// The index to suggest: its table, its columns, and the facts for the evidence (what the schema
+/// and the table statistics said); or, when there is none to suggest, the rule that stopped it.
+fn suggestion(
+    q: &QueryRow,
+    met: &Met,
+    schema: &Schema,
+    o: &Options,
+) -> Result<SuggestedIndex, String> {
+    let shape = &q.shape;
+    if !shape.parsed {
+        return Err("the statement could not be parsed, so its columns are unknown".into());
+    }
+    let of_table = |column: &str, table: &str| -> Option<String> {
+        match column.rsplit_once('.') {
+            Some((t, c)) if table_key(t) == table_key(table) => Some(c.to_lowercase()),
+            None if shape.tables.len() == 1 => Some(column.to_lowercase()),
+            _ => None,
+        }
+    };
+    let columns_for = |table: &str| -> (Vec<String>, usize) {
+        let mut columns: Vec<String> = Vec::new();
+        let push = |c: Option<String>, columns: &mut Vec<String>| {
+            if let Some(c) = c
+                && !columns.contains(&c)
+            {
+                columns.push(c);
+            }
+        };
+        for p in shape
+            .where_columns
+            .iter()
+            .filter(|p| p.test == Test::Equality)
+        {
+            push(of_table(&p.column, table), &mut columns);
+        }
+        for c in &shape.join_columns {
+            push(of_table(c, table), &mut columns);
+        }
+        let equality = columns.len();
+        let before = columns.len();
+        for p in shape.where_columns.iter().filter(|p| p.test == Test::Range) {
+            push(of_table(&p.column, table), &mut columns);
+        }
+        if columns.len() == before {
+            for c in &shape.order_by_columns {
+                push(of_table(c, table), &mut columns);
+            }
+        }
+        (columns, equality)
+    };
+    // The table the evidence names, else the statement's table with the most columns to index.
+    let table = match met.table.clone() {
+        Some(t) => t,
+        None => shape
+            .tables
+            .iter()
+            .max_by_key(|t| (columns_for(t).0.len(), std::cmp::Reverse(*t)))
+            .cloned()
+            .ok_or("the statement names no table")?,
+    };
+    let (columns, equality) = columns_for(&table);
+    if columns.is_empty() {
+        return Err(format!(
+            "no WHERE, JOIN or ORDER BY column of {table} that a plain index could serve"
+        ));
+    }
+    let known = schema.table(&table);
+    let rows = known.and_then(|t| t.live_rows).or(met.table_rows);
+    if let Some(rows) = rows
+        && rows < o.min_table_rows
+    {
+        return Err(format!(
+            "{table} has {rows} rows, under {} (too small for an index to pay)",
+            o.min_table_rows
+        ));
+    }
+    let schema_check = match known {
+        None if schema.tables.is_empty() => "no schema given: existing indexes not checked".into(),
+        None => format!("{table} is not in the schema given"),
+        Some(t) => {
+            if let Some(index) = t
+                .indexes
+                .iter()
+                .find(|i| covers(&i.columns, &columns, equality))
+            {
+                return Err(format!(
+                    "already covered by index {} ({})",
+                    if index.name.is_empty() {
+                        "without a name"
+                    } else {
+                        &index.name
+                    },
+                    index.columns.join(", ")
+                ));
+            }
+            format!("no index of {table} starts with these columns")
+        }
+    };
+    // pg_stat_user_tables: how the table is read overall, beside this statement's evidence.
+    let scans = known.and_then(|t| t.seq_scans.zip(t.index_scans));
+    Ok(SuggestedIndex {
+        statement: format!(
+            "CREATE INDEX CONCURRENTLY ON {table} ({});",
+            columns.join(", ")
+        ),
+        columns,
+        live_rows: known.and_then(|t| t.live_rows),
+        schema: schema_check,
+        table,
+        table_index_scans: scans.map(|(_, idx)| idx),
+        table_seq_scan_share: scans.map(|(seq, idx)| seq as f64 / (seq + idx).max(1) as f64),
+        table_seq_scans: scans.map(|(seq, _)| seq),
+    })
+}
+
+/// True when `index` starts with `columns`: the first `equality` in any order, the rest in order.
+fn covers(index: &[String], columns: &[String], equality: usize) -> bool {
+    if index.len() < columns.len() {
+        return false;
+    }
+    let mut lead: Vec<&String> = index[..equality].iter().collect();
+    let mut want: Vec<&String> = columns[..equality].iter().collect();
+    lead.sort();
+    want.sort();
+    lead == want && index[equality..columns.len()] == columns[equality..]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::covers;
+
+    fn v(s: &[&str]) -> Vec<String> {
+        s.iter().map(|c| c.to_string()).collect()
+    }
+
+    #[test]
+    fn an_index_covers_a_suggestion_it_starts_with() {
+        // Equality columns in any order, then the rest in order.
+        assert!(covers(&v(&["b", "a", "c"]), &v(&["a", "b"]), 2));
+        assert!(covers(&v(&["a", "b"]), &v(&["a"]), 1));
+        assert!(!covers(&v(&["a"]), &v(&["a", "b"]), 1));
+        assert!(!covers(&v(&["b", "a"]), &v(&["a", "b"]), 1));
+        assert!(!covers(&v(&["c", "a"]), &v(&["a"]), 1));
+    }
+}

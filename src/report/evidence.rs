@@ -1,0 +1,579 @@
+//! The evidence of a finding: one typed record per detector, whose fields are the facts the
+//! finding rests on. Each record also says how its facts read ([`Fact`]): which number is a
+//! time, a share or a count. So a renderer prints facts without guessing units from names, and
+//! the JSON keeps the v1 shape (one object per finding, keys in alphabetical order).
+//!
+//! The detectors that fill these records live in `analysis::detect`, one module each; the
+//! records live here because the report, which holds them, sits below the analysis.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// What a finding rests on, by detector. The finding's `kind` says which; in JSON the record is
+/// the `evidence` object itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub enum Evidence {
+    /// `n_plus_one_db`, `n_plus_one_http`.
+    NPlusOne(NPlusOneEvidence),
+    /// `sequential_fanout`.
+    Fanout(FanoutEvidence),
+    /// `sync_chain`.
+    Chain(ChainEvidence),
+    /// `missing_index_suspect`.
+    MissingIndex(Box<MissingIndexEvidence>),
+    /// `slow_statement`.
+    SlowStatement(SlowStatementEvidence),
+    /// `redundant_call`. Last: its fields are a subset of the N+1's, and a report read back
+    /// takes the first shape that fits.
+    Redundant(RedundantEvidence),
+}
+
+/// N+1 queries or calls.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct NPlusOneEvidence {
+    /// Distinct argument sets per affected trace, median (unrecorded arguments count as
+    /// distinct).
+    pub distinct_arguments_median: u64,
+    /// Share of all requests it occurs in.
+    pub fraction_of_requests: f64,
+    /// The operations of a loop whose body is several calls, in loop order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub loop_body: Option<Vec<String>>,
+    /// The calls' recorded durations per request of all levels, ms.
+    pub recorded_ms_per_request: f64,
+    /// Traces where it was seen below its threshold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traces_below_threshold: Option<u64>,
+    /// Affected traces where some calls did not record their arguments.
+    pub traces_without_recorded_arguments: u64,
+}
+
+/// The same call made again with the same arguments.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct RedundantEvidence {
+    /// Share of all requests it occurs in.
+    pub fraction_of_requests: f64,
+    /// The repeated calls' recorded durations per request of all levels, ms.
+    pub recorded_ms_per_request: f64,
+    /// Traces where it was seen below its threshold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traces_below_threshold: Option<u64>,
+}
+
+/// Independent calls made one after another.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct FanoutEvidence {
+    /// The calls seen in the fan-out, with the traces each was in.
+    pub calls: Vec<FanoutCall>,
+    /// Share of all requests it occurs in.
+    pub fraction_of_requests: f64,
+    /// The smallest gap between two of its calls, median over traces, ms.
+    pub min_gap_ms_median: f64,
+    /// Whether the calls ran in different orders in different traces.
+    pub order_varies: bool,
+    /// What running them concurrently would save by recorded durations, per request, ms.
+    pub recorded_saving_ms_per_request: f64,
+    /// Share of the parent operation's traces it occurs in.
+    pub share_of_parent_traces: f64,
+    /// Traces where it was seen below its threshold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traces_below_threshold: Option<u64>,
+}
+
+/// One call of a fan-out.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct FanoutCall {
+    /// The operation called.
+    pub operation: String,
+    /// Traces of the fan-out it was in.
+    pub traces: u64,
+}
+
+/// A synchronous chain across services.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ChainEvidence {
+    /// Share of all requests it occurs in.
+    pub fraction_of_requests: f64,
+    /// The services of the chain, in call order.
+    pub hops: Vec<Hop>,
+    /// Traces where it was seen below its threshold.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub traces_below_threshold: Option<u64>,
+}
+
+/// One service of a chain.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Hop {
+    /// The part of `cp_ms_per_request` spent in the client span calling the next service
+    /// (network and queueing), ms.
+    pub call_ms_per_request: f64,
+    /// Critical-path time the service adds, per request, ms.
+    pub cp_ms_per_request: f64,
+    /// The operation entering the service.
+    pub operation: String,
+    /// The service.
+    pub service: String,
+}
+
+/// A statement that reads far more rows than it returns, with the rules it met.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct MissingIndexEvidence {
+    /// pg_stat_statements: buffers per returned row.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocks_per_row: Option<BlocksRule>,
+    /// The statement's figures.
+    pub database: StatementFacts,
+    /// Its mean time per call grows with the load.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub grows_with_load: Option<GrowthRule>,
+    /// The trace spans that ran it.
+    pub joined_spans: Vec<JoinedSpans>,
+    /// MySQL: rows examined against rows sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rows_examined: Option<ExaminedRule>,
+    /// auto_explain: a sequential scan that throws most rows away.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seq_scan: Option<SeqScanRule>,
+    /// The index to try.
+    pub suggested_index: SuggestedIndex,
+}
+
+/// A statement slow per call or taking most of the database's time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SlowStatementEvidence {
+    /// The statement's figures.
+    pub database: StatementFacts,
+    /// The trace spans that ran it.
+    pub joined_spans: Vec<JoinedSpans>,
+    /// The rule it met.
+    pub rule: String,
+}
+
+/// A statement's figures from the database inputs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct StatementFacts {
+    /// Executions.
+    pub calls: u64,
+    /// The source of the figures.
+    pub from: String,
+    /// Mean time per execution, ms.
+    pub mean_ms: f64,
+    /// Rows sent or returned.
+    pub rows_sent: u64,
+    /// Its share of all statements' time.
+    pub share_of_database_time: f64,
+    /// Total time, ms.
+    pub total_ms: f64,
+}
+
+/// One service's spans joined to a statement.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct JoinedSpans {
+    /// Their critical-path time per request, ms.
+    pub cp_ms_per_request: f64,
+    /// How they were joined.
+    pub method: String,
+    /// The service.
+    pub service: String,
+    /// Spans joined.
+    pub spans: u64,
+    /// Traceparent comments that named one of them.
+    pub traceparents_matched: u64,
+    /// Requests they ran in.
+    pub traces: u64,
+}
+
+/// auto_explain's evidence of a sequential scan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SeqScanRule {
+    /// The scan's filter, as a fingerprint.
+    pub filter: String,
+    /// Plans of the statement read.
+    pub of_plans: u64,
+    /// Plans that scanned the table.
+    pub plans: u64,
+    /// Share of the rows read that the filter threw away.
+    pub removed_fraction: f64,
+    /// Rows read per scan.
+    pub rows_read_per_scan: u64,
+    /// Rows returned per scan.
+    pub rows_returned_per_scan: u64,
+    /// The rule met.
+    pub rule: String,
+    /// The table scanned.
+    pub table: String,
+}
+
+/// MySQL's rows examined against rows sent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ExaminedRule {
+    /// Rows examined per row sent.
+    pub examined_per_sent: f64,
+    /// Rows examined per call.
+    pub rows_examined_per_call: u64,
+    /// Rows sent per call.
+    pub rows_sent_per_call: f64,
+    /// The rule met.
+    pub rule: String,
+}
+
+/// pg_stat_statements' buffers per returned row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct BlocksRule {
+    /// Buffers (hit and read) per returned row.
+    pub blocks_per_returned_row: f64,
+    /// Executions.
+    pub calls: u64,
+    /// Mean time per execution, ms.
+    pub mean_ms: f64,
+    /// The rule met.
+    pub rule: String,
+    /// `shared_blks_hit`.
+    pub shared_blocks_hit: u64,
+    /// `shared_blks_read`.
+    pub shared_blocks_read: u64,
+}
+
+/// Time per call that grows across the levels.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct GrowthRule {
+    /// Mean at the last level over the mean at the first.
+    pub growth: f64,
+    /// The mean per level where it ran enough.
+    pub mean_ms_by_level: Vec<LevelMean>,
+    /// The rule met.
+    pub rule: String,
+}
+
+/// A statement's mean time at one level.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct LevelMean {
+    /// The level.
+    pub level: String,
+    /// Mean time per execution, ms.
+    pub mean_ms: f64,
+}
+
+/// The index a suspect suggests.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SuggestedIndex {
+    /// Its columns, in order.
+    pub columns: Vec<String>,
+    /// Rows of the table (pg_stat_user_tables).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub live_rows: Option<u64>,
+    /// What the schema said of existing indexes.
+    pub schema: String,
+    /// The statement that creates it.
+    pub statement: String,
+    /// Its table.
+    pub table: String,
+    /// Index scans of the table (pg_stat_user_tables).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table_index_scans: Option<u64>,
+    /// Share of the table's scans that were sequential.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table_seq_scan_share: Option<f64>,
+    /// Sequential scans of the table (pg_stat_user_tables).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table_seq_scans: Option<u64>,
+}
+
+/// One fact as it reads: what kind of quantity it is decides how it is printed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fact<'a> {
+    /// A time, ms.
+    Ms(f64),
+    /// A fraction, printed as a percentage.
+    Share(f64),
+    /// A count.
+    Count(u64),
+    /// A ratio or another real number.
+    Number(f64),
+    /// Yes or no.
+    Flag(bool),
+    /// Text from the inputs or a rule, printed as code.
+    Text(&'a str),
+    /// A record of named facts.
+    Record(Vec<(&'static str, Fact<'a>)>),
+    /// A list.
+    List(Vec<Fact<'a>>),
+    /// A chain's services, one line each.
+    Hops(&'a [Hop]),
+}
+
+/// A named fact.
+pub type Named<'a> = (&'static str, Fact<'a>);
+
+impl Evidence {
+    /// The facts, named, in the order of the JSON's keys.
+    pub fn facts(&self) -> Vec<Named<'_>> {
+        match self {
+            Evidence::NPlusOne(e) => e.facts(),
+            Evidence::Redundant(e) => e.facts(),
+            Evidence::Fanout(e) => e.facts(),
+            Evidence::Chain(e) => e.facts(),
+            Evidence::MissingIndex(e) => e.facts(),
+            Evidence::SlowStatement(e) => e.facts(),
+        }
+    }
+}
+
+/// Pushes an optional fact when it is there.
+fn optional<'a, T>(
+    facts: &mut Vec<Named<'a>>,
+    name: &'static str,
+    value: &'a Option<T>,
+    fact: impl Fn(&'a T) -> Fact<'a>,
+) {
+    if let Some(v) = value {
+        facts.push((name, fact(v)));
+    }
+}
+
+fn texts(items: &[String]) -> Fact<'_> {
+    Fact::List(items.iter().map(|s| Fact::Text(s)).collect())
+}
+
+impl NPlusOneEvidence {
+    fn facts(&self) -> Vec<Named<'_>> {
+        let mut f = vec![
+            (
+                "distinct arguments median",
+                Fact::Count(self.distinct_arguments_median),
+            ),
+            (
+                "fraction of requests",
+                Fact::Share(self.fraction_of_requests),
+            ),
+        ];
+        optional(&mut f, "loop body", &self.loop_body, |b| texts(b));
+        f.push((
+            "recorded ms per request",
+            Fact::Ms(self.recorded_ms_per_request),
+        ));
+        optional(
+            &mut f,
+            "traces below threshold",
+            &self.traces_below_threshold,
+            |&n| Fact::Count(n),
+        );
+        f.push((
+            "traces without recorded arguments",
+            Fact::Count(self.traces_without_recorded_arguments),
+        ));
+        f
+    }
+}
+
+impl RedundantEvidence {
+    fn facts(&self) -> Vec<Named<'_>> {
+        let mut f = vec![
+            (
+                "fraction of requests",
+                Fact::Share(self.fraction_of_requests),
+            ),
+            (
+                "recorded ms per request",
+                Fact::Ms(self.recorded_ms_per_request),
+            ),
+        ];
+        optional(
+            &mut f,
+            "traces below threshold",
+            &self.traces_below_threshold,
+            |&n| Fact::Count(n),
+        );
+        f
+    }
+}
+
+impl FanoutEvidence {
+    fn facts(&self) -> Vec<Named<'_>> {
+        let calls = self
+            .calls
+            .iter()
+            .map(|c| {
+                Fact::Record(vec![
+                    ("operation", Fact::Text(&c.operation)),
+                    ("traces", Fact::Count(c.traces)),
+                ])
+            })
+            .collect();
+        let mut f = vec![
+            ("calls", Fact::List(calls)),
+            (
+                "fraction of requests",
+                Fact::Share(self.fraction_of_requests),
+            ),
+            ("min gap ms median", Fact::Ms(self.min_gap_ms_median)),
+            ("order varies", Fact::Flag(self.order_varies)),
+            (
+                "recorded saving ms per request",
+                Fact::Ms(self.recorded_saving_ms_per_request),
+            ),
+            (
+                "share of parent traces",
+                Fact::Share(self.share_of_parent_traces),
+            ),
+        ];
+        optional(
+            &mut f,
+            "traces below threshold",
+            &self.traces_below_threshold,
+            |&n| Fact::Count(n),
+        );
+        f
+    }
+}
+
+impl ChainEvidence {
+    fn facts(&self) -> Vec<Named<'_>> {
+        let mut f = vec![
+            (
+                "fraction of requests",
+                Fact::Share(self.fraction_of_requests),
+            ),
+            ("hops", Fact::Hops(&self.hops)),
+        ];
+        optional(
+            &mut f,
+            "traces below threshold",
+            &self.traces_below_threshold,
+            |&n| Fact::Count(n),
+        );
+        f
+    }
+}
+
+impl StatementFacts {
+    fn fact(&self) -> Fact<'_> {
+        Fact::Record(vec![
+            ("calls", Fact::Count(self.calls)),
+            ("from", Fact::Text(&self.from)),
+            ("mean ms", Fact::Ms(self.mean_ms)),
+            ("rows sent", Fact::Count(self.rows_sent)),
+            (
+                "share of database time",
+                Fact::Share(self.share_of_database_time),
+            ),
+            ("total ms", Fact::Ms(self.total_ms)),
+        ])
+    }
+}
+
+fn joined_spans(joined: &[JoinedSpans]) -> Fact<'_> {
+    Fact::List(
+        joined
+            .iter()
+            .map(|j| {
+                Fact::Record(vec![
+                    ("cp ms per request", Fact::Ms(j.cp_ms_per_request)),
+                    ("method", Fact::Text(&j.method)),
+                    ("service", Fact::Text(&j.service)),
+                    ("spans", Fact::Count(j.spans)),
+                    ("traceparents matched", Fact::Count(j.traceparents_matched)),
+                    ("traces", Fact::Count(j.traces)),
+                ])
+            })
+            .collect(),
+    )
+}
+
+impl MissingIndexEvidence {
+    fn facts(&self) -> Vec<Named<'_>> {
+        let mut f = Vec::new();
+        optional(&mut f, "blocks per row", &self.blocks_per_row, |b| {
+            Fact::Record(vec![
+                (
+                    "blocks per returned row",
+                    Fact::Number(b.blocks_per_returned_row),
+                ),
+                ("calls", Fact::Count(b.calls)),
+                ("mean ms", Fact::Ms(b.mean_ms)),
+                ("rule", Fact::Text(&b.rule)),
+                ("shared blocks hit", Fact::Count(b.shared_blocks_hit)),
+                ("shared blocks read", Fact::Count(b.shared_blocks_read)),
+            ])
+        });
+        f.push(("database", self.database.fact()));
+        optional(&mut f, "grows with load", &self.grows_with_load, |g| {
+            let by_level = g
+                .mean_ms_by_level
+                .iter()
+                .map(|l| {
+                    Fact::Record(vec![
+                        ("level", Fact::Text(&l.level)),
+                        ("mean ms", Fact::Ms(l.mean_ms)),
+                    ])
+                })
+                .collect();
+            Fact::Record(vec![
+                ("growth", Fact::Number(g.growth)),
+                ("mean ms by level", Fact::List(by_level)),
+                ("rule", Fact::Text(&g.rule)),
+            ])
+        });
+        f.push(("joined spans", joined_spans(&self.joined_spans)));
+        optional(&mut f, "rows examined", &self.rows_examined, |r| {
+            Fact::Record(vec![
+                ("examined per sent", Fact::Number(r.examined_per_sent)),
+                (
+                    "rows examined per call",
+                    Fact::Count(r.rows_examined_per_call),
+                ),
+                ("rows sent per call", Fact::Number(r.rows_sent_per_call)),
+                ("rule", Fact::Text(&r.rule)),
+            ])
+        });
+        optional(&mut f, "seq scan", &self.seq_scan, |s| {
+            Fact::Record(vec![
+                ("filter", Fact::Text(&s.filter)),
+                ("of plans", Fact::Count(s.of_plans)),
+                ("plans", Fact::Count(s.plans)),
+                ("removed fraction", Fact::Share(s.removed_fraction)),
+                ("rows read per scan", Fact::Count(s.rows_read_per_scan)),
+                (
+                    "rows returned per scan",
+                    Fact::Count(s.rows_returned_per_scan),
+                ),
+                ("rule", Fact::Text(&s.rule)),
+                ("table", Fact::Text(&s.table)),
+            ])
+        });
+        let s = &self.suggested_index;
+        let mut index = vec![("columns", texts(&s.columns))];
+        optional(&mut index, "live rows", &s.live_rows, |&n| Fact::Count(n));
+        index.push(("schema", Fact::Text(&s.schema)));
+        index.push(("statement", Fact::Text(&s.statement)));
+        index.push(("table", Fact::Text(&s.table)));
+        optional(
+            &mut index,
+            "table index scans",
+            &s.table_index_scans,
+            |&n| Fact::Count(n),
+        );
+        optional(
+            &mut index,
+            "table seq scan share",
+            &s.table_seq_scan_share,
+            |&v| Fact::Share(v),
+        );
+        optional(&mut index, "table seq scans", &s.table_seq_scans, |&n| {
+            Fact::Count(n)
+        });
+        f.push(("suggested index", Fact::Record(index)));
+        f
+    }
+}
+
+impl SlowStatementEvidence {
+    fn facts(&self) -> Vec<Named<'_>> {
+        vec![
+            ("database", self.database.fact()),
+            ("joined spans", joined_spans(&self.joined_spans)),
+            ("rule", Fact::Text(&self.rule)),
+        ]
+    }
+}
