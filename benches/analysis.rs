@@ -11,12 +11,12 @@ fn dataset(traces: u64) -> Dataset {
     let dir = std::env::temp_dir().join("chokepoint-bench-analysis");
     std::fs::create_dir_all(&dir).expect("temp dir");
     let path = dir.join(format!("traces-{traces}.binpb"));
-    let options = chokepoint::synth::Options {
+    let options = chokepoint_synth::Options {
         traces,
         seed: 1,
         ..Default::default()
     };
-    chokepoint::synth::write_proto(&options, &mut std::fs::File::create(&path).expect("create"))
+    chokepoint_synth::write_proto(&options, &mut std::fs::File::create(&path).expect("create"))
         .expect("write");
     chokepoint::ingest::read_inputs(&[path], &Default::default()).expect("reads")
 }

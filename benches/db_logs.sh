@@ -14,8 +14,9 @@ if ! command -v pgbadger >/dev/null || ! command -v pt-query-digest >/dev/null; 
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq pgbadger percona-toolkit >/dev/null
 fi
-cargo build --release --quiet
+cargo build --release --quiet --workspace
 bin=${CARGO_TARGET_DIR:-target}/release/chokepoint
+synth=${CARGO_TARGET_DIR:-target}/release/chokepoint-synth
 bytes=$((size_mb * 1000 * 1000))
 
 # The logs come from chokepoint's seeded generator (its shop's statements with varied literals,
@@ -23,9 +24,9 @@ bytes=$((size_mb * 1000 * 1000))
 # half with a traceparent comment), sized from a sample's bytes per request.
 generate() { # FORMAT FILE
   [ -s "$2" ] && return
-  "$bin" synth --traces 2000 --format "$1" --out "$work/sample"
+  "$synth" --traces 2000 --format "$1" --out "$work/sample"
   local traces=$(( bytes / ($(stat -c %s "$work/sample") / 2000) ))
-  "$bin" synth --traces "$traces" --rps 2000 --format "$1" --out "$2"
+  "$synth" --traces "$traces" --rps 2000 --format "$1" --out "$2"
   rm -f "$work"/sample*
 }
 generate pg-stderr "$work/pg.log"

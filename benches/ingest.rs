@@ -6,16 +6,16 @@ use std::path::PathBuf;
 fn write_inputs() -> (PathBuf, PathBuf) {
     let dir = std::env::temp_dir().join("chokepoint-bench-ingest");
     std::fs::create_dir_all(&dir).expect("temp dir");
-    let options = chokepoint::synth::Options {
+    let options = chokepoint_synth::Options {
         traces: 20_000,
         seed: 1,
         ..Default::default()
     };
     let json = dir.join("traces.jsonl");
     let proto = dir.join("traces.binpb");
-    chokepoint::synth::write_json(&options, &mut std::fs::File::create(&json).expect("create"))
+    chokepoint_synth::write_json(&options, &mut std::fs::File::create(&json).expect("create"))
         .expect("write");
-    chokepoint::synth::write_proto(
+    chokepoint_synth::write_proto(
         &options,
         &mut std::fs::File::create(&proto).expect("create"),
     )

@@ -12,10 +12,11 @@ if [ ! -x /usr/bin/time ]; then
   echo "installing GNU time (for peak RSS)" >&2
   apt-get install -y -qq time >/dev/null || { apt-get update -qq && apt-get install -y -qq time >/dev/null; }
 fi
-cargo build --release --quiet
+cargo build --release --quiet --workspace
 bin=${CARGO_TARGET_DIR:-target}/release/chokepoint
-"$bin" synth --traces "$traces" --seed 1 --format otlp-json --out "$work/traces.jsonl"
-"$bin" synth --traces "$traces" --seed 1 --format otlp-proto --out "$work/traces.binpb"
+synth=${CARGO_TARGET_DIR:-target}/release/chokepoint-synth
+"$synth" --traces "$traces" --seed 1 --format otlp-json --out "$work/traces.jsonl"
+"$synth" --traces "$traces" --seed 1 --format otlp-proto --out "$work/traces.binpb"
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); $(rustc --version)"
 # With BASELINE=/path/to/another/chokepoint, its runs alternate with this build's, so that both
 # see the same machine (a shared VM's speed drifts over minutes).

@@ -31,8 +31,6 @@ pub mod gate;
 pub mod ingest;
 pub mod model;
 pub mod report;
-#[doc(hidden)]
-pub mod synth;
 
 pub use error::{Error, Result};
 

@@ -29,10 +29,6 @@ pub enum Command {
     /// What changed between two report.json files: new, fixed, regressed and improved findings,
     /// slower and faster operations and endpoints.
     Diff(DiffArgs),
-    /// Write a seeded synthetic trace set or database log (for benchmarks and tests), with its
-    /// ground truth beside it in FILE.truth.json.
-    #[command(hide = true)]
-    Synth(SynthArgs),
 }
 
 /// `chokepoint analyze`.
@@ -156,38 +152,6 @@ fn parse_levels(s: &str) -> Result<LevelsMode, String> {
             _ => Err(format!("{s:?} is not auto, none or attr:KEY")),
         },
     }
-}
-
-/// `chokepoint synth`.
-#[derive(Debug, Args)]
-pub struct SynthArgs {
-    /// Number of traces.
-    #[arg(long, default_value_t = 1000)]
-    pub traces: u64,
-    /// Seed.
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
-    /// Requests per second.
-    #[arg(long, default_value_t = 200)]
-    pub rps: u64,
-    /// A stepped load profile instead of --traces at --rps: the rate of each step.
-    #[arg(long, value_name = "RPS,RPS,...", value_delimiter = ',')]
-    pub steps: Vec<u64>,
-    /// With --steps: the length of each step, s.
-    #[arg(long, default_value_t = 30)]
-    pub step_s: u64,
-    /// With --steps: the length of the linear ramp between steps, s.
-    #[arg(long, default_value_t = 5)]
-    pub ramp_s: u64,
-    /// Time added to every fraud check (a slower dependency), ms.
-    #[arg(long, default_value_t = 0)]
-    pub slower_fraud_check_ms: u64,
-    /// Output format.
-    #[arg(long, value_enum, default_value = "otlp-json")]
-    pub format: Format,
-    /// Output file.
-    #[arg(long)]
-    pub out: PathBuf,
 }
 
 fn parse_level(s: &str) -> Result<(String, PathBuf), String> {

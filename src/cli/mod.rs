@@ -5,8 +5,8 @@ mod args;
 mod config;
 
 use anyhow::{Context, Result};
-use args::{AnalyzeArgs, CheckArgs, Cli, Command, DiffArgs, SynthArgs};
-use chokepoint::{analysis, gate, ingest, report, synth};
+use args::{AnalyzeArgs, CheckArgs, Cli, Command, DiffArgs};
+use chokepoint::{analysis, gate, ingest, report};
 use clap::Parser;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -19,7 +19,6 @@ pub fn run() -> ExitCode {
         Command::Analyze(a) => analyze(a),
         Command::Check(c) => check(c),
         Command::Diff(d) => diff(d),
-        Command::Synth(s) => write_synth(s),
     };
     match result {
         Ok(code) => code,
@@ -309,40 +308,4 @@ fn progress_bar(inputs: &[PathBuf]) -> Option<indicatif::ProgressBar> {
     .ok()?;
     bar.set_style(style);
     Some(bar)
-}
-
-fn write_synth(s: SynthArgs) -> Result<ExitCode> {
-    let options = synth::Options {
-        traces: s.traces,
-        seed: s.seed,
-        rps: s.rps,
-        profile: (!s.steps.is_empty()).then(|| synth::Profile {
-            rates_rps: s.steps.clone(),
-            step_s: s.step_s,
-            ramp_s: s.ramp_s,
-        }),
-        slower_fraud_check_ns: s.slower_fraud_check_ms * 1_000_000,
-        ..synth::Options::default()
-    };
-    let file = std::fs::File::create(&s.out)
-        .with_context(|| format!("cannot create {}", s.out.display()))?;
-    let mut out = std::io::BufWriter::new(file);
-    let truth = match s.format {
-        ingest::Format::OtlpJson => synth::write_json(&options, &mut out),
-        ingest::Format::OtlpProto => synth::write_proto(&options, &mut out),
-        ingest::Format::PgStderr => synth::write_db_log(&options, synth::DbLog::Postgres, &mut out),
-        ingest::Format::MysqlSlow => synth::write_db_log(&options, synth::DbLog::Mysql, &mut out),
-        other => anyhow::bail!(
-            "synth writes otlp-json, otlp-proto, pg-stderr or mysql-slow, not {}",
-            other.as_str()
-        ),
-    }
-    .and_then(|truth| out.flush().map(|()| truth))
-    .with_context(|| format!("cannot write {}", s.out.display()))?;
-    let mut truth_path = s.out.into_os_string();
-    truth_path.push(".truth.json");
-    let json = serde_json::to_string_pretty(&truth).expect("the truth serializes");
-    std::fs::write(&truth_path, json + "\n")
-        .with_context(|| format!("cannot write {}", truth_path.to_string_lossy()))?;
-    Ok(ExitCode::SUCCESS)
 }

@@ -73,12 +73,12 @@ fn protobuf_garbage_is_an_error_with_its_cause() {
     let err = error_of("cut-short.binpb", &[0x00, 0xff, 0xff, 0xff, 0x0a, 0x00]);
     assert!(err.contains("byte 0: truncated message"), "{err}");
     // A valid message, then a length no message can have: the stream is not what it seemed.
-    let options = chokepoint::synth::Options {
+    let options = chokepoint_synth::Options {
         traces: 2,
         ..Default::default()
     };
     let mut bytes = Vec::new();
-    chokepoint::synth::write_proto(&options, &mut bytes).unwrap();
+    chokepoint_synth::write_proto(&options, &mut bytes).unwrap();
     let offset = bytes.len();
     bytes.extend([0x7f, 0xff, 0xff, 0xff, 0x0a]);
     let err = error_of("bad-length.binpb", &bytes);
@@ -136,13 +136,13 @@ fn a_truncated_file_keeps_what_came_before_the_cut() {
         ledger.skip_examples
     );
 
-    let options = chokepoint::synth::Options {
+    let options = chokepoint_synth::Options {
         traces: 200,
         seed: 9,
         ..Default::default()
     };
     let mut proto = Vec::new();
-    chokepoint::synth::write_proto(&options, &mut proto).unwrap();
+    chokepoint_synth::write_proto(&options, &mut proto).unwrap();
     let cut = dir.join("cut.binpb");
     std::fs::write(&cut, &proto[..proto.len() - 100]).unwrap();
     let dataset = read(&[cut]).unwrap();

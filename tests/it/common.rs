@@ -158,14 +158,14 @@ pub fn read(paths: &[PathBuf]) -> chokepoint::Result<chokepoint::model::Dataset>
 
 /// Writes a generated trace set as OTLP/JSON lines and returns its path.
 pub fn synth_json(dir: &Path, traces: u64, seed: u64) -> PathBuf {
-    let options = chokepoint::synth::Options {
+    let options = chokepoint_synth::Options {
         traces,
         seed,
         ..Default::default()
     };
     let path = dir.join(format!("synth-{seed}.jsonl"));
     let mut out = std::fs::File::create(&path).expect("create");
-    chokepoint::synth::write_json(&options, &mut out).expect("write");
+    chokepoint_synth::write_json(&options, &mut out).expect("write");
     path
 }
 

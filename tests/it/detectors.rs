@@ -5,10 +5,10 @@
 
 use crate::common::analyze;
 use crate::common::{SpanMaker, dataset};
-use chokepoint::analysis::stats::Rng;
 use chokepoint::analysis::{Options, detect};
 use chokepoint::model::{OpKind, Span, SpanKind};
 use chokepoint::report::{Confidence, Finding, FindingKind, Report};
+use chokepoint_synth::Rng;
 use proptest::prelude::*;
 
 const MS: i64 = 1_000_000;

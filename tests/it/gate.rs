@@ -9,14 +9,14 @@ use std::path::{Path, PathBuf};
 
 /// A generated run of 3,000 requests with `seed`, its fraud checks `slower_ms` slower.
 fn generated(dir: &Path, seed: u64, slower_ms: u64) -> PathBuf {
-    let options = chokepoint::synth::Options {
+    let options = chokepoint_synth::Options {
         traces: 3000,
         seed,
         slower_fraud_check_ns: slower_ms * 1_000_000,
         ..Default::default()
     };
     let path = dir.join(format!("run-{seed}-{slower_ms}.jsonl"));
-    chokepoint::synth::write_json(&options, &mut std::fs::File::create(&path).unwrap()).unwrap();
+    chokepoint_synth::write_json(&options, &mut std::fs::File::create(&path).unwrap()).unwrap();
     path
 }
 
@@ -48,9 +48,9 @@ fn stepped_runs_of_one_build_pass_level_by_level() {
     // matched by position. The pool wait grows with load, so the levels differ from each other.
     let dir = temp_dir("gate-stepped");
     let stepped = |seed: u64| {
-        let options = chokepoint::synth::Options {
+        let options = chokepoint_synth::Options {
             seed,
-            profile: Some(chokepoint::synth::Profile {
+            profile: Some(chokepoint_synth::Profile {
                 rates_rps: vec![30, 90],
                 step_s: 20,
                 ramp_s: 4,
@@ -58,8 +58,7 @@ fn stepped_runs_of_one_build_pass_level_by_level() {
             ..Default::default()
         };
         let path = dir.join(format!("stepped-{seed}.jsonl"));
-        chokepoint::synth::write_json(&options, &mut std::fs::File::create(&path).unwrap())
-            .unwrap();
+        chokepoint_synth::write_json(&options, &mut std::fs::File::create(&path).unwrap()).unwrap();
         path
     };
     let base = baseline(&dir, &stepped(21), "base.json");

@@ -7,7 +7,7 @@ use std::path::Path;
 
 /// A generated run of `traces` requests at `rps`, written to `dir/name`.
 fn run_at(dir: &Path, name: &str, traces: u64, rps: u64, seed: u64) {
-    let options = chokepoint::synth::Options {
+    let options = chokepoint_synth::Options {
         traces,
         seed,
         rps,
@@ -16,7 +16,7 @@ fn run_at(dir: &Path, name: &str, traces: u64, rps: u64, seed: u64) {
     let path = dir.join(name);
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     let mut out = std::fs::File::create(&path).unwrap();
-    chokepoint::synth::write_json(&options, &mut out).unwrap();
+    chokepoint_synth::write_json(&options, &mut out).unwrap();
 }
 
 #[test]
@@ -121,18 +121,18 @@ fn level_mistakes_exit_2_with_what_is_wrong() {
 
 /// A stepped profile's steps and ramps, as the generator writes them, with their ground truth.
 fn stepped(dir: &Path, rates: &[u64], step_s: u64, ramp_s: u64, seed: u64) -> Vec<(u64, u64, u64)> {
-    let profile = chokepoint::synth::Profile {
+    let profile = chokepoint_synth::Profile {
         rates_rps: rates.to_vec(),
         step_s,
         ramp_s,
     };
-    let options = chokepoint::synth::Options {
+    let options = chokepoint_synth::Options {
         seed,
         profile: Some(profile.clone()),
         ..Default::default()
     };
     let mut out = std::fs::File::create(dir.join("stepped.jsonl")).unwrap();
-    chokepoint::synth::write_json(&options, &mut out).unwrap();
+    chokepoint_synth::write_json(&options, &mut out).unwrap();
     profile.windows(options.start_unix_ns)
 }
 
@@ -402,14 +402,14 @@ fn levels_from_an_attribute_of_the_root_span_or_its_resource() {
     // on every span, as an integer; the third has no such attribute and is in no level.
     let (mut json, mut proto) = (String::new(), Vec::new());
     for (run, rps) in [50u64, 200, 100].into_iter().enumerate() {
-        let options = chokepoint::synth::Options {
+        let options = chokepoint_synth::Options {
             traces: 300,
             rps,
             seed: run as u64,
             start_unix_ns: 1_767_225_600_000_000_000 + run as u64 * 20_000_000_000,
             ..Default::default()
         };
-        for mut message in chokepoint::synth::messages(&options) {
+        for mut message in chokepoint_synth::messages(&options) {
             for rs in &mut message.resource_spans {
                 match run {
                     0 => rs
@@ -426,7 +426,7 @@ fn levels_from_an_attribute_of_the_root_span_or_its_resource() {
                     _ => {}
                 }
             }
-            chokepoint::synth::json_message(&message, &mut json);
+            chokepoint_synth::json_message(&message, &mut json);
             json.push('\n');
             let bytes = message.encode_to_vec();
             proto.extend((bytes.len() as u32).to_be_bytes());

@@ -201,7 +201,7 @@ fn lean_json_decoder_agrees_with_the_reference_serde_types() {
 #[test]
 fn protobuf_gzip_and_zstd_give_the_same_spans_as_json() {
     let dir = temp_dir("encodings");
-    let options = chokepoint::synth::Options {
+    let options = chokepoint_synth::Options {
         traces: 500,
         seed: 3,
         ..Default::default()
@@ -209,11 +209,11 @@ fn protobuf_gzip_and_zstd_give_the_same_spans_as_json() {
     let json = synth_json(&dir, 500, 3);
     let plain = std::fs::read(&json).unwrap();
     let delimited = dir.join("t.binpb");
-    chokepoint::synth::write_proto(&options, &mut std::fs::File::create(&delimited).unwrap())
+    chokepoint_synth::write_proto(&options, &mut std::fs::File::create(&delimited).unwrap())
         .unwrap();
     let single = dir.join("single.binpb");
     let mut all = opentelemetry_proto::tonic::trace::v1::TracesData::default();
-    for m in chokepoint::synth::messages(&options) {
+    for m in chokepoint_synth::messages(&options) {
         all.resource_spans.extend(m.resource_spans);
     }
     std::fs::write(&single, all.encode_to_vec()).unwrap();

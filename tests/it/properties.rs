@@ -6,10 +6,10 @@ use crate::common::analyze;
 use crate::common::{SpanMaker, read, temp_dir};
 use chokepoint::analysis::Options;
 use chokepoint::analysis::critical_path::{Options as CpOptions, critical_path, self_times};
-use chokepoint::analysis::stats::Rng;
 use chokepoint::model::fingerprint::{Dialect, fingerprint};
 use chokepoint::model::trace::Tree;
 use chokepoint::model::{Dataset, Span, SpanKind};
+use chokepoint_synth::Rng;
 use proptest::prelude::*;
 
 const BASE: i64 = 1_700_000_000_000_000_000;
@@ -212,7 +212,7 @@ fn write_otlp(
                 ..Default::default()
             })
             .collect();
-        chokepoint::synth::json_message(&otlp::TracesData { resource_spans }, &mut out);
+        chokepoint_synth::json_message(&otlp::TracesData { resource_spans }, &mut out);
         out.push('\n');
     }
     std::fs::write(path, out).unwrap();
@@ -315,11 +315,11 @@ proptest! {
         cut in any::<prop::sample::Index>(),
     ) {
         use chokepoint::ingest::otlp::{SpanBatch, json, proto};
-        let options = chokepoint::synth::Options { traces: 2, ..Default::default() };
+        let options = chokepoint_synth::Options { traces: 2, ..Default::default() };
         let mut json_bytes = Vec::new();
-        chokepoint::synth::write_json(&options, &mut json_bytes).unwrap();
+        chokepoint_synth::write_json(&options, &mut json_bytes).unwrap();
         let mut proto_bytes = Vec::new();
-        chokepoint::synth::write_proto(&options, &mut proto_bytes).unwrap();
+        chokepoint_synth::write_proto(&options, &mut proto_bytes).unwrap();
         for real in [json_bytes, proto_bytes] {
             let mut mutated = real.clone();
             for (at, byte) in &flips {

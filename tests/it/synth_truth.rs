@@ -7,7 +7,7 @@ use crate::common::{analyze_json, temp_dir};
 use chokepoint::model::OpKind;
 use chokepoint::model::fingerprint::{Dialect, fingerprint};
 use chokepoint::report::Verdict;
-use chokepoint::synth::{self, DbLog, Options, Profile, Truth};
+use chokepoint_synth::{self as synth, DbLog, Options, Profile, Truth};
 use std::collections::BTreeSet;
 
 fn stepped(seed: u64) -> Options {

@@ -3,9 +3,20 @@
 //! over PostgreSQL, with HTTP client and server spans, database spans with parameterized
 //! statements, a product-price lookup loop, a payments host whose clock runs slightly behind,
 //! and occasional errors. The same seed always
-//! gives the same bytes (SplitMix64, defined here so that no dependency upgrade can change it).
+//! gives the same bytes ([`Rng`]).
+//!
+//! A crate of its own, used by chokepoint's tests and benchmarks, sharing no parsing or
+//! calendar code with chokepoint: a bug in a parser cannot cancel out in a round trip.
 
-use crate::analysis::stats::Rng;
+mod civil;
+mod json;
+mod logs;
+mod rng;
+
+pub use json::json_message;
+pub use logs::{DbLog, write_db_log};
+pub use rng::Rng;
+
 use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{
@@ -711,16 +722,6 @@ impl Options {
     }
 }
 
-/// Which database log [`write_db_log`] writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DbLog {
-    /// PostgreSQL stderr with `log_line_prefix = '%m [%p] %q%u@%d '` and
-    /// `log_min_duration_statement = 0`.
-    Postgres,
-    /// A MySQL 8 slow query log with `long_query_time = 0`.
-    Mysql,
-}
-
 /// The string value of the attribute `key`.
 fn string_attribute<'s>(attributes: &'s [KeyValue], key: &str) -> Option<&'s str> {
     attributes.iter().find(|kv| kv.key == key).and_then(|kv| {
@@ -734,145 +735,6 @@ fn string_attribute<'s>(attributes: &'s [KeyValue], key: &str) -> Option<&'s str
 /// Bytes as lowercase hex, as OTLP/JSON and traceparent write ids.
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Writes the database log the generated traces' database spans would leave: one entry per
-/// span, at its end, with its duration cut to the microsecond, in time order within each
-/// message's traces. Parameters are filled in with values, or, in a third of the PostgreSQL
-/// entries, left as `$n` with a `DETAIL:  parameters:` line; some statements span lines; half
-/// carry a sqlcommenter `traceparent` comment naming their span. Returns the ground truth.
-pub fn write_db_log(options: &Options, log: DbLog, out: &mut impl Write) -> std::io::Result<Truth> {
-    let mut truth = options.truth();
-    let mut rng = Rng::new(options.seed ^ 0x109_5eed);
-    for message in messages(options) {
-        account(&message, &mut truth);
-        let mut spans: Vec<(&Span, &str)> = database_spans(&message)
-            .map(|(span, statement, _)| (span, statement))
-            .collect();
-        spans.sort_by_key(|(span, _)| (span.end_time_unix_nano, span.span_id.clone()));
-        for (span, template) in spans {
-            let micros = (span.end_time_unix_nano - span.start_time_unix_nano) / US;
-            let stats = truth.statements.entry(template.to_string()).or_default();
-            stats.calls += 1;
-            stats.total_ns += micros * US;
-            let values: Vec<u64> = (0..template.matches('$').count())
-                .map(|_| rng.range(1, 999_999))
-                .collect();
-            let mut filled = template.to_string();
-            for (n, v) in values.iter().enumerate().rev() {
-                filled = filled.replace(&format!("${}", n + 1), &v.to_string());
-            }
-            if rng.chance(20) {
-                filled = filled.replacen(" WHERE ", "\n\tWHERE ", 1);
-            }
-            let comment = if rng.chance(50) {
-                format!(
-                    " /*traceparent='00-{}-{}-01'*/",
-                    hex(&span.trace_id),
-                    hex(&span.span_id)
-                )
-            } else {
-                String::new()
-            };
-            let end = span.end_time_unix_nano as i64;
-            let (civil, ns) = crate::ingest::time::utc_civil(end);
-            let pid = 1000 + rng.range(0, 39);
-            let entry = match log {
-                DbLog::Postgres => {
-                    let prefix = format!("{civil}.{:03} UTC [{pid}] app@shop ", ns / 1_000_000);
-                    let ms = format!("{}.{:03}", micros / 1000, micros % 1000);
-                    if !values.is_empty() && rng.chance(33) {
-                        let parameters: Vec<String> = values
-                            .iter()
-                            .enumerate()
-                            .map(|(n, v)| format!("${} = '{v}'", n + 1))
-                            .collect();
-                        format!(
-                            "{prefix}LOG:  duration: {ms} ms  execute <unnamed>: {template}{comment}\n\
-                             {prefix}DETAIL:  parameters: {}\n",
-                            parameters.join(", ")
-                        )
-                    } else {
-                        format!("{prefix}LOG:  duration: {ms} ms  statement: {filled}{comment}\n")
-                    }
-                }
-                DbLog::Mysql => {
-                    let rows = rng.range(0, 20);
-                    format!(
-                        "# Time: {}T{}.{:06}Z\n\
-                         # User@Host: app[app] @ web-1 [10.0.0.7]  Id: {pid}\n\
-                         # Query_time: {}.{:06}  Lock_time: 0.000010 Rows_sent: {rows}  Rows_examined: {}\n\
-                         SET timestamp={};\n{filled}{comment};\n",
-                        &civil[..10],
-                        &civil[11..],
-                        ns / 1000,
-                        micros / 1_000_000,
-                        micros % 1_000_000,
-                        rows * 3,
-                        end.div_euclid(1_000_000_000)
-                    )
-                }
-            };
-            out.write_all(entry.as_bytes())?;
-        }
-    }
-    Ok(truth)
-}
-
-/// Encodes one message as OTLP/JSON: lowerCamelCase names, hex ids, 64-bit integers as strings,
-/// enums as numbers, as the OTLP specification's JSON encoding has it.
-pub fn json_message(data: &TracesData, out: &mut String) {
-    let quote = |s: &str| serde_json::to_string(s).expect("strings serialize");
-    let attrs = |kvs: &[KeyValue]| -> String {
-        let items: Vec<String> = kvs
-            .iter()
-            .map(|kv| {
-                let value = match kv.value.as_ref().and_then(|v| v.value.as_ref()) {
-                    Some(any_value::Value::StringValue(s)) => {
-                        format!("{{\"stringValue\":{}}}", quote(s))
-                    }
-                    Some(any_value::Value::IntValue(n)) => format!("{{\"intValue\":\"{n}\"}}"),
-                    _ => "{}".into(),
-                };
-                format!("{{\"key\":{},\"value\":{value}}}", quote(&kv.key))
-            })
-            .collect();
-        format!("[{}]", items.join(","))
-    };
-    let rs: Vec<String> = data
-        .resource_spans
-        .iter()
-        .map(|rs| {
-            let resource = attrs(rs.resource.as_ref().map_or(&[][..], |r| &r.attributes));
-            let scopes: Vec<String> = rs
-                .scope_spans
-                .iter()
-                .map(|ss| {
-                    let spans: Vec<String> = ss
-                        .spans
-                        .iter()
-                        .map(|s| {
-                            let status = s.status.as_ref().map_or(String::new(), |st| format!(",\"status\":{{\"code\":{}}}", st.code));
-                            format!(
-                                "{{\"traceId\":\"{}\",\"spanId\":\"{}\",\"parentSpanId\":\"{}\",\"name\":{},\"kind\":{},\"startTimeUnixNano\":\"{}\",\"endTimeUnixNano\":\"{}\",\"attributes\":{}{status}}}",
-                                hex(&s.trace_id),
-                                hex(&s.span_id),
-                                hex(&s.parent_span_id),
-                                quote(&s.name),
-                                s.kind,
-                                s.start_time_unix_nano,
-                                s.end_time_unix_nano,
-                                attrs(&s.attributes)
-                            )
-                        })
-                        .collect();
-                    format!("{{\"scope\":{{\"name\":\"chokepoint-synth\"}},\"spans\":[{}]}}", spans.join(","))
-                })
-                .collect();
-            format!("{{\"resource\":{{\"attributes\":{resource}}},\"scopeSpans\":[{}]}}", scopes.join(","))
-        })
-        .collect();
-    out.push_str(&format!("{{\"resourceSpans\":[{}]}}", rs.join(",")));
 }
 
 #[cfg(test)]
