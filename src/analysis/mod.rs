@@ -16,6 +16,7 @@ mod waterfall;
 
 use crate::model::ledger::SkipReason;
 use crate::model::query::StatementStats;
+use crate::model::settings::{DetectorThresholds, LevelSplit, Settings};
 use crate::model::{Dataset, OpKey};
 use crate::report::{self, Level, Report, TraceLedger};
 use per_trace::TraceResult;
@@ -32,7 +33,7 @@ pub struct Options {
     /// Exemplar traces kept per bottleneck.
     pub exemplars: usize,
     /// Detector thresholds; None runs no detector.
-    pub detect: Option<detect::Options>,
+    pub detect: Option<DetectorThresholds>,
     /// How traces are split into load levels.
     pub levels: levels::Levels,
     /// pg_stat_statements dumps of the levels continue one another (when `stats_since` does
@@ -46,12 +47,35 @@ impl Default for Options {
             critical_path: critical_path::Options::default(),
             top: 20,
             exemplars: 3,
-            detect: Some(detect::Options::default()),
+            detect: Some(DetectorThresholds::default()),
             levels: levels::Levels::Auto,
             pgss_cumulative: false,
         }
     }
 }
+
+impl Options {
+    /// The settings as the report records them.
+    pub fn settings(&self) -> Settings {
+        Settings {
+            top: self.top as u32,
+            exemplars: self.exemplars as u32,
+            overlap_tolerance_ppm: self.critical_path.overlap_tolerance_ppm,
+            levels: match self.levels {
+                levels::Levels::None => LevelSplit::None,
+                levels::Levels::Auto => LevelSplit::Auto,
+                levels::Levels::ByAttribute => LevelSplit::Attribute,
+                levels::Levels::ByInput { .. } => LevelSplit::Input,
+            },
+            pgss_cumulative: self.pgss_cumulative,
+            statements_listed: STATEMENTS_LISTED,
+            detectors: self.detect.clone(),
+        }
+    }
+}
+
+/// Statements listed in report.md's profile.
+const STATEMENTS_LISTED: u32 = 30;
 
 /// Analyzes a dataset whose spans are sorted by [`Dataset::sort_spans`] (as
 /// [`crate::ingest::read_inputs`] leaves them).
@@ -124,6 +148,9 @@ pub fn analyze(dataset: &Dataset, options: &Options) -> Report {
         .into_iter()
         .unzip();
     correlate::join(&mut queries, &join_keys, &results, dataset, &level_names);
+    queries::place_in_levels(&mut queries, &levels);
+    let (statements_total, statements_unlisted) =
+        queries::sums(&queries, STATEMENTS_LISTED as usize);
     let (scaling, scaling_summary) = scaling::compare(&levels, &keys_by_level, &dataset.strings);
     let (findings, near_misses) = match &options.detect {
         Some(detectors) => {
@@ -167,6 +194,11 @@ pub fn analyze(dataset: &Dataset, options: &Options) -> Report {
             name: env!("CARGO_PKG_NAME").into(),
             version: env!("CARGO_PKG_VERSION").into(),
         },
+        inputs_total: report::InputsTotal {
+            files: inputs.len() as u64,
+            records: inputs.iter().map(|i| i.records).sum(),
+            skipped: inputs.iter().map(|i| i.skipped).sum(),
+        },
         inputs,
         traces: ledger,
         levels,
@@ -178,6 +210,9 @@ pub fn analyze(dataset: &Dataset, options: &Options) -> Report {
         findings,
         near_misses,
         queries,
+        statements_total,
+        statements_unlisted,
         pgss_snapshots: by_level.summary,
+        settings: Some(options.settings()),
     }
 }

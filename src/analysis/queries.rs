@@ -13,7 +13,7 @@ use super::sql;
 use crate::model::fingerprint::{Dialect, fingerprint};
 use crate::model::query::{Histogram, Source, StatementStats};
 use crate::model::{SpanId, TraceId};
-use crate::report::{QueryRow, SnapshotSummary};
+use crate::report::{Level, QueryRow, SnapshotSummary, StatementAtLevel, StatementSum};
 use rayon::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -197,6 +197,7 @@ pub fn profile_with_keys(statements: &[&StatementStats]) -> Vec<(QueryRow, JoinK
                 },
                 spans: Vec::new(),
                 total_ns: counted.total_ns,
+                by_level: Vec::new(),
             };
             Some((row, keys))
         })
@@ -215,6 +216,44 @@ pub fn profile_with_keys(statements: &[&StatementStats]) -> Vec<(QueryRow, JoinK
             .then_with(|| a.fingerprint_id.cmp(&b.fingerprint_id))
     });
     rows
+}
+
+/// Each statement's figures in each level's own profile, when some level has one.
+pub fn place_in_levels(rows: &mut [QueryRow], levels: &[Level]) {
+    if levels.iter().all(|l| l.queries.is_empty()) {
+        return;
+    }
+    let at_levels: Vec<BTreeMap<&str, StatementAtLevel>> = levels
+        .iter()
+        .map(|l| {
+            l.queries
+                .iter()
+                .map(|r| {
+                    let at = StatementAtLevel {
+                        calls: r.calls,
+                        mean_ms: r.mean_ms,
+                    };
+                    (r.fingerprint_id.as_str(), at)
+                })
+                .collect()
+        })
+        .collect();
+    for row in rows {
+        row.by_level = at_levels
+            .iter()
+            .map(|l| l.get(row.fingerprint_id.as_str()).copied())
+            .collect();
+    }
+}
+
+/// All the rows together, and those past the first `listed` together.
+pub fn sums(rows: &[QueryRow], listed: usize) -> (StatementSum, StatementSum) {
+    let sum = |rows: &[QueryRow]| StatementSum {
+        statements: rows.len() as u64,
+        calls: rows.iter().map(|r| r.calls).sum(),
+        total_ms: rows.iter().map(|r| r.total_ns).sum::<u64>() as f64 / 1e6,
+    };
+    (sum(rows), sum(rows.get(listed..).unwrap_or_default()))
 }
 
 /// Statements as the levels saw them: pg_stat_statements deltas applied, and each statement's

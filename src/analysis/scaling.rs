@@ -87,6 +87,11 @@ pub(super) fn compare(
                     .zip(levels)
                     .map(|(&(cp, _), level)| per_request(cp, level.requests))
                     .collect(),
+                share_by_level: by_level
+                    .iter()
+                    .zip(levels)
+                    .map(|(&(cp, _), level)| cp as f64 / level.latency_ns_total.max(1) as f64)
+                    .collect(),
                 change_ms_per_request: if scale == 0.0 {
                     0.0
                 } else {

@@ -28,8 +28,8 @@
 //! ```
 
 use anyhow::{Context, Result};
-use chokepoint::analysis::detect;
 use chokepoint::gate;
+use chokepoint::model::settings::DetectorThresholds;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -38,7 +38,7 @@ use std::path::{Path, PathBuf};
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
     /// Detector thresholds.
-    pub detectors: detect::Options,
+    pub detectors: DetectorThresholds,
     /// What `chokepoint check` holds a run to.
     pub budgets: gate::Budgets,
 }
@@ -89,9 +89,9 @@ mod tests {
         assert_eq!(c.detectors.fanout.min_saving_ms, 5.0);
         assert_eq!(
             c.detectors.sync_chain,
-            detect::Options::default().sync_chain
+            DetectorThresholds::default().sync_chain
         );
-        assert_eq!(parse("").unwrap().detectors, detect::Options::default());
+        assert_eq!(parse("").unwrap().detectors, DetectorThresholds::default());
     }
 
     #[test]

@@ -268,7 +268,10 @@ fn build_report(a: &AnalyzeArgs, config: &config::Config) -> Result<report::Repo
 }
 
 /// The detector thresholds: the defaults, then the settings file, then the flags.
-fn detector_options(a: &AnalyzeArgs, config: &config::Config) -> Result<analysis::detect::Options> {
+fn detector_options(
+    a: &AnalyzeArgs,
+    config: &config::Config,
+) -> Result<chokepoint::model::settings::DetectorThresholds> {
     let mut detectors = config.detectors.clone();
     if let Some(n) = a.n_plus_one_min {
         detectors.n_plus_one.min_repeats = n;

@@ -8,6 +8,7 @@ pub mod ledger;
 pub mod op_key;
 pub mod query;
 pub mod schema;
+pub mod settings;
 pub mod shape;
 pub mod trace;
 

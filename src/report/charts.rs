@@ -88,37 +88,28 @@ pub fn latency_series(report: &Report) -> Vec<Series> {
     ]
 }
 
-/// Each level's share of latency (percent) for the operations with the most critical-path time
-/// at the last level, and the rest as `other`: each level's stack adds up to 100.
+/// Each level's share of latency (percent) for the operations with the largest share at the
+/// last level, and the rest as `other`: each level's stack adds up to 100. From the scaling
+/// rows, which hold every operation at every level, not only the ones a level lists.
 pub fn share_series(report: &Report) -> Vec<Series> {
-    let Some(last) = report.levels.last() else {
-        return Vec::new();
-    };
-    let top: Vec<(&str, &str)> = last
-        .bottlenecks
+    let mut rows: Vec<&super::ScalingRow> = report.scaling.iter().collect();
+    let last = |r: &super::ScalingRow| r.share_by_level.last().copied().unwrap_or(0.0);
+    rows.sort_by(|a, b| {
+        last(b)
+            .total_cmp(&last(a))
+            .then_with(|| (&a.service, &a.operation).cmp(&(&b.service, &b.operation)))
+    });
+    let mut series: Vec<Series> = rows
         .iter()
         .take(TOP)
-        .map(|b| (b.service.as_str(), b.operation.as_str()))
-        .collect();
-    let mut series: Vec<Series> = top
-        .iter()
-        .map(|&(service, operation)| Series {
-            label: format!("{service} {operation}"),
-            values: report
-                .levels
-                .iter()
-                .map(|l| {
-                    l.bottlenecks
-                        .iter()
-                        .find(|b| b.service == service && b.operation == operation)
-                        .map_or(0.0, |b| b.share * 100.0)
-                })
-                .collect(),
+        .map(|r| Series {
+            label: format!("{} {}", r.service, r.operation),
+            values: r.share_by_level.iter().map(|s| s * 100.0).collect(),
         })
         .collect();
     let other: Vec<f64> = (0..report.levels.len())
         .map(|i| {
-            let shown: f64 = series.iter().map(|s| s.values[i]).sum();
+            let shown: f64 = series.iter().filter_map(|s| s.values.get(i)).sum();
             (100.0 - shown).max(0.0)
         })
         .collect();
@@ -314,7 +305,7 @@ fn stacks(area: &Area, title: &str, levels: &[String], series: &[Series]) -> Dra
         let color = color_of(i, s);
         let bars: Vec<Rectangle<(SegmentValue<usize>, f64)>> = (0..n)
             .map(|l| {
-                let (lo, hi) = (base[l], base[l] + s.values[l]);
+                let (lo, hi) = (base[l], base[l] + s.values.get(l).copied().unwrap_or(0.0));
                 base[l] = hi;
                 let mut bar = Rectangle::new(
                     [
@@ -410,6 +401,11 @@ mod tests {
         high.rps *= 2.0;
         high.latency_ms.p95 *= 1.5;
         report.levels.push(high);
+        // Every operation at the same share at both levels.
+        for row in &mut report.scaling {
+            let first = row.share_by_level[0];
+            row.share_by_level = vec![first, first];
+        }
         report
     }
 

@@ -4,7 +4,7 @@
 use super::evidence::Fact;
 use super::table::{Align, Table};
 use super::units::{ms, ns_as_ms, percent, rate};
-use super::{Finding, FindingKind, Level, Report};
+use super::{Finding, FindingKind, Level, QueryRow, Report};
 use crate::model::shape::Test;
 use std::fmt::Write;
 
@@ -40,7 +40,7 @@ pub fn render(report: &Report) -> String {
     }
     render_queries(&mut out, report);
     render_inputs(&mut out, report);
-    out += METHOD;
+    render_method(&mut out, report);
     out
 }
 
@@ -484,8 +484,11 @@ fn render_skew(out: &mut String, report: &Report) {
     out.push('\n');
 }
 
-/// Statements listed in the profile; the rest are summed in one line.
-const PROFILE_ROWS: usize = 30;
+/// The statements report.md lists: all but those the report sums as unlisted.
+fn listed(report: &Report) -> &[QueryRow] {
+    let unlisted = report.statements_unlisted.statements as usize;
+    &report.queries[..report.queries.len().saturating_sub(unlisted)]
+}
 
 fn render_queries(out: &mut String, report: &Report) {
     if report.queries.is_empty() {
@@ -515,7 +518,7 @@ fn render_queries(out: &mut String, report: &Report) {
         ("from", Align::Left),
         ("spans", Align::Left),
     ]);
-    for (i, q) in report.queries.iter().take(PROFILE_ROWS).enumerate() {
+    for (i, q) in listed(report).iter().enumerate() {
         let mut from = q.calls_from.clone();
         if let Some(p95) = q.p95_from.as_ref().filter(|p| **p != q.calls_from) {
             from = format!("{from}; p95: {p95}");
@@ -550,15 +553,14 @@ fn render_queries(out: &mut String, report: &Report) {
     out.push_str(&t.markdown());
     render_shapes(out, report);
     render_level_queries(out, report);
-    if report.queries.len() > PROFILE_ROWS {
-        let rest = &report.queries[PROFILE_ROWS..];
-        let total: f64 = rest.iter().map(|q| q.total_ms).sum();
-        let calls: u64 = rest.iter().map(|q| q.calls).sum();
+    let rest = &report.statements_unlisted;
+    if rest.statements > 0 {
         let _ = writeln!(
             out,
-            "\n{} more statements: {} ms in {calls} calls (all rows are in report.json).",
-            rest.len(),
-            ms(total)
+            "\n{} more statements: {} ms in {} calls (all rows are in report.json).",
+            rest.statements,
+            ms(rest.total_ms),
+            rest.calls
         );
     }
     out.push('\n');
@@ -566,10 +568,9 @@ fn render_queries(out: &mut String, report: &Report) {
 
 /// The listed statements level by level, when database inputs were given per level.
 fn render_level_queries(out: &mut String, report: &Report) {
-    let levels: Vec<&Level> = report
-        .levels
-        .iter()
-        .filter(|l| !l.queries.is_empty())
+    // The levels that had database inputs, by position.
+    let levels: Vec<usize> = (0..report.levels.len())
+        .filter(|&l| !report.levels[l].queries.is_empty())
         .collect();
     if levels.is_empty() {
         return;
@@ -609,22 +610,23 @@ fn render_level_queries(out: &mut String, report: &Report) {
         }
         out.push_str("\n\n");
     }
-    let names: Vec<String> = levels.iter().map(|l| escape(&l.name)).collect();
+    let names: Vec<String> = levels
+        .iter()
+        .map(|&l| escape(&report.levels[l].name))
+        .collect();
     let mut columns = vec![("#", Align::Right), ("id", Align::Left)];
     columns.extend(names.iter().map(|n| (n.as_str(), Align::Right)));
     let mut t = Table::new(&columns);
-    for (i, q) in report.queries.iter().take(PROFILE_ROWS).enumerate() {
+    for (i, q) in listed(report).iter().enumerate() {
         let mut row = vec![(i + 1).to_string(), format!("`{}`", q.fingerprint_id)];
-        row.extend(levels.iter().map(|l| {
-            match l
-                .queries
+        row.extend(
+            levels
                 .iter()
-                .find(|r| r.fingerprint_id == q.fingerprint_id)
-            {
-                Some(r) => format!("{} ({})", ms(r.mean_ms), r.calls),
-                None => "–".into(),
-            }
-        }));
+                .map(|&l| match q.by_level.get(l).copied().flatten() {
+                    Some(r) => format!("{} ({})", ms(r.mean_ms), r.calls),
+                    None => "–".into(),
+                }),
+        );
         t.row(row);
     }
     out.push_str(&t.markdown());
@@ -647,7 +649,7 @@ fn render_shapes(out: &mut String, report: &Report) {
         ("order by", Align::Left),
     ]);
     let list = |items: &[String]| escape(&items.join(", "));
-    for (i, q) in report.queries.iter().take(PROFILE_ROWS).enumerate() {
+    for (i, q) in listed(report).iter().enumerate() {
         let shape = &q.shape;
         let (where_, join, order) = match &shape.parse_error {
             Some(e) => (
@@ -765,15 +767,59 @@ fn render_inputs(out: &mut String, report: &Report) {
     out.push('\n');
 }
 
-const METHOD: &str = "## How these numbers are made\n\n\
+fn render_method(out: &mut String, report: &Report) {
+    let tolerance = report
+        .settings
+        .as_ref()
+        .map_or(String::from("a small part"), |s| {
+            format!("{}%", s.overlap_tolerance_ppm as f64 / 10_000.0)
+        });
+    let _ = write!(
+        out,
+        "## How these numbers are made\n\n\
 Each request's end-to-end latency is attributed to the spans on its critical path: from the root, \
 the last-finishing blocking child, then backwards, each time the latest child that ended before the \
 current one started; the parent keeps the gaps. Times are integer nanoseconds and the path's segments \
 tile the root exactly, so the shares of a level add up to 100%. Siblings that touch are sequential; \
-overlaps under 1% of the parent with no third sibling in them count as clock noise. Work nobody waited \
+overlaps under {tolerance} of the parent with no third sibling in them count as clock noise. Work nobody waited \
 for (consumers, children ending after their parent, detached subtrees) is listed apart. A client span \
 with its server span keeps client minus server time: network and queueing. Percentiles are nearest-rank; \
-per-operation percentiles are over the requests where the operation is on the path.\n";
+per-operation percentiles are over the requests where the operation is on the path.\n"
+    );
+    let Some(settings) = &report.settings else {
+        return;
+    };
+    let _ = writeln!(
+        out,
+        "\nSettings: levels {}, top {} bottlenecks per level (0: all), {} exemplars, overlap \
+         tolerance {tolerance}, pg_stat_statements dumps {}.\n",
+        serde_json::to_value(settings.levels)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default(),
+        settings.top,
+        settings.exemplars,
+        if settings.pgss_cumulative {
+            "cumulative"
+        } else {
+            "reset per level unless stats_since says"
+        }
+    );
+    if let Some(thresholds) = settings
+        .detectors
+        .as_ref()
+        .and_then(|d| serde_json::to_value(d).ok())
+    {
+        // As chokepoint.toml spells them, so that a reader can copy one.
+        let mut lines = Vec::new();
+        for (detector, values) in thresholds.as_object().into_iter().flatten() {
+            for (name, value) in values.as_object().into_iter().flatten() {
+                lines.push(format!("`detectors.{detector}.{name} = {value}`"));
+            }
+        }
+        let _ = writeln!(out, "Detector thresholds: {}.", lines.join(", "));
+    }
+}
 
 /// Escapes text from inputs for a markdown table cell.
 pub fn escape(text: &str) -> String {

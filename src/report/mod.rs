@@ -13,6 +13,7 @@ pub mod units;
 use crate::model::OpKind;
 use crate::model::ledger::InputLedger;
 use crate::model::query::{Blocks, ScanFacts};
+use crate::model::settings::Settings;
 use crate::model::shape::StatementShape;
 use evidence::Evidence;
 use schemars::JsonSchema;
@@ -31,6 +32,9 @@ pub struct Report {
     pub tool: Tool,
     /// One ledger per input file, in path order.
     pub inputs: Vec<InputLedger>,
+    /// The input ledgers added up.
+    #[serde(default)]
+    pub inputs_total: InputsTotal,
     /// What trace assembly and attribution had to count, cut or bend.
     pub traces: TraceLedger,
     /// One entry per load level; `all` when there are no levels.
@@ -61,9 +65,18 @@ pub struct Report {
     /// The statement profile of the database inputs, largest total time first.
     #[serde(default)]
     pub queries: Vec<QueryRow>,
+    /// All the statements of the profile together.
+    #[serde(default)]
+    pub statements_total: StatementSum,
+    /// The statements past the ones report.md lists (`settings.statements_listed`), together.
+    #[serde(default)]
+    pub statements_unlisted: StatementSum,
     /// How pg_stat_statements dumps of two or more levels were read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pgss_snapshots: Option<SnapshotSummary>,
+    /// The settings it was computed under (absent in reports of earlier versions).
+    #[serde(default)]
+    pub settings: Option<Settings>,
 }
 
 /// How the pg_stat_statements dumps of the levels (one per level) were read.
@@ -81,6 +94,37 @@ pub struct SnapshotSummary {
     /// Rows read as cumulative whose calls fell: their counters were reset, so they were taken
     /// whole.
     pub reset_seen: u32,
+}
+
+/// The input ledgers added up.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct InputsTotal {
+    /// Files read.
+    pub files: u64,
+    /// Records read.
+    pub records: u64,
+    /// Records skipped, each with its reason in its file's ledger.
+    pub skipped: u64,
+}
+
+/// Statements of the profile taken together.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct StatementSum {
+    /// Statements (fingerprints).
+    pub statements: u64,
+    /// Their executions.
+    pub calls: u64,
+    /// Their total time, ms.
+    pub total_ms: f64,
+}
+
+/// One statement at one level (`--level` with database inputs).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct StatementAtLevel {
+    /// Executions.
+    pub calls: u64,
+    /// Mean time per execution, ms.
+    pub mean_ms: f64,
 }
 
 /// One statement (fingerprint) of the database inputs, all its sources joined.
@@ -140,6 +184,10 @@ pub struct QueryRow {
     pub spans: Vec<SpanJoin>,
     /// Total time, ns (exact; what the ranking uses).
     pub total_ns: u64,
+    /// The same statement in each level's own profile, in level order (None where that level's
+    /// inputs did not see it); empty without database inputs per level.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub by_level: Vec<Option<StatementAtLevel>>,
     /// What the statement does, parsed from its first exemplar.
     pub shape: StatementShape,
 }
@@ -254,6 +302,10 @@ pub struct ScalingRow {
     pub kind: OpKind,
     /// Critical-path ms per request of each level, in level order.
     pub cp_ms_per_request_by_level: Vec<f64>,
+    /// Share of each level's latency, in level order (of every operation, whether or not a
+    /// level lists it among its top bottlenecks).
+    #[serde(default)]
+    pub share_by_level: Vec<f64>,
     /// From the first level to the last, ms per request.
     pub change_ms_per_request: f64,
     /// Its part of the change in mean latency from the first level to the last (the parts add

@@ -1,9 +1,9 @@
 //! The short summary printed on the terminal after `analyze`: per level, its latency and the top
 //! bottlenecks; then what the ledger counted. Plain text, no color codes.
 
-use super::Report;
 use super::table::{Align, Table};
 use super::units::{ms, percent, rate};
+use super::{InputsTotal, Report};
 use std::fmt::Write;
 
 /// Bottlenecks shown per level.
@@ -82,23 +82,26 @@ pub fn render(report: &Report) -> String {
         out += &t.text(60);
     }
     if let Some(top) = report.queries.first() {
-        let calls: u64 = report.queries.iter().map(|q| q.calls).sum();
+        let all = &report.statements_total;
         let _ = writeln!(
             out,
-            "statements: {} fingerprints, {calls} calls; most time: {} ({} ms, {} of database time)",
-            report.queries.len(),
+            "statements: {} fingerprints, {} calls; most time: {} ({} ms, {} of database time)",
+            all.statements,
+            all.calls,
             top.fingerprint.chars().take(80).collect::<String>(),
             super::units::ms(top.total_ms),
             super::units::percent(top.share)
         );
     }
-    let skipped: u64 = report.inputs.iter().map(|i| i.skipped).sum();
-    let records: u64 = report.inputs.iter().map(|i| i.records).sum();
+    let InputsTotal {
+        files,
+        records,
+        skipped,
+    } = report.inputs_total;
     let t = &report.traces;
     let _ = writeln!(
         out,
-        "ledger: {records} records from {} file(s), {skipped} skipped; {} traces, {} spans analyzed, {} extra roots, {} clipped, {} skewed",
-        report.inputs.len(),
+        "ledger: {records} records from {files} file(s), {skipped} skipped; {} traces, {} spans analyzed, {} extra roots, {} clipped, {} skewed",
         t.traces,
         t.spans_analyzed,
         t.unknown_parent_spans + t.second_root_spans,

@@ -5,7 +5,8 @@
 
 use crate::common::analyze;
 use crate::common::{SpanMaker, dataset};
-use chokepoint::analysis::{Options, detect};
+use chokepoint::analysis::Options;
+use chokepoint::model::settings::DetectorThresholds;
 use chokepoint::model::{OpKind, Span, SpanKind};
 use chokepoint::report::{Confidence, Finding, FindingKind, Report};
 use chokepoint_synth::Rng;
@@ -492,8 +493,8 @@ fn four_lookups() -> Traces {
     t
 }
 
-fn with_detectors(set: impl Fn(&mut detect::Options)) -> Options {
-    let mut detectors = detect::Options::default();
+fn with_detectors(set: impl Fn(&mut DetectorThresholds)) -> Options {
+    let mut detectors = DetectorThresholds::default();
     set(&mut detectors);
     let mut options = Options::default();
     options.detect = Some(detectors);

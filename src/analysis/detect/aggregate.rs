@@ -5,9 +5,10 @@
 //! (evidence, confidence, suggestion, near-miss wording) it answers through
 //! [`TraceDetector::conclude`].
 
-use super::{Detail, Miss, Occurrence, Options, TraceDetector, trace_detector};
+use super::{Detail, Miss, Occurrence, TraceDetector, trace_detector};
 use crate::analysis::stats;
 use crate::model::fingerprint::fnv1a64;
+use crate::model::settings::DetectorThresholds;
 use crate::model::{Interner, OpKey, SpanId, TraceId};
 use crate::report::{Finding, FindingKind, NearMiss};
 use rustc_hash::FxHashMap as HashMap;
@@ -156,7 +157,7 @@ pub(super) fn merge_misses(mut missed: Vec<Miss>) -> Vec<Miss> {
 pub fn aggregate(
     traces: &[InTrace],
     strings: &Interner,
-    options: &Options,
+    options: &DetectorThresholds,
     levels: &[String],
     traces_with: &dyn Fn(OpKey) -> u64,
 ) -> (Vec<Finding>, Vec<NearMiss>) {

@@ -10,37 +10,12 @@
 use super::aggregate::Group;
 use super::{Conclusion, Detail, Miss, Occurrence, TraceDetector, TraceView, Verdict};
 use crate::analysis::stats;
+use crate::model::settings::{DetectorThresholds, FanoutThresholds};
 use crate::model::trace::Node;
 use crate::model::{Interner, OpKey};
 use crate::report::evidence::{Evidence, FanoutCall, FanoutEvidence};
 use crate::report::{Confidence, FindingKind};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
-use serde::Deserialize;
-
-/// Thresholds.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Options {
-    /// Saving that qualifies, ms.
-    pub min_saving_ms: f64,
-    /// Saving that qualifies, in percent of the parent's duration.
-    pub min_saving_percent: f64,
-    /// Share of the parent operation's traces it must occur in, percent.
-    pub min_trace_percent: f64,
-    /// Traces it must occur in.
-    pub min_traces: u64,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            min_saving_ms: 20.0,
-            min_saving_percent: 10.0,
-            min_trace_percent: 20.0,
-            min_traces: 3,
-        }
-    }
-}
 
 /// What one trace's fan-out under one parent showed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,7 +39,7 @@ impl TraceDetector for SequentialFanout {
     fn detect(
         &self,
         view: &TraceView,
-        options: &super::Options,
+        options: &DetectorThresholds,
         found: &mut Vec<Occurrence>,
         missed: &mut Vec<Miss>,
     ) {
@@ -92,7 +67,7 @@ impl TraceDetector for SequentialFanout {
 
     /// Reported only when it happens in a steady share of the parent's traces; high confidence
     /// only when the calls' order varies (a fixed order may be a data dependency).
-    fn conclude(&self, group: &Group, options: &super::Options) -> Conclusion {
+    fn conclude(&self, group: &Group, options: &DetectorThresholds) -> Conclusion {
         let o = &options.fanout;
         // The traces each call was in, and the ordered pairs (earlier, later) seen.
         let mut in_traces: HashMap<OpKey, u64> = HashMap::default();
@@ -176,7 +151,7 @@ impl TraceDetector for SequentialFanout {
         }
     }
 
-    fn near_miss_rule(&self, _: FindingKind, closest: u64, options: &super::Options) -> String {
+    fn near_miss_rule(&self, _: FindingKind, closest: u64, options: &DetectorThresholds) -> String {
         let o = &options.fanout;
         format!(
             "saves {} ms at most, needs {} ms or {}% of the parent",
@@ -193,7 +168,7 @@ const MAX_CALLS: usize = 24;
 /// Finds sequential fan-outs under every span of the trace.
 fn detect(
     view: &TraceView,
-    options: &Options,
+    options: &FanoutThresholds,
     found: &mut Vec<Occurrence>,
     missed: &mut Vec<Miss>,
 ) {

@@ -19,47 +19,13 @@
 use super::Verdict;
 use super::statements::{Context, Judgement, statement_facts};
 use crate::model::schema::{Schema, table_key};
+use crate::model::settings::{DetectorThresholds, MissingIndexThresholds};
 use crate::model::shape::Test;
 use crate::report::evidence::{
     BlocksRule, Evidence, ExaminedRule, GrowthRule, LevelMean, MissingIndexEvidence, SeqScanRule,
     SuggestedIndex,
 };
 use crate::report::{Confidence, Level, QueryRow};
-use serde::Deserialize;
-
-/// Thresholds (`[detectors.missing_index]` in chokepoint.toml).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Options {
-    /// Rows a call must read (scan or examine) for its reads to matter.
-    pub min_rows_read_per_call: u64,
-    /// Rows read per row returned.
-    pub min_read_per_returned: f64,
-    /// pg_stat_statements buffers (hit + read) per returned row.
-    pub min_blocks_per_row: f64,
-    /// Mean time per call, ms, for the buffer rule.
-    pub min_mean_ms: f64,
-    /// Calls for the buffer and growth rules.
-    pub min_calls: u64,
-    /// Growth of the mean time per call from the first level to the last, as a ratio.
-    pub min_growth: f64,
-    /// Tables smaller than this get no suggestion, when their size is known.
-    pub min_table_rows: u64,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            min_rows_read_per_call: 1000,
-            min_read_per_returned: 100.0,
-            min_blocks_per_row: 100.0,
-            min_mean_ms: 5.0,
-            min_calls: 10,
-            min_growth: 2.0,
-            min_table_rows: 1000,
-        }
-    }
-}
 
 /// The rules a statement met, and what they say of its table.
 #[derive(Default)]
@@ -83,7 +49,7 @@ impl Met {
 }
 
 /// A suspect, a near miss (a suspect with no index to suggest), or nothing.
-pub fn judge(q: &QueryRow, context: &Context, options: &super::Options) -> Judgement {
+pub fn judge(q: &QueryRow, context: &Context, options: &DetectorThresholds) -> Judgement {
     let o = &options.missing_index;
     let met = rules_met(q, context.levels, o);
     let Some(confidence) = met.best else {
@@ -116,7 +82,7 @@ pub fn judge(q: &QueryRow, context: &Context, options: &super::Options) -> Judge
 }
 
 /// The rules the statement meets.
-fn rules_met(q: &QueryRow, levels: &[Level], o: &Options) -> Met {
+fn rules_met(q: &QueryRow, levels: &[Level], o: &MissingIndexThresholds) -> Met {
     let mut met = Met::default();
     let ratio = |read: f64, returned: f64| read / returned.max(1.0);
     // auto_explain: the scanned table that threw the most rows away.
@@ -194,12 +160,10 @@ fn rules_met(q: &QueryRow, levels: &[Level], o: &Options) -> Met {
     // Time per call that grows with load, from the levels' own statement profiles.
     let by_level: Vec<(&str, f64)> = levels
         .iter()
-        .filter_map(|l| {
-            let r = l
-                .queries
-                .iter()
-                .find(|r| r.fingerprint_id == q.fingerprint_id)?;
-            (r.calls >= o.min_calls).then_some((l.name.as_str(), r.mean_ms))
+        .zip(&q.by_level)
+        .filter_map(|(l, at)| {
+            let at = (*at)?;
+            (at.calls >= o.min_calls).then_some((l.name.as_str(), at.mean_ms))
         })
         .collect();
     if let (Some(first), Some(last)) = (by_level.first(), by_level.last())
@@ -232,7 +196,7 @@ fn suggestion(
     q: &QueryRow,
     met: &Met,
     schema: &Schema,
-    o: &Options,
+    o: &MissingIndexThresholds,
 ) -> Result<SuggestedIndex, String> {
     let shape = &q.shape;
     if !shape.parsed {

@@ -21,82 +21,11 @@ pub mod statements;
 pub mod sync_chain;
 
 use crate::analysis::critical_path::{Anomalies, Attribution};
+use crate::model::settings::DetectorThresholds;
 use crate::model::trace::{NO_PARENT, Node, Tree};
 use crate::model::{Interner, OpKey, OpKind, SpanId, SpanKind, Sym};
 use crate::report::evidence::Evidence;
 use crate::report::{Confidence, FindingKind};
-use serde::Deserialize;
-
-/// Detector thresholds, as `chokepoint.toml` spells them.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-#[non_exhaustive]
-pub struct Options {
-    /// N+1 and redundant calls.
-    pub n_plus_one: n_plus_one::Options,
-    /// Sequential fan-out.
-    pub fanout: fanout::Options,
-    /// Deep synchronous chains.
-    pub sync_chain: sync_chain::Options,
-    /// Missing-index suspects.
-    pub missing_index: missing_index::Options,
-    /// Slow statements.
-    pub slow_statement: slow_statement::Options,
-}
-
-impl Options {
-    /// Checks that every threshold can be met; the message names the setting as
-    /// `chokepoint.toml` spells it.
-    pub fn validate(&self) -> Result<(), String> {
-        let checks = [
-            (
-                self.n_plus_one.min_repeats >= 2,
-                "n_plus_one.min_repeats must be at least 2",
-            ),
-            (
-                self.n_plus_one.min_redundant >= 1,
-                "n_plus_one.min_redundant must be at least 1",
-            ),
-            (
-                self.fanout.min_saving_ms.is_finite() && self.fanout.min_saving_ms >= 0.0,
-                "fanout.min_saving_ms must be a number of milliseconds, 0 or more",
-            ),
-            (
-                (0.0..=100.0).contains(&self.fanout.min_saving_percent),
-                "fanout.min_saving_percent must be from 0 to 100",
-            ),
-            (
-                (0.0..=100.0).contains(&self.fanout.min_trace_percent),
-                "fanout.min_trace_percent must be from 0 to 100",
-            ),
-            (
-                self.sync_chain.min_services >= 2,
-                "sync_chain.min_services must be at least 2",
-            ),
-            (
-                [
-                    self.missing_index.min_read_per_returned,
-                    self.missing_index.min_blocks_per_row,
-                    self.missing_index.min_mean_ms,
-                    self.missing_index.min_growth,
-                    self.slow_statement.min_mean_ms,
-                    self.slow_statement.min_total_ms,
-                ]
-                .iter()
-                .all(|v| v.is_finite() && *v >= 0.0),
-                "missing_index and slow_statement thresholds must be numbers, 0 or more",
-            ),
-            (
-                (0.0..=1.0).contains(&self.slow_statement.min_share),
-                "slow_statement.min_share must be from 0 to 1",
-            ),
-        ];
-        match checks.iter().find(|(ok, _)| !ok) {
-            Some((_, message)) => Err((*message).to_string()),
-            None => Ok(()),
-        }
-    }
-}
 
 /// One trace as the detectors read it.
 pub struct TraceView<'t, 'd> {
@@ -240,7 +169,7 @@ pub trait TraceDetector: Sync {
     fn detect(
         &self,
         view: &TraceView,
-        options: &Options,
+        options: &DetectorThresholds,
         found: &mut Vec<Occurrence>,
         missed: &mut Vec<Miss>,
     );
@@ -264,10 +193,15 @@ pub trait TraceDetector: Sync {
     fn merge(&self, into: &mut Detail, from: Detail);
 
     /// The finding's own part, from its occurrences across traces; or the rule it failed.
-    fn conclude(&self, group: &aggregate::Group, options: &Options) -> Conclusion;
+    fn conclude(&self, group: &aggregate::Group, options: &DetectorThresholds) -> Conclusion;
 
     /// The rule a near miss failed, from the closest value a trace showed.
-    fn near_miss_rule(&self, kind: FindingKind, closest: u64, options: &Options) -> String;
+    fn near_miss_rule(
+        &self,
+        kind: FindingKind,
+        closest: u64,
+        options: &DetectorThresholds,
+    ) -> String;
 }
 
 /// A detector's conclusion on one group of occurrences.
@@ -304,7 +238,7 @@ pub fn trace_detector(kind: FindingKind) -> Option<&'static dyn TraceDetector> {
 
 /// Runs every trace detector on one trace, one occurrence per key (and one near miss per key,
 /// the closest).
-pub fn run(view: &TraceView, options: &Options) -> aggregate::Detected {
+pub fn run(view: &TraceView, options: &DetectorThresholds) -> aggregate::Detected {
     let (mut found, mut missed) = (Vec::new(), Vec::new());
     for detector in TRACE_DETECTORS {
         detector.detect(view, options, &mut found, &mut missed);

@@ -11,30 +11,11 @@
 use super::aggregate::Group;
 use super::{Conclusion, Detail, Miss, Occurrence, TraceDetector, TraceView, Verdict};
 use crate::analysis::stats;
+use crate::model::settings::{DetectorThresholds, NPlusOneThresholds};
 use crate::model::trace::Node;
 use crate::model::{OpKey, OpKind, SpanKind, Sym};
 use crate::report::evidence::{Evidence, NPlusOneEvidence, RedundantEvidence};
 use crate::report::{Confidence, FindingKind};
-use serde::Deserialize;
-
-/// Thresholds.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Options {
-    /// Calls with distinct arguments under one parent that make an N+1.
-    pub min_repeats: u64,
-    /// Extra calls with the same arguments under one parent that make a redundant call.
-    pub min_redundant: u64,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            min_repeats: 5,
-            min_redundant: 2,
-        }
-    }
-}
 
 /// What one trace's repeats of one key showed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,7 +43,7 @@ impl TraceDetector for NPlusOne {
     fn detect(
         &self,
         view: &TraceView,
-        options: &super::Options,
+        options: &DetectorThresholds,
         found: &mut Vec<Occurrence>,
         missed: &mut Vec<Miss>,
     ) {
@@ -77,7 +58,7 @@ impl TraceDetector for NPlusOne {
         }
     }
 
-    fn conclude(&self, group: &Group, _: &super::Options) -> Conclusion {
+    fn conclude(&self, group: &Group, _: &DetectorThresholds) -> Conclusion {
         let repeats: Vec<&Repeats> = group
             .details()
             .filter_map(|d| match d {
@@ -131,7 +112,12 @@ impl TraceDetector for NPlusOne {
         }
     }
 
-    fn near_miss_rule(&self, kind: FindingKind, closest: u64, options: &super::Options) -> String {
+    fn near_miss_rule(
+        &self,
+        kind: FindingKind,
+        closest: u64,
+        options: &DetectorThresholds,
+    ) -> String {
         let o = &options.n_plus_one;
         if kind == FindingKind::RedundantCall {
             format!(
@@ -154,7 +140,7 @@ struct Repeated {
 /// Finds N+1 and redundant calls under every span of the trace.
 fn detect(
     view: &TraceView,
-    options: &Options,
+    options: &NPlusOneThresholds,
     found: &mut Vec<Occurrence>,
     missed: &mut Vec<Miss>,
 ) {

@@ -4,34 +4,12 @@
 
 use super::Verdict;
 use super::statements::{Context, Judgement, statement_facts};
+use crate::model::settings::DetectorThresholds;
 use crate::report::evidence::{Evidence, SlowStatementEvidence};
 use crate::report::{Confidence, QueryRow};
-use serde::Deserialize;
-
-/// Thresholds (`[detectors.slow_statement]` in chokepoint.toml).
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Options {
-    /// Mean time per call, ms.
-    pub min_mean_ms: f64,
-    /// Share of all statements' time…
-    pub min_share: f64,
-    /// … when the statement's total is at least this, ms.
-    pub min_total_ms: f64,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            min_mean_ms: 100.0,
-            min_share: 0.5,
-            min_total_ms: 1000.0,
-        }
-    }
-}
 
 /// A slow statement, or nothing.
-pub fn judge(q: &QueryRow, _: &Context, options: &super::Options) -> Judgement {
+pub fn judge(q: &QueryRow, _: &Context, options: &DetectorThresholds) -> Judgement {
     let o = &options.slow_statement;
     let slow = q.mean_ms >= o.min_mean_ms;
     let dominant = q.share >= o.min_share && q.total_ms >= o.min_total_ms;

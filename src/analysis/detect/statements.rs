@@ -4,9 +4,10 @@
 //! ([`Judgement`]); this module asks them in order and frames their findings: the statement's
 //! figures, the spans that ran it and the finding's id.
 
-use super::{Options, Verdict};
+use super::Verdict;
 use crate::model::fingerprint::fnv1a64;
 use crate::model::schema::Schema;
+use crate::model::settings::DetectorThresholds;
 use crate::report::evidence::{JoinedSpans, StatementFacts};
 use crate::report::{Finding, FindingKind, Level, NearMiss, QueryRow};
 
@@ -29,7 +30,7 @@ pub enum Judgement {
 }
 
 /// The statement detectors, in the order they are asked; a statement gets at most one finding.
-type Judge = fn(&QueryRow, &Context, &Options) -> Judgement;
+type Judge = fn(&QueryRow, &Context, &DetectorThresholds) -> Judgement;
 const STATEMENT_DETECTORS: [(FindingKind, Judge); 2] = [
     (
         FindingKind::MissingIndexSuspect,
@@ -42,7 +43,7 @@ const STATEMENT_DETECTORS: [(FindingKind, Judge); 2] = [
 pub fn detect(
     queries: &[QueryRow],
     context: &Context,
-    options: &Options,
+    options: &DetectorThresholds,
 ) -> (Vec<Finding>, Vec<NearMiss>) {
     let mut findings = Vec::new();
     let mut near = Vec::new();

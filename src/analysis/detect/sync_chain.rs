@@ -7,25 +7,11 @@
 
 use super::aggregate::Group;
 use super::{Conclusion, Detail, Miss, Occurrence, TraceDetector, TraceView, Verdict};
+use crate::model::settings::{DetectorThresholds, SyncChainThresholds};
 use crate::model::trace::{NO_PARENT, Node};
 use crate::model::{Interner, OpKey};
 use crate::report::evidence::{ChainEvidence, Evidence, Hop};
 use crate::report::{Confidence, FindingKind};
-use serde::Deserialize;
-
-/// Thresholds.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Options {
-    /// Services a chain must cross.
-    pub min_services: u64,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options { min_services: 3 }
-    }
-}
 
 /// Per service of one trace's chain: the critical-path time it adds, and the part spent in the
 /// client span calling the next service (network and queueing), ns.
@@ -43,7 +29,7 @@ impl TraceDetector for SyncChain {
     fn detect(
         &self,
         view: &TraceView,
-        options: &super::Options,
+        options: &DetectorThresholds,
         found: &mut Vec<Occurrence>,
         _: &mut Vec<Miss>,
     ) {
@@ -65,7 +51,7 @@ impl TraceDetector for SyncChain {
         }
     }
 
-    fn conclude(&self, group: &Group, _: &super::Options) -> Conclusion {
+    fn conclude(&self, group: &Group, _: &DetectorThresholds) -> Conclusion {
         let mut hops: Vec<(u64, u64)> = Vec::new();
         for detail in group.details() {
             if let Detail::Chain(h) = detail {
@@ -98,7 +84,7 @@ impl TraceDetector for SyncChain {
     }
 
     /// Chains emit no near miss of their own; a shorter chain is not a candidate.
-    fn near_miss_rule(&self, _: FindingKind, closest: u64, options: &super::Options) -> String {
+    fn near_miss_rule(&self, _: FindingKind, closest: u64, options: &DetectorThresholds) -> String {
         format!(
             "{closest} services, needs {}",
             options.sync_chain.min_services
@@ -119,7 +105,7 @@ fn add_hops(into: &mut [(u64, u64)], from: &[(u64, u64)]) {
 const MAX_CHAINS: usize = 256;
 
 /// Finds the maximal synchronous chains of the trace that cross enough services.
-fn detect(view: &TraceView, options: &Options, found: &mut Vec<Occurrence>) {
+fn detect(view: &TraceView, options: &SyncChainThresholds, found: &mut Vec<Occurrence>) {
     let tree = view.tree;
     let n = tree.len();
     // Level (services so far) and the span that entered the current service, top-down. Chains

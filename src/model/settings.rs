@@ -1,0 +1,226 @@
+//! The settings an analysis runs with: the detectors' thresholds (as `chokepoint.toml` spells
+//! them) and the analysis' own options. A fact of the run: the report records them, so that a
+//! reader (and a later comparison) knows what every number was computed under.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// What a report was computed under.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Settings {
+    /// Bottlenecks listed per level (the rest summed in `other`); 0 lists all.
+    pub top: u32,
+    /// Exemplar traces kept per bottleneck.
+    pub exemplars: u32,
+    /// Largest overlap of two siblings counted as sequential (clock noise), in millionths of
+    /// their parent's duration.
+    pub overlap_tolerance_ppm: u32,
+    /// How requests were split into load levels.
+    pub levels: LevelSplit,
+    /// pg_stat_statements dumps of the levels were taken as cumulative when `stats_since` did
+    /// not say.
+    pub pgss_cumulative: bool,
+    /// Statements listed in report.md's profile (all are in report.json).
+    pub statements_listed: u32,
+    /// The detectors' thresholds; absent when no detector ran.
+    pub detectors: Option<DetectorThresholds>,
+}
+
+/// How requests were split into load levels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LevelSplit {
+    /// One level, `all`.
+    None,
+    /// The steps of the load, found from the requests' start times.
+    Auto,
+    /// By an attribute of each request's root span (`--levels attr:KEY`).
+    Attribute,
+    /// By input file (`--level NAME=PATH`).
+    Input,
+}
+
+/// Detector thresholds, as `chokepoint.toml` spells them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+#[non_exhaustive]
+pub struct DetectorThresholds {
+    /// N+1 and redundant calls.
+    pub n_plus_one: NPlusOneThresholds,
+    /// Sequential fan-out.
+    pub fanout: FanoutThresholds,
+    /// Deep synchronous chains.
+    pub sync_chain: SyncChainThresholds,
+    /// Missing-index suspects.
+    pub missing_index: MissingIndexThresholds,
+    /// Slow statements.
+    pub slow_statement: SlowStatementThresholds,
+}
+
+impl DetectorThresholds {
+    /// Checks that every threshold can be met; the message names the setting as
+    /// `chokepoint.toml` spells it.
+    pub fn validate(&self) -> Result<(), String> {
+        let checks = [
+            (
+                self.n_plus_one.min_repeats >= 2,
+                "n_plus_one.min_repeats must be at least 2",
+            ),
+            (
+                self.n_plus_one.min_redundant >= 1,
+                "n_plus_one.min_redundant must be at least 1",
+            ),
+            (
+                self.fanout.min_saving_ms.is_finite() && self.fanout.min_saving_ms >= 0.0,
+                "fanout.min_saving_ms must be a number of milliseconds, 0 or more",
+            ),
+            (
+                (0.0..=100.0).contains(&self.fanout.min_saving_percent),
+                "fanout.min_saving_percent must be from 0 to 100",
+            ),
+            (
+                (0.0..=100.0).contains(&self.fanout.min_trace_percent),
+                "fanout.min_trace_percent must be from 0 to 100",
+            ),
+            (
+                self.sync_chain.min_services >= 2,
+                "sync_chain.min_services must be at least 2",
+            ),
+            (
+                [
+                    self.missing_index.min_read_per_returned,
+                    self.missing_index.min_blocks_per_row,
+                    self.missing_index.min_mean_ms,
+                    self.missing_index.min_growth,
+                    self.slow_statement.min_mean_ms,
+                    self.slow_statement.min_total_ms,
+                ]
+                .iter()
+                .all(|v| v.is_finite() && *v >= 0.0),
+                "missing_index and slow_statement thresholds must be numbers, 0 or more",
+            ),
+            (
+                (0.0..=1.0).contains(&self.slow_statement.min_share),
+                "slow_statement.min_share must be from 0 to 1",
+            ),
+        ];
+        match checks.iter().find(|(ok, _)| !ok) {
+            Some((_, message)) => Err((*message).to_string()),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Thresholds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct NPlusOneThresholds {
+    /// Calls with distinct arguments under one parent that make an N+1.
+    pub min_repeats: u64,
+    /// Extra calls with the same arguments under one parent that make a redundant call.
+    pub min_redundant: u64,
+}
+
+impl Default for NPlusOneThresholds {
+    fn default() -> Self {
+        NPlusOneThresholds {
+            min_repeats: 5,
+            min_redundant: 2,
+        }
+    }
+}
+
+/// Thresholds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct FanoutThresholds {
+    /// Saving that qualifies, ms.
+    pub min_saving_ms: f64,
+    /// Saving that qualifies, in percent of the parent's duration.
+    pub min_saving_percent: f64,
+    /// Share of the parent operation's traces it must occur in, percent.
+    pub min_trace_percent: f64,
+    /// Traces it must occur in.
+    pub min_traces: u64,
+}
+
+impl Default for FanoutThresholds {
+    fn default() -> Self {
+        FanoutThresholds {
+            min_saving_ms: 20.0,
+            min_saving_percent: 10.0,
+            min_trace_percent: 20.0,
+            min_traces: 3,
+        }
+    }
+}
+
+/// Thresholds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct SyncChainThresholds {
+    /// Services a chain must cross.
+    pub min_services: u64,
+}
+
+impl Default for SyncChainThresholds {
+    fn default() -> Self {
+        SyncChainThresholds { min_services: 3 }
+    }
+}
+
+/// Thresholds (`[detectors.missing_index]` in chokepoint.toml).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct MissingIndexThresholds {
+    /// Rows a call must read (scan or examine) for its reads to matter.
+    pub min_rows_read_per_call: u64,
+    /// Rows read per row returned.
+    pub min_read_per_returned: f64,
+    /// pg_stat_statements buffers (hit + read) per returned row.
+    pub min_blocks_per_row: f64,
+    /// Mean time per call, ms, for the buffer rule.
+    pub min_mean_ms: f64,
+    /// Calls for the buffer and growth rules.
+    pub min_calls: u64,
+    /// Growth of the mean time per call from the first level to the last, as a ratio.
+    pub min_growth: f64,
+    /// Tables smaller than this get no suggestion, when their size is known.
+    pub min_table_rows: u64,
+}
+
+impl Default for MissingIndexThresholds {
+    fn default() -> Self {
+        MissingIndexThresholds {
+            min_rows_read_per_call: 1000,
+            min_read_per_returned: 100.0,
+            min_blocks_per_row: 100.0,
+            min_mean_ms: 5.0,
+            min_calls: 10,
+            min_growth: 2.0,
+            min_table_rows: 1000,
+        }
+    }
+}
+
+/// Thresholds (`[detectors.slow_statement]` in chokepoint.toml).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct SlowStatementThresholds {
+    /// Mean time per call, ms.
+    pub min_mean_ms: f64,
+    /// Share of all statements' time…
+    pub min_share: f64,
+    /// … when the statement's total is at least this, ms.
+    pub min_total_ms: f64,
+}
+
+impl Default for SlowStatementThresholds {
+    fn default() -> Self {
+        SlowStatementThresholds {
+            min_mean_ms: 100.0,
+            min_share: 0.5,
+            min_total_ms: 1000.0,
+        }
+    }
+}
