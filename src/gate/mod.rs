@@ -23,6 +23,7 @@ pub mod sarif;
 
 use crate::report::markdown::escape;
 use crate::report::table::{Align, Table};
+use crate::report::units::{ms, percent};
 use crate::report::{FindingKind, Report};
 use compare::{Comparison, Tolerance};
 use serde::{Deserialize, Serialize};
@@ -161,8 +162,8 @@ pub fn check(report: &Report, baseline: Option<&Report>, budgets: &Budgets) -> O
                     budget: "max_share".into(),
                     what: "share of latency".into(),
                     location: format!("level {}, {} {}", level.name, b.service, b.operation),
-                    value: format!("{:.1}%", b.share * 100.0),
-                    limit: format!("at most {:.1}%", max * 100.0),
+                    value: percent(b.share),
+                    limit: format!("at most {}", percent(max)),
                     finding_id: String::new(),
                 });
             }
@@ -186,8 +187,8 @@ pub fn check(report: &Report, baseline: Option<&Report>, budgets: &Budgets) -> O
                         budget: "p95".into(),
                         what: format!("p95 latency of {} requests", e.requests),
                         location: format!("level {}, {} {}", level.name, e.service, e.operation),
-                        value: format!("{:.3} ms", e.latency_ms.p95),
-                        limit: format!("at most {:.3} ms", budget.max_ms),
+                        value: format!("{} ms", ms(e.latency_ms.p95)),
+                        limit: format!("at most {} ms", ms(budget.max_ms)),
                         finding_id: String::new(),
                     });
                 }
@@ -204,7 +205,7 @@ pub fn check(report: &Report, baseline: Option<&Report>, budgets: &Budgets) -> O
                     budget.endpoint
                 ),
                 value: "no requests".into(),
-                limit: format!("at most {:.3} ms", budget.max_ms),
+                limit: format!("at most {} ms", ms(budget.max_ms)),
                 finding_id: String::new(),
             });
         }
@@ -220,8 +221,8 @@ pub fn check(report: &Report, baseline: Option<&Report>, budgets: &Budgets) -> O
                     what: format!("{}: {}", f.kind.as_str(), f.fingerprint),
                     location: format!("{} {}", f.service, f.operation),
                     value: format!(
-                        "{:.3} ms per request on the critical path",
-                        f.cp_ms_per_request
+                        "{} ms per request on the critical path",
+                        ms(f.cp_ms_per_request)
                     ),
                     limit: "none in the baseline".into(),
                     finding_id: f.id.clone(),
@@ -234,12 +235,16 @@ pub fn check(report: &Report, baseline: Option<&Report>, budgets: &Budgets) -> O
                 what: r.measure.clone(),
                 location: format!("level {}, {} {}", r.level, r.service, r.operation),
                 value: format!(
-                    "{:.3} → {:.3} ms (+{:.3} ms at least, 95% confidence)",
-                    r.before, r.after, r.change_bound
+                    "{} → {} ms (+{} ms at least, 95% confidence)",
+                    ms(r.before),
+                    ms(r.after),
+                    ms(r.change_bound)
                 ),
                 limit: format!(
-                    "+{:.3} ms (the larger of {} ms and {}%)",
-                    r.allowance, budgets.regression.max_ms, budgets.regression.max_percent
+                    "+{} ms (the larger of {} ms and {}%)",
+                    ms(r.allowance),
+                    budgets.regression.max_ms,
+                    budgets.regression.max_percent
                 ),
                 finding_id: String::new(),
             });
@@ -340,8 +345,8 @@ pub fn compare_markdown(c: &Comparison) -> String {
                 format!("{} {}", escape(&f.service), escape(&f.operation)),
                 escape(&f.fingerprint),
                 match before {
-                    Some(b) => format!("{b:.3} → {:.3}", f.cp_ms_per_request),
-                    None => format!("{:.3}", f.cp_ms_per_request),
+                    Some(b) => format!("{} → {}", ms(*b), ms(f.cp_ms_per_request)),
+                    None => ms(f.cp_ms_per_request),
                 },
             ]);
         }
@@ -373,8 +378,8 @@ pub fn compare_markdown(c: &Comparison) -> String {
             escape(&x.service),
             escape(&x.operation),
             format!("`{}`", x.measure),
-            format!("{:.3}", x.before),
-            format!("{:.3}", x.after),
+            ms(x.before),
+            ms(x.after),
             format!("{:+.3}", x.change_bound),
         ]);
     }
