@@ -1,6 +1,7 @@
 //! The command line as the user typed it: clap definitions only, validated but never acted on.
 
 use chokepoint::ingest::Format;
+use chokepoint::report::output::Output;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -84,6 +85,10 @@ pub struct AnalyzeArgs {
     /// breaches and comparison (check).
     #[arg(long)]
     pub json: bool,
+    /// Write one output: md, json or terminal to a file (`-` for stdout), charts to a folder.
+    /// Repeatable; with any, only these (and --out's files) are written.
+    #[arg(long, value_name = "KIND=PATH", value_parser = parse_export)]
+    pub export: Vec<(Output, Destination)>,
     /// Largest sibling overlap taken as clock noise, in percent of the parent's duration.
     #[arg(long, value_name = "PERCENT", default_value_t = 1.0, value_parser = parse_percent)]
     pub overlap_tolerance: f64,
@@ -152,6 +157,34 @@ fn parse_levels(s: &str) -> Result<LevelsMode, String> {
             _ => Err(format!("{s:?} is not auto, none or attr:KEY")),
         },
     }
+}
+
+/// Where an output goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Destination {
+    /// Standard output.
+    Stdout,
+    /// A file.
+    File(PathBuf),
+    /// A folder, for outputs of several files.
+    Folder(PathBuf),
+}
+
+fn parse_export(s: &str) -> Result<(Output, Destination), String> {
+    let names: Vec<&str> = Output::ALL.iter().map(|o| o.name()).collect();
+    let (name, path) = s
+        .split_once('=')
+        .filter(|(_, p)| !p.is_empty())
+        .ok_or_else(|| format!("{s:?} is not KIND=PATH ({})", names.join(", ")))?;
+    let output = Output::from_name(name)
+        .ok_or_else(|| format!("{name:?} is not an output ({})", names.join(", ")))?;
+    let destination = match path {
+        "-" if output.is_folder() => return Err(format!("{name} is several files: give a folder")),
+        "-" => Destination::Stdout,
+        _ if output.is_folder() => Destination::Folder(PathBuf::from(path)),
+        _ => Destination::File(PathBuf::from(path)),
+    };
+    Ok((output, destination))
 }
 
 fn parse_level(s: &str) -> Result<(String, PathBuf), String> {

@@ -5,7 +5,8 @@ mod args;
 mod config;
 
 use anyhow::{Context, Result};
-use args::{AnalyzeArgs, CheckArgs, Cli, Command, DiffArgs};
+use args::{AnalyzeArgs, CheckArgs, Cli, Command, Destination, DiffArgs};
+use chokepoint::report::output::Output;
 use chokepoint::{analysis, gate, ingest, report};
 use clap::Parser;
 use std::io::{IsTerminal, Write};
@@ -71,24 +72,30 @@ fn demo_inputs(demo: &Path) -> Result<Vec<PathBuf>> {
 fn analyze(a: AnalyzeArgs) -> Result<ExitCode> {
     let config = config::load(a.config.as_deref())?;
     let report = build_report(&a, &config)?;
-    let out_dir = a
-        .out
-        .clone()
-        .or_else(|| (!a.json).then(|| PathBuf::from("chokepoint-report")));
-    let written = match &out_dir {
-        Some(dir) => write_report_files(&report, dir)?,
-        None => Vec::new(),
-    };
-    let mut stdout = std::io::stdout().lock();
+    let mut exports = a.export.clone();
     if a.json {
-        stdout.write_all(report.to_json().as_bytes())?;
-    } else {
+        exports.push((Output::Json, Destination::Stdout));
+    }
+    let out_dir = a.out.clone().or_else(|| {
+        exports
+            .is_empty()
+            .then(|| PathBuf::from("chokepoint-report"))
+    });
+    exports.extend(out_dir.iter().flat_map(|dir| folder_outputs(dir)));
+    let to_stdout = exports
+        .iter()
+        .filter(|(_, d)| *d == Destination::Stdout)
+        .count();
+    anyhow::ensure!(to_stdout <= 1, "only one output can go to stdout");
+    let written = write_outputs(&report, &exports)?;
+    if to_stdout == 0 {
+        let mut stdout = std::io::stdout().lock();
         stdout.write_all(report::terminal::render(&report).as_bytes())?;
         for path in &written {
             writeln!(stdout, "wrote {}", path.display())?;
         }
+        stdout.flush()?;
     }
-    stdout.flush()?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -104,9 +111,13 @@ fn check(c: CheckArgs) -> Result<ExitCode> {
     let baseline = c.baseline.as_deref().map(read_report).transpose()?;
     let report = build_report(a, &config)?;
     let outcome = gate::check(&report, baseline.as_ref(), &config.budgets);
-    if let Some(dir) = &a.out {
-        write_report_files(&report, dir)?;
-    }
+    let mut exports = a.export.clone();
+    exports.extend(a.out.iter().flat_map(|dir| folder_outputs(dir)));
+    anyhow::ensure!(
+        exports.iter().all(|(_, d)| *d != Destination::Stdout),
+        "check prints its summary on stdout: export the report to a file"
+    );
+    write_outputs(&report, &exports)?;
     if let Some(path) = &c.sarif {
         let text = serde_json::to_string_pretty(&gate::sarif::sarif(&report))?;
         std::fs::write(path, text + "\n")
@@ -178,22 +189,46 @@ fn read_report(path: &Path) -> Result<report::Report> {
     Ok(report)
 }
 
-/// Writes report.md, report.json and the charts to `dir`; returns the paths written.
-fn write_report_files(report: &report::Report, dir: &Path) -> Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let charts = report::charts::render(report)
-        .map_err(|e| anyhow::anyhow!("cannot draw the charts: {e}"))?;
-    let files = [
-        ("report.md", report::markdown::render(report).into_bytes()),
-        ("report.json", report.to_json().into_bytes()),
-    ]
-    .into_iter()
-    .chain(charts.into_iter().map(|(chart, png)| (chart.file(), png)));
+/// The outputs an `--out` folder gets.
+fn folder_outputs(dir: &Path) -> [(Output, Destination); 3] {
+    Output::FOLDER.map(|o| (o, Destination::Folder(dir.to_path_buf())))
+}
+
+/// Writes each output where it goes; returns the paths written.
+fn write_outputs(
+    report: &report::Report,
+    exports: &[(Output, Destination)],
+) -> Result<Vec<PathBuf>> {
     let mut written = Vec::new();
-    for (name, bytes) in files {
-        let path = dir.join(name);
-        std::fs::write(&path, bytes).with_context(|| format!("cannot write {}", path.display()))?;
-        written.push(path);
+    for (output, destination) in exports {
+        let files = output.render(report).map_err(anyhow::Error::msg)?;
+        let paths: Vec<(PathBuf, Vec<u8>)> = match destination {
+            Destination::Stdout => {
+                let mut stdout = std::io::stdout().lock();
+                for (_, bytes) in files {
+                    stdout.write_all(&bytes)?;
+                }
+                stdout.flush()?;
+                continue;
+            }
+            Destination::File(path) => files
+                .into_iter()
+                .map(|(_, bytes)| (path.clone(), bytes))
+                .collect(),
+            Destination::Folder(dir) => {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("cannot create {}", dir.display()))?;
+                files
+                    .into_iter()
+                    .map(|(name, bytes)| (dir.join(name), bytes))
+                    .collect()
+            }
+        };
+        for (path, bytes) in paths {
+            std::fs::write(&path, bytes)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            written.push(path);
+        }
     }
     Ok(written)
 }

@@ -6,6 +6,7 @@
 pub mod charts;
 pub mod evidence;
 pub mod markdown;
+pub mod output;
 pub mod table;
 pub mod terminal;
 pub mod units;

@@ -156,3 +156,49 @@ fn a_missing_file_is_named_with_its_cause_once() {
         );
     }
 }
+
+#[test]
+fn exports_go_where_they_are_named_and_only_there() {
+    let dir = temp_dir("cli-export");
+    let traces = crate::common::synth_json(&dir, 200, 3);
+    let traces = traces.to_str().unwrap();
+    // Markdown to stdout, JSON to a file, the charts to a folder; no default folder.
+    let out = run(
+        &dir,
+        &[
+            "analyze",
+            traces,
+            "--export",
+            "md=-",
+            "--export",
+            "json=r.json",
+            "--export",
+            "charts=pictures",
+        ],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(stdout.starts_with("# chokepoint report"), "{stdout}");
+    let report: Report =
+        serde_json::from_slice(&std::fs::read(dir.join("r.json")).unwrap()).unwrap();
+    assert_eq!(report.traces.traces, 200);
+    assert!(dir.join("pictures/waterfall.png").is_file());
+    assert!(!dir.join("chokepoint-report").exists());
+    // Two outputs on stdout, a folder output on stdout, an unknown kind: usage errors.
+    for bad in [
+        &["--export", "md=-", "--json"][..],
+        &["--export", "charts=-"],
+        &["--export", "html=x.html"],
+        &["--export", "md"],
+    ] {
+        let mut args = vec!["analyze", traces];
+        args.extend_from_slice(bad);
+        let out = run(&dir, &args);
+        assert_eq!(out.status.code(), Some(2), "{bad:?}");
+    }
+}
