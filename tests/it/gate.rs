@@ -2,7 +2,8 @@
 //! seeds pass, a slower dependency fails with exit 1 and says where, each budget kind breaks when
 //! it should, and the SARIF output has what SARIF 2.1.0 requires.
 
-use crate::common::{run, temp_dir};
+use crate::common::{analyze, read, run, temp_dir};
+use chokepoint::gate::{self, Budgets};
 use chokepoint::report::Report;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -20,13 +21,27 @@ fn generated(dir: &Path, seed: u64, slower_ms: u64) -> PathBuf {
     path
 }
 
-/// `analyze --json` of `input`, written to `dir/name` as a baseline.
-fn baseline(dir: &Path, input: &Path, name: &str) -> PathBuf {
-    let out = run(dir, &["analyze", "--json", input.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(0));
-    let path = dir.join(name);
-    std::fs::write(&path, out.stdout).unwrap();
-    path
+/// The report of `input`, analyzed in process.
+fn report_of(input: &Path) -> Report {
+    analyze(&read(&[input.to_path_buf()]).unwrap(), &Default::default())
+}
+
+/// The budgets of a chokepoint.toml's text.
+fn parse_budgets(text: &str) -> Budgets {
+    #[derive(serde::Deserialize)]
+    struct File {
+        #[serde(default)]
+        budgets: Budgets,
+    }
+    let file: File = toml::from_str(text).unwrap();
+    file.budgets.validate().unwrap();
+    file.budgets
+}
+
+/// What `check` says of `report`, in process: whether it passed, and its markdown summary.
+fn judge(report: &Report, baseline: Option<&Report>, budgets: &str) -> (bool, String) {
+    let outcome = gate::check(report, baseline, &parse_budgets(budgets));
+    (outcome.passed(), gate::summary(&outcome))
 }
 
 /// Runs check, returning its exit code and stdout.
@@ -61,43 +76,23 @@ fn stepped_runs_of_one_build_pass_level_by_level() {
         chokepoint_synth::write_json(&options, &mut std::fs::File::create(&path).unwrap()).unwrap();
         path
     };
-    let base = baseline(&dir, &stepped(21), "base.json");
-    let levels: Report = serde_json::from_str(&std::fs::read_to_string(&base).unwrap()).unwrap();
-    assert_eq!(levels.levels.len(), 2);
-    let (code, out) = check(
-        &dir,
-        &[
-            stepped(22).to_str().unwrap(),
-            "--baseline",
-            base.to_str().unwrap(),
-        ],
-    );
-    assert_eq!(code, Some(0), "{out}");
+    let base = report_of(&stepped(21));
+    assert_eq!(base.levels.len(), 2);
+    let (passed, out) = judge(&report_of(&stepped(22)), Some(&base), "");
+    assert!(passed, "{out}");
 }
 
 #[test]
 fn unchanged_builds_pass_and_a_slower_dependency_fails() {
     let dir = temp_dir("gate-noise");
     for (a, b) in [(1, 2), (3, 4), (5, 6)] {
-        let base = baseline(&dir, &generated(&dir, a, 0), &format!("base-{a}.json"));
-        let same = generated(&dir, b, 0);
-        let (code, out) = check(
-            &dir,
-            &[same.to_str().unwrap(), "--baseline", base.to_str().unwrap()],
-        );
-        assert_eq!(code, Some(0), "seeds {a} and {b}:\n{out}");
+        let base = report_of(&generated(&dir, a, 0));
+        let (passed, out) = judge(&report_of(&generated(&dir, b, 0)), Some(&base), "");
+        assert!(passed, "seeds {a} and {b}:\n{out}");
         assert!(out.contains("## chokepoint check passed"), "{out}");
         // 3 ms more in every fraud check: the payments call and the checkout's p95 regress.
-        let slower = generated(&dir, b, 3);
-        let (code, out) = check(
-            &dir,
-            &[
-                slower.to_str().unwrap(),
-                "--baseline",
-                base.to_str().unwrap(),
-            ],
-        );
-        assert_eq!(code, Some(1), "{out}");
+        let (passed, out) = judge(&report_of(&generated(&dir, b, 3)), Some(&base), "");
+        assert!(!passed, "{out}");
         assert!(out.contains("## chokepoint check failed"), "{out}");
         let breach = out
             .lines()
@@ -155,20 +150,17 @@ fn each_budget_kind_breaks_when_it_should() {
             "| `p95` | no request of this endpoint at this level | level any, GET /chekout |",
         ),
     ];
-    for (i, (text, code, breach)) in cases.iter().enumerate() {
-        let config = budgets(&dir, &format!("budgets-{i}.toml"), text);
-        let (got, out) = check(&dir, &[input, "--config", config.to_str().unwrap()]);
-        assert_eq!(got, Some(*code), "{text}\n{out}");
+    let report = report_of(Path::new(input));
+    for (text, code, breach) in cases {
+        let (passed, out) = judge(&report, None, text);
+        assert_eq!(passed, code == 0, "{text}\n{out}");
         assert!(out.contains(breach), "{text}\n{out}");
     }
     // A finding the baseline did not have is new; it breaks the build unless allowed.
-    let base = baseline(&dir, Path::new(input), "base.json");
-    let mut report: Report =
-        serde_json::from_str(&std::fs::read_to_string(&base).unwrap()).unwrap();
-    let dropped = report.findings.remove(0);
-    std::fs::write(&base, report.to_json()).unwrap();
-    let (code, out) = check(&dir, &[input, "--baseline", base.to_str().unwrap()]);
-    assert_eq!(code, Some(1), "{out}");
+    let mut base = report.clone();
+    let dropped = base.findings.remove(0);
+    let (passed, out) = judge(&report, Some(&base), "");
+    assert!(!passed, "{out}");
     let line = out
         .lines()
         .find(|l| l.starts_with("| `new_finding`"))
@@ -177,36 +169,16 @@ fn each_budget_kind_breaks_when_it_should() {
         line.contains(&dropped.fingerprint.replace('_', "\\_")),
         "{line}"
     );
-    let allow = budgets(&dir, "allow-new.toml", "[budgets]\nnew_findings = false\n");
-    let (code, out) = check(
-        &dir,
-        &[
-            input,
-            "--baseline",
-            base.to_str().unwrap(),
-            "--config",
-            allow.to_str().unwrap(),
-        ],
-    );
-    assert_eq!(code, Some(0), "{out}");
+    let (passed, out) = judge(&report, Some(&base), "[budgets]\nnew_findings = false\n");
+    assert!(passed, "{out}");
     // A regression allowance large enough lets the slower run pass.
-    let slower = generated(&dir, 7, 3);
-    let lenient = budgets(
-        &dir,
-        "lenient.toml",
+    let slower = report_of(&generated(&dir, 7, 3));
+    let (passed, out) = judge(
+        &slower,
+        Some(&base),
         "[budgets.regression]\nmax_ms = 5\nmax_percent = 50\n",
     );
-    let (code, out) = check(
-        &dir,
-        &[
-            slower.to_str().unwrap(),
-            "--baseline",
-            base.to_str().unwrap(),
-            "--config",
-            lenient.to_str().unwrap(),
-        ],
-    );
-    assert_eq!(code, Some(1), "the new finding still breaks it:\n{out}");
+    assert!(!passed, "the new finding still breaks it:\n{out}");
     assert!(!out.contains("| `regression`"), "{out}");
 }
 
@@ -333,17 +305,17 @@ fn the_summary_goes_to_the_github_step_summary_and_sarif_has_what_2_1_0_requires
 #[test]
 fn diff_lists_new_fixed_and_slower_in_markdown_and_json() {
     let dir = temp_dir("gate-diff");
-    let before = baseline(&dir, &generated(&dir, 10, 0), "before.json");
-    let after = baseline(&dir, &generated(&dir, 11, 3), "after.json");
+    let before = dir.join("before.json");
+    std::fs::write(&before, report_of(&generated(&dir, 10, 0)).to_json()).unwrap();
     // The fan-out is gone from the later report: fixed.
-    let mut report: Report =
-        serde_json::from_str(&std::fs::read_to_string(&after).unwrap()).unwrap();
+    let mut report = report_of(&generated(&dir, 11, 3));
     let fixed = report
         .findings
         .iter()
         .position(|f| f.kind.as_str() == "sequential_fanout")
         .unwrap();
     let fixed = report.findings.remove(fixed);
+    let after = dir.join("after.json");
     std::fs::write(&after, report.to_json()).unwrap();
     let out = run(
         &dir,

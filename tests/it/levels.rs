@@ -146,7 +146,8 @@ fn automatic_detection_finds_the_steps_and_leaves_the_ramps_out() {
         (vec![300, 100], 10, 4),
     ] {
         let truth = stepped(&dir, &rates, step_s, ramp_s, rates[0]);
-        let report = analyze_json(&dir, &["stepped.jsonl"]);
+        let dataset = crate::common::read(&[dir.join("stepped.jsonl")]).unwrap();
+        let report = crate::common::analyze(&dataset, &Default::default());
         assert_eq!(
             report.levels.len(),
             truth.len(),
@@ -154,7 +155,6 @@ fn automatic_detection_finds_the_steps_and_leaves_the_ramps_out() {
             report.levels.iter().map(|l| &l.name).collect::<Vec<_>>()
         );
         // The detector itself: each step's edges within 1 s of the planted ones.
-        let dataset = crate::common::read(&[dir.join("stepped.jsonl")]).unwrap();
         let roots: Vec<i64> = dataset
             .spans
             .iter()
