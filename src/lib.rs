@@ -1,26 +1,94 @@
 //! chokepoint finds why a system gets slow under load.
 //!
-//! After a load test, point it at what the system recorded (OpenTelemetry traces as OTLP JSON or
-//! protobuf, plain, gzip or zstd). The pipeline:
+//! After a load test, point it at what the system recorded: OpenTelemetry traces (OTLP JSON or
+//! protobuf, plain, gzip, zstd or bzip2), PostgreSQL and MySQL logs, pg_stat_statements dumps
+//! and a schema. This page is the map of the code: the pipeline, which module owns what, the
+//! invariants every change keeps, and the decisions taken.
 //!
-//! 1. [`ingest`] recognizes each file's format from its content and parses files (and chunks of
-//!    large files) in parallel into one [`model::Dataset`], counting every record it cannot use
-//!    in a per-file ledger;
-//! 2. [`model::trace`] assembles spans into trace trees (duplicates, orphans and cycles counted);
-//! 3. [`analysis`] attributes each request's end-to-end latency to the spans on its critical
-//!    path, exactly to the nanosecond, and ranks operations by their share of latency;
-//! 4. [`report`] renders the one [`report::Report`] value as markdown, JSON and a terminal
-//!    summary; nothing is computed in a renderer.
+//! # The pipeline
+//!
+//! ```text
+//!  files ─▶ ingest ──────────────▶ model::Dataset ─▶ analysis ─────────────▶ report::Report ─▶ renderers
+//!           recognize each file     spans (interned   per trace, in parallel:   every result,     markdown, JSON,
+//!           by content, decompress, strings, integer  tree, critical path,      settings,         PNG charts,
+//!           parse chunks in         ns), statement    detectors; then folds:    ledger            terminal
+//!           parallel, ledger        statistics,       levels, ranking,                            (report::output)
+//!                                   schema, ledger    scaling, statement        gate: check,
+//!                                                     profile, findings         diff, SARIF
+//! ```
+//!
+//! 1. [`ingest`] lists the inputs, recognizes each file's format from its content, and parses
+//!    files (and chunks of large files) in parallel into one [`model::Dataset`], counting every
+//!    record it cannot use in its file's ledger ([`model::ledger`]).
+//! 2. [`model`] holds what ingest produces and what every later layer reads: spans and their
+//!    trees ([`model::trace`]), operation keys ([`model::op_key`]), fingerprints, statement
+//!    statistics and shapes, the schema, the ledger and the settings of a run.
+//! 3. [`analysis`] turns a dataset into a [`report::Report`]. [`analysis`]'s own module only
+//!    orchestrates; each trace is assembled and attributed in `per_trace` (critical path in
+//!    [`analysis::critical_path`], detectors in [`analysis::detect`]), then folded: load levels
+//!    ([`analysis::levels`]), each level's ranking, the scaling comparison, the statement profile
+//!    ([`analysis::queries`], with statement shapes read by [`analysis::sql`]) joined to spans,
+//!    and the findings.
+//! 4. [`report`] is the [`report::Report`] value and its renderers, which only render: the
+//!    report carries every number they print (totals and remainders too) and the settings it
+//!    was computed under. [`report::output`] lists the outputs; the binary decides where they go.
+//! 5. [`gate`] judges reports against budgets and a baseline (`chokepoint check`, `diff`, SARIF).
+//!
+//! The binary (`src/cli`) is argument handling, the settings file, the progress bar and the
+//! writing of outputs; `main.rs` only calls it. The seeded generator used by the tests and
+//! benches is a crate of its own (`synth/`), sharing no parsing or calendar code with this one.
+//!
+//! # Layers
+//!
+//! `model` names nothing above it; `report` names only `model`; `ingest` names `model`;
+//! `analysis` names `model` and `report`; `gate` names those three. A unit test (`layers`, in
+//! this file) fails when a module names one above it.
+//!
+//! # Where things live
+//!
+//! - A format: its module under [`ingest`] (its parsing and its ledger entries).
+//! - A trace detector: one module under [`analysis::detect`] owns its rule, its per-trace facts,
+//!   its conclusion across traces (evidence, confidence, suggestion) and its near-miss wording;
+//!   its thresholds are in [`model::settings`], its kind and typed evidence in the report
+//!   ([`report::FindingKind`], [`report::evidence`]), and one line in
+//!   [`analysis::detect::TRACE_DETECTORS`] registers it. Statement detectors
+//!   ([`analysis::detect::missing_index`], [`analysis::detect::slow_statement`]) judge one
+//!   statement of the profile at a time.
+//! - A number in a report: computed once, in `analysis`; printed through [`report::units`].
+//!
+//! # Invariants
+//!
+//! - **Exact time.** Times are integer nanoseconds from parsing to aggregation; floats appear
+//!   only where a report states a millisecond or a ratio.
+//! - **Tiling.** A request's critical-path segments tile its root span exactly, so a level's
+//!   bottleneck times (listed plus `other`) add up to its end-to-end latency, and the scaling
+//!   rows' changes add up to the change in mean latency.
+//! - **Ledger conservation.** Every input record is used or counted with a reason; nothing is
+//!   dropped silently. Spans read = spans analyzed + duplicates.
+//! - **Determinism.** The same inputs give the same bytes, whatever the thread count or input
+//!   order: per-trace results are folded in trace-id order with integer sums, ids are hashes of
+//!   text (never of interned symbol numbers), and ties are broken by text.
+//! - **The JSON report's shape.** `src/report/report.schema.json` is generated from the types;
+//!   every report the tests make is checked against it. Fields are added with defaults; a
+//!   removal or a rename raises [`report::SCHEMA_VERSION`].
+//!
+//! # Decisions
+//!
+//! - No polars (nor arrow) in the analysis path: exact integer folds in hash maps do what it
+//!   did, and it cost minutes of build. It belongs where data leaves for other engines.
+//! - OTLP JSON is decoded by a lean reader of our own, checked against opentelemetry-proto's
+//!   serde types in the tests; protobuf by prost's generated types.
+//! - Statement shapes come from sqlparser on one exemplar per fingerprint, never on every event.
+//! - Regressions are judged against their noise by batch means over consecutive requests
+//!   (load generators send bursts, so requests are not independent).
 //!
 //! ```
 //! let dataset = chokepoint::ingest::read_inputs(
-//!     &["fixtures/demo".into()],
+//!     &["fixtures/pg-index".into()],
 //!     &chokepoint::ingest::Options::default(),
 //! ).unwrap();
 //! let report = chokepoint::analysis::analyze(&dataset, &chokepoint::analysis::Options::default());
-//! let level = &report.levels[0];
-//! let total: u64 = level.bottlenecks.iter().map(|b| b.cp_ns_total).sum::<u64>() + level.other.cp_ns_total;
-//! assert_eq!(total, level.latency_ns_total, "attribution adds up to the end-to-end latency");
+//! assert_eq!(report.findings[0].kind, chokepoint::report::FindingKind::MissingIndexSuspect);
 //! ```
 
 #![deny(missing_docs)]

@@ -76,7 +76,7 @@ struct Kid {
     offset: i64,
 }
 
-/// What [`blocking_children`] found besides the blocking children.
+/// What `blocking_children` found besides the blocking children.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Anomalies {
     /// Subtree roots off the path by construction.

@@ -1,7 +1,7 @@
 //! `--schema FILE`: a `pg_dump --schema-only` file (or any SQL file of table and index
 //! definitions, mysqldump's included), a `pg_indexes` CSV dump, or a `pg_stat_user_tables` CSV
 //! dump, told apart by their first line. Definitions are read with sqlparser: CREATE TABLE
-//! (inline primary keys, unique and index constraints), CREATE [UNIQUE] INDEX, and ALTER TABLE
+//! (inline primary keys, unique and index constraints), CREATE `[UNIQUE]` INDEX, and ALTER TABLE
 //! … ADD CONSTRAINT … PRIMARY KEY / UNIQUE, which is how pg_dump writes keys. Other statements
 //! (SET, COMMENT, functions) are counted in a note and left; psql meta-commands (`\restrict`)
 //! are skipped.

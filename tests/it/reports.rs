@@ -297,3 +297,40 @@ fn the_schema_rejects_broken_reports() {
     bad_evidence["findings"][0]["evidence"] = serde_json::json!({"fraction_of_requests": "all"});
     assert!(!crate::common::schema_errors(&bad_evidence).is_empty());
 }
+
+/// A small report with a finding of each detector that can fire on it: a generated run of 150
+/// requests (N+1, fan-out, chain) with the real PostgreSQL capture of a missing index.
+fn small_report() -> Report {
+    let dir = temp_dir("small-report");
+    let traces = crate::common::synth_json(&dir, 150, 11);
+    let dataset = read(&[traces, crate::common::fixture("pg-index/postgresql.log.gz")]).unwrap();
+    // Two services deep is a chain here, so that one is found.
+    let mut thresholds = chokepoint::model::settings::DetectorThresholds::default();
+    thresholds.sync_chain.min_services = 2;
+    let mut options = Options::default();
+    options.detect = Some(thresholds);
+    let mut report = analyze(&dataset, &options);
+    // The files' folders differ from machine to machine.
+    for input in &mut report.inputs {
+        input.path = input.path.rsplit('/').next().unwrap_or_default().into();
+    }
+    report
+}
+
+/// Each renderer on a small report: every kind of evidence, the statement profile and the
+/// ledger, as a reader sees them.
+#[test]
+fn renderers_on_a_small_report() {
+    let report = small_report();
+    let kinds: std::collections::BTreeSet<&str> =
+        report.findings.iter().map(|f| f.kind.as_str()).collect();
+    assert_eq!(kinds.len(), 4, "{kinds:?}");
+    insta::assert_snapshot!(
+        "small_report_md",
+        chokepoint::report::markdown::render(&report)
+    );
+    insta::assert_snapshot!(
+        "small_terminal_summary",
+        chokepoint::report::terminal::render(&report)
+    );
+}
