@@ -2,6 +2,7 @@
 
 use chokepoint::ingest::Format;
 use chokepoint::report::output::Output;
+use clap::builder::TypedValueParser;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -68,7 +69,7 @@ pub struct AnalyzeArgs {
     #[arg(long, value_name = "FILE")]
     pub schema: Vec<PathBuf>,
     /// Read every input as this format instead of recognizing it.
-    #[arg(long, value_enum)]
+    #[arg(long, value_parser = format_parser())]
     pub format: Option<Format>,
     /// The log_line_prefix of PostgreSQL stderr and syslog logs, as in postgresql.conf (for
     /// example '%m [%p] %q%u@%d '); inferred from the lines when not given.
@@ -157,6 +158,12 @@ fn parse_levels(s: &str) -> Result<LevelsMode, String> {
             _ => Err(format!("{s:?} is not auto, none or attr:KEY")),
         },
     }
+}
+
+/// `--format`: one of the formats' names, listed in `--help`.
+fn format_parser() -> impl TypedValueParser<Value = Format> {
+    clap::builder::PossibleValuesParser::new(Format::ALL.map(Format::as_str))
+        .map(|name| Format::from_name(&name).expect("clap accepts only the listed names"))
 }
 
 /// Where an output goes.

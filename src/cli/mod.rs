@@ -255,7 +255,11 @@ fn build_report(a: &AnalyzeArgs, config: &config::Config) -> Result<report::Repo
     };
     let mut options = ingest::Options::default();
     options.format = a.format;
-    options.progress = progress_bar(&inputs);
+    let bar = progress_bar(&inputs);
+    options.progress = bar.clone().map(|bar| {
+        let progress: ingest::Progress = std::sync::Arc::new(move |bytes| bar.inc(bytes));
+        progress
+    });
     options.pg_prefix = a.pg_prefix.clone();
     if let args::LevelsMode::Attribute(key) = &a.levels {
         options.level_attribute = Some(key.clone());
@@ -269,8 +273,8 @@ fn build_report(a: &AnalyzeArgs, config: &config::Config) -> Result<report::Repo
         let ledger = ingest::schema::read_schema(path, &mut dataset.schema)?;
         dataset.inputs.push(ledger);
     }
-    if let Some(p) = &options.progress {
-        p.finish_and_clear();
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
     }
     for input in dataset.inputs.iter().filter(|i| i.format == "unrecognized") {
         eprintln!(

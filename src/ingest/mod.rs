@@ -25,7 +25,7 @@ use std::io::{BufRead, Read};
 use std::path::{Path, PathBuf};
 
 /// An input format (the values of `--format`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     /// OTLP/JSON traces: one object per line, or one document.
     OtlpJson,
@@ -64,6 +64,11 @@ impl Format {
         Format::PgssJson,
     ];
 
+    /// The format a name (`otlp-json`, …) names.
+    pub fn from_name(name: &str) -> Option<Format> {
+        Format::ALL.into_iter().find(|f| f.as_str() == name)
+    }
+
     /// The name used in reports and on the command line.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -81,14 +86,17 @@ impl Format {
     }
 }
 
+/// Called with the number of (compressed) bytes read, as they are read, from any thread.
+pub type Progress = std::sync::Arc<dyn Fn(u64) + Send + Sync>;
+
 /// How to read inputs.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 #[non_exhaustive]
 pub struct Options {
     /// Force a format instead of recognizing it.
     pub format: Option<Format>,
-    /// Advanced by the number of (compressed) bytes read, when set.
-    pub progress: Option<indicatif::ProgressBar>,
+    /// Told of the bytes read, when set (the binary's progress bar).
+    pub progress: Option<Progress>,
     /// The `log_line_prefix` of PostgreSQL stderr and syslog logs; inferred from the lines when
     /// absent.
     pub pg_prefix: Option<String>,
@@ -527,17 +535,17 @@ fn for_each_chunk_group(
     }
 }
 
-/// Counts compressed bytes for the progress bar.
+/// Tells the progress callback of the compressed bytes read.
 struct ProgressReader<R> {
     inner: R,
-    progress: Option<indicatif::ProgressBar>,
+    progress: Option<Progress>,
 }
 
 impl<R: Read> Read for ProgressReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let n = self.inner.read(buf)?;
         if let Some(p) = &self.progress {
-            p.inc(n as u64);
+            p(n as u64);
         }
         Ok(n)
     }
