@@ -3,6 +3,7 @@
 //! file in parallel where the format allows), and merged into one [`Dataset`] with a ledger per
 //! file.
 
+pub mod chunks;
 pub mod decompress;
 pub mod mysql_slow;
 pub mod otlp;
@@ -18,10 +19,10 @@ use crate::model::Dataset;
 use crate::model::intern::remap;
 use crate::model::ledger::{InputLedger, SkipReason};
 use crate::model::query::StatementStats;
+use chunks::{CHUNK_BYTES, MAX_RECORD_BYTES};
 use otlp::SpanBatch;
 use rayon::prelude::*;
-use statements::StatementBatch;
-use std::io::{BufRead, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// An input format (the values of `--format`).
@@ -115,11 +116,6 @@ pub struct FileContents {
     /// Database statements.
     pub statements: Vec<StatementStats>,
 }
-
-/// Bytes of whole lines handed to one parse task.
-const CHUNK_BYTES: usize = 8 << 20;
-/// The longest single record (line or message) accepted; longer ones are skipped and counted.
-pub const MAX_RECORD_BYTES: usize = 256 << 20;
 
 /// A file to read.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -272,20 +268,33 @@ pub fn read_file(path: &Path, options: &Options) -> Result<FileContents> {
     let level_key = options.level_attribute.as_deref();
     match (format, layout) {
         (Format::OtlpJson, _) if sniff::is_json_lines(head) => {
-            contents.spans =
-                read_json_lines(path, &mut reader, CHUNK_BYTES, MAX_RECORD_BYTES, level_key)?
+            contents.spans = otlp::framing::read_json_lines(
+                path,
+                &mut reader,
+                CHUNK_BYTES,
+                MAX_RECORD_BYTES,
+                level_key,
+            )?
         }
         (Format::OtlpJson, _) => {
-            contents.spans = vec![read_json_document(path, &mut reader, level_key)?]
+            contents.spans = vec![otlp::framing::read_json_document(
+                path,
+                &mut reader,
+                level_key,
+            )?]
         }
         (Format::OtlpProto, _) if otlp::proto::is_length_prefixed(head) => {
-            contents.spans = read_proto_delimited(path, &mut reader, level_key)?
+            contents.spans = otlp::framing::read_proto_delimited(path, &mut reader, level_key)?
         }
         (Format::OtlpProto, _) => {
-            contents.spans = vec![read_proto_message(path, &mut reader, level_key)?]
+            contents.spans = vec![otlp::framing::read_proto_message(
+                path,
+                &mut reader,
+                level_key,
+            )?]
         }
         (_, Some(layout)) => {
-            let rule = prefix_rule(
+            let rule = pglog::prefix_rule(
                 path,
                 layout,
                 head,
@@ -293,33 +302,33 @@ pub fn read_file(path: &Path, options: &Options) -> Result<FileContents> {
                 &mut ledger,
             )?;
             let cut = |buf: &[u8]| match layout {
-                pglog::Layout::Csv => csv_cut(buf),
-                pglog::Layout::Json => line_cut(buf),
-                _ => record_cut(buf, |_, line| pglog::is_record_start(layout, line)),
+                pglog::Layout::Csv => chunks::csv_cut(buf),
+                pglog::Layout::Json => chunks::line_cut(buf),
+                _ => chunks::record_cut(buf, |_, line| pglog::is_record_start(layout, line)),
             };
             let parse = |chunk: &[u8], first: u64| pglog::parse_chunk(layout, &rule, chunk, first);
-            let batch = read_statements(path, &mut reader, CHUNK_BYTES, &cut, &parse)?;
-            contents.statements = finish_statements(batch, &mut ledger);
+            let batch = chunks::read_statements(path, &mut reader, CHUNK_BYTES, &cut, &parse)?;
+            contents.statements = batch.finish(&mut ledger);
         }
         (Format::MysqlSlow, _) => {
-            let cut = |buf: &[u8]| record_cut(buf, mysql_slow::is_record_start);
-            let batch = read_statements(
+            let cut = |buf: &[u8]| chunks::record_cut(buf, mysql_slow::is_record_start);
+            let batch = chunks::read_statements(
                 path,
                 &mut reader,
-                CHUNK_BYTES,
+                chunks::CHUNK_BYTES,
                 &cut,
                 &mysql_slow::parse_chunk,
             )?;
-            contents.statements = finish_statements(batch, &mut ledger);
+            contents.statements = batch.finish(&mut ledger);
         }
         (Format::PgssCsv | Format::PgssJson, _) => {
-            let bytes = read_whole(path, &mut reader)?;
+            let bytes = chunks::read_whole(path, &mut reader)?;
             let batch = if format == Format::PgssCsv {
                 pgss::parse_csv(&bytes)
             } else {
                 pgss::parse_json(&bytes)
             };
-            contents.statements = finish_statements(batch, &mut ledger);
+            contents.statements = batch.finish(&mut ledger);
         }
         _ => unreachable!("every log format has a layout"),
     }
@@ -350,191 +359,6 @@ pub fn read_file(path: &Path, options: &Options) -> Result<FileContents> {
     Ok(contents)
 }
 
-/// The prefix rule of a PostgreSQL log: the one given, or the one inferred from the head (with
-/// a note when none could be).
-fn prefix_rule(
-    path: &Path,
-    layout: pglog::Layout,
-    head: &[u8],
-    given: Option<&str>,
-    ledger: &mut InputLedger,
-) -> Result<pglog::PrefixRule> {
-    if let Some(text) = given {
-        let prefix = pglog::prefix::Prefix::compile(text).map_err(|message| Error::Parse {
-            path: path.into(),
-            format: "pg-prefix",
-            location: format!("--pg-prefix '{text}': "),
-            message,
-        })?;
-        return Ok(pglog::PrefixRule {
-            prefix: Some(prefix),
-            strict: true,
-        });
-    }
-    let prefix = pglog::detect_prefix(layout, head);
-    if let Some(p) = &prefix {
-        ledger.note("log_line_prefix", || {
-            format!("inferred from the first lines: '{}'", p.text)
-        });
-    } else if matches!(layout, pglog::Layout::Stderr | pglog::Layout::Syslog { .. }) {
-        ledger.note("log_line_prefix", || {
-            format!(
-                "not recognized, so times, processes and databases are unknown; give --pg-prefix; the file begins with: {}",
-                sniff::describe_head(head)
-            )
-        });
-    }
-    Ok(pglog::PrefixRule {
-        prefix,
-        strict: false,
-    })
-}
-
-fn finish_statements(mut batch: StatementBatch, ledger: &mut InputLedger) -> Vec<StatementStats> {
-    ledger.merge(std::mem::take(&mut batch.ledger));
-    batch.into_statements(0)
-}
-
-/// The end of the last whole line of `buf`, 0 when there is none.
-fn line_cut(buf: &[u8]) -> usize {
-    memchr::memrchr(b'\n', buf).map_or(0, |i| i + 1)
-}
-
-/// The start of the last complete line of `buf` (after its first line) at which `is_start`
-/// says a record begins, given the line before it; 0 when there is none.
-fn record_cut(buf: &[u8], is_start: impl Fn(&[u8], &[u8]) -> bool) -> usize {
-    let complete = line_cut(buf);
-    let mut end = complete;
-    // Walk line starts backwards: `start` is the start of the line ending at `end`.
-    while end > 0 {
-        let start = memchr::memrchr(b'\n', &buf[..end - 1]).map_or(0, |i| i + 1);
-        if start == 0 {
-            return 0;
-        }
-        let previous_start = memchr::memrchr(b'\n', &buf[..start - 1]).map_or(0, |i| i + 1);
-        let line = &buf[start..end - 1];
-        let previous = &buf[previous_start..start - 1];
-        if is_start(previous, line) {
-            return start;
-        }
-        end = start;
-    }
-    0
-}
-
-/// The end of the last line of `buf` that ends outside a quoted CSV field (quotes inside
-/// fields are doubled, so an even count of quotes before a newline means it ends a row).
-fn csv_cut(buf: &[u8]) -> usize {
-    let mut quotes = 0usize;
-    let mut cut = 0;
-    for i in memchr::memchr2_iter(b'"', b'\n', buf) {
-        if buf[i] == b'"' {
-            quotes += 1;
-        } else if quotes % 2 == 0 {
-            cut = i + 1;
-        }
-    }
-    cut
-}
-
-/// Splits a stream into chunks that end where a record starts (`cut` gives the length of the
-/// whole records at the start of a buffer), parses groups of chunks in parallel and merges
-/// their statements in file order. A record longer than [`MAX_RECORD_BYTES`] is skipped and
-/// counted, so memory stays bounded.
-fn read_statements(
-    path: &Path,
-    reader: &mut impl BufRead,
-    chunk_bytes: usize,
-    cut: &(dyn Fn(&[u8]) -> usize + Sync),
-    parse: &(dyn Fn(&[u8], u64) -> StatementBatch + Sync),
-) -> Result<StatementBatch> {
-    let mut merged: Option<StatementBatch> = None;
-    let too_large = for_each_chunk_group(
-        path,
-        reader,
-        chunk_bytes,
-        MAX_RECORD_BYTES,
-        cut,
-        &mut |group| {
-            let parsed: Vec<StatementBatch> = group
-                .par_iter()
-                .map(|(chunk, first)| parse(chunk, *first))
-                .collect();
-            for batch in parsed {
-                match &mut merged {
-                    Some(m) => m.merge(batch),
-                    None => merged = Some(batch),
-                }
-            }
-        },
-    )?;
-    let mut merged = merged.unwrap_or_default();
-    merged.ledger.merge(too_large);
-    Ok(merged)
-}
-
-/// Whole records of a file and the number of their first line.
-type Chunk = (Vec<u8>, u64);
-
-/// Reads `reader` in chunks cut by `cut` and hands groups of chunks (with the number of their
-/// first line) to `each`, in file order. A line that leaves no cut within `max_record` bytes
-/// is skipped, without being held; the returned ledger counts such lines.
-fn for_each_chunk_group(
-    path: &Path,
-    reader: &mut impl BufRead,
-    chunk_bytes: usize,
-    max_record: usize,
-    cut: &(dyn Fn(&[u8]) -> usize + Sync),
-    each: &mut dyn FnMut(&mut Vec<Chunk>),
-) -> Result<InputLedger> {
-    let group = 2 * rayon::current_num_threads();
-    let mut pending: Vec<Chunk> = Vec::new();
-    let mut carry = Vec::new();
-    let mut next_line = 1u64;
-    let mut too_large = InputLedger::default();
-    loop {
-        let mut buf = std::mem::take(&mut carry);
-        // Grow geometrically while one record fills the buffer, so a long record is read in
-        // linear time, and never past the record cap.
-        let want = chunk_bytes
-            .saturating_sub(buf.len())
-            .max(buf.len())
-            .max(chunk_bytes.min(1 << 16))
-            .min((max_record + 1).saturating_sub(buf.len()).max(1));
-        let n = reader
-            .take(want as u64)
-            .read_to_end(&mut buf)
-            .map_err(|e| Error::io(path, e))?;
-        let eof = n == 0;
-        let at = if eof { buf.len() } else { cut(&buf) };
-        if at == 0 && !eof {
-            if buf.len() > max_record {
-                too_large.skip_record(SkipReason::TooLarge, || {
-                    format!("line {next_line}: longer than {max_record} bytes")
-                });
-                skip_past_newline(path, reader)?;
-                next_line += 1;
-            } else {
-                carry = buf;
-            }
-            continue;
-        }
-        carry = buf.split_off(at);
-        if !buf.is_empty() {
-            let lines = memchr::memchr_iter(b'\n', &buf).count() as u64;
-            pending.push((buf, next_line));
-            next_line += lines;
-        }
-        if pending.len() >= group || eof {
-            each(&mut pending);
-            pending.clear();
-        }
-        if eof {
-            return Ok(too_large);
-        }
-    }
-}
-
 /// Tells the progress callback of the compressed bytes read.
 struct ProgressReader<R> {
     inner: R,
@@ -548,382 +372,5 @@ impl<R: Read> Read for ProgressReader<R> {
             p(n as u64);
         }
         Ok(n)
-    }
-}
-
-/// Splits a stream into chunks of whole lines and parses groups of chunks in parallel. A line
-/// longer than `max_record` bytes is skipped, without being held, and counted.
-fn read_json_lines(
-    path: &Path,
-    reader: &mut impl BufRead,
-    chunk_bytes: usize,
-    max_record: usize,
-    level_key: Option<&str>,
-) -> Result<Vec<SpanBatch>> {
-    let mut batches = Vec::new();
-    let too_large = for_each_chunk_group(
-        path,
-        reader,
-        chunk_bytes,
-        max_record,
-        &line_cut,
-        &mut |group| {
-            batches.par_extend(group.par_drain(..).map(|(chunk, first)| {
-                let mut batch = SpanBatch::new(level_key);
-                otlp::json::parse_lines(&mut batch, &chunk, first, max_record);
-                batch
-            }));
-        },
-    )?;
-    let mut last = SpanBatch::default();
-    last.ledger = too_large;
-    batches.push(last);
-    Ok(batches)
-}
-
-fn skip_past_newline(path: &Path, reader: &mut impl BufRead) -> Result<()> {
-    loop {
-        let buf = reader.fill_buf().map_err(|e| Error::io(path, e))?;
-        if buf.is_empty() {
-            return Ok(());
-        }
-        match memchr::memchr(b'\n', buf) {
-            Some(i) => {
-                reader.consume(i + 1);
-                return Ok(());
-            }
-            None => {
-                let n = buf.len();
-                reader.consume(n);
-            }
-        }
-    }
-}
-
-/// A whole file in memory, for the formats that cannot be split: its size is the file's.
-fn read_whole(path: &Path, reader: &mut impl Read) -> Result<Vec<u8>> {
-    let mut bytes = Vec::new();
-    reader
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::io(path, e))?;
-    Ok(bytes)
-}
-
-/// One (pretty-printed) document.
-fn read_json_document(
-    path: &Path,
-    reader: &mut impl Read,
-    level_key: Option<&str>,
-) -> Result<SpanBatch> {
-    let bytes = read_whole(path, reader)?;
-    let mut batch = SpanBatch::new(level_key);
-    otlp::json::parse_value(&mut batch, &bytes, "document").map_err(|e| Error::Parse {
-        path: path.into(),
-        format: Format::OtlpJson.as_str(),
-        location: format!("line {}, column {}: ", e.line(), e.column()),
-        message: e
-            .to_string()
-            .split(" at line ")
-            .next()
-            .unwrap_or_default()
-            .to_string(),
-    })?;
-    Ok(batch)
-}
-
-fn read_proto_message(
-    path: &Path,
-    reader: &mut impl Read,
-    level_key: Option<&str>,
-) -> Result<SpanBatch> {
-    let bytes = read_whole(path, reader)?;
-    let mut batch = SpanBatch::new(level_key);
-    otlp::proto::parse_message(&mut batch, &bytes, "message").map_err(|e| Error::Parse {
-        path: path.into(),
-        format: Format::OtlpProto.as_str(),
-        location: String::new(),
-        message: format!("not a valid TracesData message: {e}"),
-    })?;
-    Ok(batch)
-}
-
-/// Length-prefixed messages; groups of messages are decoded in parallel. A message that does
-/// not decode, or that the file cuts short, is counted as malformed; a length beyond
-/// [`otlp::proto::MAX_MESSAGE_BYTES`] means the stream is not what it seemed, and is an error
-/// naming the byte offset.
-fn read_proto_delimited(
-    path: &Path,
-    reader: &mut impl Read,
-    level_key: Option<&str>,
-) -> Result<Vec<SpanBatch>> {
-    let group_bytes = CHUNK_BYTES * rayon::current_num_threads();
-    let mut batches = Vec::new();
-    let mut pending: Vec<(Vec<u8>, u64)> = Vec::new();
-    let mut pending_bytes = 0;
-    let mut offset = 0u64;
-    let mut truncated = SpanBatch::default();
-    loop {
-        let mut prefix = Vec::with_capacity(4);
-        reader
-            .take(4)
-            .read_to_end(&mut prefix)
-            .map_err(|e| Error::io(path, e))?;
-        if prefix.is_empty() {
-            break;
-        }
-        let announced = match <[u8; 4]>::try_from(prefix.as_slice()) {
-            Ok(bytes) => u32::from_be_bytes(bytes) as usize,
-            Err(_) => usize::MAX,
-        };
-        if announced != usize::MAX && announced > otlp::proto::MAX_MESSAGE_BYTES {
-            return Err(Error::Parse {
-                path: path.into(),
-                format: Format::OtlpProto.as_str(),
-                location: format!("byte {offset}: "),
-                message: format!(
-                    "length prefix {announced} exceeds the {} byte limit; not a length-prefixed OTLP stream",
-                    otlp::proto::MAX_MESSAGE_BYTES
-                ),
-            });
-        }
-        let mut message = Vec::new();
-        if announced != usize::MAX {
-            reader
-                .take(announced as u64)
-                .read_to_end(&mut message)
-                .map_err(|e| Error::io(path, e))?;
-        }
-        if message.len() < announced || announced == usize::MAX {
-            truncated.ledger.skip_record(SkipReason::Malformed, || {
-                format!("byte {offset}: truncated message, the file ends inside it")
-            });
-            break;
-        }
-        pending_bytes += message.len();
-        pending.push((message, offset));
-        offset += 4 + announced as u64;
-        if pending_bytes >= group_bytes {
-            batches.par_extend(
-                pending
-                    .par_drain(..)
-                    .map(|m| decode_delimited(m, level_key)),
-            );
-            pending_bytes = 0;
-        }
-    }
-    batches.par_extend(
-        pending
-            .par_drain(..)
-            .map(|m| decode_delimited(m, level_key)),
-    );
-    batches.push(truncated);
-    Ok(batches)
-}
-
-fn decode_delimited((message, offset): (Vec<u8>, u64), level_key: Option<&str>) -> SpanBatch {
-    let mut batch = SpanBatch::new(level_key);
-    let location = format!("byte {offset}");
-    if let Err(e) = otlp::proto::parse_message(&mut batch, &message, &location) {
-        batch.ledger.skip_record(SkipReason::Malformed, || {
-            format!("{location}: not a valid TracesData message: {e}")
-        });
-    }
-    batch
-}
-
-/// The lines of a chunk of a text log, without their `\r\n`; a chunk of valid UTF-8 (the usual
-/// case) is checked once, not per line.
-pub(crate) fn chunk_lines(
-    chunk: &[u8],
-) -> Box<dyn Iterator<Item = std::borrow::Cow<'_, str>> + '_> {
-    let chunk = chunk.strip_suffix(b"\n").unwrap_or(chunk);
-    match std::str::from_utf8(chunk) {
-        Ok(text) => Box::new(
-            text.split('\n')
-                .map(|l| std::borrow::Cow::Borrowed(l.strip_suffix('\r').unwrap_or(l))),
-        ),
-        Err(_) => Box::new(
-            chunk
-                .split(|&b| b == b'\n')
-                .map(|l| String::from_utf8_lossy(l.strip_suffix(b"\r").unwrap_or(l))),
-        ),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use proptest::prelude::*;
-
-    /// A log of every shape the chunk cuts must respect: multi-line statements, DETAIL lines
-    /// after their entry, non-query entries.
-    fn pg_log() -> String {
-        let mut log = String::new();
-        for i in 0..300 {
-            let t = format!(
-                "2024-05-01 10:{:02}:{:02}.{:03} UTC [{}] u@db ",
-                i / 60 % 60,
-                i % 60,
-                i % 1000,
-                100 + i % 7
-            );
-            match i % 5 {
-                0 => {
-                    log += &format!(
-                        "{t}LOG:  duration: {i}.{i:03} ms  statement: SELECT a,\n\t b FROM t WHERE id = {i}\n"
-                    )
-                }
-                1 => {
-                    log += &format!(
-                        "{t}LOG:  duration: 0.{i:03} ms  execute S_1: SELECT * FROM u WHERE x = $1\n{t}DETAIL:  parameters: $1 = '{i}'\n"
-                    )
-                }
-                2 => log += &format!("{t}LOG:  checkpoint starting: time\n"),
-                3 => {
-                    log += &format!(
-                        "{t}LOG:  duration: 1.5 ms  bind S_1: SELECT * FROM u WHERE x = $1\n"
-                    )
-                }
-                _ => log += &format!("{t}ERROR:  boom\n{t}STATEMENT:  SELECT {i}\n"),
-            }
-        }
-        log
-    }
-
-    fn mysql_log() -> String {
-        let mut log = String::from("/usr/sbin/mysqld, Version: 8.0. started with:\n");
-        for i in 0..300 {
-            if i % 3 == 0 {
-                log += &format!("# Time: 2024-05-01T10:00:{:02}.000000Z\n", i % 60);
-            }
-            log += &format!(
-                "# User@Host: a[a] @ h [1.2.3.4]  Id: {i}\n# Query_time: 0.{i:06}  Lock_time: 0.000001 Rows_sent: {i}  Rows_examined: {}\nuse db{};\nSELECT *\nFROM t WHERE id = {i};\n",
-                i * 10,
-                i % 3
-            );
-        }
-        log
-    }
-
-    fn read_in_chunks(
-        text: &str,
-        chunk_bytes: usize,
-        format: Format,
-    ) -> (Vec<StatementStats>, InputLedger) {
-        let path = Path::new("t.log");
-        let mut reader = std::io::Cursor::new(text.as_bytes().to_vec());
-        let rule = pglog::PrefixRule {
-            prefix: pglog::detect_prefix(pglog::Layout::Stderr, text.as_bytes()),
-            strict: false,
-        };
-        let batch = match format {
-            Format::MysqlSlow => {
-                let cut = |buf: &[u8]| record_cut(buf, mysql_slow::is_record_start);
-                read_statements(
-                    path,
-                    &mut reader,
-                    chunk_bytes,
-                    &cut,
-                    &mysql_slow::parse_chunk,
-                )
-                .unwrap()
-            }
-            _ => {
-                let cut = |buf: &[u8]| {
-                    record_cut(buf, |_, line| {
-                        pglog::is_record_start(pglog::Layout::Stderr, line)
-                    })
-                };
-                let parse = |chunk: &[u8], first: u64| {
-                    pglog::parse_chunk(pglog::Layout::Stderr, &rule, chunk, first)
-                };
-                read_statements(path, &mut reader, chunk_bytes, &cut, &parse).unwrap()
-            }
-        };
-        let mut ledger = InputLedger::default();
-        let stats = finish_statements(batch, &mut ledger);
-        (stats, ledger)
-    }
-
-    proptest! {
-        #![proptest_config(ProptestConfig::with_cases(40))]
-        #[test]
-        fn chunked_parsing_equals_sequential_parsing(chunk_bytes in 64usize..6000) {
-            for (text, format) in [(pg_log(), Format::PgStderr), (mysql_log(), Format::MysqlSlow)] {
-                let whole = read_in_chunks(&text, usize::MAX / 4, format);
-                let chunked = read_in_chunks(&text, chunk_bytes, format);
-                prop_assert_eq!(&chunked, &whole);
-                prop_assert!(whole.0.iter().map(|s| s.calls).sum::<u64>() >= 120);
-            }
-        }
-    }
-
-    #[test]
-    fn a_huge_line_in_a_log_is_skipped_and_counted() {
-        let mut log = pg_log();
-        log.insert_str(0, &format!("2024-05-01 10:00:00.000 UTC [1] u@db LOG:  duration: 1 ms  statement: SELECT '{}'\n", "x".repeat(3_000_000)));
-        let path = Path::new("t.log");
-        let rule = pglog::PrefixRule {
-            prefix: None,
-            strict: false,
-        };
-        let cut = |buf: &[u8]| {
-            record_cut(buf, |_, line| {
-                pglog::is_record_start(pglog::Layout::Stderr, line)
-            })
-        };
-        let parse = |chunk: &[u8], first: u64| {
-            pglog::parse_chunk(pglog::Layout::Stderr, &rule, chunk, first)
-        };
-        let mut reader = std::io::Cursor::new(log.into_bytes());
-        let mut merged = None::<StatementBatch>;
-        let too_large =
-            for_each_chunk_group(path, &mut reader, 1 << 16, 1 << 20, &cut, &mut |group| {
-                for (chunk, first) in group.drain(..) {
-                    let b = parse(&chunk, first);
-                    match &mut merged {
-                        Some(m) => m.merge(b),
-                        None => merged = Some(b),
-                    }
-                }
-            })
-            .unwrap();
-        assert_eq!(too_large.skip_reasons[&SkipReason::TooLarge], 1);
-        assert!(too_large.skip_examples[&SkipReason::TooLarge].starts_with("line 1: longer than"));
-        let stats = merged.unwrap().into_statements(0);
-        assert_eq!(
-            stats.iter().map(|s| s.calls).sum::<u64>(),
-            120,
-            "every other query is read"
-        );
-    }
-
-    #[test]
-    fn a_line_over_the_cap_is_skipped_and_counted_and_reading_goes_on() {
-        let span = r#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174","startTimeUnixNano":"1","endTimeUnixNano":"2"}]}]}]}"#;
-        let huge = format!(
-            "{{\"resourceSpans\":[],\"pad\":\"{}\"}}",
-            "x".repeat(300_000)
-        );
-        let input = format!("{span}\n{huge}\n{span}\n");
-        let batches = read_json_lines(
-            Path::new("t.jsonl"),
-            &mut std::io::Cursor::new(input),
-            CHUNK_BYTES,
-            100_000,
-            None,
-        )
-        .unwrap();
-        let spans: usize = batches.iter().map(|b| b.spans.len()).sum();
-        let mut ledger = InputLedger::default();
-        for b in batches {
-            ledger.merge(b.ledger);
-        }
-        assert_eq!(spans, 2);
-        assert_eq!(ledger.skip_reasons.get(&SkipReason::TooLarge), Some(&1));
-        assert_eq!(
-            ledger.skip_examples[&SkipReason::TooLarge],
-            "line 2: longer than 100000 bytes"
-        );
     }
 }

@@ -125,7 +125,7 @@ pub fn parse_chunk(chunk: &[u8], first_line: u64) -> StatementBatch {
     let mut event: Option<Event> = None;
     let mut orphan_lines = 0u64;
     let mut orphan_first = 0u64;
-    for (i, line) in super::chunk_lines(chunk).enumerate() {
+    for (i, line) in super::chunks::chunk_lines(chunk).enumerate() {
         let number = first_line + i as u64;
         if is_banner(&line) {
             continue;
@@ -298,7 +298,7 @@ SELECT * FROM orders WHERE id = 8;
         assert_eq!(batch.ledger.records, 3);
         assert_eq!(batch.ledger.skipped, 0);
         assert!(batch.ledger.notes["rate_limit"].contains("Log_slow_rate_limit 2"));
-        let stats = batch.into_statements(0);
+        let stats = batch.into_statements();
         let shop = stats.iter().find(|s| s.database == "shop").unwrap();
         assert_eq!(shop.fingerprint, "select * from orders where id = ?");
         assert_eq!(

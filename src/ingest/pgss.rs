@@ -204,7 +204,7 @@ mod tests {
         let a = parse_csv(v12.as_bytes());
         let b = parse_csv(v17.as_bytes());
         assert_eq!(b.ledger.skip_reasons[&SkipReason::NestedStatement], 1);
-        let (a, b) = (a.into_statements(0), b.into_statements(0));
+        let (a, b) = (a.into_statements(), b.into_statements());
         assert_eq!(a.len(), 1);
         assert_eq!(b.len(), 1);
         for s in [&a[0], &b[0]] {
@@ -223,7 +223,7 @@ mod tests {
         let array = r#"[{"queryid":1,"query":"select $1","calls":3,"total_exec_time":1.5e-3,"total_plan_time":0,"rows":3}]"#;
         let lines = "{\"queryid\":1,\"query\":\"select $1\",\"calls\":3,\"total_exec_time\":0.0015,\"rows\":3}\n";
         for batch in [parse_json(array.as_bytes()), parse_json(lines.as_bytes())] {
-            let s = batch.into_statements(0);
+            let s = batch.into_statements();
             assert_eq!((s[0].calls, s[0].total_ns), (3, 1_500));
         }
         let broken = parse_json(b"[{\"query\": ");

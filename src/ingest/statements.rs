@@ -108,17 +108,19 @@ impl StatementBatch {
         }
     }
 
+    /// The statements, the batch's ledger merged into the file's.
+    pub fn finish(mut self, ledger: &mut InputLedger) -> Vec<StatementStats> {
+        ledger.merge(std::mem::take(&mut self.ledger));
+        self.into_statements()
+    }
+
     /// Statements with at least one execution, parse or bind, or plan, sorted by fingerprint id
-    /// then database.
-    pub fn into_statements(self, input: u32) -> Vec<StatementStats> {
+    /// then database (their input is set when the dataset is assembled).
+    pub fn into_statements(self) -> Vec<StatementStats> {
         let mut out: Vec<StatementStats> = self
             .stats
             .into_values()
             .filter(|s| s.calls + s.parse.count + s.bind.count + s.plan.plans > 0)
-            .map(|mut s| {
-                s.input = input;
-                s
-            })
             .collect();
         out.sort_by(|a, b| (a.fingerprint_id, &a.database).cmp(&(b.fingerprint_id, &b.database)));
         out

@@ -6,6 +6,7 @@
 //! encoding rules of the OTLP specification, the Collector's file exporter output and the
 //! OpenTelemetry semantic conventions 1.2x (with the pre-1.21 attribute names as aliases).
 
+pub mod framing;
 pub mod json;
 pub mod proto;
 

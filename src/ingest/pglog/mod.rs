@@ -12,11 +12,13 @@ pub mod prefix;
 
 use super::statements::StatementBatch;
 use super::time::{parse_bsd_syslog, parse_iso, parse_pg_timestamp};
-use crate::model::ledger::SkipReason;
+use crate::error::Error;
+use crate::model::ledger::{InputLedger, SkipReason};
 use crate::model::query::{Phase, QueryEvent, Source};
 use prefix::{Fields, Prefix};
 use rustc_hash::FxHashMap;
 use std::borrow::Cow;
+use std::path::Path;
 
 /// How a PostgreSQL log's lines are laid out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -556,7 +558,7 @@ fn parse_stderr(
         };
         interpreter.entry(&entry, batch);
     };
-    for (i, line) in super::chunk_lines(chunk).enumerate() {
+    for (i, line) in crate::ingest::chunks::chunk_lines(chunk).enumerate() {
         let number = first_line + i as u64;
         // A tab starts a continuation line; so does a line without a severity (clients that
         // indent with spaces, text that tools wrote between entries).
@@ -604,7 +606,7 @@ fn parse_enveloped(
     }
     let mut entries: Vec<Open> = Vec::new();
     let mut open_of_pid: FxHashMap<Option<u64>, usize> = FxHashMap::default();
-    for (i, line) in super::chunk_lines(chunk).enumerate() {
+    for (i, line) in crate::ingest::chunks::chunk_lines(chunk).enumerate() {
         let number = first_line + i as u64;
         let Some(env) = envelope(layout, &line, year) else {
             batch.ledger.skip_record(SkipReason::Malformed, || {
@@ -749,7 +751,7 @@ fn parse_json(
     interpreter: &mut Interpreter,
 ) {
     use serde_json::Value;
-    for (i, line) in super::chunk_lines(chunk).enumerate() {
+    for (i, line) in crate::ingest::chunks::chunk_lines(chunk).enumerate() {
         let number = first_line + i as u64;
         if line.trim().is_empty() {
             continue;
@@ -828,6 +830,46 @@ fn parse_json(
     }
 }
 
+/// The prefix rule of a PostgreSQL log: the one given, or the one inferred from the head (with
+/// a note when none could be).
+pub fn prefix_rule(
+    path: &Path,
+    layout: Layout,
+    head: &[u8],
+    given: Option<&str>,
+    ledger: &mut InputLedger,
+) -> crate::Result<PrefixRule> {
+    if let Some(text) = given {
+        let prefix = prefix::Prefix::compile(text).map_err(|message| Error::Parse {
+            path: path.into(),
+            format: "pg-prefix",
+            location: format!("--pg-prefix '{text}': "),
+            message,
+        })?;
+        return Ok(PrefixRule {
+            prefix: Some(prefix),
+            strict: true,
+        });
+    }
+    let prefix = detect_prefix(layout, head);
+    if let Some(p) = &prefix {
+        ledger.note("log_line_prefix", || {
+            format!("inferred from the first lines: '{}'", p.text)
+        });
+    } else if matches!(layout, Layout::Stderr | Layout::Syslog { .. }) {
+        ledger.note("log_line_prefix", || {
+            format!(
+                "not recognized, so times, processes and databases are unknown; give --pg-prefix; the file begins with: {}",
+                crate::ingest::sniff::describe_head(head)
+            )
+        });
+    }
+    Ok(PrefixRule {
+        prefix,
+        strict: false,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -846,7 +888,7 @@ mod tests {
         let ledger = std::mem::take(&mut batch.ledger);
         let mut rest = StatementBatch::new(Source::PgLog);
         rest.ledger = ledger;
-        (batch.into_statements(0), rest)
+        (batch.into_statements(), rest)
     }
 
     #[test]

@@ -1,0 +1,165 @@
+//! How OTLP files are framed: JSON lines cut into chunks parsed in parallel, one JSON document,
+//! one protobuf message, or length-prefixed protobuf messages decoded in groups in parallel.
+
+use super::SpanBatch;
+use crate::error::{Error, Result};
+use crate::ingest::Format;
+use crate::ingest::chunks::{CHUNK_BYTES, for_each_chunk_group, line_cut, read_whole};
+use crate::model::ledger::SkipReason;
+use rayon::prelude::*;
+use std::io::{BufRead, Read};
+use std::path::Path;
+
+/// Splits a stream into chunks of whole lines and parses groups of chunks in parallel. A line
+/// longer than `max_record` bytes is skipped, without being held, and counted.
+pub fn read_json_lines(
+    path: &Path,
+    reader: &mut impl BufRead,
+    chunk_bytes: usize,
+    max_record: usize,
+    level_key: Option<&str>,
+) -> Result<Vec<SpanBatch>> {
+    let mut batches = Vec::new();
+    let too_large = for_each_chunk_group(
+        path,
+        reader,
+        chunk_bytes,
+        max_record,
+        &line_cut,
+        &mut |group| {
+            batches.par_extend(group.par_drain(..).map(|(chunk, first)| {
+                let mut batch = SpanBatch::new(level_key);
+                super::json::parse_lines(&mut batch, &chunk, first, max_record);
+                batch
+            }));
+        },
+    )?;
+    batches.push(SpanBatch {
+        ledger: too_large,
+        ..SpanBatch::default()
+    });
+    Ok(batches)
+}
+
+/// One (pretty-printed) document.
+pub fn read_json_document(
+    path: &Path,
+    reader: &mut impl Read,
+    level_key: Option<&str>,
+) -> Result<SpanBatch> {
+    let bytes = read_whole(path, reader)?;
+    let mut batch = SpanBatch::new(level_key);
+    super::json::parse_value(&mut batch, &bytes, "document").map_err(|e| Error::Parse {
+        path: path.into(),
+        format: Format::OtlpJson.as_str(),
+        location: format!("line {}, column {}: ", e.line(), e.column()),
+        message: e
+            .to_string()
+            .split(" at line ")
+            .next()
+            .unwrap_or_default()
+            .to_string(),
+    })?;
+    Ok(batch)
+}
+
+/// One protobuf `TracesData` message.
+pub fn read_proto_message(
+    path: &Path,
+    reader: &mut impl Read,
+    level_key: Option<&str>,
+) -> Result<SpanBatch> {
+    let bytes = read_whole(path, reader)?;
+    let mut batch = SpanBatch::new(level_key);
+    super::proto::parse_message(&mut batch, &bytes, "message").map_err(|e| Error::Parse {
+        path: path.into(),
+        format: Format::OtlpProto.as_str(),
+        location: String::new(),
+        message: format!("not a valid TracesData message: {e}"),
+    })?;
+    Ok(batch)
+}
+
+/// Length-prefixed messages; groups of messages are decoded in parallel. A message that does
+/// not decode, or that the file cuts short, is counted as malformed; a length beyond
+/// [`super::proto::MAX_MESSAGE_BYTES`] means the stream is not what it seemed, and is an error
+/// naming the byte offset.
+pub fn read_proto_delimited(
+    path: &Path,
+    reader: &mut impl Read,
+    level_key: Option<&str>,
+) -> Result<Vec<SpanBatch>> {
+    let group_bytes = CHUNK_BYTES * rayon::current_num_threads();
+    let mut batches = Vec::new();
+    let mut pending: Vec<(Vec<u8>, u64)> = Vec::new();
+    let mut pending_bytes = 0;
+    let mut offset = 0u64;
+    let mut truncated = SpanBatch::default();
+    loop {
+        let mut prefix = Vec::with_capacity(4);
+        reader
+            .take(4)
+            .read_to_end(&mut prefix)
+            .map_err(|e| Error::io(path, e))?;
+        if prefix.is_empty() {
+            break;
+        }
+        let announced = match <[u8; 4]>::try_from(prefix.as_slice()) {
+            Ok(bytes) => u32::from_be_bytes(bytes) as usize,
+            Err(_) => usize::MAX,
+        };
+        if announced != usize::MAX && announced > super::proto::MAX_MESSAGE_BYTES {
+            return Err(Error::Parse {
+                path: path.into(),
+                format: Format::OtlpProto.as_str(),
+                location: format!("byte {offset}: "),
+                message: format!(
+                    "length prefix {announced} exceeds the {} byte limit; not a length-prefixed OTLP stream",
+                    super::proto::MAX_MESSAGE_BYTES
+                ),
+            });
+        }
+        let mut message = Vec::new();
+        if announced != usize::MAX {
+            reader
+                .take(announced as u64)
+                .read_to_end(&mut message)
+                .map_err(|e| Error::io(path, e))?;
+        }
+        if message.len() < announced || announced == usize::MAX {
+            truncated.ledger.skip_record(SkipReason::Malformed, || {
+                format!("byte {offset}: truncated message, the file ends inside it")
+            });
+            break;
+        }
+        pending_bytes += message.len();
+        pending.push((message, offset));
+        offset += 4 + announced as u64;
+        if pending_bytes >= group_bytes {
+            batches.par_extend(
+                pending
+                    .par_drain(..)
+                    .map(|m| decode_delimited(m, level_key)),
+            );
+            pending_bytes = 0;
+        }
+    }
+    batches.par_extend(
+        pending
+            .par_drain(..)
+            .map(|m| decode_delimited(m, level_key)),
+    );
+    batches.push(truncated);
+    Ok(batches)
+}
+
+fn decode_delimited((message, offset): (Vec<u8>, u64), level_key: Option<&str>) -> SpanBatch {
+    let mut batch = SpanBatch::new(level_key);
+    let location = format!("byte {offset}");
+    if let Err(e) = super::proto::parse_message(&mut batch, &message, &location) {
+        batch.ledger.skip_record(SkipReason::Malformed, || {
+            format!("{location}: not a valid TracesData message: {e}")
+        });
+    }
+    batch
+}
