@@ -11,6 +11,7 @@ pub mod pglog;
 pub mod pgss;
 pub mod schema;
 pub mod sniff;
+pub mod spans;
 pub mod statements;
 pub mod time;
 
@@ -20,8 +21,8 @@ use crate::model::intern::remap;
 use crate::model::ledger::{InputLedger, SkipReason};
 use crate::model::query::StatementStats;
 use chunks::{CHUNK_BYTES, MAX_RECORD_BYTES};
-use otlp::SpanBatch;
 use rayon::prelude::*;
+use spans::SpanBatch;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 

@@ -314,7 +314,8 @@ proptest! {
         flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..8),
         cut in any::<prop::sample::Index>(),
     ) {
-        use chokepoint::ingest::otlp::{SpanBatch, json, proto};
+        use chokepoint::ingest::otlp::{json, proto};
+        use chokepoint::ingest::spans::SpanBatch;
         let options = chokepoint_synth::Options { traces: 2, ..Default::default() };
         let mut json_bytes = Vec::new();
         chokepoint_synth::write_json(&options, &mut json_bytes).unwrap();

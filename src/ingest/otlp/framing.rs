@@ -1,10 +1,10 @@
 //! How OTLP files are framed: JSON lines cut into chunks parsed in parallel, one JSON document,
 //! one protobuf message, or length-prefixed protobuf messages decoded in groups in parallel.
 
-use super::SpanBatch;
 use crate::error::{Error, Result};
 use crate::ingest::Format;
 use crate::ingest::chunks::{CHUNK_BYTES, for_each_chunk_group, line_cut, read_whole};
+use crate::ingest::spans::SpanBatch;
 use crate::model::ledger::SkipReason;
 use rayon::prelude::*;
 use std::io::{BufRead, Read};
@@ -34,10 +34,9 @@ pub fn read_json_lines(
             }));
         },
     )?;
-    batches.push(SpanBatch {
-        ledger: too_large,
-        ..SpanBatch::default()
-    });
+    let mut last = SpanBatch::new(None);
+    last.ledger = too_large;
+    batches.push(last);
     Ok(batches)
 }
 

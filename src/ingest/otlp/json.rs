@@ -8,7 +8,8 @@
 //! numbers or names. The Tempo `batches` wrapper and the pre-1.0 `instrumentationLibrarySpans`
 //! are accepted too. `opentelemetry-proto`'s serde types are the reference it is tested against.
 
-use super::{AttrValue, ResourceDraft, SpanBatch, SpanDraft, decode_id};
+use crate::ingest::spans::{AttrValue, ResourceDraft, SpanBatch, SpanDraft, decode_id};
+use crate::model::SpanKind;
 use crate::model::ledger::SkipReason;
 use crate::model::{SpanId, TraceId};
 use serde::Deserialize;
@@ -206,8 +207,9 @@ pub fn parse_value(
                 start_unix_ns: span.start_time_unix_nano.0,
                 end_unix_ns: span.end_time_unix_nano.0,
                 name: span.name,
-                kind: span.kind.0,
-                status_code: span.status.map_or(0, |s| s.code.0),
+                kind: SpanKind::from_otlp(span.kind.0),
+                // STATUS_CODE_ERROR.
+                is_error: span.status.is_some_and(|s| s.code.0 == 2),
                 link_count: u32::try_from(span.links.len()).unwrap_or(u32::MAX),
                 level_key: level_key.as_deref(),
                 ..SpanDraft::default()

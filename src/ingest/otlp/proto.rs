@@ -3,7 +3,8 @@
 //! the Collector file exporter's `proto` format, where each message is preceded by its length as
 //! a 4-byte big-endian integer.
 
-use super::{AttrValue, ResourceDraft, SpanBatch, SpanDraft};
+use crate::ingest::spans::{AttrValue, ResourceDraft, SpanBatch, SpanDraft};
+use crate::model::SpanKind;
 use crate::model::{SpanId, TraceId};
 use opentelemetry_proto::tonic::common::v1::{AnyValue, any_value};
 use opentelemetry_proto::tonic::trace::v1::TracesData;
@@ -51,8 +52,9 @@ pub fn parse_message(
                 start_unix_ns: span.start_time_unix_nano,
                 end_unix_ns: span.end_time_unix_nano,
                 name: span.name.as_str().into(),
-                kind: i64::from(span.kind),
-                status_code: span.status.as_ref().map_or(0, |s| i64::from(s.code)),
+                kind: SpanKind::from_otlp(i64::from(span.kind)),
+                // STATUS_CODE_ERROR.
+                is_error: span.status.as_ref().is_some_and(|s| s.code == 2),
                 link_count: u32::try_from(span.links.len()).unwrap_or(u32::MAX),
                 level_key: level_key.as_deref(),
                 ..SpanDraft::default()

@@ -1,0 +1,461 @@
+//! The format-neutral span builder: what every trace format's decoder fills (a resource, then
+//! its spans, attribute by attribute, with the semantic conventions' old and new names), and
+//! the batch that validates, classifies and interns them, counting what it cannot use in the
+//! chunk's ledger.
+
+use crate::model::fingerprint::{Dialect, fingerprint, fnv1a64, fnv1a64_of};
+use crate::model::ledger::{InputLedger, SkipReason};
+use crate::model::op_key::{Classified, OpAttrs, classify};
+use crate::model::{Interner, Span, SpanId, SpanKind, Sym, TraceId};
+use std::borrow::Cow;
+use std::collections::HashMap;
+
+/// Service name of spans whose resource has no `service.name` (the SDKs' default prefix).
+pub const UNKNOWN_SERVICE: &str = "unknown_service";
+
+/// The longest span accepted, 2^53 ns (about 104 days): longer ones are corrupt, and the bound
+/// keeps sums of durations far from overflow.
+pub const MAX_SPAN_NS: i64 = 1 << 53;
+
+/// One attribute value, as far as the model cares.
+pub enum AttrValue<'a> {
+    /// A string.
+    Str(Cow<'a, str>),
+    /// An integer.
+    Int(i64),
+    /// Anything else (ignored).
+    Other,
+}
+
+impl<'a> AttrValue<'a> {
+    /// A string or an integer as text (a level named `3` or `"3"` is the same level).
+    fn text(&self) -> Option<Cow<'a, str>> {
+        match self {
+            AttrValue::Str(s) => Some(s.clone()),
+            AttrValue::Int(n) => Some(Cow::Owned(n.to_string())),
+            AttrValue::Other => None,
+        }
+    }
+}
+
+/// The resource attributes the model keeps.
+#[derive(Debug, Default)]
+pub struct ResourceDraft<'a> {
+    service: Option<Cow<'a, str>>,
+    host: Option<Cow<'a, str>>,
+    level_key: Option<&'a str>,
+    level: Option<Cow<'a, str>>,
+}
+
+impl<'a> ResourceDraft<'a> {
+    /// A resource whose `level_key` attribute names its spans' load level.
+    pub fn new(level_key: Option<&'a str>) -> ResourceDraft<'a> {
+        ResourceDraft {
+            level_key,
+            ..ResourceDraft::default()
+        }
+    }
+
+    /// Records one resource attribute.
+    pub fn set(&mut self, key: &str, value: AttrValue<'a>) {
+        if self.level_key == Some(key) {
+            self.level = value.text();
+        }
+        let AttrValue::Str(v) = value else { return };
+        match key {
+            "service.name" => self.service = Some(v),
+            "host.name" => self.host = Some(v),
+            _ => {}
+        }
+    }
+}
+
+/// A span as decoded, before validation and interning.
+#[derive(Debug, Default)]
+pub struct SpanDraft<'a> {
+    /// Trace id, None when missing or invalid.
+    pub trace_id: Option<TraceId>,
+    /// Span id, None when missing or invalid.
+    pub span_id: Option<SpanId>,
+    /// Parent id; `Some(NONE)` for a root, None when present but invalid.
+    pub parent_span_id: Option<SpanId>,
+    /// Start, ns since the epoch.
+    pub start_unix_ns: u64,
+    /// End, ns since the epoch.
+    pub end_unix_ns: u64,
+    /// Span name.
+    pub name: Cow<'a, str>,
+    /// Kind.
+    pub kind: SpanKind,
+    /// Whether its status is an error.
+    pub is_error: bool,
+    /// Number of links.
+    pub link_count: u32,
+    /// Attributes for the operation key.
+    pub op: OpAttrs<'a>,
+    /// `code.function` (or its newer name).
+    pub code_function: Option<Cow<'a, str>>,
+    /// `code.filepath` (or its newer name).
+    pub code_filepath: Option<Cow<'a, str>>,
+    /// `code.lineno` (or its newer name).
+    pub code_lineno: Option<i64>,
+    /// Order-independent hash of the `db.query.parameter.*` attributes, 0 without any.
+    pub parameters: u64,
+    /// The attribute that names the load level (`--levels attr:KEY`).
+    pub level_key: Option<&'a str>,
+    /// That attribute's value.
+    pub level: Option<Cow<'a, str>>,
+}
+
+impl<'a> SpanDraft<'a> {
+    /// Records one span attribute; unknown keys are ignored.
+    pub fn set(&mut self, key: &str, value: AttrValue<'a>) {
+        if self.level_key == Some(key) {
+            self.level = value.text();
+        }
+        if let Some(name) = key.strip_prefix("db.query.parameter.") {
+            // Hashed as `name \0 value` in decimal text, so that "7" and 7 are the same value.
+            let int;
+            let text: &[u8] = match &value {
+                AttrValue::Str(v) => v.as_bytes(),
+                AttrValue::Int(n) => {
+                    int = n.to_string();
+                    int.as_bytes()
+                }
+                AttrValue::Other => b"",
+            };
+            let entry = fnv1a64_of(name.bytes().chain([0]).chain(text.iter().copied()));
+            self.parameters = self.parameters.wrapping_add(entry) | 1;
+            return;
+        }
+        let op = &mut self.op;
+        match value {
+            AttrValue::Str(v) => {
+                let slot = match key {
+                    "db.system.name" => &mut op.db_system,
+                    "db.system" => return set_if_empty(&mut op.db_system, v),
+                    "db.query.text" => &mut op.db_statement,
+                    "db.statement" => return set_if_empty(&mut op.db_statement, v),
+                    "db.operation.name" => &mut op.db_operation,
+                    "db.operation" => return set_if_empty(&mut op.db_operation, v),
+                    "db.namespace" => &mut op.db_namespace,
+                    "db.name" => return set_if_empty(&mut op.db_namespace, v),
+                    "http.request.method" => &mut op.http_method,
+                    "http.method" => return set_if_empty(&mut op.http_method, v),
+                    "http.route" => &mut op.http_route,
+                    "url.full" => &mut op.url_full,
+                    "http.url" => return set_if_empty(&mut op.url_full, v),
+                    "url.path" => &mut op.url_path,
+                    "http.target" => return set_if_empty(&mut op.url_path, v),
+                    "server.address" => &mut op.server_address,
+                    "net.peer.name" | "peer.service" => {
+                        return set_if_empty(&mut op.server_address, v);
+                    }
+                    "rpc.system" => &mut op.rpc_system,
+                    "rpc.service" => &mut op.rpc_service,
+                    "rpc.method" => &mut op.rpc_method,
+                    "messaging.system" => &mut op.messaging_system,
+                    "code.function.name" => &mut self.code_function,
+                    "code.function" => return set_if_empty(&mut self.code_function, v),
+                    "code.file.path" => &mut self.code_filepath,
+                    "code.filepath" => return set_if_empty(&mut self.code_filepath, v),
+                    _ => return,
+                };
+                *slot = Some(v);
+            }
+            AttrValue::Int(n) => match key {
+                "code.line.number" => self.code_lineno = Some(n),
+                "code.lineno" => {
+                    self.code_lineno.get_or_insert(n);
+                }
+                _ => {}
+            },
+            AttrValue::Other => {}
+        }
+    }
+}
+
+/// The newer semantic-convention name wins over the older one, whatever their order.
+fn set_if_empty<'a>(slot: &mut Option<Cow<'a, str>>, v: Cow<'a, str>) {
+    if slot.is_none() {
+        *slot = Some(v);
+    }
+}
+
+/// Decodes an OTLP/JSON id: lowercase or uppercase hex (the OTLP/JSON rule) or base64 (the
+/// protobuf JSON mapping's rule for bytes). None when it does not decode to exactly `N` bytes
+/// (an empty string included).
+pub fn decode_id<const N: usize>(text: &str) -> Option<[u8; N]> {
+    use base64::Engine;
+    let mut out = [0u8; N];
+    if text.len() == 2 * N && text.bytes().all(|b| b.is_ascii_hexdigit()) {
+        for (i, pair) in text.as_bytes().chunks_exact(2).enumerate() {
+            let hex = |b: u8| (b as char).to_digit(16).expect("checked hex digit") as u8;
+            out[i] = hex(pair[0]) << 4 | hex(pair[1]);
+        }
+        return Some(out);
+    }
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .ok()?
+        .try_into()
+        .ok()
+}
+
+/// Spans of one chunk of one file, with their chunk-local strings and ledger.
+#[derive(Debug, Default)]
+pub struct SpanBatch {
+    /// Spans, with symbols of `strings`.
+    pub spans: Vec<Span>,
+    /// This chunk's strings.
+    pub strings: Interner,
+    /// Records read and skipped in this chunk.
+    pub ledger: InputLedger,
+    /// Per dialect, raw statement text to fingerprint label and whether it has placeholders,
+    /// so each distinct statement is lexed once.
+    fingerprints: [HashMap<Box<str>, (Sym, bool)>; 2],
+    /// The attribute that names each span's load level, when levels come from one.
+    pub level_key: Option<Box<str>>,
+}
+
+impl SpanBatch {
+    /// An empty batch that reads the `level_key` attribute of its spans and resources.
+    pub fn new(level_key: Option<&str>) -> SpanBatch {
+        SpanBatch {
+            level_key: level_key.map(Box::from),
+            ..SpanBatch::default()
+        }
+    }
+
+    /// Validates and interns one span, or counts it as skipped. `location` names the record for
+    /// the ledger's example.
+    pub fn push(
+        &mut self,
+        d: SpanDraft<'_>,
+        resource: &ResourceDraft<'_>,
+        location: impl Fn() -> String,
+    ) {
+        self.ledger.records += 1;
+        let (Some(trace_id), Some(span_id), Some(parent)) =
+            (d.trace_id, d.span_id, d.parent_span_id)
+        else {
+            return self.ledger.skip(SkipReason::InvalidId, 1, || {
+                format!(
+                    "{}: span {:?} has a missing or invalid id",
+                    location(),
+                    d.name
+                )
+            });
+        };
+        if trace_id.0 == [0; 16] || span_id.is_none() {
+            return self.ledger.skip(SkipReason::InvalidId, 1, || {
+                format!("{}: span {:?} has an all-zero id", location(), d.name)
+            });
+        }
+        let (Ok(start), Ok(end)) = (i64::try_from(d.start_unix_ns), i64::try_from(d.end_unix_ns))
+        else {
+            return self.ledger.skip(SkipReason::TimeOutOfRange, 1, || {
+                format!(
+                    "{}: span {:?} has a time beyond year 2262",
+                    location(),
+                    d.name
+                )
+            });
+        };
+        if end - start > MAX_SPAN_NS {
+            return self.ledger.skip(SkipReason::TimeOutOfRange, 1, || {
+                format!(
+                    "{}: span {:?} lasts {} ns, more than {MAX_SPAN_NS} (104 days)",
+                    location(),
+                    d.name,
+                    end - start
+                )
+            });
+        }
+        if end < start {
+            return self.ledger.skip(SkipReason::EndBeforeStart, 1, || {
+                format!(
+                    "{}: span {:?} ends {} ns before it starts",
+                    location(),
+                    d.name,
+                    start - end
+                )
+            });
+        }
+        let kind = d.kind;
+        let strings = &mut self.strings;
+        let (op_kind, op_system, op_label, call_args) = match classify(kind, &d.name, &d.op) {
+            Classified::Statement { system, statement } => {
+                let dialect = Dialect::of_system(system);
+                let fingerprints = &mut self.fingerprints[dialect as usize];
+                let (label, has_placeholders) = match fingerprints.get(statement) {
+                    Some(&known) => known,
+                    None => {
+                        let fp = fingerprint(statement, dialect);
+                        let known = (strings.intern(&fp.text), fp.has_placeholders);
+                        fingerprints.insert(statement.into(), known);
+                        known
+                    }
+                };
+                // The text tells the arguments unless placeholders stand for values that were
+                // not recorded as parameters.
+                let call_args = if has_placeholders && d.parameters == 0 {
+                    0
+                } else {
+                    fnv1a64(statement.as_bytes()).wrapping_add(d.parameters) | 1
+                };
+                let system = strings.intern(system);
+                (crate::model::OpKind::Db, system, label, call_args)
+            }
+            Classified::Other {
+                kind: op_kind,
+                system,
+                label,
+            } => {
+                let call_args = match (kind, d.op.url_full.as_deref()) {
+                    (SpanKind::Client, Some(url)) if !url.is_empty() => fnv1a64(url.as_bytes()) | 1,
+                    _ => 0,
+                };
+                (
+                    op_kind,
+                    strings.intern(system),
+                    strings.intern(&label),
+                    call_args,
+                )
+            }
+        };
+        let code_location = match (&d.code_function, &d.code_filepath, d.code_lineno) {
+            (None, None, _) => Sym::EMPTY,
+            (f, file, line) => {
+                let mut s = f.as_deref().unwrap_or("").to_string();
+                if let Some(file) = file {
+                    let sep = if s.is_empty() { "" } else { " " };
+                    s += &match line {
+                        Some(line) => format!("{sep}({file}:{line})"),
+                        None => format!("{sep}({file})"),
+                    };
+                }
+                strings.intern(&s)
+            }
+        };
+        self.spans.push(Span {
+            trace_id,
+            span_id,
+            parent_span_id: parent,
+            start_unix_ns: start,
+            end_unix_ns: end,
+            name: strings.intern(&d.name),
+            service: strings.intern(resource.service.as_deref().unwrap_or(UNKNOWN_SERVICE)),
+            host: resource
+                .host
+                .as_deref()
+                .map_or(Sym::EMPTY, |h| strings.intern(h)),
+            kind,
+            is_error: d.is_error,
+            link_count: d.link_count,
+            op_kind,
+            op_system,
+            op_label,
+            db_namespace: match op_kind {
+                crate::model::OpKind::Db => {
+                    d.op.db_namespace
+                        .as_deref()
+                        .map_or(Sym::EMPTY, |n| strings.intern(n))
+                }
+                _ => Sym::EMPTY,
+            },
+            code_location,
+            call_args,
+            level_value: d
+                .level
+                .as_deref()
+                .or(resource.level.as_deref())
+                .map_or(Sym::EMPTY, |v| strings.intern(v)),
+            is_connection: op_kind == crate::model::OpKind::Db
+                && d.op.db_statement.as_deref().is_none_or(str::is_empty)
+                && d.op.db_operation.as_deref().is_none_or(str::is_empty),
+            input: 0,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parameters<const N: usize>(params: [(&str, AttrValue<'static>); N]) -> u64 {
+        let mut d = SpanDraft::default();
+        for (key, value) in params {
+            d.set(key, value);
+        }
+        d.parameters
+    }
+
+    #[test]
+    fn recorded_parameters_hash_by_name_and_value_in_any_order() {
+        let s = |v: &'static str| AttrValue::Str(Cow::Borrowed(v));
+        let a = parameters([
+            ("db.query.parameter.0", s("7")),
+            ("db.query.parameter.1", s("x")),
+        ]);
+        let b = parameters([
+            ("db.query.parameter.1", s("x")),
+            ("db.query.parameter.0", AttrValue::Int(7)),
+        ]);
+        assert_eq!(a, b, "order and \"7\" against 7 do not matter");
+        assert_ne!(
+            a,
+            parameters([
+                ("db.query.parameter.0", s("8")),
+                ("db.query.parameter.1", s("x"))
+            ])
+        );
+        assert_ne!(
+            a,
+            parameters([
+                ("db.query.parameter.1", s("7")),
+                ("db.query.parameter.0", s("x"))
+            ])
+        );
+        assert_ne!(a, 0);
+        assert_eq!(
+            parameters([("db.system", s("postgresql"))]),
+            0,
+            "no parameter recorded"
+        );
+    }
+
+    #[test]
+    fn ids_decode_from_hex_and_base64() {
+        assert_eq!(
+            decode_id::<8>("00f067aa0ba902b7"),
+            Some([0x00, 0xf0, 0x67, 0xaa, 0x0b, 0xa9, 0x02, 0xb7])
+        );
+        assert_eq!(
+            decode_id::<8>("00F067AA0BA902B7"),
+            decode_id::<8>("00f067aa0ba902b7")
+        );
+        assert_eq!(
+            decode_id::<8>("APBnqgupArc="),
+            decode_id::<8>("00f067aa0ba902b7")
+        );
+        assert_eq!(decode_id::<16>(""), None);
+        assert_eq!(decode_id::<8>("xyz"), None);
+        assert_eq!(decode_id::<8>("00f067aa0ba902"), None);
+    }
+
+    #[test]
+    fn new_attribute_names_win_over_old_ones_in_any_order() {
+        for order in [
+            ["db.system", "db.system.name"],
+            ["db.system.name", "db.system"],
+        ] {
+            let mut d = SpanDraft::default();
+            for key in order {
+                let value = if key == "db.system" { "old" } else { "new" };
+                d.set(key, AttrValue::Str(value.into()));
+            }
+            assert_eq!(d.op.db_system.as_deref(), Some("new"));
+        }
+    }
+}
