@@ -31,7 +31,7 @@ pub enum Levels {
     #[default]
     Auto,
     /// By the value of an attribute of each trace's root span (or of its resource). Ingest
-    /// reads the attribute (`ingest::Options::level_attribute`).
+    /// reads the attribute (`ingest::otlp::Options::level_attribute`).
     ByAttribute,
     /// By the input file of each trace's root span.
     ByInput {

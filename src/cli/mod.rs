@@ -260,9 +260,9 @@ fn build_report(a: &AnalyzeArgs, config: &config::Config) -> Result<report::Repo
         let progress: ingest::Progress = std::sync::Arc::new(move |bytes| bar.inc(bytes));
         progress
     });
-    options.pg_prefix = a.pg_prefix.clone();
+    options.pglog.prefix = a.pg_prefix.clone();
     if let args::LevelsMode::Attribute(key) = &a.levels {
-        options.level_attribute = Some(key.clone());
+        options.otlp.level_attribute = Some(key.clone());
     }
     let mut dataset = ingest::read_inputs(&inputs, &options)?;
     let mut schemas = a.schema.clone();

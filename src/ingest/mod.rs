@@ -9,6 +9,7 @@ pub mod mysql_slow;
 pub mod otlp;
 pub mod pglog;
 pub mod pgss;
+pub mod registry;
 pub mod schema;
 pub mod sniff;
 pub mod spans;
@@ -20,73 +21,13 @@ use crate::model::Dataset;
 use crate::model::intern::remap;
 use crate::model::ledger::{InputLedger, SkipReason};
 use crate::model::query::StatementStats;
-use chunks::{CHUNK_BYTES, MAX_RECORD_BYTES};
 use rayon::prelude::*;
+use registry::Detected;
+pub use registry::Format;
+use sniff::Head;
 use spans::SpanBatch;
 use std::io::Read;
 use std::path::{Path, PathBuf};
-
-/// An input format (the values of `--format`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// OTLP/JSON traces: one object per line, or one document.
-    OtlpJson,
-    /// OTLP protobuf traces: one message, or length-prefixed messages.
-    OtlpProto,
-    /// PostgreSQL log, stderr destination, any `log_line_prefix`.
-    PgStderr,
-    /// PostgreSQL log through syslog.
-    PgSyslog,
-    /// PostgreSQL log from Heroku logplex.
-    PgLogplex,
-    /// PostgreSQL csvlog.
-    PgCsvlog,
-    /// PostgreSQL jsonlog, or the CloudNativePG and Cloud SQL JSON logs.
-    PgJsonlog,
-    /// MySQL, MariaDB or Percona slow query log.
-    MysqlSlow,
-    /// pg_stat_statements dump as CSV with a header.
-    PgssCsv,
-    /// pg_stat_statements dump as a JSON array or JSON lines.
-    PgssJson,
-}
-
-impl Format {
-    /// Every format.
-    pub const ALL: [Format; 10] = [
-        Format::OtlpJson,
-        Format::OtlpProto,
-        Format::PgStderr,
-        Format::PgSyslog,
-        Format::PgLogplex,
-        Format::PgCsvlog,
-        Format::PgJsonlog,
-        Format::MysqlSlow,
-        Format::PgssCsv,
-        Format::PgssJson,
-    ];
-
-    /// The format a name (`otlp-json`, …) names.
-    pub fn from_name(name: &str) -> Option<Format> {
-        Format::ALL.into_iter().find(|f| f.as_str() == name)
-    }
-
-    /// The name used in reports and on the command line.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Format::OtlpJson => "otlp-json",
-            Format::OtlpProto => "otlp-proto",
-            Format::PgStderr => "pg-stderr",
-            Format::PgSyslog => "pg-syslog",
-            Format::PgLogplex => "pg-logplex",
-            Format::PgCsvlog => "pg-csvlog",
-            Format::PgJsonlog => "pg-jsonlog",
-            Format::MysqlSlow => "mysql-slow",
-            Format::PgssCsv => "pgss-csv",
-            Format::PgssJson => "pgss-json",
-        }
-    }
-}
 
 /// Called with the number of (compressed) bytes read, as they are read, from any thread.
 pub type Progress = std::sync::Arc<dyn Fn(u64) + Send + Sync>;
@@ -99,12 +40,10 @@ pub struct Options {
     pub format: Option<Format>,
     /// Told of the bytes read, when set (the binary's progress bar).
     pub progress: Option<Progress>,
-    /// The `log_line_prefix` of PostgreSQL stderr and syslog logs; inferred from the lines when
-    /// absent.
-    pub pg_prefix: Option<String>,
-    /// The attribute whose value names each span's load level (`--levels attr:KEY`), read from
-    /// the span's attributes or else its resource's.
-    pub level_attribute: Option<String>,
+    /// How to read OTLP.
+    pub otlp: otlp::Options,
+    /// How to read PostgreSQL logs.
+    pub pglog: pglog::Options,
 }
 
 /// What one file held.
@@ -225,9 +164,10 @@ pub fn read_file(path: &Path, options: &Options) -> Result<FileContents> {
         progress: options.progress.clone(),
     };
     let (_, mut reader) = decompress::open(file).map_err(|e| Error::io(path, e))?;
-    let mut head = Vec::with_capacity(sniff::HEAD_BYTES);
+    let mut wanted = sniff::HEAD_BYTES;
+    let mut head = Vec::with_capacity(wanted);
     (&mut reader)
-        .take(sniff::HEAD_BYTES as u64)
+        .take(wanted as u64)
         .read_to_end(&mut head)
         .map_err(|e| Error::io(path, e))?;
     if head.trim_ascii().is_empty() {
@@ -237,26 +177,29 @@ pub fn read_file(path: &Path, options: &Options) -> Result<FileContents> {
             detail: ": the file is empty".into(),
         });
     }
-    let format = match options.format.or_else(|| sniff::detect(&head)) {
+    let format = match options.format {
         Some(format) => format,
-        None => {
-            let tried = Format::ALL.map(Format::as_str).join(", ");
-            return Err(Error::UnknownFormat {
-                path: path.into(),
-                tried,
-                head: sniff::describe_head(&head),
-            });
-        }
-    };
-    let layout = match format {
-        Format::PgStderr => Some(pglog::Layout::Stderr),
-        Format::PgSyslog => Some(pglog::Layout::Syslog {
-            year: time::file_year(path),
-        }),
-        Format::PgLogplex => Some(pglog::Layout::Logplex),
-        Format::PgCsvlog => Some(pglog::Layout::Csv),
-        Format::PgJsonlog => Some(pglog::Layout::Json),
-        _ => None,
+        None => loop {
+            let complete = head.len() < wanted;
+            match registry::detect(&Head::new(&head, complete)) {
+                Detected::Format(format) => break format,
+                Detected::NeedMore if wanted < sniff::MAX_HEAD_BYTES => {
+                    wanted *= 4;
+                    (&mut reader)
+                        .take((wanted - head.len()) as u64)
+                        .read_to_end(&mut head)
+                        .map_err(|e| Error::io(path, e))?;
+                }
+                Detected::NeedMore | Detected::Nothing => {
+                    let tried = Format::ALL.map(Format::as_str).join(", ");
+                    return Err(Error::UnknownFormat {
+                        path: path.into(),
+                        tried,
+                        head: sniff::describe_head(&head),
+                    });
+                }
+            }
+        },
     };
     let mut ledger = InputLedger {
         path: path.display().to_string(),
@@ -264,85 +207,23 @@ pub fn read_file(path: &Path, options: &Options) -> Result<FileContents> {
         ..InputLedger::default()
     };
     let mut reader = std::io::Cursor::new(head).chain(reader);
-    let head = reader.get_ref().0.get_ref();
+    let head = reader.get_ref().0.get_ref().clone();
+    let read = registry::Read {
+        path,
+        head: &head,
+        options,
+    };
     let mut contents = FileContents::default();
-    let level_key = options.level_attribute.as_deref();
-    match (format, layout) {
-        (Format::OtlpJson, _) if sniff::is_json_lines(head) => {
-            contents.spans = otlp::framing::read_json_lines(
-                path,
-                &mut reader,
-                CHUNK_BYTES,
-                MAX_RECORD_BYTES,
-                level_key,
-            )?
-        }
-        (Format::OtlpJson, _) => {
-            contents.spans = vec![otlp::framing::read_json_document(
-                path,
-                &mut reader,
-                level_key,
-            )?]
-        }
-        (Format::OtlpProto, _) if otlp::proto::is_length_prefixed(head) => {
-            contents.spans = otlp::framing::read_proto_delimited(path, &mut reader, level_key)?
-        }
-        (Format::OtlpProto, _) => {
-            contents.spans = vec![otlp::framing::read_proto_message(
-                path,
-                &mut reader,
-                level_key,
-            )?]
-        }
-        (_, Some(layout)) => {
-            let rule = pglog::prefix_rule(
-                path,
-                layout,
-                head,
-                options.pg_prefix.as_deref(),
-                &mut ledger,
-            )?;
-            let cut = |buf: &[u8]| match layout {
-                pglog::Layout::Csv => chunks::csv_cut(buf),
-                pglog::Layout::Json => chunks::line_cut(buf),
-                _ => chunks::record_cut(buf, |_, line| pglog::is_record_start(layout, line)),
-            };
-            let parse = |chunk: &[u8], first: u64| pglog::parse_chunk(layout, &rule, chunk, first);
-            let batch = chunks::read_statements(path, &mut reader, CHUNK_BYTES, &cut, &parse)?;
-            contents.statements = batch.finish(&mut ledger);
-        }
-        (Format::MysqlSlow, _) => {
-            let cut = |buf: &[u8]| chunks::record_cut(buf, mysql_slow::is_record_start);
-            let batch = chunks::read_statements(
-                path,
-                &mut reader,
-                chunks::CHUNK_BYTES,
-                &cut,
-                &mysql_slow::parse_chunk,
-            )?;
-            contents.statements = batch.finish(&mut ledger);
-        }
-        (Format::PgssCsv | Format::PgssJson, _) => {
-            let bytes = chunks::read_whole(path, &mut reader)?;
-            let batch = if format == Format::PgssCsv {
-                pgss::parse_csv(&bytes)
-            } else {
-                pgss::parse_json(&bytes)
-            };
-            contents.statements = batch.finish(&mut ledger);
-        }
-        _ => unreachable!("every log format has a layout"),
+    match format.read(&read, &mut reader, &mut ledger)? {
+        registry::Records::Spans(spans) => contents.spans = spans,
+        registry::Records::Statements(statements) => contents.statements = statements,
     }
     let spans: usize = contents.spans.iter().map(|b| b.spans.len()).sum();
     for batch in &mut contents.spans {
         ledger.merge(std::mem::take(&mut batch.ledger));
     }
     if spans == 0 && contents.statements.is_empty() {
-        let what = if layout.is_some() || format == Format::MysqlSlow {
-            "queries with a duration"
-        } else {
-            "spans"
-        };
+        let what = format.holds();
         let detail = match ledger.skip_examples.values().next() {
             Some(example) => format!(
                 ": no {what}; {} record(s) skipped, first: {example}",

@@ -6,11 +6,39 @@
 //! An event is its `#` header lines followed by its statement lines; a header line after
 //! statement lines, or a `# Time:` line, starts the next event.
 
+use super::sniff::{Head, Sniff};
 use super::statements::StatementBatch;
 use super::time::{days_from_civil, decimal_ns, parse_iso};
 use crate::model::ledger::SkipReason;
 use crate::model::query::{Phase, QueryEvent, Source};
 use std::borrow::Cow;
+
+/// Reads a slow log in chunks of whole events parsed in parallel.
+pub fn read(
+    path: &std::path::Path,
+    reader: &mut impl std::io::BufRead,
+    ledger: &mut crate::model::ledger::InputLedger,
+) -> crate::Result<Vec<crate::model::query::StatementStats>> {
+    let cut = |buf: &[u8]| super::chunks::record_cut(buf, is_record_start);
+    let batch = super::chunks::read_statements(
+        path,
+        reader,
+        super::chunks::CHUNK_BYTES,
+        &cut,
+        &parse_chunk,
+    )?;
+    Ok(batch.finish(ledger))
+}
+
+/// A MySQL, MariaDB or Percona slow log: its `# Time:`, `# User@Host:` or `# Query_time:` lines.
+pub fn sniff(head: &Head) -> Sniff {
+    let found = head.lines().iter().any(|l| {
+        l.starts_with("# Time: ")
+            || l.starts_with("# User@Host: ")
+            || l.starts_with("# Query_time: ")
+    });
+    head.answer(found, false)
+}
 
 /// `0.003464` seconds as integer nanoseconds, exactly for up to nine decimals.
 pub fn parse_seconds(s: &str) -> Option<u64> {

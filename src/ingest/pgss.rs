@@ -6,6 +6,7 @@
 //! is kept: it tells whether two dumps count from the same start.
 
 use super::pglog::parse_ms;
+use super::sniff::{Head, Sniff};
 use super::statements::StatementBatch;
 use super::time::parse_pg_timestamp;
 use crate::model::ledger::SkipReason;
@@ -112,6 +113,29 @@ fn add_row(row: &dyn Row, line: u64, batch: &mut StatementBatch) {
     }
     let since = row.text("stats_since").and_then(|t| parse_pg_timestamp(&t));
     stats.stats_since_unix_ns = stats.stats_since_unix_ns.max(since);
+}
+
+/// A pg_stat_statements CSV dump: a header naming `query` and `calls`.
+pub fn sniff_csv(head: &Head) -> Sniff {
+    let lines = head.lines();
+    let header: Vec<&str> = lines
+        .first()
+        .map(|l| l.split(',').map(|c| c.trim().trim_matches('"')).collect())
+        .unwrap_or_default();
+    head.answer(
+        header.contains(&"query") && header.contains(&"calls"),
+        false,
+    )
+}
+
+/// A pg_stat_statements JSON dump: objects with `query` and `calls`. A first statement longer
+/// than the head hides the key after it, so one of the two asks for more.
+pub fn sniff_json(head: &Head) -> Sniff {
+    let (query, calls) = (head.has(b"\"query\""), head.has(b"\"calls\""));
+    head.answer(
+        head.is_json() && query && calls,
+        head.is_json() && (query || calls),
+    )
 }
 
 /// A dump in CSV with a header row.

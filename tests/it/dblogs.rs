@@ -382,3 +382,20 @@ fn percona_digest_reports_give_the_same_classes() {
         }
     }
 }
+
+/// A pg_stat_statements JSON dump whose first statement is longer than the head read to
+/// recognize it: the format asks for more of the file, and gets it.
+#[test]
+fn a_first_statement_longer_than_the_head_is_still_recognized() {
+    let dir = crate::common::temp_dir("pgss-long-first");
+    let long = format!("select {}1", "1 + ".repeat(40_000));
+    let dump = serde_json::json!([
+        {"queryid": 1, "query": long, "calls": 3, "total_exec_time": 1.5, "rows": 3},
+        {"queryid": 2, "query": "select 2", "calls": 1, "total_exec_time": 0.5, "rows": 1},
+    ]);
+    let path = dir.join("pgss.json");
+    std::fs::write(&path, dump.to_string()).unwrap();
+    let contents = read_file(&path, &Options::default()).unwrap();
+    assert_eq!(contents.ledger.format, "pgss-json");
+    assert_eq!(contents.statements.iter().map(|s| s.calls).sum::<u64>(), 4);
+}

@@ -331,7 +331,10 @@ proptest! {
             for bytes in [&noise, &mutated] {
                 json::parse_lines(&mut SpanBatch::default(), bytes, 1, 1 << 20);
                 let _ = proto::parse_message(&mut SpanBatch::default(), bytes, "m");
-                let _ = chokepoint::ingest::sniff::detect(bytes);
+                for complete in [false, true] {
+                    let head = chokepoint::ingest::sniff::Head::new(bytes, complete);
+                    let _ = chokepoint::ingest::registry::detect(&head);
+                }
                 let sql = String::from_utf8_lossy(bytes);
                 for dialect in [Dialect::Postgres, Dialect::Mysql] {
                     let _ = fingerprint(&sql, dialect);

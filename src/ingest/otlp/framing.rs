@@ -1,14 +1,48 @@
 //! How OTLP files are framed: JSON lines cut into chunks parsed in parallel, one JSON document,
 //! one protobuf message, or length-prefixed protobuf messages decoded in groups in parallel.
 
+use super::Options;
 use crate::error::{Error, Result};
 use crate::ingest::Format;
-use crate::ingest::chunks::{CHUNK_BYTES, for_each_chunk_group, line_cut, read_whole};
+use crate::ingest::chunks::{
+    CHUNK_BYTES, MAX_RECORD_BYTES, for_each_chunk_group, line_cut, read_whole,
+};
+use crate::ingest::sniff::is_json_lines;
 use crate::ingest::spans::SpanBatch;
 use crate::model::ledger::SkipReason;
 use rayon::prelude::*;
 use std::io::{BufRead, Read};
 use std::path::Path;
+
+/// OTLP/JSON: one value per line, or one document.
+pub fn read_json(
+    path: &Path,
+    reader: &mut impl BufRead,
+    head: &[u8],
+    options: &Options,
+) -> Result<Vec<SpanBatch>> {
+    let level_key = options.level_attribute.as_deref();
+    if is_json_lines(head) {
+        read_json_lines(path, reader, CHUNK_BYTES, MAX_RECORD_BYTES, level_key)
+    } else {
+        Ok(vec![read_json_document(path, reader, level_key)?])
+    }
+}
+
+/// OTLP protobuf: length-prefixed messages, or one message.
+pub fn read_proto(
+    path: &Path,
+    reader: &mut impl BufRead,
+    head: &[u8],
+    options: &Options,
+) -> Result<Vec<SpanBatch>> {
+    let level_key = options.level_attribute.as_deref();
+    if super::proto::is_length_prefixed(head) {
+        read_proto_delimited(path, reader, level_key)
+    } else {
+        Ok(vec![read_proto_message(path, reader, level_key)?])
+    }
+}
 
 /// Splits a stream into chunks of whole lines and parses groups of chunks in parallel. A line
 /// longer than `max_record` bytes is skipped, without being held, and counted.

@@ -8,6 +8,7 @@
 //! numbers or names. The Tempo `batches` wrapper and the pre-1.0 `instrumentationLibrarySpans`
 //! are accepted too. `opentelemetry-proto`'s serde types are the reference it is tested against.
 
+use crate::ingest::sniff::{Head, Sniff};
 use crate::ingest::spans::{AttrValue, ResourceDraft, SpanBatch, SpanDraft, decode_id};
 use crate::model::SpanKind;
 use crate::model::ledger::SkipReason;
@@ -176,6 +177,15 @@ impl<'de> Deserialize<'de> for EnumNumber {
         }
         d.deserialize_any(V)
     }
+}
+
+/// OTLP/JSON: an object with OTLP's top-level key (or the Collector's older spellings).
+pub fn sniff(head: &Head) -> Sniff {
+    let keys: [&[u8]; 3] = [b"\"resourceSpans\"", b"\"resource_spans\"", b"\"batches\""];
+    head.answer(
+        head.text().first() == Some(&b'{') && keys.iter().any(|k| head.has(k)),
+        false,
+    )
 }
 
 /// Parses one JSON value holding a `TracesData` / `ExportTraceServiceRequest` into `batch`.

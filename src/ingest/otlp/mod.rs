@@ -8,3 +8,12 @@
 pub mod framing;
 pub mod json;
 pub mod proto;
+
+/// How to read OTLP.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct Options {
+    /// The attribute whose value names each span's load level (`--levels attr:KEY`), read from
+    /// the span's attributes or else its resource's.
+    pub level_attribute: Option<String>,
+}

@@ -3,6 +3,7 @@
 //! the Collector file exporter's `proto` format, where each message is preceded by its length as
 //! a 4-byte big-endian integer.
 
+use crate::ingest::sniff::{Head, Sniff};
 use crate::ingest::spans::{AttrValue, ResourceDraft, SpanBatch, SpanDraft};
 use crate::model::SpanKind;
 use crate::model::{SpanId, TraceId};
@@ -20,6 +21,14 @@ pub fn is_length_prefixed(head: &[u8]) -> bool {
         && head[0] == 0
         && head[4] == 0x0a
         && u32::from_be_bytes([head[0], head[1], head[2], head[3]]) > 0
+}
+
+/// OTLP protobuf: length-prefixed messages, or one message (asked last: some text could pass).
+pub fn sniff(head: &Head) -> Sniff {
+    head.answer(
+        is_length_prefixed(head.bytes) || is_message(head.bytes),
+        false,
+    )
 }
 
 /// True when `head` may start a bare `TracesData` message.

@@ -10,14 +10,20 @@
 pub mod explain;
 pub mod prefix;
 
+use super::chunks;
+use super::registry::Format;
+use super::sniff::{Head, Sniff};
 use super::statements::StatementBatch;
-use super::time::{parse_bsd_syslog, parse_iso, parse_pg_timestamp};
+use super::time::file_year;
+use super::time::{parse_bsd_syslog, parse_civil, parse_iso, parse_pg_timestamp};
 use crate::error::Error;
 use crate::model::ledger::{InputLedger, SkipReason};
+use crate::model::query::StatementStats;
 use crate::model::query::{Phase, QueryEvent, Source};
 use prefix::{Fields, Prefix};
 use rustc_hash::FxHashMap;
 use std::borrow::Cow;
+use std::io::BufRead;
 use std::path::Path;
 
 /// How a PostgreSQL log's lines are laid out.
@@ -828,6 +834,101 @@ fn parse_json(
         };
         interpreter.entry(&entry, batch);
     }
+}
+
+/// How to read PostgreSQL logs.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct Options {
+    /// The `log_line_prefix` of stderr and syslog logs; inferred from the lines when absent.
+    pub prefix: Option<String>,
+}
+
+impl Layout {
+    /// The layout of a PostgreSQL log format (syslog's year from the file's time).
+    pub fn of(format: Format, path: &Path) -> Layout {
+        match format {
+            Format::PgSyslog => Layout::Syslog {
+                year: file_year(path),
+            },
+            Format::PgLogplex => Layout::Logplex,
+            Format::PgCsvlog => Layout::Csv,
+            Format::PgJsonlog => Layout::Json,
+            _ => Layout::Stderr,
+        }
+    }
+}
+
+/// Reads a log of `layout` in chunks of whole records parsed in parallel.
+pub fn read(
+    layout: Layout,
+    path: &Path,
+    head: &[u8],
+    options: &Options,
+    reader: &mut impl BufRead,
+    ledger: &mut InputLedger,
+) -> crate::Result<Vec<StatementStats>> {
+    let rule = prefix_rule(path, layout, head, options.prefix.as_deref(), ledger)?;
+    let cut = |buf: &[u8]| match layout {
+        Layout::Csv => chunks::csv_cut(buf),
+        Layout::Json => chunks::line_cut(buf),
+        _ => chunks::record_cut(buf, |_, line| is_record_start(layout, line)),
+    };
+    let parse = |chunk: &[u8], first: u64| parse_chunk(layout, &rule, chunk, first);
+    let batch = chunks::read_statements(path, reader, chunks::CHUNK_BYTES, &cut, &parse)?;
+    Ok(batch.finish(ledger))
+}
+
+/// A jsonlog line (or a JSON wrapper of one): `error_severity`, or Cloud SQL's `textPayload`.
+pub fn sniff_json(head: &Head) -> Sniff {
+    head.answer(
+        head.is_json() && (head.has(b"\"error_severity\"") || head.has(b"\"textPayload\"")),
+        false,
+    )
+}
+
+/// A csvlog row: a timestamp, then a comma.
+pub fn sniff_csv(head: &Head) -> Sniff {
+    let found = head.lines().iter().any(|line| {
+        let unquoted = line.strip_prefix('"').unwrap_or(line);
+        parse_civil(unquoted).is_some_and(|(_, used)| {
+            unquoted[used..]
+                .trim_start_matches(|c: char| {
+                    c == ' ' || c.is_ascii_alphanumeric() || "+-:".contains(c)
+                })
+                .trim_start_matches('"')
+                .starts_with(',')
+        })
+    });
+    head.answer(found, false)
+}
+
+/// A Heroku logplex line: an ISO time, then `app[postgres.`.
+pub fn sniff_logplex(head: &Head) -> Sniff {
+    let found = head.lines().iter().any(|line| {
+        parse_civil(line).is_some()
+            && line.as_bytes().get(10) == Some(&b'T')
+            && line.contains(" app[postgres.")
+    });
+    head.answer(found, false)
+}
+
+/// A syslog line (BSD or ISO time) carrying PostgreSQL's `[line-part]` numbering.
+pub fn sniff_syslog(head: &Head) -> Sniff {
+    let found = head.lines().iter().any(|line| {
+        let iso = line.as_bytes().get(10) == Some(&b'T') && parse_iso(line).is_some();
+        (iso || parse_bsd_syslog(line, 2000).is_some()) && line.contains("]: [")
+    });
+    head.answer(found, false)
+}
+
+/// A stderr log: a line that starts a record.
+pub fn sniff_stderr(head: &Head) -> Sniff {
+    let found = head
+        .lines()
+        .iter()
+        .any(|l| is_record_start(Layout::Stderr, l.as_bytes()));
+    head.answer(found, false)
 }
 
 /// The prefix rule of a PostgreSQL log: the one given, or the one inferred from the head (with

@@ -1,0 +1,263 @@
+//! The formats: each one's name, what it holds, how it is recognized (asked in an order where
+//! no earlier format can take a later one's file) and how it is read. The registry only loops
+//! over the formats' own answers and calls their readers.
+
+use super::{Options, chunks, mysql_slow, otlp, pglog, pgss};
+use crate::error::Result;
+use crate::ingest::sniff::{Head, Sniff};
+use crate::ingest::spans::SpanBatch;
+use crate::model::ledger::InputLedger;
+use crate::model::query::StatementStats;
+use std::io::BufRead;
+use std::path::Path;
+
+/// An input format (the values of `--format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// OTLP/JSON traces: one object per line, or one document.
+    OtlpJson,
+    /// OTLP protobuf traces: one message, or length-prefixed messages.
+    OtlpProto,
+    /// PostgreSQL log, stderr destination, any `log_line_prefix`.
+    PgStderr,
+    /// PostgreSQL log through syslog.
+    PgSyslog,
+    /// PostgreSQL log from Heroku logplex.
+    PgLogplex,
+    /// PostgreSQL csvlog.
+    PgCsvlog,
+    /// PostgreSQL jsonlog, or the CloudNativePG and Cloud SQL JSON logs.
+    PgJsonlog,
+    /// MySQL, MariaDB or Percona slow query log.
+    MysqlSlow,
+    /// pg_stat_statements dump as CSV with a header.
+    PgssCsv,
+    /// pg_stat_statements dump as a JSON array or JSON lines.
+    PgssJson,
+}
+
+impl Format {
+    /// Every format.
+    pub const ALL: [Format; 10] = [
+        Format::OtlpJson,
+        Format::OtlpProto,
+        Format::PgStderr,
+        Format::PgSyslog,
+        Format::PgLogplex,
+        Format::PgCsvlog,
+        Format::PgJsonlog,
+        Format::MysqlSlow,
+        Format::PgssCsv,
+        Format::PgssJson,
+    ];
+
+    /// The format a name (`otlp-json`, …) names.
+    pub fn from_name(name: &str) -> Option<Format> {
+        Format::ALL.into_iter().find(|f| f.as_str() == name)
+    }
+
+    /// The name used in reports and on the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::OtlpJson => "otlp-json",
+            Format::OtlpProto => "otlp-proto",
+            Format::PgStderr => "pg-stderr",
+            Format::PgSyslog => "pg-syslog",
+            Format::PgLogplex => "pg-logplex",
+            Format::PgCsvlog => "pg-csvlog",
+            Format::PgJsonlog => "pg-jsonlog",
+            Format::MysqlSlow => "mysql-slow",
+            Format::PgssCsv => "pgss-csv",
+            Format::PgssJson => "pgss-json",
+        }
+    }
+}
+
+/// The order formats are asked in: JSON shapes by their keys first, text formats by their
+/// lines, protobuf last (some text could pass its check).
+const DETECTION_ORDER: [Format; 10] = [
+    Format::OtlpJson,
+    Format::PgssJson,
+    Format::PgJsonlog,
+    Format::PgssCsv,
+    Format::MysqlSlow,
+    Format::PgCsvlog,
+    Format::PgLogplex,
+    Format::PgSyslog,
+    Format::PgStderr,
+    Format::OtlpProto,
+];
+
+/// What the formats said of a head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Detected {
+    /// The first format that said yes.
+    Format(Format),
+    /// None said yes, and one needs more of the file to tell.
+    NeedMore,
+    /// No format.
+    Nothing,
+}
+
+/// Asks every format, in [`DETECTION_ORDER`].
+pub fn detect(head: &Head) -> Detected {
+    let mut need_more = false;
+    for format in DETECTION_ORDER {
+        match format.sniff(head) {
+            Sniff::Yes => return Detected::Format(format),
+            Sniff::NeedMore => need_more = true,
+            Sniff::No => {}
+        }
+    }
+    if need_more {
+        Detected::NeedMore
+    } else {
+        Detected::Nothing
+    }
+}
+
+/// What a file is read with.
+pub struct Read<'a> {
+    /// Its path, for messages.
+    pub path: &'a Path,
+    /// Its first bytes (also still in the reader).
+    pub head: &'a [u8],
+    /// The reading options.
+    pub options: &'a Options,
+}
+
+/// What a file held.
+pub enum Records {
+    /// Spans, in batches with their own strings.
+    Spans(Vec<SpanBatch>),
+    /// Database statements.
+    Statements(Vec<StatementStats>),
+}
+
+impl Format {
+    /// Whether `head` is in this format.
+    pub fn sniff(self, head: &Head) -> Sniff {
+        match self {
+            Format::OtlpJson => otlp::json::sniff(head),
+            Format::OtlpProto => otlp::proto::sniff(head),
+            Format::PgStderr => pglog::sniff_stderr(head),
+            Format::PgSyslog => pglog::sniff_syslog(head),
+            Format::PgLogplex => pglog::sniff_logplex(head),
+            Format::PgCsvlog => pglog::sniff_csv(head),
+            Format::PgJsonlog => pglog::sniff_json(head),
+            Format::MysqlSlow => mysql_slow::sniff(head),
+            Format::PgssCsv => pgss::sniff_csv(head),
+            Format::PgssJson => pgss::sniff_json(head),
+        }
+    }
+
+    /// What its records are, for a message about a file that has none.
+    pub fn holds(self) -> &'static str {
+        match self {
+            Format::OtlpJson | Format::OtlpProto => "spans",
+            Format::PgssCsv | Format::PgssJson => "statements",
+            _ => "queries with a duration",
+        }
+    }
+
+    /// Reads a file of this format; what it skips goes to `ledger`.
+    pub fn read(
+        self,
+        read: &Read,
+        reader: &mut impl BufRead,
+        ledger: &mut InputLedger,
+    ) -> Result<Records> {
+        let (path, otlp) = (read.path, &read.options.otlp);
+        Ok(match self {
+            Format::OtlpJson => {
+                Records::Spans(otlp::framing::read_json(path, reader, read.head, otlp)?)
+            }
+            Format::OtlpProto => {
+                Records::Spans(otlp::framing::read_proto(path, reader, read.head, otlp)?)
+            }
+            Format::PgStderr
+            | Format::PgSyslog
+            | Format::PgLogplex
+            | Format::PgCsvlog
+            | Format::PgJsonlog => {
+                let layout = pglog::Layout::of(self, path);
+                let pg = &read.options.pglog;
+                Records::Statements(pglog::read(layout, path, read.head, pg, reader, ledger)?)
+            }
+            Format::MysqlSlow => Records::Statements(mysql_slow::read(path, reader, ledger)?),
+            Format::PgssCsv => Records::Statements(
+                pgss::parse_csv(&chunks::read_whole(path, reader)?).finish(ledger),
+            ),
+            Format::PgssJson => Records::Statements(
+                pgss::parse_json(&chunks::read_whole(path, reader)?).finish(ledger),
+            ),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn format_of(head: &[u8]) -> Option<Format> {
+        match detect(&Head::new(head, true)) {
+            Detected::Format(format) => Some(format),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn recognizes_by_content() {
+        assert_eq!(format_of(b"{\"resourceSpans\":[]}"), Some(Format::OtlpJson));
+        assert_eq!(
+            format_of(b"\xef\xbb\xbf\n  {\n \"resource_spans\": []}"),
+            Some(Format::OtlpJson)
+        );
+        assert_eq!(format_of(b"{\"batches\":[]}"), Some(Format::OtlpJson));
+        assert_eq!(
+            format_of(&[0x0a, 0x03, 0x0a, 0x01, 0x00]),
+            Some(Format::OtlpProto)
+        );
+        assert_eq!(
+            format_of(&[0, 0, 0, 5, 0x0a, 0x03]),
+            Some(Format::OtlpProto)
+        );
+        assert_eq!(format_of(b"{\"other\": 1}"), None);
+        assert_eq!(format_of(b""), None);
+    }
+
+    #[test]
+    fn recognizes_database_inputs() {
+        for (head, format) in [
+            (&b"2024-01-01 00:00:00 UTC [1] LOG:  duration: 1 ms  statement: select 1"[..], Format::PgStderr),
+            (b"2020-03-11 20:40:43 CET::@:[12760]:LOG:  starting PostgreSQL 12.2", Format::PgStderr),
+            (b"Feb 11 13:15:39 test-pc postgres[10808]: [1-1] db=,user= LOG:  listening", Format::PgSyslog),
+            (b"2019-03-14T00:22:56+00:00 app[postgres.4882]: [GREEN] [15-1]  sql_error_code = 00000 LOG:  x", Format::PgLogplex),
+            (b"2021-01-22 10:03:22.785 CET,\"aaaa\",\"aaaa\",1486,\"127.0.0.1:52306\",6009c305.5ce,32878,\"SELECT\"", Format::PgCsvlog),
+            (b"\"2026-05-16 05:11:50.269 UTC\",\"example_user\",\"example_db\",1001", Format::PgCsvlog),
+            (b"{\"timestamp\":\"2024-06-27 00:00:07.369 CEST\",\"pid\":58151,\"error_severity\":\"LOG\"}", Format::PgJsonlog),
+            (b"# Time: 2016-07-20T18:13:25.698433Z\n# User@Host: root[root] @ localhost []", Format::MysqlSlow),
+            (b"/usr/sbin/mysqld, Version: 5.7.12-log. started with:\nTcp port: 3306\n# User@Host: a[a] @ h []", Format::MysqlSlow),
+            (b"userid,dbid,queryid,query,calls,total_exec_time\n", Format::PgssCsv),
+            (b"[{\"queryid\": 1, \"query\": \"select 1\", \"calls\": 2}]", Format::PgssJson),
+        ] {
+            assert_eq!(format_of(head), Some(format), "{}", String::from_utf8_lossy(head));
+        }
+    }
+
+    #[test]
+    fn a_first_record_longer_than_the_head_asks_for_more() {
+        // A pg_stat_statements dump whose first statement hides `calls` past the head.
+        let head = b"[{\"queryid\": 1, \"query\": \"select 1, 2, 3";
+        assert_eq!(detect(&Head::new(head, false)), Detected::NeedMore);
+        assert_eq!(detect(&Head::new(head, true)), Detected::Nothing);
+    }
+
+    #[test]
+    fn names_round_trip_and_detection_asks_every_format() {
+        for format in Format::ALL {
+            assert_eq!(Format::from_name(format.as_str()), Some(format));
+            assert!(DETECTION_ORDER.contains(&format), "{format:?}");
+        }
+    }
+}
