@@ -332,6 +332,16 @@ fn optional<'a, T>(
     }
 }
 
+/// The share of all requests a trace finding occurs in.
+fn fraction_of_requests(v: f64) -> Named<'static> {
+    ("fraction of requests", Fact::Share(v))
+}
+
+/// The traces below a trace finding's threshold, when there were any.
+fn below_threshold<'a>(facts: &mut Vec<Named<'a>>, traces: &'a Option<u64>) {
+    optional(facts, "traces below threshold", traces, |&n| Fact::Count(n));
+}
+
 fn texts(items: &[String]) -> Fact<'_> {
     Fact::List(items.iter().map(|s| Fact::Text(s)).collect())
 }
@@ -343,22 +353,14 @@ impl NPlusOneEvidence {
                 "distinct arguments median",
                 Fact::Count(self.distinct_arguments_median),
             ),
-            (
-                "fraction of requests",
-                Fact::Share(self.fraction_of_requests),
-            ),
+            fraction_of_requests(self.fraction_of_requests),
         ];
         optional(&mut f, "loop body", &self.loop_body, |b| texts(b));
         f.push((
             "recorded ms per request",
             Fact::Ms(self.recorded_ms_per_request),
         ));
-        optional(
-            &mut f,
-            "traces below threshold",
-            &self.traces_below_threshold,
-            |&n| Fact::Count(n),
-        );
+        below_threshold(&mut f, &self.traces_below_threshold);
         f.push((
             "traces without recorded arguments",
             Fact::Count(self.traces_without_recorded_arguments),
@@ -370,21 +372,13 @@ impl NPlusOneEvidence {
 impl RedundantEvidence {
     fn facts(&self) -> Vec<Named<'_>> {
         let mut f = vec![
-            (
-                "fraction of requests",
-                Fact::Share(self.fraction_of_requests),
-            ),
+            fraction_of_requests(self.fraction_of_requests),
             (
                 "recorded ms per request",
                 Fact::Ms(self.recorded_ms_per_request),
             ),
         ];
-        optional(
-            &mut f,
-            "traces below threshold",
-            &self.traces_below_threshold,
-            |&n| Fact::Count(n),
-        );
+        below_threshold(&mut f, &self.traces_below_threshold);
         f
     }
 }
@@ -403,10 +397,7 @@ impl FanoutEvidence {
             .collect();
         let mut f = vec![
             ("calls", Fact::List(calls)),
-            (
-                "fraction of requests",
-                Fact::Share(self.fraction_of_requests),
-            ),
+            fraction_of_requests(self.fraction_of_requests),
             ("min gap ms median", Fact::Ms(self.min_gap_ms_median)),
             ("order varies", Fact::Flag(self.order_varies)),
             (
@@ -418,12 +409,7 @@ impl FanoutEvidence {
                 Fact::Share(self.share_of_parent_traces),
             ),
         ];
-        optional(
-            &mut f,
-            "traces below threshold",
-            &self.traces_below_threshold,
-            |&n| Fact::Count(n),
-        );
+        below_threshold(&mut f, &self.traces_below_threshold);
         f
     }
 }
@@ -431,18 +417,10 @@ impl FanoutEvidence {
 impl ChainEvidence {
     fn facts(&self) -> Vec<Named<'_>> {
         let mut f = vec![
-            (
-                "fraction of requests",
-                Fact::Share(self.fraction_of_requests),
-            ),
+            fraction_of_requests(self.fraction_of_requests),
             ("hops", Fact::Hops(&self.hops)),
         ];
-        optional(
-            &mut f,
-            "traces below threshold",
-            &self.traces_below_threshold,
-            |&n| Fact::Count(n),
-        );
+        below_threshold(&mut f, &self.traces_below_threshold);
         f
     }
 }

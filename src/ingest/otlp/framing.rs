@@ -80,20 +80,19 @@ pub fn read_json_document(
     reader: &mut impl Read,
     level_key: Option<&str>,
 ) -> Result<SpanBatch> {
-    let bytes = read_whole(path, reader)?;
-    let mut batch = SpanBatch::new(level_key);
-    super::json::parse_value(&mut batch, &bytes, "document").map_err(|e| Error::Parse {
-        path: path.into(),
-        format: Format::OtlpJson.as_str(),
-        location: format!("line {}, column {}: ", e.line(), e.column()),
-        message: e
-            .to_string()
-            .split(" at line ")
-            .next()
-            .unwrap_or_default()
-            .to_string(),
-    })?;
-    Ok(batch)
+    read_one(path, reader, level_key, |batch, bytes| {
+        super::json::parse_value(batch, bytes, "document").map_err(|e| Error::Parse {
+            path: path.into(),
+            format: Format::OtlpJson.as_str(),
+            location: format!("line {}, column {}: ", e.line(), e.column()),
+            message: e
+                .to_string()
+                .split(" at line ")
+                .next()
+                .unwrap_or_default()
+                .to_string(),
+        })
+    })
 }
 
 /// One protobuf `TracesData` message.
@@ -102,14 +101,26 @@ pub fn read_proto_message(
     reader: &mut impl Read,
     level_key: Option<&str>,
 ) -> Result<SpanBatch> {
+    read_one(path, reader, level_key, |batch, bytes| {
+        super::proto::parse_message(batch, bytes, "message").map_err(|e| Error::Parse {
+            path: path.into(),
+            format: Format::OtlpProto.as_str(),
+            location: String::new(),
+            message: format!("not a valid TracesData message: {e}"),
+        })
+    })
+}
+
+/// A file that is one value: read whole, parsed into one batch.
+fn read_one(
+    path: &Path,
+    reader: &mut impl Read,
+    level_key: Option<&str>,
+    parse: impl FnOnce(&mut SpanBatch, &[u8]) -> Result<()>,
+) -> Result<SpanBatch> {
     let bytes = read_whole(path, reader)?;
     let mut batch = SpanBatch::new(level_key);
-    super::proto::parse_message(&mut batch, &bytes, "message").map_err(|e| Error::Parse {
-        path: path.into(),
-        format: Format::OtlpProto.as_str(),
-        location: String::new(),
-        message: format!("not a valid TracesData message: {e}"),
-    })?;
+    parse(&mut batch, &bytes)?;
     Ok(batch)
 }
 
