@@ -1,0 +1,195 @@
+//! report.md's findings: the table, each finding with its evidence printed as what each fact
+//! is, and the near misses.
+
+use super::*;
+use crate::report::evidence::Fact;
+use crate::report::{Finding, FindingKind};
+
+pub(super) fn render_findings(out: &mut String, report: &Report) {
+    let _ = writeln!(out, "## Findings\n");
+    if report.findings.is_empty() {
+        let kinds: Vec<&str> = FindingKind::ALL.iter().map(|k| k.title()).collect();
+        let _ = writeln!(out, "No detector rule was met ({}).\n", kinds.join(", "));
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "Design problems the traces show, largest saving first. Cost is the critical-path time of the spans involved and saving what the suggestion would take off it, both per request over all requests.\n"
+    );
+    let mut t = Table::new(&[
+        ("#", Align::Right),
+        ("kind", Align::Left),
+        ("confidence", Align::Left),
+        ("saving ms/req", Align::Right),
+        ("cost ms/req", Align::Right),
+        ("traces", Align::Right),
+        ("per trace", Align::Right),
+        ("service", Align::Left),
+        ("where", Align::Left),
+        ("what", Align::Left),
+    ]);
+    for (i, f) in report.findings.iter().enumerate() {
+        t.row(vec![
+            (i + 1).to_string(),
+            f.kind.as_str().into(),
+            f.confidence.as_str().into(),
+            ms(f.saving_ms_per_request),
+            ms(f.cp_ms_per_request),
+            f.traces_affected.to_string(),
+            format!("{} / {}", f.occurrences_median, f.occurrences_max),
+            escape(&f.service),
+            code(&f.operation),
+            code(&f.fingerprint),
+        ]);
+    }
+    out.push_str(&t.markdown());
+    out.push('\n');
+    for (i, f) in report.findings.iter().enumerate() {
+        render_finding(out, i + 1, f);
+    }
+}
+
+pub(super) fn render_finding(out: &mut String, rank: usize, f: &Finding) {
+    let title = f.kind.title();
+    let _ = writeln!(
+        out,
+        "### {rank}. {title} in {} ({})\n",
+        code(&f.operation),
+        escape(&f.service)
+    );
+    let _ = writeln!(out, "- id `{}`, confidence {}", f.id, f.confidence.as_str());
+    let _ = writeln!(out, "- what: {}", code(&f.fingerprint));
+    let _ = writeln!(
+        out,
+        "- in {} traces, {} per trace (median), at most {}; levels: {}",
+        f.traces_affected,
+        f.occurrences_median,
+        f.occurrences_max,
+        f.levels
+            .iter()
+            .map(|l| escape(l))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    match f.kind {
+        FindingKind::SlowStatement | FindingKind::MissingIndexSuspect => {
+            let _ = writeln!(
+                out,
+                "- its spans cost {} ms per request on the critical path; the saving is not \
+                 estimated (only the database can tell)",
+                ms(f.cp_ms_per_request)
+            );
+        }
+        _ => {
+            let _ = writeln!(
+                out,
+                "- costs {} ms per request on the critical path; the suggestion would save about {} ms",
+                ms(f.cp_ms_per_request),
+                ms(f.saving_ms_per_request)
+            );
+        }
+    }
+    for (name, fact) in f.evidence.facts() {
+        match fact {
+            Fact::Hops(hops) => {
+                let _ = writeln!(out, "- {name}:");
+                for hop in hops {
+                    let _ = writeln!(
+                        out,
+                        "  - {} {}: adds {} ms per request, {} ms of it in the call to the next service",
+                        escape(&hop.service),
+                        code(&hop.operation),
+                        ms(hop.cp_ms_per_request),
+                        ms(hop.call_ms_per_request)
+                    );
+                }
+            }
+            fact => {
+                let _ = writeln!(out, "- {name}: {}", fact_text(&fact));
+            }
+        }
+    }
+    if !f.code_location.is_empty() {
+        let _ = writeln!(out, "- code: {}", code(&f.code_location));
+    }
+    let exemplars: Vec<String> = f
+        .exemplar_trace_ids
+        .iter()
+        .zip(&f.exemplar_span_ids)
+        .map(|(t, s)| format!("trace `{t}` span `{s}`"))
+        .collect();
+    let _ = writeln!(out, "- exemplars: {}", exemplars.join("; "));
+    // The suggestion is the tool's own text, written as markdown.
+    let _ = writeln!(out, "\n{}\n", f.suggestion);
+}
+
+/// One fact, printed as what it is.
+pub(super) fn fact_text(fact: &Fact) -> String {
+    match fact {
+        Fact::Ms(v) => ms(*v),
+        Fact::Share(v) => percent(*v),
+        Fact::Count(n) => n.to_string(),
+        Fact::Number(v) => format!("{v:.2}"),
+        Fact::Flag(b) => b.to_string(),
+        Fact::Text(text) => code(text),
+        Fact::Record(fields) => fields
+            .iter()
+            .map(|(name, f)| format!("{name} {}", fact_text(f)))
+            .collect::<Vec<_>>()
+            .join(", "),
+        Fact::List(items) => items
+            .iter()
+            .map(|item| match item {
+                Fact::Record(_) => format!("({})", fact_text(item)),
+                other => fact_text(other),
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+        Fact::Hops(hops) => hops
+            .iter()
+            .map(|h| format!("{} {}", escape(&h.service), code(&h.operation)))
+            .collect::<Vec<_>>()
+            .join(" → "),
+    }
+}
+
+/// Near misses listed in report.md; report.json has them all.
+const NEAR_MISSES_SHOWN: usize = 20;
+
+pub(super) fn render_near_misses(out: &mut String, report: &Report) {
+    if report.near_misses.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "## Near misses\n");
+    let _ = writeln!(
+        out,
+        "Candidates that failed one rule, most traces first; thresholds are set in `chokepoint.toml` or by flags.\n"
+    );
+    let mut t = Table::new(&[
+        ("kind", Align::Left),
+        ("traces", Align::Right),
+        ("service", Align::Left),
+        ("where", Align::Left),
+        ("what", Align::Left),
+        ("rule failed", Align::Left),
+    ]);
+    for m in report.near_misses.iter().take(NEAR_MISSES_SHOWN) {
+        t.row(vec![
+            m.kind.as_str().into(),
+            m.traces.to_string(),
+            escape(&m.service),
+            code(&m.operation),
+            code(&m.fingerprint),
+            escape(&m.rule),
+        ]);
+    }
+    out.push_str(&t.markdown());
+    if report.near_misses.len() > NEAR_MISSES_SHOWN {
+        let _ = writeln!(
+            out,
+            "\n{} more in report.json.",
+            report.near_misses.len() - NEAR_MISSES_SHOWN
+        );
+    }
+    out.push('\n');
+}
