@@ -21,6 +21,7 @@ use crate::model::{Dataset, OpKey};
 use crate::report::{self, Level, Report, TraceLedger};
 use per_trace::TraceResult;
 use rayon::prelude::*;
+use rustc_hash::FxHashMap as HashMap;
 
 /// Analysis settings.
 #[derive(Debug, Clone)]
@@ -133,6 +134,8 @@ pub fn analyze(dataset: &Dataset, options: &Options) -> Report {
         level_names.len(),
         options.pgss_cumulative,
     );
+    // Each level's statements by fingerprint id, for the detectors' growth rule.
+    let mut level_stats: Vec<HashMap<u64, StatementStats>> = Vec::new();
     for (i, level) in levels.iter_mut().enumerate() {
         let mine: Vec<&StatementStats> = by_level
             .statements
@@ -141,12 +144,20 @@ pub fn analyze(dataset: &Dataset, options: &Options) -> Report {
             .filter(|(_, l)| **l == Some(i as u32))
             .map(|(s, _)| s)
             .collect();
-        level.queries = queries::profile(&mine);
+        let (rows, stats) = queries::profile(&mine)
+            .into_iter()
+            .map(|p| (p.row, (p.stats.fingerprint_id, p.stats)))
+            .unzip();
+        level.queries = rows;
+        level_stats.push(stats);
     }
     let all_statements: Vec<&StatementStats> = by_level.statements.iter().collect();
-    let (mut queries, join_keys): (Vec<_>, Vec<_>) = queries::profile_with_keys(&all_statements)
-        .into_iter()
-        .unzip();
+    let (mut queries, mut join_keys, mut statement_stats) = (Vec::new(), Vec::new(), Vec::new());
+    for p in queries::profile(&all_statements) {
+        queries.push(p.row);
+        join_keys.push(p.keys);
+        statement_stats.push(p.stats);
+    }
     correlate::join(&mut queries, &join_keys, &results, dataset, &level_names);
     queries::place_in_levels(&mut queries, &levels);
     let (statements_total, statements_unlisted) =
@@ -178,10 +189,12 @@ pub fn analyze(dataset: &Dataset, options: &Options) -> Report {
             );
             let context = detect::statements::Context {
                 levels: &levels,
+                level_stats: &level_stats,
                 schema: &dataset.schema,
+                total_ns: statement_stats.iter().map(|s| s.total_ns).sum(),
             };
             let (database, database_near) =
-                detect::statements::detect(&queries, &context, detectors);
+                detect::statements::detect(&queries, &statement_stats, &context, detectors);
             findings.extend(database);
             near.extend(database_near);
             (findings, near)

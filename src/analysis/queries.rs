@@ -58,17 +58,22 @@ pub struct JoinKeys {
     pub trace_contexts: Vec<(TraceId, SpanId)>,
 }
 
-/// The profile of `statements`, largest total time first (then fingerprint id, so ties are
-/// stable).
-pub fn profile(statements: &[&StatementStats]) -> Vec<QueryRow> {
-    profile_with_keys(statements)
-        .into_iter()
-        .map(|(row, _)| row)
-        .collect()
+/// One statement of the profile: its report row, what joins it with trace spans, and the
+/// figures the statement detectors judge it by (integer nanoseconds, from the same source as
+/// the row's calls; plan facts and buffers from every source).
+#[derive(Debug)]
+pub struct Profiled {
+    /// The report's row.
+    pub row: QueryRow,
+    /// What joins it with spans.
+    pub keys: JoinKeys,
+    /// Its figures.
+    pub stats: StatementStats,
 }
 
-/// [`profile`], each row with what joins it with trace spans.
-pub fn profile_with_keys(statements: &[&StatementStats]) -> Vec<(QueryRow, JoinKeys)> {
+/// The profile of `statements`, largest total time first (then fingerprint id, so ties are
+/// stable).
+pub fn profile(statements: &[&StatementStats]) -> Vec<Profiled> {
     #[derive(Default)]
     struct Joined<'a> {
         fingerprint: &'a str,
@@ -115,7 +120,7 @@ pub fn profile_with_keys(statements: &[&StatementStats]) -> Vec<(QueryRow, JoinK
         j.fingerprint_ids.insert(s.fingerprint_id);
     }
     let joined: Vec<(u64, Joined)> = joined.into_iter().collect();
-    let mut rows: Vec<(QueryRow, JoinKeys)> = joined
+    let mut rows: Vec<Profiled> = joined
         .into_par_iter()
         .filter_map(|(id, j)| {
             // Calls and totals: pg_stat_statements when it saw the statement, else the logs.
@@ -145,6 +150,21 @@ pub fn profile_with_keys(statements: &[&StatementStats]) -> Vec<(QueryRow, JoinK
                 fingerprint_ids: j.fingerprint_ids.iter().copied().collect(),
                 trace_contexts: j.merged.trace_contexts.clone(),
             };
+            let mut plan = j.merged.plan.clone();
+            // A plan's filter holds the call's literals: only its fingerprint is kept.
+            for scan in plan.seq_scans.values_mut() {
+                scan.filter = fingerprint(&scan.filter, Dialect::Postgres).text;
+            }
+            let stats = StatementStats {
+                fingerprint_id: id,
+                calls: counted.calls,
+                total_ns: counted.total_ns,
+                rows_sent: counted.rows_sent,
+                rows_examined,
+                blocks: j.merged.blocks,
+                plan: plan.clone(),
+                ..StatementStats::default()
+            };
             let row = QueryRow {
                 shape: sql::shape(
                     &exemplar.exemplar,
@@ -173,18 +193,8 @@ pub fn profile_with_keys(statements: &[&StatementStats]) -> Vec<(QueryRow, JoinK
                 queryid: j.queryid,
                 parse_ms: j.parse_ns as f64 / 1e6,
                 bind_ms: j.bind_ns as f64 / 1e6,
-                plans: j.merged.plan.plans,
-                // A plan's filter holds the call's literals: only its fingerprint is shown.
-                seq_scans: j
-                    .merged
-                    .plan
-                    .seq_scans
-                    .into_iter()
-                    .map(|(table, mut scan)| {
-                        scan.filter = fingerprint(&scan.filter, Dialect::Postgres).text;
-                        (table, scan)
-                    })
-                    .collect(),
+                plans: plan.plans,
+                seq_scans: plan.seq_scans,
                 blocks: j.merged.blocks,
                 window_unix_ns: j.merged.window_unix_ns,
                 sources_joined_by: match (
@@ -199,21 +209,22 @@ pub fn profile_with_keys(statements: &[&StatementStats]) -> Vec<(QueryRow, JoinK
                 total_ns: counted.total_ns,
                 by_level: Vec::new(),
             };
-            Some((row, keys))
+            Some(Profiled { row, keys, stats })
         })
         .collect();
-    let all: u64 = rows.iter().map(|(r, _)| r.total_ns).sum();
-    for (r, _) in &mut rows {
-        r.share = if all > 0 {
-            r.total_ns as f64 / all as f64
+    let all: u64 = rows.iter().map(|p| p.stats.total_ns).sum();
+    for p in &mut rows {
+        p.row.share = if all > 0 {
+            p.stats.total_ns as f64 / all as f64
         } else {
             0.0
         };
     }
-    rows.sort_by(|(a, _), (b, _)| {
-        b.total_ns
-            .cmp(&a.total_ns)
-            .then_with(|| a.fingerprint_id.cmp(&b.fingerprint_id))
+    rows.sort_by(|a, b| {
+        b.stats
+            .total_ns
+            .cmp(&a.stats.total_ns)
+            .then_with(|| a.row.fingerprint_id.cmp(&b.row.fingerprint_id))
     });
     rows
 }

@@ -314,7 +314,10 @@ fn percona_digest_reports_give_the_same_classes() {
         let path = root.join("percona").join(file);
         let dataset = chokepoint::ingest::read_inputs(&[path], &Options::default()).unwrap();
         let statements: Vec<&StatementStats> = dataset.statements.iter().collect();
-        let rows = chokepoint::analysis::queries::profile(&statements);
+        let rows: Vec<_> = chokepoint::analysis::queries::profile(&statements)
+            .into_iter()
+            .map(|p| p.row)
+            .collect();
         if let Some(global) = spec.get("global") {
             assert_eq!(
                 rows.iter().map(|r| r.calls).sum::<u64>(),

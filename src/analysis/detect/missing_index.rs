@@ -17,7 +17,7 @@
 //! near misses. Every suspect says it is one: only the database can prove an index helps.
 
 use super::Verdict;
-use super::statements::{Context, Judgement, statement_facts};
+use super::statements::{Context, Judgement, Statement, mean_at_least, mean_ms, statement_facts};
 use crate::model::schema::{Schema, table_key};
 use crate::model::settings::{DetectorThresholds, MissingIndexThresholds};
 use crate::model::shape::Test;
@@ -25,7 +25,7 @@ use crate::report::evidence::{
     BlocksRule, Evidence, ExaminedRule, GrowthRule, LevelMean, MissingIndexEvidence, SeqScanRule,
     SuggestedIndex,
 };
-use crate::report::{Confidence, Level, QueryRow};
+use crate::report::{Confidence, QueryRow};
 
 /// The rules a statement met, and what they say of its table.
 #[derive(Default)]
@@ -49,9 +49,10 @@ impl Met {
 }
 
 /// A suspect, a near miss (a suspect with no index to suggest), or nothing.
-pub fn judge(q: &QueryRow, context: &Context, options: &DetectorThresholds) -> Judgement {
+pub fn judge(statement: &Statement, context: &Context, options: &DetectorThresholds) -> Judgement {
     let o = &options.missing_index;
-    let met = rules_met(q, context.levels, o);
+    let q = statement.row;
+    let met = rules_met(statement, context, o);
     let Some(confidence) = met.best else {
         return Judgement::Clear;
     };
@@ -82,11 +83,13 @@ pub fn judge(q: &QueryRow, context: &Context, options: &DetectorThresholds) -> J
 }
 
 /// The rules the statement meets.
-fn rules_met(q: &QueryRow, levels: &[Level], o: &MissingIndexThresholds) -> Met {
+fn rules_met(statement: &Statement, context: &Context, o: &MissingIndexThresholds) -> Met {
+    let q = statement.stats;
     let mut met = Met::default();
     let ratio = |read: f64, returned: f64| read / returned.max(1.0);
     // auto_explain: the scanned table that threw the most rows away.
     if let Some((table, scan)) = q
+        .plan
         .seq_scans
         .iter()
         .filter(|(_, s)| s.plans > 0)
@@ -104,7 +107,7 @@ fn rules_met(q: &QueryRow, levels: &[Level], o: &MissingIndexThresholds) -> Met 
             met.table_rows = Some(read);
             met.seq_scan = Some(SeqScanRule {
                 filter: scan.filter.clone(),
-                of_plans: q.plans,
+                of_plans: q.plan.plans,
                 plans: scan.plans,
                 removed_fraction,
                 rows_read_per_scan: read,
@@ -142,12 +145,12 @@ fn rules_met(q: &QueryRow, levels: &[Level], o: &MissingIndexThresholds) -> Met 
     let blocks = q.blocks.shared_hit + q.blocks.shared_read;
     if blocks > 0 && q.calls >= o.min_calls {
         let per_row = ratio(blocks as f64, q.rows_sent.max(q.calls) as f64);
-        if per_row >= o.min_blocks_per_row && q.mean_ms >= o.min_mean_ms {
+        if per_row >= o.min_blocks_per_row && mean_at_least(q, o.min_mean_ms) {
             met.confidence(Confidence::Medium);
             met.blocks_per_row = Some(BlocksRule {
                 blocks_per_returned_row: per_row,
                 calls: q.calls,
-                mean_ms: q.mean_ms,
+                mean_ms: mean_ms(q),
                 rule: format!(
                     "≥ {} buffers per returned row, mean ≥ {} ms",
                     o.min_blocks_per_row, o.min_mean_ms
@@ -158,12 +161,13 @@ fn rules_met(q: &QueryRow, levels: &[Level], o: &MissingIndexThresholds) -> Met 
         }
     }
     // Time per call that grows with load, from the levels' own statement profiles.
-    let by_level: Vec<(&str, f64)> = levels
+    let by_level: Vec<(&str, f64)> = context
+        .levels
         .iter()
-        .zip(&q.by_level)
-        .filter_map(|(l, at)| {
-            let at = (*at)?;
-            (at.calls >= o.min_calls).then_some((l.name.as_str(), at.mean_ms))
+        .zip(context.level_stats)
+        .filter_map(|(l, stats)| {
+            let at = stats.get(&q.fingerprint_id)?;
+            (at.calls >= o.min_calls).then_some((l.name.as_str(), mean_ms(at)))
         })
         .collect();
     if let (Some(first), Some(last)) = (by_level.first(), by_level.last())

@@ -3,16 +3,18 @@
 //! asks this detector only about the others).
 
 use super::Verdict;
-use super::statements::{Context, Judgement, statement_facts};
+use super::statements::{Context, Judgement, Statement, mean_at_least, ns_of, statement_facts};
 use crate::model::settings::DetectorThresholds;
+use crate::report::Confidence;
 use crate::report::evidence::{Evidence, SlowStatementEvidence};
-use crate::report::{Confidence, QueryRow};
 
 /// A slow statement, or nothing.
-pub fn judge(q: &QueryRow, _: &Context, options: &DetectorThresholds) -> Judgement {
+pub fn judge(statement: &Statement, context: &Context, options: &DetectorThresholds) -> Judgement {
     let o = &options.slow_statement;
-    let slow = q.mean_ms >= o.min_mean_ms;
-    let dominant = q.share >= o.min_share && q.total_ms >= o.min_total_ms;
+    let total_ns = statement.stats.total_ns;
+    let slow = mean_at_least(statement.stats, o.min_mean_ms);
+    let dominant = total_ns as f64 >= o.min_share * context.total_ns as f64
+        && u128::from(total_ns) >= ns_of(o.min_total_ms);
     let rule = match (slow, dominant) {
         (false, false) => return Judgement::Clear,
         (true, _) => format!("mean ≥ {} ms per call", o.min_mean_ms),
@@ -22,7 +24,7 @@ pub fn judge(q: &QueryRow, _: &Context, options: &DetectorThresholds) -> Judgeme
             o.min_total_ms
         ),
     };
-    let (database, joined_spans) = statement_facts(q);
+    let (database, joined_spans) = statement_facts(statement.row);
     Judgement::Finding(Verdict {
         confidence: Confidence::High,
         evidence: Evidence::SlowStatement(SlowStatementEvidence {

@@ -6,17 +6,47 @@
 
 use super::Verdict;
 use crate::model::fingerprint::fnv1a64;
+use crate::model::query::StatementStats;
 use crate::model::schema::Schema;
 use crate::model::settings::DetectorThresholds;
 use crate::report::evidence::{JoinedSpans, StatementFacts};
 use crate::report::{Finding, FindingKind, Level, NearMiss, QueryRow};
+use rustc_hash::FxHashMap as HashMap;
+
+/// One statement as a detector reads it.
+pub struct Statement<'a> {
+    /// Its row of the profile: what it is (fingerprint, shape, databases) and the spans that ran
+    /// it, for the finding's frame and evidence.
+    pub row: &'a QueryRow,
+    /// Its figures, in integer nanoseconds: what the rules judge.
+    pub stats: &'a StatementStats,
+}
+
+/// Whether a statement's mean time per call is at least `ms` (exactly, in nanoseconds).
+pub fn mean_at_least(stats: &StatementStats, ms: f64) -> bool {
+    stats.calls > 0 && u128::from(stats.total_ns) >= ns_of(ms) * u128::from(stats.calls)
+}
+
+/// Milliseconds of a setting as nanoseconds.
+pub fn ns_of(ms: f64) -> u128 {
+    (ms * 1e6).round() as u128
+}
+
+/// Mean time per call, ms, as reports print it.
+pub fn mean_ms(stats: &StatementStats) -> f64 {
+    stats.total_ns as f64 / stats.calls.max(1) as f64 / 1e6
+}
 
 /// What a statement detector may read besides the statement.
 pub struct Context<'a> {
     /// The levels, each with its own statement profile.
     pub levels: &'a [Level],
+    /// Each level's statements by fingerprint id.
+    pub level_stats: &'a [HashMap<u64, StatementStats>],
     /// The schema given, possibly empty.
     pub schema: &'a Schema,
+    /// The total time of all statements, ns.
+    pub total_ns: u64,
 }
 
 /// A statement detector's answer on one statement.
@@ -30,7 +60,7 @@ pub enum Judgement {
 }
 
 /// The statement detectors, in the order they are asked; a statement gets at most one finding.
-type Judge = fn(&QueryRow, &Context, &DetectorThresholds) -> Judgement;
+type Judge = fn(&Statement, &Context, &DetectorThresholds) -> Judgement;
 const STATEMENT_DETECTORS: [(FindingKind, Judge); 2] = [
     (
         FindingKind::MissingIndexSuspect,
@@ -42,14 +72,16 @@ const STATEMENT_DETECTORS: [(FindingKind, Judge); 2] = [
 /// The findings of the statement profile, and the candidates left out with why.
 pub fn detect(
     queries: &[QueryRow],
+    stats: &[StatementStats],
     context: &Context,
     options: &DetectorThresholds,
 ) -> (Vec<Finding>, Vec<NearMiss>) {
     let mut findings = Vec::new();
     let mut near = Vec::new();
-    for q in queries {
+    for (q, stats) in queries.iter().zip(stats) {
+        let statement = Statement { row: q, stats };
         for (kind, judge) in STATEMENT_DETECTORS {
-            match judge(q, context, options) {
+            match judge(&statement, context, options) {
                 Judgement::Clear => {}
                 Judgement::Finding(verdict) => {
                     findings.push(finding(q, kind, verdict));
@@ -131,5 +163,26 @@ fn near_miss(q: &QueryRow, kind: FindingKind, rule: String) -> NearMiss {
         fingerprint: q.fingerprint.clone(),
         rule,
         traces: q.spans.iter().map(|s| s.traces).sum(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_mean_is_judged_exactly_in_nanoseconds() {
+        // 3 calls in 300,000,001 ns: a mean just over 100 ms.
+        let stats = StatementStats {
+            calls: 3,
+            total_ns: 300_000_001,
+            ..StatementStats::default()
+        };
+        assert!(mean_at_least(&stats, 100.0));
+        assert!(!mean_at_least(&stats, 100.000_001));
+        assert!(
+            !mean_at_least(&StatementStats::default(), 0.0),
+            "no call, no mean"
+        );
     }
 }
