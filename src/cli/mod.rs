@@ -71,7 +71,6 @@ fn demo_inputs(demo: &Path) -> Result<Vec<PathBuf>> {
 
 fn analyze(a: AnalyzeArgs) -> Result<ExitCode> {
     let config = config::load(a.config.as_deref())?;
-    let report = build_report(&a, &config)?;
     let mut exports = a.export.clone();
     if a.json {
         exports.push((Output::Json, Destination::Stdout));
@@ -87,6 +86,7 @@ fn analyze(a: AnalyzeArgs) -> Result<ExitCode> {
         .filter(|(_, d)| *d == Destination::Stdout)
         .count();
     anyhow::ensure!(to_stdout <= 1, "only one output can go to stdout");
+    let report = build_report(&a, &config)?;
     let written = write_outputs(&report, &exports)?;
     if to_stdout == 0 {
         let mut stdout = std::io::stdout().lock();
@@ -109,14 +109,14 @@ fn check(c: CheckArgs) -> Result<ExitCode> {
     );
     let config = config::load(a.config.as_deref())?;
     let baseline = c.baseline.as_deref().map(read_report).transpose()?;
-    let report = build_report(a, &config)?;
-    let outcome = gate::check(&report, baseline.as_ref(), &config.budgets);
     let mut exports = a.export.clone();
     exports.extend(a.out.iter().flat_map(|dir| folder_outputs(dir)));
     anyhow::ensure!(
         exports.iter().all(|(_, d)| *d != Destination::Stdout),
         "check prints its summary on stdout: export the report to a file"
     );
+    let report = build_report(a, &config)?;
+    let outcome = gate::check(&report, baseline.as_ref(), &config.budgets);
     write_outputs(&report, &exports)?;
     if let Some(path) = &c.sarif {
         let text = serde_json::to_string_pretty(&gate::sarif::sarif(&report))?;

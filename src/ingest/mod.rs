@@ -208,13 +208,13 @@ pub fn read_file(path: &Path, options: &Options) -> Result<FileContents> {
     };
     let mut reader = std::io::Cursor::new(head).chain(reader);
     let head = reader.get_ref().0.get_ref().clone();
-    let read = registry::Read {
+    let input = registry::Input {
         path,
         head: &head,
         options,
     };
     let mut contents = FileContents::default();
-    match format.read(&read, &mut reader, &mut ledger)? {
+    match format.read(&input, &mut reader, &mut ledger)? {
         registry::Records::Spans(spans) => contents.spans = spans,
         registry::Records::Statements(statements) => contents.statements = statements,
     }

@@ -1,6 +1,6 @@
-//! The formats: each one's name, what it holds, how it is recognized (asked in an order where
-//! no earlier format can take a later one's file) and how it is read. The registry only loops
-//! over the formats' own answers and calls their readers.
+//! The formats: each one's name, what it holds, how it is recognized and how it is read. Each
+//! format answers for itself in its own module; the registry only asks them, in one stated
+//! order ([`DETECTION_ORDER`]), and calls their readers.
 
 use super::{Options, chunks, mysql_slow, otlp, pglog, pgss};
 use crate::error::Result;
@@ -116,8 +116,8 @@ pub fn detect(head: &Head) -> Detected {
     }
 }
 
-/// What a file is read with.
-pub struct Read<'a> {
+/// A file being read, as its format's reader sees it.
+pub struct Input<'a> {
     /// Its path, for messages.
     pub path: &'a Path,
     /// Its first bytes (also still in the reader).
@@ -163,17 +163,17 @@ impl Format {
     /// Reads a file of this format; what it skips goes to `ledger`.
     pub fn read(
         self,
-        read: &Read,
+        input: &Input,
         reader: &mut impl BufRead,
         ledger: &mut InputLedger,
     ) -> Result<Records> {
-        let (path, otlp) = (read.path, &read.options.otlp);
+        let (path, otlp) = (input.path, &input.options.otlp);
         Ok(match self {
             Format::OtlpJson => {
-                Records::Spans(otlp::framing::read_json(path, reader, read.head, otlp)?)
+                Records::Spans(otlp::framing::read_json(path, reader, input.head, otlp)?)
             }
             Format::OtlpProto => {
-                Records::Spans(otlp::framing::read_proto(path, reader, read.head, otlp)?)
+                Records::Spans(otlp::framing::read_proto(path, reader, input.head, otlp)?)
             }
             Format::PgStderr
             | Format::PgSyslog
@@ -181,8 +181,8 @@ impl Format {
             | Format::PgCsvlog
             | Format::PgJsonlog => {
                 let layout = pglog::Layout::of(self, path);
-                let pg = &read.options.pglog;
-                Records::Statements(pglog::read(layout, path, read.head, pg, reader, ledger)?)
+                let pg = &input.options.pglog;
+                Records::Statements(pglog::read(layout, path, input.head, pg, reader, ledger)?)
             }
             Format::MysqlSlow => Records::Statements(mysql_slow::read(path, reader, ledger)?),
             Format::PgssCsv => Records::Statements(
