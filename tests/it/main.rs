@@ -13,6 +13,7 @@ mod otlp;
 mod pg_capture;
 mod pg_index;
 mod properties;
+mod pyshop;
 mod reports;
 mod sql_shape;
 mod synth_truth;
