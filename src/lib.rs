@@ -86,9 +86,10 @@
 //! let dataset = chokepoint::ingest::read_inputs(
 //!     &["fixtures/pg-index".into()],
 //!     &chokepoint::ingest::Options::default(),
-//! ).unwrap();
+//! )?;
 //! let report = chokepoint::analysis::analyze(&dataset, &chokepoint::analysis::Options::default());
 //! assert_eq!(report.findings[0].kind, chokepoint::report::FindingKind::MissingIndexSuspect);
+//! # Ok::<(), chokepoint::Error>(())
 //! ```
 
 #![deny(missing_docs)]

@@ -159,7 +159,7 @@ pub fn analyze(dataset: &Dataset, options: &Options) -> Report {
         statement_stats.push(p.stats);
     }
     correlate::join(&mut queries, &join_keys, &results, dataset, &level_names);
-    queries::place_in_levels(&mut queries, &levels);
+    queries::place_in_levels(&mut queries, &statement_stats, &level_stats);
     let (statements_total, statements_unlisted) =
         queries::sums(&queries, STATEMENTS_LISTED as usize);
     let (scaling, scaling_summary) = scaling::compare(&levels, &keys_by_level, &dataset.strings);

@@ -13,8 +13,9 @@ use super::sql;
 use crate::model::fingerprint::{Dialect, fingerprint};
 use crate::model::query::{Histogram, Source, StatementStats};
 use crate::model::{SpanId, TraceId};
-use crate::report::{Level, QueryRow, SnapshotSummary, StatementAtLevel, StatementSum};
+use crate::report::{QueryRow, SnapshotSummary, StatementAtLevel, StatementSum};
 use rayon::prelude::*;
+use rustc_hash::FxHashMap as HashMap;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// One fingerprint's figures, summed over databases and files, per source.
@@ -177,7 +178,7 @@ pub fn profile(statements: &[&StatementStats]) -> Vec<Profiled> {
                 calls: counted.calls,
                 total_ms: counted.total_ns as f64 / 1e6,
                 share: 0.0,
-                mean_ms: counted.total_ns as f64 / n / 1e6,
+                mean_ms: stats.mean_ms(),
                 p95_ms: p95_ns.map(|v| v as f64 / 1e6),
                 max_ms: counted.max_ns as f64 / 1e6,
                 variance_to_mean: if mean_s > 0.0 {
@@ -229,30 +230,25 @@ pub fn profile(statements: &[&StatementStats]) -> Vec<Profiled> {
     rows
 }
 
-/// Each statement's figures in each level's own profile, when some level has one.
-pub fn place_in_levels(rows: &mut [QueryRow], levels: &[Level]) {
-    if levels.iter().all(|l| l.queries.is_empty()) {
+/// Each statement's figures in each level's own profile (`levels`: each level's statistics by
+/// fingerprint id, `stats`: the rows' own, in row order), when some level has one.
+pub fn place_in_levels(
+    rows: &mut [QueryRow],
+    stats: &[StatementStats],
+    levels: &[HashMap<u64, StatementStats>],
+) {
+    if levels.iter().all(HashMap::is_empty) {
         return;
     }
-    let at_levels: Vec<BTreeMap<&str, StatementAtLevel>> = levels
-        .iter()
-        .map(|l| {
-            l.queries
-                .iter()
-                .map(|r| {
-                    let at = StatementAtLevel {
-                        calls: r.calls,
-                        mean_ms: r.mean_ms,
-                    };
-                    (r.fingerprint_id.as_str(), at)
-                })
-                .collect()
-        })
-        .collect();
-    for row in rows {
-        row.by_level = at_levels
+    for (row, stats) in rows.iter_mut().zip(stats) {
+        row.by_level = levels
             .iter()
-            .map(|l| l.get(row.fingerprint_id.as_str()).copied())
+            .map(|l| {
+                l.get(&stats.fingerprint_id).map(|at| StatementAtLevel {
+                    calls: at.calls,
+                    mean_ms: at.mean_ms(),
+                })
+            })
             .collect();
     }
 }

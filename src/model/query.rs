@@ -188,6 +188,11 @@ pub struct StatementStats {
 }
 
 impl StatementStats {
+    /// Mean time per execution, ms (0 without executions).
+    pub fn mean_ms(&self) -> f64 {
+        self.total_ns as f64 / self.calls.max(1) as f64 / 1e6
+    }
+
     /// Folds one execution in.
     pub fn add(&mut self, event: &QueryEvent<'_>) {
         let d = event.duration_ns;

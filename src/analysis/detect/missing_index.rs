@@ -17,7 +17,7 @@
 //! near misses. Every suspect says it is one: only the database can prove an index helps.
 
 use super::Verdict;
-use super::statements::{Context, Judgement, Statement, mean_at_least, mean_ms, statement_facts};
+use super::statements::{Context, Judgement, Statement, mean_at_least, statement_facts};
 use crate::model::schema::{Schema, table_key};
 use crate::model::settings::{DetectorThresholds, MissingIndexThresholds};
 use crate::model::shape::Test;
@@ -150,7 +150,7 @@ fn rules_met(statement: &Statement, context: &Context, o: &MissingIndexThreshold
             met.blocks_per_row = Some(BlocksRule {
                 blocks_per_returned_row: per_row,
                 calls: q.calls,
-                mean_ms: mean_ms(q),
+                mean_ms: q.mean_ms(),
                 rule: format!(
                     "≥ {} buffers per returned row, mean ≥ {} ms",
                     o.min_blocks_per_row, o.min_mean_ms
@@ -167,7 +167,7 @@ fn rules_met(statement: &Statement, context: &Context, o: &MissingIndexThreshold
         .zip(context.level_stats)
         .filter_map(|(l, stats)| {
             let at = stats.get(&q.fingerprint_id)?;
-            (at.calls >= o.min_calls).then_some((l.name.as_str(), mean_ms(at)))
+            (at.calls >= o.min_calls).then_some((l.name.as_str(), at.mean_ms()))
         })
         .collect();
     if let (Some(first), Some(last)) = (by_level.first(), by_level.last())

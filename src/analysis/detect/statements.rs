@@ -32,11 +32,6 @@ pub fn ns_of(ms: f64) -> u128 {
     (ms * 1e6).round() as u128
 }
 
-/// Mean time per call, ms, as reports print it.
-pub fn mean_ms(stats: &StatementStats) -> f64 {
-    stats.total_ns as f64 / stats.calls.max(1) as f64 / 1e6
-}
-
 /// What a statement detector may read besides the statement.
 pub struct Context<'a> {
     /// The levels, each with its own statement profile.
