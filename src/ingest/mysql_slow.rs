@@ -8,7 +8,7 @@
 
 use super::sniff::{Head, Sniff};
 use super::statements::StatementBatch;
-use super::time::{days_from_civil, decimal_ns, parse_iso};
+use super::time::{days_from_civil, decimal_ns, parse_iso, unix_ns};
 use crate::model::ledger::SkipReason;
 use crate::model::query::{Phase, QueryEvent, Source};
 use std::borrow::Cow;
@@ -68,7 +68,7 @@ fn parse_time(value: &str) -> Option<i64> {
     let (h, m, s) = (parts.next()??, parts.next()??, parts.next()??);
     let frac_ns = decimal_ns(&format!("0.{frac}"), 9)? as i64;
     let days = days_from_civil(year, month as u32, day as u32);
-    Some((days * 86_400 + h * 3600 + m * 60 + s) * 1_000_000_000 + frac_ns)
+    unix_ns(days, h, m, s, frac_ns)
 }
 
 fn is_banner(line: &str) -> bool {
@@ -260,9 +260,10 @@ fn finish(mut e: Event, batch: &mut StatementBatch) {
         });
     }
     let database = if e.db.is_empty() { &e.schema } else { &e.db };
-    let end = e.time.or(e
-        .set_timestamp_s
-        .map(|s| s * 1_000_000_000 + duration_ns as i64));
+    let end = e.time.or(e.set_timestamp_s.and_then(|s| {
+        s.checked_mul(1_000_000_000)?
+            .checked_add(duration_ns as i64)
+    }));
     let event = QueryEvent {
         sql,
         database,

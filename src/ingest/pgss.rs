@@ -10,7 +10,7 @@ use super::sniff::{Head, Sniff};
 use super::statements::StatementBatch;
 use super::time::parse_pg_timestamp;
 use crate::model::ledger::SkipReason;
-use crate::model::query::Source;
+use crate::model::query::{Blocks, Source, StatementStats};
 
 /// One row of a dump, by column name (CSV with its header, or a JSON object); the schema
 /// dumps (`super::schema`) read their CSV rows through it too.
@@ -75,7 +75,7 @@ fn add_row(row: &dyn Row, line: u64, batch: &mut StatementBatch) {
     }
     let time = |column: &str| row.text(column).and_then(|v| ms(&v));
     let total_ns = match time("total_exec_time") {
-        Some(exec) => exec + time("total_plan_time").unwrap_or(0),
+        Some(exec) => exec.saturating_add(time("total_plan_time").unwrap_or(0)),
         None => time("total_time").unwrap_or(0),
     };
     let stddev_ns = time("stddev_exec_time")
@@ -90,29 +90,27 @@ fn add_row(row: &dyn Row, line: u64, batch: &mut StatementBatch) {
         .or_else(|| row.text("dbname"))
         .or_else(|| row.text("dbid"))
         .unwrap_or_default();
-    let stats = batch.statement(&query, &database);
-    let had = stats.calls;
-    stats.calls += calls;
-    stats.total_ns += total_ns;
     // Σd² = n(σ² + μ²) for the population deviation pg_stat_statements keeps.
-    if calls > 0 {
-        let mean = total_ns as f64 / calls as f64;
-        let sigma = stddev_ns as f64;
-        stats.sum_sq_ns2 += (calls as f64 * (sigma * sigma + mean * mean)) as u128;
-    }
-    if let Some(min) = min_ns {
-        stats.min_ns = if had == 0 { min } else { stats.min_ns.min(min) };
-    }
-    stats.max_ns = stats.max_ns.max(max_ns);
-    stats.rows_sent += count(row, "rows");
-    stats.blocks.shared_hit += count(row, "shared_blks_hit");
-    stats.blocks.shared_read += count(row, "shared_blks_read");
-    stats.blocks.temp += count(row, "temp_blks_read") + count(row, "temp_blks_written");
-    if stats.queryid.is_none() {
-        stats.queryid = row.text("queryid").and_then(|q| q.parse().ok());
-    }
-    let since = row.text("stats_since").and_then(|t| parse_pg_timestamp(&t));
-    stats.stats_since_unix_ns = stats.stats_since_unix_ns.max(since);
+    let mean = total_ns as f64 / calls.max(1) as f64;
+    let sigma = stddev_ns as f64;
+    let found = StatementStats {
+        calls,
+        total_ns,
+        sum_sq_ns2: (calls as f64 * (sigma * sigma + mean * mean)) as u128,
+        min_ns: min_ns.unwrap_or(0),
+        max_ns,
+        rows_sent: count(row, "rows"),
+        blocks: Blocks {
+            shared_hit: count(row, "shared_blks_hit"),
+            shared_read: count(row, "shared_blks_read"),
+            temp: count(row, "temp_blks_read").saturating_add(count(row, "temp_blks_written")),
+        },
+        queryid: row.text("queryid").and_then(|q| q.parse().ok()),
+        stats_since_unix_ns: row.text("stats_since").and_then(|t| parse_pg_timestamp(&t)),
+        ..StatementStats::default()
+    };
+    // Rows of the same statement (another user's, say) add up, without overflow.
+    batch.statement(&query, &database).merge(found);
 }
 
 /// A pg_stat_statements CSV dump: a header naming `query` and `calls`.
@@ -217,6 +215,17 @@ pub fn parse_json(bytes: &[u8]) -> StatementBatch {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn counters_past_u64_saturate_instead_of_overflowing() {
+        // Found by fuzzing: two rows of one statement whose calls add past u64::MAX.
+        let dump = "query,calls,total_exec_time,rows\n\
+                    select 1,18446744073709551615,1,1\n\
+                    select 1,18446744073709551615,1,1\n";
+        let stats = parse_csv(dump.as_bytes()).into_statements();
+        assert_eq!(stats.len(), 1);
+        assert_eq!(stats[0].calls, u64::MAX);
+    }
 
     #[test]
     fn csv_dumps_of_12_and_17_read_alike() {

@@ -54,6 +54,22 @@ fn digits(s: &[u8]) -> Option<i64> {
     Some(s.iter().fold(0i64, |n, &b| n * 10 + i64::from(b - b'0')))
 }
 
+/// Nanoseconds since the epoch of a day (from [`days_from_civil`]) and a time of day; None past
+/// what an i64 holds (the year 2262), so that no input can overflow a time.
+pub fn unix_ns(days: i64, hour: i64, minute: i64, second: i64, frac_ns: i64) -> Option<i64> {
+    days.checked_mul(86_400)?
+        .checked_add(hour.checked_mul(3600)?)?
+        .checked_add(minute.checked_mul(60)?)?
+        .checked_add(second)?
+        .checked_mul(1_000_000_000)?
+        .checked_add(frac_ns)
+}
+
+/// A local time moved to UTC by a zone offset in seconds; None out of range.
+fn minus_offset(local_ns: i64, offset_s: i64) -> Option<i64> {
+    local_ns.checked_sub(offset_s.checked_mul(1_000_000_000)?)
+}
+
 /// `YYYY-MM-DD?HH:MM:SS[.fraction]` (any one separator between date and time), as ns since the
 /// epoch without a zone, and the bytes it used.
 pub fn parse_civil(s: &str) -> Option<(i64, usize)> {
@@ -84,8 +100,7 @@ pub fn parse_civil(s: &str) -> Option<(i64, usize)> {
         used = 20 + n;
     }
     let days = days_from_civil(year, month as u32, day as u32);
-    let secs = days * 86_400 + hour * 3600 + minute * 60 + second;
-    Some((secs * 1_000_000_000 + frac_ns, used))
+    Some((unix_ns(days, hour, minute, second, frac_ns)?, used))
 }
 
 /// The offset from UTC, in seconds, of a zone as PostgreSQL and syslog print it: `Z`, `UTC`,
@@ -139,7 +154,7 @@ pub fn zone_offset_s(zone: &str) -> Option<i64> {
 pub fn parse_pg_timestamp(s: &str) -> Option<i64> {
     let (local, used) = parse_civil(s)?;
     let offset = zone_offset_s(&s[used..]).unwrap_or(0);
-    Some(local - offset * 1_000_000_000)
+    minus_offset(local, offset)
 }
 
 /// An ISO 8601 time with its offset (`2019-03-14T00:22:56+00:00`, `2016-07-20T18:13:25.698433Z`),
@@ -152,7 +167,7 @@ pub fn parse_iso(s: &str) -> Option<(i64, usize)> {
         .take_while(|b| b.is_ascii_digit() || matches!(b, b'+' | b'-' | b':' | b'Z'))
         .count();
     let offset = zone_offset_s(&rest[..zone_len]).unwrap_or(0);
-    Some((local - offset * 1_000_000_000, used + zone_len))
+    Some((minus_offset(local, offset)?, used + zone_len))
 }
 
 /// The month number of an English three-letter abbreviation.
@@ -173,14 +188,12 @@ pub fn parse_bsd_syslog(s: &str, year: i64) -> Option<(i64, usize)> {
     if b.len() < 15 || b[3] != b' ' || b[9] != b':' || b[12] != b':' {
         return None;
     }
-    let month = month_number(&s[..3])?;
-    let day = digits(s[4..6].trim_start().as_bytes())?;
+    // Bytes, not str slices: the separators checked above say nothing of bytes 4 to 8.
+    let month = month_number(std::str::from_utf8(&b[..3]).ok()?)?;
+    let day = digits(b[4..6].trim_ascii_start())?;
     let (h, m, sec) = (digits(&b[7..9])?, digits(&b[10..12])?, digits(&b[13..15])?);
     let days = days_from_civil(year, month, day as u32);
-    Some((
-        (days * 86_400 + h * 3600 + m * 60 + sec) * 1_000_000_000,
-        15,
-    ))
+    Some((unix_ns(days, h, m, sec, 0)?, 15))
 }
 
 /// The year of a file's modification time, for logs that print none.
@@ -205,6 +218,19 @@ mod tests {
         }
         let (at, _) = parse_civil("2026-01-01 00:00:00").unwrap();
         assert_eq!(at, 1_767_225_600_000_000_000);
+    }
+
+    #[test]
+    fn times_out_of_range_or_cut_inside_a_character_are_none() {
+        // Found by fuzzing: a year past 2262 overflowed an i64 of nanoseconds.
+        assert_eq!(parse_civil("9999-12-31 23:59:59"), None);
+        assert_eq!(parse_pg_timestamp("2262-04-11 23:47:17 -12"), None);
+        // A syslog-looking line with a multi-byte character where the day is.
+        assert_eq!(
+            parse_bsd_syslog("Feb 1\u{20ac}x:00:00 host postgres[1]: [1-1]", 2024),
+            None
+        );
+        assert_eq!(unix_ns(i64::MAX / 86_400, 0, 0, 0, 0), None);
     }
 
     #[test]

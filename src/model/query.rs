@@ -193,7 +193,7 @@ impl StatementStats {
         self.total_ns as f64 / self.calls.max(1) as f64 / 1e6
     }
 
-    /// Folds one execution in.
+    /// Folds one execution in. Counters saturate: no input can overflow them.
     pub fn add(&mut self, event: &QueryEvent<'_>) {
         let d = event.duration_ns;
         self.min_ns = if self.calls == 0 {
@@ -202,14 +202,20 @@ impl StatementStats {
             self.min_ns.min(d)
         };
         self.max_ns = self.max_ns.max(d);
-        self.calls += 1;
-        self.total_ns += d;
-        self.sum_sq_ns2 += u128::from(d) * u128::from(d);
+        self.calls = self.calls.saturating_add(1);
+        self.total_ns = self.total_ns.saturating_add(d);
+        self.sum_sq_ns2 = self
+            .sum_sq_ns2
+            .saturating_add(u128::from(d) * u128::from(d));
         self.histogram.get_or_insert_with(Histogram::default).add(d);
-        self.rows_sent += event.rows_sent.unwrap_or(0);
-        self.rows_examined += event.rows_examined.unwrap_or(0);
-        self.rows_affected += event.rows_affected.unwrap_or(0);
-        self.lock_ns += event.lock_ns;
+        self.rows_sent = self.rows_sent.saturating_add(event.rows_sent.unwrap_or(0));
+        self.rows_examined = self
+            .rows_examined
+            .saturating_add(event.rows_examined.unwrap_or(0));
+        self.rows_affected = self
+            .rows_affected
+            .saturating_add(event.rows_affected.unwrap_or(0));
+        self.lock_ns = self.lock_ns.saturating_add(event.lock_ns);
         if self.queryid.is_none() {
             self.queryid = event.queryid;
         }
@@ -221,7 +227,8 @@ impl StatementStats {
         }
     }
 
-    /// Adds another part of the same statement (a later chunk of the same file).
+    /// Adds another part of the same statement (a later chunk of the same file, another row of a
+    /// dump). Counters saturate.
     pub fn merge(&mut self, other: StatementStats) {
         if other.calls > 0 {
             self.min_ns = if self.calls == 0 {
@@ -231,21 +238,27 @@ impl StatementStats {
             };
         }
         self.max_ns = self.max_ns.max(other.max_ns);
-        self.calls += other.calls;
-        self.total_ns += other.total_ns;
-        self.sum_sq_ns2 += other.sum_sq_ns2;
+        self.calls = self.calls.saturating_add(other.calls);
+        self.total_ns = self.total_ns.saturating_add(other.total_ns);
+        self.sum_sq_ns2 = self.sum_sq_ns2.saturating_add(other.sum_sq_ns2);
         match (&mut self.histogram, other.histogram) {
             (Some(a), Some(b)) => a.merge(&b),
             (a @ None, b) => *a = b,
             (Some(_), None) => {}
         }
-        self.rows_sent += other.rows_sent;
-        self.rows_examined += other.rows_examined;
-        self.rows_affected += other.rows_affected;
-        self.lock_ns += other.lock_ns;
-        self.blocks.shared_hit += other.blocks.shared_hit;
-        self.blocks.shared_read += other.blocks.shared_read;
-        self.blocks.temp += other.blocks.temp;
+        self.rows_sent = self.rows_sent.saturating_add(other.rows_sent);
+        self.rows_examined = self.rows_examined.saturating_add(other.rows_examined);
+        self.rows_affected = self.rows_affected.saturating_add(other.rows_affected);
+        self.lock_ns = self.lock_ns.saturating_add(other.lock_ns);
+        self.blocks.shared_hit = self
+            .blocks
+            .shared_hit
+            .saturating_add(other.blocks.shared_hit);
+        self.blocks.shared_read = self
+            .blocks
+            .shared_read
+            .saturating_add(other.blocks.shared_read);
+        self.blocks.temp = self.blocks.temp.saturating_add(other.blocks.temp);
         self.queryid = self.queryid.or(other.queryid);
         self.window_unix_ns = match (self.window_unix_ns, other.window_unix_ns) {
             (Some((a, b)), Some((c, d))) => Some((a.min(c), b.max(d))),
@@ -253,10 +266,10 @@ impl StatementStats {
         };
         self.stats_since_unix_ns = self.stats_since_unix_ns.max(other.stats_since_unix_ns);
         for (phase, o) in [(&mut self.parse, other.parse), (&mut self.bind, other.bind)] {
-            phase.count += o.count;
-            phase.total_ns += o.total_ns;
+            phase.count = phase.count.saturating_add(o.count);
+            phase.total_ns = phase.total_ns.saturating_add(o.total_ns);
         }
-        self.plan.plans += other.plan.plans;
+        self.plan.plans = self.plan.plans.saturating_add(other.plan.plans);
         self.merge_plan(other.plan);
         let room = MAX_TRACE_CONTEXTS.saturating_sub(self.trace_contexts.len());
         self.trace_contexts

@@ -316,15 +316,18 @@ impl Prefix {
 }
 
 /// `YYYY-MM-DD HH:MM:SS[.fff][ ZONE]` at the start of `s`.
+/// `YYYY-MM-DD HH:MM:SS` at the start, every digit a digit: so the 19 bytes are ASCII, and
+/// slicing after them never cuts a character.
 fn looks_like_timestamp(s: &str) -> bool {
-    let b = s.as_bytes();
-    b.len() >= 19
-        && b[..4].iter().all(u8::is_ascii_digit)
-        && b[4] == b'-'
-        && b[7] == b'-'
-        && b[10] == b' '
-        && b[13] == b':'
-        && b[16] == b':'
+    const SHAPE: &[u8; 19] = b"dddd-dd-dd dd:dd:dd";
+    s.len() >= SHAPE.len()
+        && SHAPE
+            .iter()
+            .zip(s.as_bytes())
+            .all(|(&want, &b)| match want {
+                b'd' => b.is_ascii_digit(),
+                sep => b == sep,
+            })
 }
 
 fn timestamp_len(s: &str) -> usize {
@@ -363,6 +366,18 @@ fn timestamp_len(s: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_multibyte_character_in_a_timestamp_is_no_timestamp() {
+        // Found by fuzzing (and in issue 19): inference sliced inside the character.
+        assert!(!looks_like_timestamp(
+            "2026-12-07 00:17:\u{fffd}3.212 UTC [1] "
+        ));
+        assert_eq!(
+            Prefix::infer("2026-12-07 00:17:\u{fffd}3.212 UTC [21752] postgres@shop "),
+            None
+        );
+    }
 
     #[test]
     fn common_prefixes_parse() {
