@@ -96,10 +96,11 @@ pub struct AnalyzeArgs {
     /// Settings file (detector thresholds) [default: ./chokepoint.toml when there is one].
     #[arg(long, value_name = "FILE")]
     pub config: Option<PathBuf>,
-    /// Calls with distinct arguments under one parent that make an N+1 [default: 5].
+    /// Queries with distinct arguments under one parent that make an N+1 [default: 5].
     #[arg(long, value_name = "N")]
     pub n_plus_one_min: Option<u64>,
-    /// Saving that makes sequential calls a fan-out finding, ms [default: 20, or 10% of the parent].
+    /// Mean saving per trace that makes sequential calls to services a fan-out finding, with
+    /// 10% of the parent, ms [default: 10].
     #[arg(long, value_name = "MS")]
     pub fanout_min_saving_ms: Option<f64>,
     /// Services a synchronous chain must cross to be reported [default: 3].

@@ -2,30 +2,8 @@
 //! the budgets of `chokepoint check`, documented in `chokepoint::gate`), read once, checked, and
 //! overridden by the command-line flags.
 //!
-//! ```toml
-//! [detectors.n_plus_one]
-//! min_repeats = 5        # calls with distinct arguments under one parent
-//! min_redundant = 2      # extra calls with the same arguments
-//! [detectors.fanout]
-//! min_saving_ms = 20     # or min_saving_percent of the parent's duration
-//! min_saving_percent = 10
-//! min_trace_percent = 20 # share of the parent's traces it must occur in
-//! min_traces = 3
-//! [detectors.sync_chain]
-//! min_services = 3
-//! [detectors.missing_index]
-//! min_rows_read_per_call = 1000 # rows a scan reads, or MySQL examines, per call
-//! min_read_per_returned = 100   # rows read per row returned
-//! min_blocks_per_row = 100      # pg_stat_statements buffers per returned row…
-//! min_mean_ms = 5               # …with this mean per call
-//! min_calls = 10                # calls for the buffer and growth rules
-//! min_growth = 2                # mean per call, last level over first
-//! min_table_rows = 1000         # smaller tables get no suggestion when their size is known
-//! [detectors.slow_statement]
-//! min_mean_ms = 100             # per call, or
-//! min_share = 0.5               # of all statements' time, with
-//! min_total_ms = 1000
-//! ```
+//! `fixtures/chokepoint.toml` lists every detector threshold with its default and what it
+//! means; a test holds it, and the README's table, to `DetectorThresholds::default()`.
 
 use anyhow::{Context, Result};
 use chokepoint::gate;
@@ -92,6 +70,36 @@ mod tests {
             DetectorThresholds::default().sync_chain
         );
         assert_eq!(parse("").unwrap().detectors, DetectorThresholds::default());
+    }
+
+    /// The documented example holds every threshold at its default, and the README lists
+    /// each with its default.
+    #[test]
+    fn the_example_file_and_the_readme_list_every_threshold_at_its_default() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(root.join("fixtures/chokepoint.toml")).unwrap();
+        assert_eq!(
+            parse(&text).unwrap().detectors,
+            DetectorThresholds::default()
+        );
+        let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+        let defaults = serde_json::to_value(DetectorThresholds::default()).unwrap();
+        for (section, keys) in defaults.as_object().unwrap() {
+            for (key, value) in keys.as_object().unwrap() {
+                let line = format!("{key} = {value}");
+                let in_file = text
+                    .split(&format!("[detectors.{section}]"))
+                    .nth(1)
+                    .and_then(|rest| rest.split("\n[").next())
+                    .is_some_and(|body| body.lines().any(|l| l.starts_with(&line)));
+                assert!(
+                    in_file,
+                    "fixtures/chokepoint.toml lacks `{line}` in {section}"
+                );
+                let row = format!("| `{section}.{key}` | {value} |");
+                assert!(readme.contains(&row), "README.md lacks the row `{row}`");
+            }
+        }
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use crate::model::fingerprint::{Dialect, fingerprint, fnv1a64, fnv1a64_of};
 use crate::model::ledger::{InputLedger, SkipReason};
 use crate::model::op_key::{Classified, OpAttrs, classify};
-use crate::model::{Interner, Span, SpanId, SpanKind, Sym, TraceId};
+use crate::model::{Arguments, Interner, Span, SpanId, SpanKind, Sym, TraceId};
 use std::borrow::Cow;
 use std::collections::HashMap;
 
@@ -284,46 +284,64 @@ impl SpanBatch {
         }
         let kind = d.kind;
         let strings = &mut self.strings;
-        let (op_kind, op_system, op_label, call_args) = match classify(kind, &d.name, &d.op) {
-            Classified::Statement { system, statement } => {
-                let dialect = Dialect::of_system(system);
-                let fingerprints = &mut self.fingerprints[dialect as usize];
-                let (label, has_placeholders) = match fingerprints.get(statement) {
-                    Some(&known) => known,
-                    None => {
-                        let fp = fingerprint(statement, dialect);
-                        let known = (strings.intern(&fp.text), fp.has_placeholders);
-                        fingerprints.insert(statement.into(), known);
-                        known
-                    }
-                };
-                // The text tells the arguments unless placeholders stand for values that were
-                // not recorded as parameters.
-                let call_args = if has_placeholders && d.parameters == 0 {
-                    0
-                } else {
-                    fnv1a64(statement.as_bytes()).wrapping_add(d.parameters) | 1
-                };
-                let system = strings.intern(system);
-                (crate::model::OpKind::Db, system, label, call_args)
-            }
-            Classified::Other {
-                kind: op_kind,
-                system,
-                label,
-            } => {
-                let call_args = match (kind, d.op.url_full.as_deref()) {
-                    (SpanKind::Client, Some(url)) if !url.is_empty() => fnv1a64(url.as_bytes()) | 1,
-                    _ => 0,
-                };
-                (
-                    op_kind,
-                    strings.intern(system),
-                    strings.intern(&label),
-                    call_args,
-                )
-            }
-        };
+        let (op_kind, op_system, op_label, (call_args, arguments)) =
+            match classify(kind, &d.name, &d.op) {
+                Classified::Statement { system, statement } => {
+                    let dialect = Dialect::of_system(system);
+                    let fingerprints = &mut self.fingerprints[dialect as usize];
+                    let (label, has_placeholders) = match fingerprints.get(statement) {
+                        Some(&known) => known,
+                        None => {
+                            let fp = fingerprint(statement, dialect);
+                            let known = (strings.intern(&fp.text), fp.has_placeholders);
+                            fingerprints.insert(statement.into(), known);
+                            known
+                        }
+                    };
+                    // The text tells the arguments unless placeholders stand for values that were
+                    // not recorded as parameters.
+                    let arguments = match (has_placeholders, d.parameters) {
+                        (true, 0) => Arguments::Unrecorded,
+                        (true, _) => Arguments::Parameters,
+                        (false, _) => Arguments::Literals,
+                    };
+                    let call_args = match arguments {
+                        Arguments::Unrecorded => 0,
+                        _ => fnv1a64(statement.as_bytes()).wrapping_add(d.parameters) | 1,
+                    };
+                    let system = strings.intern(system);
+                    (
+                        crate::model::OpKind::Db,
+                        system,
+                        label,
+                        (call_args, arguments),
+                    )
+                }
+                Classified::Other {
+                    kind: op_kind,
+                    system,
+                    label,
+                } => {
+                    // A request's full URL is all its arguments only when it sends no body.
+                    let bodiless = d.op.http_method.as_deref().is_some_and(|m| {
+                        ["GET", "HEAD", "OPTIONS", "DELETE"]
+                            .iter()
+                            .any(|b| m.eq_ignore_ascii_case(b))
+                    });
+                    let call_args = match (kind, d.op.url_full.as_deref()) {
+                        (SpanKind::Client, Some(url)) if bodiless && !url.is_empty() => {
+                            (fnv1a64(url.as_bytes()) | 1, Arguments::Url)
+                        }
+                        _ => (0, Arguments::Unrecorded),
+                    };
+                    (
+                        op_kind,
+                        strings.intern(system),
+                        strings.intern(&label),
+                        call_args,
+                    )
+                }
+            };
         let code_location = match (&d.code_function, &d.code_filepath, d.code_lineno) {
             (None, None, _) => Sym::EMPTY,
             (f, file, line) => {
@@ -366,6 +384,7 @@ impl SpanBatch {
             },
             code_location,
             call_args,
+            arguments,
             level_value: d
                 .level
                 .as_deref()
@@ -423,6 +442,47 @@ mod tests {
             0,
             "no parameter recorded"
         );
+    }
+
+    /// How one client span's arguments come out of its attributes.
+    fn arguments_of(attributes: &[(&'static str, &'static str)]) -> (Arguments, u64) {
+        let mut d = SpanDraft {
+            trace_id: Some(TraceId([1; 16])),
+            span_id: Some(SpanId([1; 8])),
+            parent_span_id: Some(SpanId::NONE),
+            start_unix_ns: 1,
+            end_unix_ns: 2,
+            kind: SpanKind::Client,
+            ..SpanDraft::default()
+        };
+        for &(key, value) in attributes {
+            d.set(key, AttrValue::Str(Cow::Borrowed(value)));
+        }
+        let mut batch = SpanBatch::new(None);
+        batch.push(d, &ResourceDraft::new(None), String::new);
+        (batch.spans[0].arguments, batch.spans[0].call_args)
+    }
+
+    #[test]
+    fn arguments_are_recorded_only_where_the_span_holds_them_all() {
+        let url = ("url.full", "http://orders/audit/events?x=1");
+        let (args, hash) = arguments_of(&[("http.request.method", "GET"), url]);
+        assert_eq!(args, Arguments::Url);
+        assert_ne!(hash, 0);
+        for method in ["POST", "PUT", "PATCH"] {
+            let (args, hash) = arguments_of(&[("http.request.method", method), url]);
+            assert_eq!((args, hash), (Arguments::Unrecorded, 0), "{method}: a body");
+        }
+        let db = ("db.system.name", "postgresql");
+        let (args, _) = arguments_of(&[db, ("db.query.text", "select * from t where id = 7")]);
+        assert_eq!(args, Arguments::Literals);
+        let placeholders = ("db.query.text", "select * from t where id = %s");
+        assert_eq!(
+            arguments_of(&[db, placeholders]),
+            (Arguments::Unrecorded, 0)
+        );
+        let (args, _) = arguments_of(&[db, placeholders, ("db.query.parameter.0", "7")]);
+        assert_eq!(args, Arguments::Parameters);
     }
 
     #[test]

@@ -291,11 +291,32 @@ fn lex(sql: &str, dialect: Dialect, tokens: &mut Vec<Token>) -> bool {
                 i += 2;
                 Kind::Op
             }
-            b':' if next.is_some_and(|n| n.is_ascii_alphabetic() || n == b'_') => {
+            // `:name`, and `:1` where a value may stand (not an array slice's `1:2`).
+            b':' if next.is_some_and(|n| n.is_ascii_alphabetic() || n == b'_')
+                || next.is_some_and(|n| n.is_ascii_digit()) && value_may_follow(tokens, sql) =>
+            {
                 i += 1;
                 while i < s.len() && is_word_byte(s[i]) {
                     i += 1;
                 }
+                placeholders = true;
+                Kind::Value
+            }
+            // SQL Server's `@p1` and `@name` (never MySQL's `@@system_variable`).
+            b'@' if next.is_some_and(|n| n.is_ascii_alphabetic() || n == b'_') => {
+                i += 1;
+                while i < s.len() && is_word_byte(s[i]) {
+                    i += 1;
+                }
+                placeholders = true;
+                Kind::Value
+            }
+            // Python DB-API's `%s` and `%(name)s` (psycopg's `%b` and `%t` too) where a value
+            // may stand, never the modulo operator (`a %s` is `a` modulo `s`).
+            b'%' if value_may_follow(tokens, sql)
+                && let Some(end) = pyformat_end(s, i) =>
+            {
+                i = end;
                 placeholders = true;
                 Kind::Value
             }
@@ -311,11 +332,7 @@ fn lex(sql: &str, dialect: Dialect, tokens: &mut Vec<Token>) -> bool {
             // with the number.
             b'-' | b'+'
                 if next.is_some_and(|n| n.is_ascii_digit() || n == b'.')
-                    && tokens.last().is_none_or(|t| match t.kind {
-                        Kind::Op | Kind::Open | Kind::Comma => true,
-                        Kind::Word => is_spaced_keyword(t.text(sql)),
-                        _ => false,
-                    }) =>
+                    && value_may_follow(tokens, sql) =>
             {
                 i = skip_number(s, i + 1);
                 Kind::Value
@@ -380,6 +397,33 @@ fn lex(sql: &str, dialect: Dialect, tokens: &mut Vec<Token>) -> bool {
         tokens.push(Token::new(kind, start, i));
     }
     placeholders
+}
+
+/// Where a parameter may stand: after an operator, an opening parenthesis, a comma or a
+/// keyword, or at the start.
+fn value_may_follow(tokens: &[Token], sql: &str) -> bool {
+    tokens.last().is_none_or(|t| match t.kind {
+        Kind::Op | Kind::Open | Kind::Comma => true,
+        Kind::Word => {
+            is_spaced_keyword(t.text(sql)) || t.is_word(sql, "limit") || t.is_word(sql, "offset")
+        }
+        _ => false,
+    })
+}
+
+/// The end of a pyformat placeholder at `start` (a `%`): `%s`, `%b`, `%t` or `%(name)s`, not
+/// followed by a word character.
+fn pyformat_end(s: &[u8], start: usize) -> Option<usize> {
+    let mut i = start + 1;
+    if s.get(i) == Some(&b'(') {
+        i += 1 + s[i + 1..].iter().position(|&b| b == b')')?;
+        i += 1;
+    }
+    if !matches!(s.get(i), Some(b's' | b'b' | b't')) {
+        return None;
+    }
+    i += 1;
+    (!s.get(i).copied().is_some_and(is_word_byte)).then_some(i)
 }
 
 /// End of a quoted run starting at `start` (the opening quote); a doubled quote is an escaped
@@ -671,6 +715,81 @@ mod tests {
         );
         assert_eq!(fp("select `Order` from db2.t"), "select `Order` from db2.t");
         assert_eq!(fp("select a::text"), "select a::text");
+    }
+
+    /// Every placeholder style of every driver, and literals as a log or a sanitizing
+    /// instrumentation records them, give one fingerprint in both dialects.
+    #[test]
+    fn every_placeholder_style_is_one_statement() {
+        let styles = [
+            (
+                "literals (a log, MySQL's slow log)",
+                "SELECT * FROM t WHERE id = 42 AND name = 'x' LIMIT 10",
+            ),
+            (
+                "? (JDBC, ODBC, MySQL drivers, sanitized spans)",
+                "select * from t where id = ? and name = ? limit ?",
+            ),
+            (
+                "$n (PostgreSQL, pg_stat_statements)",
+                "select * from t where id = $1 and name = $2 limit $3",
+            ),
+            (
+                "%s (Python DB-API pyformat)",
+                "select * from t where id = %s and name = %s limit %s",
+            ),
+            (
+                "%(name)s (Python DB-API, SQLAlchemy)",
+                "select * from t where id = %(id_1)s and name = %(name)s limit %(param_1)s",
+            ),
+            (
+                "%b and %t (psycopg 3)",
+                "select * from t where id = %b and name = %t limit %s",
+            ),
+            (
+                ":name (Oracle, SQLAlchemy text)",
+                "select * from t where id = :id and name = :name limit :n",
+            ),
+            (
+                ":n (Oracle numbered)",
+                "select * from t where id = :1 and name = :2 limit :3",
+            ),
+            (
+                "@name (SQL Server)",
+                "select * from t where id = @p1 and name = @name limit @p3",
+            ),
+        ];
+        let want = fingerprint_pg(styles[0].1);
+        assert_eq!(
+            want.text,
+            "select * from t where id = ? and name = ? limit ?"
+        );
+        for (style, sql) in styles {
+            for dialect in [Dialect::Postgres, Dialect::Mysql] {
+                let got = fingerprint(sql, dialect);
+                assert_eq!(
+                    (got.id, &got.text),
+                    (want.id, &want.text),
+                    "{style} in {dialect:?}"
+                );
+                assert_eq!(got.has_placeholders, style != styles[0].0, "{style}");
+            }
+        }
+        // What is not a placeholder stays as it was.
+        assert_eq!(
+            fp("select a % s, a %s, b%(c)s from t"),
+            "select a % s, a % s, b % (c) s from t"
+        );
+        assert_eq!(fp("select a %status from t"), "select a % status from t");
+        assert_eq!(fp("select a[1:2] from t"), "select a [ ? : ? ] from t");
+        assert_eq!(
+            fingerprint("select @@version, @@global.x", Dialect::Mysql).text,
+            "select @@ version, @@ global.x"
+        );
+        assert_eq!(
+            fp("select * from t where a @> b"),
+            "select * from t where a @> b"
+        );
     }
 
     #[test]

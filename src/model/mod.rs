@@ -75,6 +75,47 @@ impl SpanKind {
     }
 }
 
+/// How a call's arguments were recorded, which decides whether two calls can be told to be
+/// the same call made again.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    serde::Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Arguments {
+    /// Not recorded: placeholders without parameter values, a request body, or no call text.
+    #[default]
+    Unrecorded,
+    /// Literal values in the statement text.
+    Literals,
+    /// `db.query.parameter.*` attributes beside a statement with placeholders.
+    Parameters,
+    /// The full URL of a request without a body (GET, HEAD, OPTIONS, DELETE).
+    Url,
+}
+
+impl Arguments {
+    /// The name used in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Arguments::Unrecorded => "unrecorded",
+            Arguments::Literals => "literals",
+            Arguments::Parameters => "parameters",
+            Arguments::Url => "url",
+        }
+    }
+}
+
 /// One span, as the analyses need it. Times are integer nanoseconds since the Unix epoch.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Span {
@@ -114,6 +155,8 @@ pub struct Span {
     /// `db.query.parameter.*` values, or the full URL); 0 when they were not recorded. Equal
     /// non-zero values mean the same call made again.
     pub call_args: u64,
+    /// How the call's arguments were recorded: what `call_args` hashes.
+    pub arguments: Arguments,
     /// A database span that ran no statement and no named operation: opening or checking out
     /// a connection (`pg-pool.connect`). It is an operation with its time, never a call that
     /// could be batched or run concurrently with the query it precedes.

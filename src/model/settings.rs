@@ -67,12 +67,22 @@ impl DetectorThresholds {
                 "n_plus_one.min_repeats must be at least 2",
             ),
             (
+                self.n_plus_one.min_call_repeats >= 2,
+                "n_plus_one.min_call_repeats must be at least 2",
+            ),
+            (
                 self.n_plus_one.min_redundant >= 1,
                 "n_plus_one.min_redundant must be at least 1",
             ),
             (
-                self.fanout.min_saving_ms.is_finite() && self.fanout.min_saving_ms >= 0.0,
-                "fanout.min_saving_ms must be a number of milliseconds, 0 or more",
+                [
+                    self.fanout.min_saving_ms,
+                    self.fanout.min_db_saving_ms,
+                    self.fanout.max_gap_ms,
+                ]
+                .iter()
+                .all(|v| v.is_finite() && *v >= 0.0),
+                "fanout.min_saving_ms, min_db_saving_ms and max_gap_ms must be numbers of milliseconds, 0 or more",
             ),
             (
                 (0.0..=100.0).contains(&self.fanout.min_saving_percent),
@@ -115,42 +125,79 @@ impl DetectorThresholds {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct NPlusOneThresholds {
-    /// Calls with distinct arguments under one parent that make an N+1.
+    /// Queries with distinct arguments under one parent that make an N+1.
     pub min_repeats: u64,
-    /// Extra calls with the same arguments under one parent that make a redundant call.
+    /// HTTP or RPC calls, or messages sent, with distinct arguments under one parent that make
+    /// an N+1: fewer than queries, as each is a round trip to another service.
+    pub min_call_repeats: u64,
+    /// Extra calls with the same recorded arguments under one parent that make a redundant
+    /// call (1: the second identical call is one too many).
     pub min_redundant: u64,
+}
+
+impl NPlusOneThresholds {
+    /// Distinct calls that make an N+1 of operations of this kind.
+    pub fn min_repeats_of(&self, kind: super::OpKind) -> u64 {
+        match kind {
+            super::OpKind::Db => self.min_repeats,
+            _ => self.min_call_repeats,
+        }
+    }
 }
 
 impl Default for NPlusOneThresholds {
     fn default() -> Self {
         NPlusOneThresholds {
             min_repeats: 5,
-            min_redundant: 2,
+            min_call_repeats: 3,
+            min_redundant: 1,
         }
     }
 }
 
-/// Thresholds.
+/// Thresholds (`[detectors.fanout]` in chokepoint.toml). A fan-out qualifies in a trace when
+/// its saving reaches both the time threshold of its calls' kind and the share of the parent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(default, deny_unknown_fields)]
 pub struct FanoutThresholds {
-    /// Saving that qualifies, ms.
+    /// Saving that qualifies when any of the calls is an HTTP or RPC call or a message, ms.
     pub min_saving_ms: f64,
+    /// Saving that qualifies when every call is a database statement, ms: a query costs an
+    /// order of magnitude less than a call to another service.
+    pub min_db_saving_ms: f64,
     /// Saving that qualifies, in percent of the parent's duration.
     pub min_saving_percent: f64,
+    /// Largest gap between one call's end and the next one's start, ms: calls further apart
+    /// are not one fan-out.
+    pub max_gap_ms: f64,
     /// Share of the parent operation's traces it must occur in, percent.
     pub min_trace_percent: f64,
-    /// Traces it must occur in.
+    /// Traces it must occur in (1: one recorded trace is enough).
     pub min_traces: u64,
+}
+
+impl FanoutThresholds {
+    /// The saving that qualifies a fan-out of calls of these kinds, ns.
+    pub fn min_saving_ns(&self, kinds: impl IntoIterator<Item = super::OpKind>) -> u64 {
+        let only_db = kinds.into_iter().all(|k| k == super::OpKind::Db);
+        let ms = if only_db {
+            self.min_db_saving_ms
+        } else {
+            self.min_saving_ms
+        };
+        (ms * 1e6) as u64
+    }
 }
 
 impl Default for FanoutThresholds {
     fn default() -> Self {
         FanoutThresholds {
-            min_saving_ms: 20.0,
+            min_saving_ms: 10.0,
+            min_db_saving_ms: 1.0,
             min_saving_percent: 10.0,
+            max_gap_ms: 100.0,
             min_trace_percent: 20.0,
-            min_traces: 3,
+            min_traces: 1,
         }
     }
 }

@@ -6,6 +6,7 @@
 //! The detectors that fill these records live in `analysis::detect`, one module each; the
 //! records live here because the report, which holds them, sits below the analysis.
 
+use crate::model::Arguments;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -14,7 +15,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(untagged)]
 pub enum Evidence {
-    /// `n_plus_one_db`, `n_plus_one_http`.
+    /// `n_plus_one_db`, `n_plus_one_http`, `n_plus_one_message`.
     NPlusOne(NPlusOneEvidence),
     /// `sequential_fanout`.
     Fanout(FanoutEvidence),
@@ -32,6 +33,10 @@ pub enum Evidence {
 /// N+1 queries or calls.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct NPlusOneEvidence {
+    /// How the calls' arguments were recorded, each way once (empty in reports of versions
+    /// before it was recorded).
+    #[serde(default)]
+    pub arguments: Vec<Arguments>,
     /// Distinct argument sets per affected trace, median (unrecorded arguments count as
     /// distinct).
     pub distinct_arguments_median: u64,
@@ -52,6 +57,10 @@ pub struct NPlusOneEvidence {
 /// The same call made again with the same arguments.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct RedundantEvidence {
+    /// How the calls' arguments were recorded (never `unrecorded`: a repeat is only known from
+    /// recorded arguments; empty in reports of versions before it was recorded).
+    #[serde(default)]
+    pub arguments: Vec<Arguments>,
     /// Share of all requests it occurs in.
     pub fraction_of_requests: f64,
     /// The repeated calls' recorded durations per request of all levels, ms.
@@ -346,9 +355,16 @@ fn texts(items: &[String]) -> Fact<'_> {
     Fact::List(items.iter().map(|s| Fact::Text(s)).collect())
 }
 
+/// How a finding's calls' arguments were recorded.
+fn arguments(ways: &[Arguments]) -> Named<'static> {
+    let ways = ways.iter().map(|a| Fact::Text(a.as_str())).collect();
+    ("arguments", Fact::List(ways))
+}
+
 impl NPlusOneEvidence {
     fn facts(&self) -> Vec<Named<'_>> {
         let mut f = vec![
+            arguments(&self.arguments),
             (
                 "distinct arguments median",
                 Fact::Count(self.distinct_arguments_median),
@@ -372,6 +388,7 @@ impl NPlusOneEvidence {
 impl RedundantEvidence {
     fn facts(&self) -> Vec<Named<'_>> {
         let mut f = vec![
+            arguments(&self.arguments),
             fraction_of_requests(self.fraction_of_requests),
             (
                 "recorded ms per request",

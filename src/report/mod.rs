@@ -345,6 +345,8 @@ pub enum FindingKind {
     NPlusOneDb,
     /// The same HTTP or RPC call, with different arguments, repeated under one parent.
     NPlusOneHttp,
+    /// The same message sent again and again under one parent: one publish per item.
+    NPlusOneMessage,
     /// The same call with the same arguments made again under one parent.
     RedundantCall,
     /// Independent downstream calls made one after another.
@@ -359,9 +361,10 @@ pub enum FindingKind {
 
 impl FindingKind {
     /// Every kind, in the order reports list them.
-    pub const ALL: [FindingKind; 7] = [
+    pub const ALL: [FindingKind; 8] = [
         FindingKind::NPlusOneDb,
         FindingKind::NPlusOneHttp,
+        FindingKind::NPlusOneMessage,
         FindingKind::RedundantCall,
         FindingKind::SequentialFanout,
         FindingKind::SyncChain,
@@ -374,6 +377,7 @@ impl FindingKind {
         match self {
             FindingKind::NPlusOneDb => ("n_plus_one_db", "N+1 queries"),
             FindingKind::NPlusOneHttp => ("n_plus_one_http", "N+1 calls"),
+            FindingKind::NPlusOneMessage => ("n_plus_one_message", "N+1 messages"),
             FindingKind::RedundantCall => ("redundant_call", "Redundant calls"),
             FindingKind::SequentialFanout => ("sequential_fanout", "Sequential fan-out"),
             FindingKind::SyncChain => ("sync_chain", "Deep synchronous chain"),

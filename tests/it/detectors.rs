@@ -7,7 +7,7 @@ use crate::common::analyze;
 use crate::common::{SpanMaker, dataset};
 use chokepoint::analysis::Options;
 use chokepoint::model::settings::DetectorThresholds;
-use chokepoint::model::{OpKind, Span, SpanKind};
+use chokepoint::model::{Arguments, OpKind, Span, SpanKind};
 use chokepoint::report::{Confidence, Finding, FindingKind, Report};
 use chokepoint_synth::Rng;
 use proptest::prelude::*;
@@ -31,7 +31,7 @@ impl Traces {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn add(
+    pub fn add(
         &mut self,
         trace: u64,
         parent: u64,
@@ -49,6 +49,11 @@ impl Traces {
             .span(trace, id, parent, start, end, service, name, kind);
         span.op_kind = op_kind;
         span.call_args = call_args;
+        span.arguments = match (call_args, op_kind) {
+            (0, _) => Arguments::Unrecorded,
+            (_, OpKind::Db) => Arguments::Literals,
+            _ => Arguments::Url,
+        };
         if op_kind == OpKind::Db {
             span.op_system = self.maker.strings.intern("postgresql");
         }
@@ -824,4 +829,203 @@ fn a_mysql_full_scan_is_a_suspect_on_its_table_and_columns() {
         "{:?}",
         report.near_misses
     );
+}
+
+/// `count` calls of `label` of one kind under a root of `root_ms`, one every `step_ms` from 1 ms,
+/// each `len_ms` long, with arguments from `args(i)` (0: not recorded).
+#[allow(clippy::too_many_arguments)]
+fn repeated_calls(
+    label: &str,
+    span_kind: SpanKind,
+    op_kind: OpKind,
+    count: i64,
+    step_ms: i64,
+    len_ms: i64,
+    root_ms: i64,
+    args: impl Fn(i64) -> u64,
+) -> Report {
+    let mut t = Traces::new();
+    let root = t.root(1, (0, ms(root_ms)), "web", "GET /basket");
+    for i in 0..count {
+        let at = ms(1 + step_ms * i);
+        t.add(
+            1,
+            root,
+            (at, at + ms(len_ms)),
+            "web",
+            label,
+            span_kind,
+            op_kind,
+            args(i),
+        );
+    }
+    t.analyze(&Options::default())
+}
+
+#[test]
+fn repeats_with_unrecorded_arguments_are_an_n_plus_one_never_redundant() {
+    // Placeholders without parameters: ten identical texts may be ten different ids.
+    let report = repeated_calls(ITEM, SpanKind::Client, OpKind::Db, 10, 5, 4, 60, |_| 0);
+    assert!(of_kind(&report, FindingKind::RedundantCall).is_empty());
+    let f = of_kind(&report, FindingKind::NPlusOneDb)[0];
+    assert_eq!(evidence!(f, NPlusOne).arguments, [Arguments::Unrecorded]);
+    assert_eq!(f.confidence, Confidence::Medium);
+    // Two calls with the same recorded arguments: the second is redundant, a read, so cached.
+    let report = repeated_calls(ITEM, SpanKind::Client, OpKind::Db, 2, 5, 4, 20, |_| 7);
+    let f = of_kind(&report, FindingKind::RedundantCall)[0];
+    assert_eq!(evidence!(f, Redundant).arguments, [Arguments::Literals]);
+    assert!(
+        f.suggestion.contains("reuse the first result"),
+        "{}",
+        f.suggestion
+    );
+    // Two calls with unrecorded arguments: nothing at all.
+    let report = repeated_calls(ITEM, SpanKind::Client, OpKind::Db, 2, 5, 4, 20, |_| 0);
+    assert!(report.findings.is_empty(), "{:#?}", report.findings);
+}
+
+#[test]
+fn writes_are_never_told_to_cache() {
+    let insert = "insert into audit (sku) values (?)";
+    // A repeated identical write: a duplicate to drop, not a result to reuse.
+    let report = repeated_calls(insert, SpanKind::Client, OpKind::Db, 2, 5, 4, 20, |_| 7);
+    let f = of_kind(&report, FindingKind::RedundantCall)[0];
+    assert!(!f.suggestion.contains("cache the") && f.suggestion.contains("must not be cached"));
+    // An insert per item: one multi-row statement.
+    let report = repeated_calls(insert, SpanKind::Client, OpKind::Db, 6, 5, 4, 40, |i| {
+        i as u64 + 1
+    });
+    let f = of_kind(&report, FindingKind::NPlusOneDb)[0];
+    assert!(f.suggestion.contains("multi-row"), "{}", f.suggestion);
+    // An update per item: one set-based statement.
+    let update = "update stock set quantity = quantity - ? where sku = ?";
+    let report = repeated_calls(update, SpanKind::Client, OpKind::Db, 6, 5, 4, 40, |i| {
+        i as u64 + 1
+    });
+    let f = of_kind(&report, FindingKind::NPlusOneDb)[0];
+    assert!(
+        f.suggestion.contains("one statement over all their keys"),
+        "{}",
+        f.suggestion
+    );
+    // A POST per item, bodies unrecorded: an N+1 of calls, sent in bulk, never cached.
+    let post = "POST orders/audit/events";
+    let report = repeated_calls(post, SpanKind::Client, OpKind::Http, 3, 12, 10, 40, |_| 0);
+    assert!(of_kind(&report, FindingKind::RedundantCall).is_empty());
+    let f = of_kind(&report, FindingKind::NPlusOneHttp)[0];
+    assert!(f.suggestion.contains("bulk") && f.suggestion.contains("none can be cached"));
+    // A GET per item is fetched in one call.
+    let get = "GET catalog/items/{id}";
+    let report = repeated_calls(get, SpanKind::Client, OpKind::Http, 3, 12, 10, 40, |i| {
+        i as u64 + 1
+    });
+    assert!(
+        of_kind(&report, FindingKind::NPlusOneHttp)[0]
+            .suggestion
+            .contains("batch endpoint")
+    );
+    // Two distinct calls are no loop.
+    let report = repeated_calls(get, SpanKind::Client, OpKind::Http, 2, 12, 10, 40, |i| {
+        i as u64 + 1
+    });
+    assert!(of_kind(&report, FindingKind::NPlusOneHttp).is_empty());
+}
+
+#[test]
+fn messages_published_in_a_loop_are_an_n_plus_one_of_messages() {
+    let publish = "orders publish";
+    let report = repeated_calls(
+        publish,
+        SpanKind::Producer,
+        OpKind::Messaging,
+        4,
+        3,
+        2,
+        20,
+        |_| 0,
+    );
+    let f = of_kind(&report, FindingKind::NPlusOneMessage)[0];
+    assert_eq!(f.occurrences_max, 4);
+    assert!(f.suggestion.contains("batch"), "{}", f.suggestion);
+    // Two messages are no loop; consumers are not sends.
+    let report = repeated_calls(
+        publish,
+        SpanKind::Producer,
+        OpKind::Messaging,
+        2,
+        3,
+        2,
+        20,
+        |_| 0,
+    );
+    assert!(report.findings.is_empty(), "{:#?}", report.findings);
+    let report = repeated_calls(
+        publish,
+        SpanKind::Consumer,
+        OpKind::Messaging,
+        4,
+        3,
+        2,
+        20,
+        |_| 0,
+    );
+    assert!(of_kind(&report, FindingKind::NPlusOneMessage).is_empty());
+}
+
+/// One trace: a parent of `parent_ms` calling `first` for `len_ms[0]` ms, then after `gap_ms`
+/// `second` for `len_ms[1]` ms.
+fn two_calls(op_kind: OpKind, parent_ms: i64, len_ms: [i64; 2], gap_ms: i64) -> Report {
+    let mut t = Traces::new();
+    let root = t.root(1, (0, ms(parent_ms)), "web", "GET /page");
+    let (a, b) = match op_kind {
+        OpKind::Db => (ITEM, USER),
+        _ => ("GET stock/{id}", "GET prices/{id}"),
+    };
+    let first_end = 1 + len_ms[0];
+    t.add(
+        1,
+        root,
+        (ms(1), ms(first_end)),
+        "web",
+        a,
+        SpanKind::Client,
+        op_kind,
+        1,
+    );
+    let second = first_end + gap_ms;
+    t.add(
+        1,
+        root,
+        (ms(second), ms(second + len_ms[1])),
+        "web",
+        b,
+        SpanKind::Client,
+        op_kind,
+        2,
+    );
+    t.analyze(&Options::default())
+}
+
+#[test]
+fn a_fan_out_needs_the_time_and_the_share_and_calls_close_in_time() {
+    let found = |r: &Report| of_kind(r, FindingKind::SequentialFanout).len();
+    // One recorded trace is enough: 30 ms saved of a 100 ms request.
+    assert_eq!(found(&two_calls(OpKind::Http, 100, [40, 30], 1)), 1);
+    // Calls in a 3 ms request: 50% of the parent, but 1 ms is not worth a call's concurrency.
+    assert_eq!(found(&two_calls(OpKind::Http, 3, [1, 1], 0)), 0);
+    // 12 ms saved of a 2 s request: the time, not the share.
+    assert_eq!(found(&two_calls(OpKind::Http, 2000, [40, 12], 0)), 0);
+    // Two calls 10 s apart are not one fan-out, however much they would "save".
+    assert_eq!(
+        found(&two_calls(OpKind::Http, 20_000, [4000, 4000], 10_000)),
+        0
+    );
+    // Two queries saving 2 ms of a 10 ms request: a database fan-out.
+    assert_eq!(found(&two_calls(OpKind::Db, 10, [3, 2], 0)), 1);
+    // Two queries saving 0.2 ms: below the database threshold.
+    let mut t = Traces::new();
+    let root = t.root(1, (0, ms(1)), "web", "GET /summary");
+    t.query(1, root, (100_000, 400_000), "web", ITEM, 1);
+    t.query(1, root, (400_000, 600_000), "web", USER, 2);
+    assert_eq!(found(&t.analyze(&Options::default())), 0);
 }

@@ -443,8 +443,9 @@ fn levels_from_an_attribute_of_the_root_span_or_its_resource() {
             .map(|l| (l.name.as_str(), l.requests))
             .collect();
         assert_eq!(levels, [("low", 300), ("200", 300)], "{file}");
+        // 300 arrivals of a 200 per second process: the rate is near 200, not exact.
         assert!(
-            (report.levels[1].rps - 200.0).abs() < 2.0,
+            (report.levels[1].rps - 200.0).abs() < 5.0,
             "{}",
             report.levels[1].rps
         );

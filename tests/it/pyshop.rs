@@ -13,17 +13,9 @@ use serde_json::Value;
 const KNOWN_GAPS: &[&str] = &[
     // Four steps with idle gaps become levels that do not exist (one of 0 requests).
     "levels",
-    // psycopg's `%s` and SQLAlchemy's parameters: the lazy-load N+1 is called redundant.
-    "n_plus_one_db orders GET /history/<int:customer_id>",
     // No detector sees a wait that no span records, nor lock waits, as saturation yet.
     "saturation inventory GET /reserve/<int:sku>",
     "saturation orders POST /place/<int:customer_id>",
-    // One repeat of the same GET is under the redundant-call threshold.
-    "redundant_call gateway GET /product/<int:sku>",
-    // POSTs whose bodies were not recorded are called redundant.
-    "n_plus_one_http gateway GET /basket/<int:customer_id>",
-    // The control endpoint's two dependent queries get a fan-out finding.
-    "control gateway GET /summary/<int:customer_id>",
 ];
 
 fn report() -> Report {

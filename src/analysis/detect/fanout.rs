@@ -1,11 +1,17 @@
 //! Sequential fan-out: a parent that calls two or more different downstream operations one
-//! after another, where issuing them concurrently would save time. The candidate set is, among
-//! the parent's calls that do not repeat (repeats are loops) and do not overlap, the one whose
-//! sum minus its longest call is largest (by recorded durations); it qualifies when that saving
-//! reaches `min_saving_ms` or `min_saving_percent` of the parent. The finding is reported only
-//! when it happens in a steady share of the parent's traces (checked when aggregating), and its
-//! confidence is high only when the calls' order varies across traces: a fixed order may be a
-//! data dependency.
+//! after another, where issuing them concurrently would save time. The candidates are the
+//! parent's calls that do not repeat (repeats are loops), split where one call starts more than
+//! `max_gap_ms` after the calls before it ended (calls far apart are not one fan-out); within
+//! each group, the set of non-overlapping calls whose sum minus its longest call is largest (by
+//! recorded durations). Connection checkouts and transaction control are never calls.
+//!
+//! Across traces, a parent's fan-out is reported when it happens in a steady share of the
+//! parent's traces (one recorded trace is enough on its own) and its mean saving per trace
+//! reaches both the time threshold of its calls' kind (database statements cost an order of
+//! magnitude less than calls to other services) and `min_saving_percent` of the parent's mean
+//! duration. The means are judged, not each trace, so that a saving that varies around the
+//! threshold from trace to trace gives the same answer on every run. Its confidence is high
+//! only when the calls' order varies across traces: a fixed order may be a data dependency.
 
 use super::aggregate::Group;
 use super::{Conclusion, Detail, Miss, Occurrence, TraceDetector, TraceView, Verdict};
@@ -26,6 +32,8 @@ pub struct Sequence {
     pub min_gap_ns: i64,
     /// What running them concurrently would save by recorded durations, ns.
     pub recorded_saving_ns: u64,
+    /// The parent's recorded duration, ns.
+    pub parent_ns: u64,
 }
 
 /// The sequential fan-out detector.
@@ -41,9 +49,9 @@ impl TraceDetector for SequentialFanout {
         view: &TraceView,
         options: &DetectorThresholds,
         found: &mut Vec<Occurrence>,
-        missed: &mut Vec<Miss>,
+        _: &mut Vec<Miss>,
     ) {
-        detect(view, &options.fanout, found, missed);
+        detect(view, &options.fanout, found);
     }
 
     /// A fan-out is keyed by its parent alone: which calls it makes varies from trace to
@@ -62,6 +70,7 @@ impl TraceDetector for SequentialFanout {
     fn merge(&self, into: &mut Detail, from: Detail) {
         if let (Detail::Sequence(a), Detail::Sequence(b)) = (into, from) {
             a.recorded_saving_ns += b.recorded_saving_ns;
+            a.parent_ns += b.parent_ns;
         }
     }
 
@@ -73,7 +82,7 @@ impl TraceDetector for SequentialFanout {
         let mut in_traces: HashMap<OpKey, u64> = HashMap::default();
         let mut pairs: HashSet<(OpKey, OpKey)> = HashSet::default();
         let mut gaps_ns: Vec<i64> = Vec::new();
-        let mut recorded_saving_ns = 0;
+        let (mut recorded_saving_ns, mut parent_ns) = (0, 0);
         for occurrence in &group.occurrences {
             for &call in &occurrence.pattern {
                 *in_traces.entry(call).or_default() += 1;
@@ -84,6 +93,7 @@ impl TraceDetector for SequentialFanout {
                 }
                 gaps_ns.push(s.min_gap_ns);
                 recorded_saving_ns += s.recorded_saving_ns;
+                parent_ns += s.parent_ns;
             }
         }
         let mut calls: Vec<(OpKey, u64)> = in_traces.into_iter().collect();
@@ -104,11 +114,27 @@ impl TraceDetector for SequentialFanout {
         let traces = group.traces();
         let parent_traces = group.traces_with(group.parent).max(1);
         let percent = traces as f64 * 100.0 / parent_traces as f64;
-        if percent < o.min_trace_percent || traces < o.min_traces {
-            let rule = format!(
+        let mean_saving_ns = stats::div_round(recorded_saving_ns, traces.max(1));
+        let min_saving_ns = o.min_saving_ns(calls.iter().map(|(k, _)| k.kind));
+        let rule = if percent < o.min_trace_percent || traces < o.min_traces {
+            Some(format!(
                 "in {percent:.1}% of the parent's traces ({traces}), needs {}% and {} traces",
                 o.min_trace_percent, o.min_traces
-            );
+            ))
+        } else if mean_saving_ns < min_saving_ns
+            || (recorded_saving_ns as f64) * 100.0 < o.min_saving_percent * parent_ns as f64
+        {
+            Some(format!(
+                "saves {} ms per trace on average, {:.1}% of the parent; needs {} ms and {}%",
+                stats::ms(mean_saving_ns),
+                recorded_saving_ns as f64 * 100.0 / parent_ns.max(1) as f64,
+                stats::ms(min_saving_ns),
+                o.min_saving_percent
+            ))
+        } else {
+            None
+        };
+        if let Some(rule) = rule {
             return Conclusion {
                 fingerprint,
                 outcome: Err(rule),
@@ -150,30 +176,15 @@ impl TraceDetector for SequentialFanout {
             }),
         }
     }
-
-    fn near_miss_rule(&self, _: FindingKind, closest: u64, options: &DetectorThresholds) -> String {
-        let o = &options.fanout;
-        format!(
-            "saves {} ms at most, needs {} ms or {}% of the parent",
-            stats::ms(closest),
-            o.min_saving_ms,
-            o.min_saving_percent
-        )
-    }
 }
 
 /// Calls considered per parent; more are rare and the search is cubic.
 const MAX_CALLS: usize = 24;
 
 /// Finds sequential fan-outs under every span of the trace.
-fn detect(
-    view: &TraceView,
-    options: &FanoutThresholds,
-    found: &mut Vec<Occurrence>,
-    missed: &mut Vec<Miss>,
-) {
+fn detect(view: &TraceView, options: &FanoutThresholds, found: &mut Vec<Occurrence>) {
     let tree = view.tree;
-    let min_saving_ns = (options.min_saving_ms * 1e6) as u64;
+    let max_gap_ns = (options.max_gap_ms * 1e6) as i64;
     for parent in 0..tree.len() as Node {
         let mut calls: Vec<Node> = tree
             .children(parent)
@@ -193,25 +204,15 @@ fn detect(
         };
         calls.retain(|&c| !repeats(key(c)));
         calls.sort_unstable_by_key(|&c| (tree.span(c).start_unix_ns, tree.span(c).span_id));
-        calls.truncate(MAX_CALLS);
-        let Some((set, recorded_saving)) = best_sequential_set(view, &calls) else {
+        let Some((set, recorded_saving)) = close_in_time(view, &calls, max_gap_ns)
+            .into_iter()
+            .filter_map(|group| best_sequential_set(view, &group[..group.len().min(MAX_CALLS)]))
+            .max_by_key(|(_, saving)| *saving)
+        else {
             continue;
         };
-        let parent_ns = view.duration(parent);
-        let parent_key = key(parent);
         let mut pattern: Vec<OpKey> = set.iter().map(|&c| key(c)).collect();
         pattern.sort_unstable();
-        let qualifies = recorded_saving >= min_saving_ns
-            || recorded_saving as f64 * 100.0 >= options.min_saving_percent * parent_ns as f64;
-        if !qualifies {
-            missed.push(Miss {
-                kind: FindingKind::SequentialFanout,
-                parent: parent_key,
-                pattern,
-                value: recorded_saving,
-            });
-            continue;
-        }
         let costs: Vec<u64> = set
             .iter()
             .map(|&c| view.subtree_cp_ns[c as usize])
@@ -224,7 +225,7 @@ fn detect(
             .unwrap_or(0);
         found.push(Occurrence {
             kind: FindingKind::SequentialFanout,
-            parent: parent_key,
+            parent: key(parent),
             pattern,
             count: set.len() as u64,
             cost_ns: cost,
@@ -235,9 +236,27 @@ fn detect(
                 order: set.iter().map(|&c| key(c)).collect(),
                 min_gap_ns,
                 recorded_saving_ns: recorded_saving,
+                parent_ns: view.duration(parent),
             }),
         });
     }
+}
+
+/// `calls` (sorted by start) in groups, split where a call starts more than `max_gap_ns` after
+/// every call before it ended.
+fn close_in_time<'c>(view: &TraceView, calls: &'c [Node], max_gap_ns: i64) -> Vec<&'c [Node]> {
+    let mut groups = Vec::new();
+    let (mut first, mut end) = (0, i64::MIN);
+    for (i, &call) in calls.iter().enumerate() {
+        let span = view.tree.span(call);
+        if i > first && span.start_unix_ns.saturating_sub(end) > max_gap_ns {
+            groups.push(&calls[first..i]);
+            first = i;
+        }
+        end = end.max(span.end_unix_ns);
+    }
+    groups.push(&calls[first..]);
+    groups
 }
 
 /// Among `calls` (sorted by start), the set of pairwise non-overlapping calls (touching is

@@ -195,13 +195,11 @@ pub trait TraceDetector: Sync {
     /// The finding's own part, from its occurrences across traces; or the rule it failed.
     fn conclude(&self, group: &aggregate::Group, options: &DetectorThresholds) -> Conclusion;
 
-    /// The rule a near miss failed, from the closest value a trace showed.
-    fn near_miss_rule(
-        &self,
-        kind: FindingKind,
-        closest: u64,
-        options: &DetectorThresholds,
-    ) -> String;
+    /// The rule a near miss failed, from the closest value a trace showed. Only detectors that
+    /// judge each trace emit near misses; the others judge in [`TraceDetector::conclude`].
+    fn near_miss_rule(&self, _kind: FindingKind, closest: u64, _: &DetectorThresholds) -> String {
+        format!("{closest} at most")
+    }
 }
 
 /// A detector's conclusion on one group of occurrences.

@@ -4,26 +4,30 @@
 //! still load the database; their saving on the critical path is then small, and says so).
 //!
 //! Calls with different arguments count toward N+1 (batch them); calls with the same recorded
-//! arguments as an earlier one count toward redundant (cache or hoist them). Calls whose
-//! arguments were not recorded count as distinct, and the finding says so. A loop whose body
-//! is several calls (A, B, A, B, …) is one N+1 of the pattern.
+//! arguments as an earlier one count toward redundant (reuse the result, or drop a duplicated
+//! write). Calls whose arguments were not recorded (placeholders without parameters, request
+//! bodies) count as distinct, never as redundant, and the finding says how its arguments were
+//! known. A loop whose body is several calls (A, B, A, B, …) is one N+1 of the pattern.
+//! Messages published in a loop are an N+1 of their own kind. Each finding's suggestion fits
+//! what its calls do: a read can be cached or batched, a write only batched or deduplicated.
 
 use super::aggregate::Group;
 use super::{Conclusion, Detail, Miss, Occurrence, TraceDetector, TraceView, Verdict};
 use crate::analysis::stats;
 use crate::model::settings::{DetectorThresholds, NPlusOneThresholds};
 use crate::model::trace::Node;
-use crate::model::{OpKey, OpKind, SpanKind, Sym};
+use crate::model::{Arguments, OpKey, OpKind, SpanId, SpanKind, Sym};
 use crate::report::evidence::{Evidence, NPlusOneEvidence, RedundantEvidence};
 use crate::report::{Confidence, FindingKind};
+use std::collections::BTreeSet;
 
 /// What one trace's repeats of one key showed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Repeats {
     /// Distinct argument sets among the calls (unrecorded ones count as distinct).
     pub distinct_args: u64,
-    /// Some calls did not record their arguments.
-    pub args_unrecorded: bool,
+    /// How the calls' arguments were recorded.
+    pub arguments: BTreeSet<Arguments>,
     /// Sum of the calls' recorded durations, ns.
     pub recorded_ns: u64,
 }
@@ -36,6 +40,7 @@ impl TraceDetector for NPlusOne {
         &[
             FindingKind::NPlusOneDb,
             FindingKind::NPlusOneHttp,
+            FindingKind::NPlusOneMessage,
             FindingKind::RedundantCall,
         ]
     }
@@ -53,7 +58,7 @@ impl TraceDetector for NPlusOne {
     fn merge(&self, into: &mut Detail, from: Detail) {
         if let (Detail::Repeats(a), Detail::Repeats(b)) = (into, from) {
             a.distinct_args += b.distinct_args;
-            a.args_unrecorded |= b.args_unrecorded;
+            a.arguments.extend(b.arguments);
             a.recorded_ns += b.recorded_ns;
         }
     }
@@ -68,20 +73,35 @@ impl TraceDetector for NPlusOne {
             .collect();
         let recorded_ms_per_request =
             group.ms_per_request(repeats.iter().map(|r| r.recorded_ns).sum());
+        let arguments: Vec<Arguments> = repeats
+            .iter()
+            .flat_map(|r| r.arguments.iter().copied())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let labels: Vec<&str> = group
+            .pattern
+            .iter()
+            .map(|k| group.strings.get(k.label))
+            .collect();
         let verdict = if group.kind == FindingKind::RedundantCall {
             Verdict {
                 confidence: Confidence::High,
                 evidence: Evidence::Redundant(RedundantEvidence {
+                    arguments,
                     fraction_of_requests: group.fraction_of_requests(),
                     recorded_ms_per_request,
                     traces_below_threshold: group.traces_below_threshold(),
                 }),
-                suggestion: "The same call runs again with the same arguments in one request: reuse the first result (a request-scoped cache) or move the call out of the loop.".into(),
+                suggestion: suggestion(group.kind, &labels).into(),
             }
         } else {
             let mut distinct: Vec<u64> = repeats.iter().map(|r| r.distinct_args).collect();
             distinct.sort_unstable();
-            let unrecorded = repeats.iter().filter(|r| r.args_unrecorded).count() as u64;
+            let unrecorded = repeats
+                .iter()
+                .filter(|r| r.arguments.contains(&Arguments::Unrecorded))
+                .count() as u64;
             Verdict {
                 // Without recorded arguments, the calls may repeat the same ones.
                 confidence: if unrecorded == group.traces() {
@@ -90,6 +110,7 @@ impl TraceDetector for NPlusOne {
                     Confidence::High
                 },
                 evidence: Evidence::NPlusOne(NPlusOneEvidence {
+                    arguments,
                     distinct_arguments_median: stats::percentile(&distinct, 50),
                     fraction_of_requests: group.fraction_of_requests(),
                     loop_body: (group.pattern.len() > 1)
@@ -98,12 +119,7 @@ impl TraceDetector for NPlusOne {
                     traces_below_threshold: group.traces_below_threshold(),
                     traces_without_recorded_arguments: unrecorded,
                 }),
-                suggestion: if group.kind == FindingKind::NPlusOneDb {
-                    "Fetch the rows in one query (`WHERE key = ANY($1)` or `IN (…)`) or load them eagerly with the parent rows, instead of one query per item."
-                } else {
-                    "Fetch the items in one call (a batch endpoint or a list query), or at least issue the calls concurrently."
-                }
-                .into(),
+                suggestion: suggestion(group.kind, &labels).into(),
             }
         };
         Conclusion {
@@ -125,7 +141,11 @@ impl TraceDetector for NPlusOne {
                 o.min_redundant
             )
         } else {
-            format!("{closest} distinct calls at most, needs {}", o.min_repeats)
+            let needs = match kind {
+                FindingKind::NPlusOneDb => o.min_repeats,
+                _ => o.min_call_repeats,
+            };
+            format!("{closest} distinct calls at most, needs {needs}")
         }
     }
 }
@@ -186,7 +206,10 @@ fn detect(
                     code: code_of(view, &members),
                     detail: Detail::Repeats(Repeats {
                         distinct_args: distinct,
-                        args_unrecorded: false,
+                        arguments: repeated
+                            .iter()
+                            .map(|&n| view.tree.span(n).arguments)
+                            .collect(),
                         recorded_ns: repeated.iter().map(|&n| view.duration(n)).sum(),
                     }),
                 });
@@ -198,46 +221,105 @@ fn detect(
                     value: repeated.len() as u64,
                 });
             }
-            if distinct >= options.min_repeats {
+            let min_repeats = options.min_repeats_of(key.kind);
+            if distinct >= min_repeats {
                 loops.push(Repeated {
                     key,
                     members,
                     distinct,
                 });
-            } else if distinct >= 2 && distinct + 2 >= options.min_repeats {
-                let kind = if key.kind == OpKind::Db {
-                    FindingKind::NPlusOneDb
-                } else {
-                    FindingKind::NPlusOneHttp
-                };
+            } else if distinct >= 2 && distinct + 2 >= min_repeats {
                 missed.push(Miss {
-                    kind,
+                    kind: loop_kind(key.kind),
                     parent: parent_key,
                     pattern: vec![key],
                     value: distinct,
                 });
             }
         }
-        // Database and HTTP/RPC loops are told apart before bodies are looked for, so that a
-        // finding's kind never depends on which of its calls a trace recorded.
-        let (db, http): (Vec<Repeated>, Vec<Repeated>) =
-            loops.into_iter().partition(|g| g.key.kind == OpKind::Db);
-        for body in loop_bodies(view, db)
-            .into_iter()
-            .chain(loop_bodies(view, http))
-        {
-            found.push(occurrence(view, parent_key, &body));
+        // Database, call and message loops are told apart before bodies are looked for, so
+        // that a finding's kind never depends on which of its calls a trace recorded.
+        loops.sort_by_key(|g| loop_kind(g.key.kind));
+        let mut loops = loops.into_iter().peekable();
+        while let Some(first) = loops.next() {
+            let kind = loop_kind(first.key.kind);
+            let mut same = vec![first];
+            while let Some(g) = loops.next_if(|g| loop_kind(g.key.kind) == kind) {
+                same.push(g);
+            }
+            for body in loop_bodies(view, same) {
+                found.push(occurrence(view, kind, parent_key, &body));
+            }
         }
     }
 }
 
-/// A database call, or an HTTP or RPC client call, that is not transaction control.
+/// A database call that is not transaction control, an HTTP or RPC client call, or a message
+/// sent.
 fn is_repeatable(view: &TraceView, node: Node) -> bool {
     let s = view.tree.span(node);
     match s.op_kind {
         OpKind::Db => s.kind != SpanKind::Consumer && view.is_call[node as usize],
         OpKind::Http | OpKind::Rpc => s.kind == SpanKind::Client,
-        _ => false,
+        OpKind::Messaging => s.kind == SpanKind::Producer,
+        OpKind::Internal => false,
+    }
+}
+
+/// The kind of N+1 a loop of calls of this kind is.
+fn loop_kind(kind: OpKind) -> FindingKind {
+    match kind {
+        OpKind::Db => FindingKind::NPlusOneDb,
+        OpKind::Messaging => FindingKind::NPlusOneMessage,
+        _ => FindingKind::NPlusOneHttp,
+    }
+}
+
+/// Whether an operation writes, from its text: a statement's verb (fingerprints are lower
+/// case) or a request's method.
+fn writes(label: &str) -> bool {
+    let first = label.split_whitespace().next().unwrap_or("");
+    [
+        "insert", "update", "delete", "merge", "replace", "upsert", "post", "put", "patch",
+    ]
+    .iter()
+    .any(|w| first.eq_ignore_ascii_case(w))
+}
+
+/// What to do, for the kind and for what the calls do: a read may be cached or batched, a write
+/// only batched or sent once.
+fn suggestion(kind: FindingKind, labels: &[&str]) -> &'static str {
+    let verb = |v: &str| {
+        labels
+            .iter()
+            .any(|l| l.split_whitespace().next() == Some(v))
+    };
+    let write = labels.iter().any(|l| writes(l));
+    match kind {
+        FindingKind::RedundantCall if write => {
+            "The same write is sent again with identical arguments in one request: find the duplicated call (a retry, a handler run twice) and send it once, or make it idempotent. A write must not be cached."
+        }
+        FindingKind::RedundantCall => {
+            "The same read runs again with the same arguments in one request: reuse the first result (a request-scoped cache) or move the call out of the loop."
+        }
+        FindingKind::NPlusOneDb if verb("insert") => {
+            "Insert the rows with one statement (a multi-row `VALUES` list, `COPY`, or the driver's batch execution) instead of one statement per item."
+        }
+        FindingKind::NPlusOneDb if write => {
+            "Change the rows with one statement over all their keys (`WHERE key = ANY($1)`, `IN (…)` or a join on the list), or send the statements as one batch, instead of one statement per item."
+        }
+        FindingKind::NPlusOneDb => {
+            "Fetch the rows in one query (`WHERE key = ANY($1)` or `IN (…)`) or load them eagerly with the parent rows, instead of one query per item."
+        }
+        FindingKind::NPlusOneMessage => {
+            "Publish the messages as one batch (the client's batch send, or one message carrying every item) instead of one publish per item."
+        }
+        _ if write => {
+            "Send the items in one request (a bulk endpoint) instead of one request per item, or at least issue the calls concurrently. Each call writes, so none can be cached."
+        }
+        _ => {
+            "Fetch the items in one call (a batch endpoint or a list query), or at least issue the calls concurrently."
+        }
     }
 }
 
@@ -273,23 +355,25 @@ fn loop_bodies(view: &TraceView, groups: Vec<Repeated>) -> Vec<Vec<Repeated>> {
     if groups.len() < 2 {
         return groups.into_iter().map(|g| vec![g]).collect();
     }
-    let mut sequence: Vec<(i64, usize)> = groups
+    // In start order, ties broken by span id: never by the groups' order, which follows the
+    // symbols' numbers and so the order strings were first seen in.
+    let mut sequence: Vec<(i64, SpanId, usize)> = groups
         .iter()
         .enumerate()
         .flat_map(|(g, group)| {
-            group
-                .members
-                .iter()
-                .map(move |&n| (view.tree.span(n).start_unix_ns, g))
+            group.members.iter().map(move |&n| {
+                let span = view.tree.span(n);
+                (span.start_unix_ns, span.span_id, g)
+            })
         })
         .collect();
     sequence.sort_unstable();
     let period = groups.len();
-    let mut unit: Vec<usize> = sequence.iter().take(period).map(|&(_, g)| g).collect();
+    let mut unit: Vec<usize> = sequence.iter().take(period).map(|&(_, _, g)| g).collect();
     let periodic = sequence
         .iter()
         .enumerate()
-        .all(|(i, &(_, g))| g == unit[i % period]);
+        .all(|(i, &(_, _, g))| g == unit[i % period]);
     let mut distinct_unit = unit.clone();
     distinct_unit.sort_unstable();
     distinct_unit.dedup();
@@ -311,7 +395,7 @@ fn loop_bodies(view: &TraceView, groups: Vec<Repeated>) -> Vec<Vec<Repeated>> {
     ]
 }
 
-fn occurrence(view: &TraceView, parent: OpKey, body: &[Repeated]) -> Occurrence {
+fn occurrence(view: &TraceView, kind: FindingKind, parent: OpKey, body: &[Repeated]) -> Occurrence {
     let members: Vec<Node> = body
         .iter()
         .flat_map(|g| g.members.iter().copied())
@@ -334,11 +418,6 @@ fn occurrence(view: &TraceView, parent: OpKey, body: &[Repeated]) -> Occurrence 
         .iter()
         .min_by_key(|&&n| view.tree.span(n).start_unix_ns)
         .expect("a loop has calls");
-    let kind = if body.iter().any(|g| g.key.kind == OpKind::Db) {
-        FindingKind::NPlusOneDb
-    } else {
-        FindingKind::NPlusOneHttp
-    };
     Occurrence {
         kind,
         parent,
@@ -354,7 +433,10 @@ fn occurrence(view: &TraceView, parent: OpKey, body: &[Repeated]) -> Occurrence 
         code: code_of(view, &members),
         detail: Detail::Repeats(Repeats {
             distinct_args: body.iter().map(|g| g.distinct).min().unwrap_or(0),
-            args_unrecorded: members.iter().any(|&n| view.tree.span(n).call_args == 0),
+            arguments: members
+                .iter()
+                .map(|&n| view.tree.span(n).arguments)
+                .collect(),
             recorded_ns: members.iter().map(|&n| view.duration(n)).sum(),
         }),
     }
