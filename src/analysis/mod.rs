@@ -145,6 +145,7 @@ pub fn analyze(dataset: &Dataset, options: &Options) -> Report {
             .map(|(s, _)| s)
             .collect();
         let (rows, stats) = queries::profile(&mine)
+            .ranked
             .into_iter()
             .map(|p| (p.row, (p.stats.fingerprint_id, p.stats)))
             .unzip();
@@ -153,7 +154,8 @@ pub fn analyze(dataset: &Dataset, options: &Options) -> Report {
     }
     let all_statements: Vec<&StatementStats> = by_level.statements.iter().collect();
     let (mut queries, mut join_keys, mut statement_stats) = (Vec::new(), Vec::new(), Vec::new());
-    for p in queries::profile(&all_statements) {
+    let profile = queries::profile(&all_statements);
+    for p in profile.ranked {
         queries.push(p.row);
         join_keys.push(p.keys);
         statement_stats.push(p.stats);
@@ -223,6 +225,7 @@ pub fn analyze(dataset: &Dataset, options: &Options) -> Report {
         findings,
         near_misses,
         queries,
+        housekeeping: profile.housekeeping,
         statements_total,
         statements_unlisted,
         pgss_snapshots: by_level.summary,

@@ -13,7 +13,7 @@ use super::sql;
 use crate::model::fingerprint::{Dialect, fingerprint};
 use crate::model::query::{Histogram, Source, StatementStats};
 use crate::model::{SpanId, TraceId};
-use crate::report::{QueryRow, SnapshotSummary, StatementAtLevel, StatementSum};
+use crate::report::{HousekeepingRow, QueryRow, SnapshotSummary, StatementAtLevel, StatementSum};
 use rayon::prelude::*;
 use rustc_hash::FxHashMap as HashMap;
 use std::collections::{BTreeMap, BTreeSet};
@@ -72,9 +72,19 @@ pub struct Profiled {
     pub stats: StatementStats,
 }
 
-/// The profile of `statements`, largest total time first (then fingerprint id, so ties are
-/// stable).
-pub fn profile(statements: &[&StatementStats]) -> Vec<Profiled> {
+/// A profile: the application's statements, ranked, and the housekeeping apart.
+#[derive(Debug, Default)]
+pub struct Profile {
+    /// The application's statements, largest total time first (then fingerprint id, so ties
+    /// are stable); their shares are of their own total.
+    pub ranked: Vec<Profiled>,
+    /// Transaction control, session settings and administration ([`sql::is_housekeeping`]),
+    /// in the same order, out of the ranking and the detectors.
+    pub housekeeping: Vec<HousekeepingRow>,
+}
+
+/// The profile of `statements`.
+pub fn profile(statements: &[&StatementStats]) -> Profile {
     #[derive(Default)]
     struct Joined<'a> {
         fingerprint: &'a str,
@@ -213,6 +223,15 @@ pub fn profile(statements: &[&StatementStats]) -> Vec<Profiled> {
             Some(Profiled { row, keys, stats })
         })
         .collect();
+    rows.sort_by(|a, b| {
+        b.stats
+            .total_ns
+            .cmp(&a.stats.total_ns)
+            .then_with(|| a.row.fingerprint_id.cmp(&b.row.fingerprint_id))
+    });
+    let (housekeeping, mut rows): (Vec<Profiled>, Vec<Profiled>) = rows
+        .into_iter()
+        .partition(|p| sql::is_housekeeping(&p.row.fingerprint));
     let all: u64 = rows.iter().map(|p| p.stats.total_ns).sum();
     for p in &mut rows {
         p.row.share = if all > 0 {
@@ -221,13 +240,19 @@ pub fn profile(statements: &[&StatementStats]) -> Vec<Profiled> {
             0.0
         };
     }
-    rows.sort_by(|a, b| {
-        b.stats
-            .total_ns
-            .cmp(&a.stats.total_ns)
-            .then_with(|| a.row.fingerprint_id.cmp(&b.row.fingerprint_id))
-    });
-    rows
+    Profile {
+        ranked: rows,
+        housekeeping: housekeeping
+            .into_iter()
+            .map(|p| HousekeepingRow {
+                fingerprint_id: p.row.fingerprint_id,
+                fingerprint: p.row.fingerprint,
+                sources: p.row.sources,
+                calls: p.row.calls,
+                total_ms: p.row.total_ms,
+            })
+            .collect(),
+    }
 }
 
 /// Each statement's figures in each level's own profile (`levels`: each level's statistics by

@@ -24,6 +24,60 @@ use sqlparser::ast::{
 use sqlparser::dialect::{MySqlDialect, PostgreSqlDialect};
 use sqlparser::parser::Parser;
 
+/// Whether a normalized statement is the database's or the session's housekeeping rather than
+/// the application's work: transaction control, session settings, maintenance, statistics and
+/// log administration. Such statements repeat by design or are run by operators; they are
+/// listed apart, never ranked or judged.
+pub fn is_housekeeping(fingerprint: &str) -> bool {
+    const SESSION: [&str; 20] = [
+        "begin",
+        "commit",
+        "rollback",
+        "start",
+        "end",
+        "savepoint",
+        "release",
+        "abort",
+        "set",
+        "show",
+        "reset",
+        "discard",
+        "deallocate",
+        "listen",
+        "unlisten",
+        "checkpoint",
+        "vacuum",
+        "analyze",
+        "use",
+        "unlock",
+    ];
+    /// Administrative functions called alone in a `SELECT`.
+    const ADMIN: [&str; 9] = [
+        "pg_stat_statements_reset",
+        "pg_stat_reset",
+        "pg_stat_reset_shared",
+        "pg_rotate_logfile",
+        "pg_reload_conf",
+        "pg_cancel_backend",
+        "pg_terminate_backend",
+        "set_config",
+        "pg_stat_clear_snapshot",
+    ];
+    let mut words = fingerprint.split_whitespace();
+    let first = words.next().unwrap_or("");
+    if SESSION.contains(&first) {
+        return true;
+    }
+    if first != "select" {
+        return false;
+    }
+    let rest = fingerprint["select".len()..].trim();
+    ADMIN.iter().any(|f| {
+        rest.strip_prefix(f)
+            .is_some_and(|call| call.starts_with('(') && !call.contains(" from "))
+    })
+}
+
 /// Exemplars longer than this are not parsed (a statement with a 10 MB literal list says no
 /// more about its columns than a short one).
 const MAX_PARSED_BYTES: usize = 256 * 1024;
@@ -546,6 +600,36 @@ impl Walker {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn housekeeping_is_told_from_the_application_s_work() {
+        use crate::model::fingerprint::{Dialect, fingerprint};
+        let fp = |s: &str| fingerprint(s, Dialect::Postgres).text;
+        for admin in [
+            "SELECT pg_stat_statements_reset()",
+            "select pg_stat_reset();",
+            "SELECT pg_rotate_logfile()",
+            "BEGIN",
+            "COMMIT",
+            "SET search_path TO shop",
+            "SHOW work_mem",
+            "VACUUM ANALYZE orders",
+            "select set_config('a', 'b', false)",
+        ] {
+            assert!(is_housekeeping(&fp(admin)), "{admin}: {}", fp(admin));
+        }
+        for work in [
+            "SELECT * FROM orders WHERE id = 1",
+            "select count(*) from movements where sku = 3",
+            "UPDATE stock SET quantity = 1",
+            "select pg_stat_reset_x from t",
+            "select set_config_value from settings",
+            "with t as (select 1) select * from t",
+            "SELECT 1",
+        ] {
+            assert!(!is_housekeeping(&fp(work)), "{work}: {}", fp(work));
+        }
+    }
 
     fn pg(sql: &str) -> StatementShape {
         shape(sql, sql, Dialect::Postgres)

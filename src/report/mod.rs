@@ -66,6 +66,9 @@ pub struct Report {
     /// The statement profile of the database inputs, largest total time first.
     #[serde(default)]
     pub queries: Vec<QueryRow>,
+    /// Housekeeping statements, apart from the profile, largest total time first.
+    #[serde(default)]
+    pub housekeeping: Vec<HousekeepingRow>,
     /// All the statements of the profile together.
     #[serde(default)]
     pub statements_total: StatementSum,
@@ -106,6 +109,22 @@ pub struct InputsTotal {
     pub records: u64,
     /// Records skipped, each with its reason in its file's ledger.
     pub skipped: u64,
+}
+
+/// A housekeeping statement (transaction control, session settings, administration): listed
+/// apart, out of the statement ranking and the detectors.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct HousekeepingRow {
+    /// Fingerprint id, 16 hex digits.
+    pub fingerprint_id: String,
+    /// Normalized statement.
+    pub fingerprint: String,
+    /// The sources that recorded it.
+    pub sources: Vec<String>,
+    /// Executions.
+    pub calls: u64,
+    /// Total time, ms.
+    pub total_ms: f64,
 }
 
 /// Statements of the profile taken together.

@@ -119,6 +119,11 @@ fn pgbadger_statement_types_are_counted_alike() {
     for q in &report.queries {
         *counts.entry(category(&q.shape.statement_type)).or_default() += q.calls;
     }
+    // Deliberate difference: transaction control is housekeeping, listed apart.
+    for h in &report.housekeeping {
+        let first = h.fingerprint.split_whitespace().next().unwrap();
+        *counts.entry(category(first)).or_default() += h.calls;
+    }
     // Deliberate difference: pgBadger counts `WITH … DELETE` as CTE; chokepoint names what the
     // statement does (delete) and lists the CTE's tables with it.
     let cte = report

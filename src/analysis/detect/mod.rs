@@ -21,6 +21,7 @@ pub mod statements;
 pub mod sync_chain;
 
 use crate::analysis::critical_path::{Anomalies, Attribution};
+use crate::analysis::sql;
 use crate::model::settings::DetectorThresholds;
 use crate::model::trace::{NO_PARENT, Node, Tree};
 use crate::model::{Interner, OpKey, OpKind, SpanId, SpanKind, Sym};
@@ -44,9 +45,9 @@ pub struct TraceView<'t, 'd> {
     /// Operation key of each span.
     pub keys: Vec<OpKey>,
     /// True for a span that calls something outside its process (a client, a producer, or a
-    /// database span, which some instrumentations mark internal) and is not transaction
-    /// control, which repeats in every transaction by design, nor a connection checkout, which
-    /// precedes its query by necessity.
+    /// database span, which some instrumentations mark internal) and is not housekeeping
+    /// (transaction control and session settings repeat in every transaction by design), nor a
+    /// connection checkout, which precedes its query by necessity.
     pub is_call: Vec<bool>,
 }
 
@@ -87,7 +88,7 @@ impl<'t, 'd> TraceView<'t, 'd> {
             .spans
             .iter()
             .map(|s| match s.op_kind {
-                OpKind::Db => !s.is_connection && !is_transaction_control(strings.get(s.op_label)),
+                OpKind::Db => !s.is_connection && !sql::is_housekeeping(strings.get(s.op_label)),
                 _ => matches!(s.kind, SpanKind::Client | SpanKind::Producer),
             })
             .collect();
@@ -245,22 +246,4 @@ pub fn run(view: &TraceView, options: &DetectorThresholds) -> aggregate::Detecte
         found: aggregate::merge_in_trace(found),
         missed: aggregate::merge_misses(missed),
     }
-}
-
-/// Statements that repeat in every transaction by design.
-fn is_transaction_control(label: &str) -> bool {
-    let first = label.split_whitespace().next().unwrap_or("");
-    matches!(
-        first,
-        "begin"
-            | "commit"
-            | "rollback"
-            | "start"
-            | "end"
-            | "savepoint"
-            | "release"
-            | "set"
-            | "show"
-            | "discard"
-    )
 }

@@ -13,6 +13,7 @@ pub(super) fn listed(report: &Report) -> &[QueryRow] {
 
 pub(super) fn render_queries(out: &mut String, report: &Report) {
     if report.queries.is_empty() {
+        render_housekeeping(out, report);
         return;
     }
     let _ = writeln!(out, "## Statement profile\n");
@@ -84,6 +85,35 @@ pub(super) fn render_queries(out: &mut String, report: &Report) {
             rest.calls
         );
     }
+    out.push('\n');
+    render_housekeeping(out, report);
+}
+
+/// Transaction control, session settings and administration: listed, not ranked.
+fn render_housekeeping(out: &mut String, report: &Report) {
+    if report.housekeeping.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "Housekeeping statements (transaction control, session settings, administration), \
+         out of the profile's ranking and shares and of the detectors:\n"
+    );
+    let mut t = Table::new(&[
+        ("fingerprint", Align::Left),
+        ("calls", Align::Right),
+        ("total ms", Align::Right),
+        ("sources", Align::Left),
+    ]);
+    for h in &report.housekeeping {
+        t.row(vec![
+            code(&h.fingerprint),
+            h.calls.to_string(),
+            ms(h.total_ms),
+            h.sources.join(", "),
+        ]);
+    }
+    out.push_str(&t.markdown());
     out.push('\n');
 }
 
