@@ -18,7 +18,7 @@ use super::{TraceResult, stats};
 use crate::model::OpKey;
 use crate::model::fingerprint::fnv1a64;
 use crate::model::{Dataset, OpKind, Span, SpanId, Sym, TraceId};
-use crate::report::{QueryRow, SpanJoin};
+use crate::report::{QueryRow, ServedEndpoint, SpanJoin};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -113,6 +113,8 @@ pub(super) fn join(
         cp_ns: u64,
         calls_per_trace: Vec<u64>,
         levels: BTreeSet<u32>,
+        /// Traces per endpoint the spans serve.
+        endpoints: HashMap<OpKey, u64>,
     }
     let joined_keys: HashSet<OpKey> = joined.keys().map(|(_, k)| *k).collect();
     let mut cost: HashMap<OpKey, Cost> = HashMap::default();
@@ -122,6 +124,7 @@ pub(super) fn join(
             c.cp_ns += k.cp_ns;
             c.calls_per_trace.push(k.spans);
             c.levels.extend(r.level);
+            *c.endpoints.entry(k.endpoint).or_default() += 1;
         }
     }
     for c in cost.values_mut() {
@@ -159,6 +162,7 @@ pub(super) fn join(
                 .collect(),
             exemplar_trace_id: j.longest.1.to_string(),
             exemplar_span_id: j.longest.2.to_string(),
+            endpoints: served(&c.endpoints, strings),
         });
     }
     for row in rows.iter_mut() {
@@ -168,4 +172,25 @@ pub(super) fn join(
                 .then_with(|| a.service.cmp(&b.service))
         });
     }
+}
+
+/// The endpoints spans serve, most traces first (then by name, so ties are stable).
+fn served(
+    endpoints: &HashMap<OpKey, u64>,
+    strings: &crate::model::Interner,
+) -> Vec<ServedEndpoint> {
+    let mut served: Vec<ServedEndpoint> = endpoints
+        .iter()
+        .map(|(k, &traces)| ServedEndpoint {
+            service: strings.get(k.service).into(),
+            operation: strings.get(k.label).into(),
+            traces,
+        })
+        .collect();
+    served.sort_by(|a, b| {
+        b.traces
+            .cmp(&a.traces)
+            .then_with(|| (&a.service, &a.operation).cmp(&(&b.service, &b.operation)))
+    });
+    served
 }

@@ -194,10 +194,12 @@ pub fn analyze(dataset: &Dataset, options: &Options) -> Report {
                 level_stats: &level_stats,
                 schema: &dataset.schema,
                 total_ns: statement_stats.iter().map(|s| s.total_ns).sum(),
+                requests: results.len() as u64,
             };
             let (database, database_near) =
                 detect::statements::detect(&queries, &statement_stats, &context, detectors);
             findings.extend(database);
+            detect::rank(&mut findings);
             near.extend(database_near);
             (findings, near)
         }

@@ -4,8 +4,8 @@
 
 use super::critical_path::{OffPath, critical_path, self_times};
 use super::{Options, detect, stats::ms};
-use crate::model::trace::{ExtraRoot, Tree};
-use crate::model::{Dataset, Interner, OpKey, Span, Sym, TraceId};
+use crate::model::trace::{ExtraRoot, NO_PARENT, Node, Tree};
+use crate::model::{Dataset, Interner, OpKey, Span, SpanKind, Sym, TraceId};
 use crate::report::{OffPathReason, OffPathRow, SkewRow, TraceLedger};
 use rustc_hash::FxHashMap as HashMap;
 
@@ -16,6 +16,9 @@ pub(super) struct KeyInTrace {
     pub(super) cp_ns: u64,
     pub(super) self_ns: u64,
     pub(super) spans: u64,
+    /// The endpoint its spans serve (of the first, by span id): the nearest server span at or
+    /// above it, else the root.
+    pub(super) endpoint: OpKey,
 }
 
 /// What one trace contributes to the report.
@@ -75,15 +78,25 @@ pub(super) fn analyze_trace(
         None => Default::default(),
     };
     let cp_ns = &view.cp_ns;
+    let mut endpoint: Vec<Node> = (0..tree.len() as Node).collect();
+    for &node in &view.order {
+        let parent = tree.parent[node as usize];
+        if parent != NO_PARENT && tree.span(node).kind != SpanKind::Server {
+            endpoint[node as usize] = endpoint[parent as usize];
+        }
+    }
     let mut keys: Vec<KeyInTrace> = (0..tree.len())
         .map(|i| KeyInTrace {
             key: view.keys[i],
             cp_ns: cp_ns[i],
             self_ns: self_ns[i] as u64,
             spans: 1,
+            endpoint: view.keys[endpoint[i] as usize],
         })
         .collect();
-    keys.sort_unstable_by_key(|k| k.key);
+    // By key, and within a key in node order (nodes follow span ids), so that the endpoint
+    // kept is that of the same span whatever the input order.
+    keys.sort_by_key(|k| k.key);
     keys.dedup_by(|b, a| {
         let same = a.key == b.key;
         if same {

@@ -27,6 +27,7 @@ struct Sums {
     max_ns: u64,
     min_ns: Option<u64>,
     rows_sent: u64,
+    rows_affected: u64,
     rows_examined: u64,
     histogram: Option<Histogram>,
 }
@@ -41,6 +42,7 @@ impl Sums {
             self.min_ns = Some(self.min_ns.map_or(s.min_ns, |m| m.min(s.min_ns)));
         }
         self.rows_sent += s.rows_sent;
+        self.rows_affected += s.rows_affected;
         self.rows_examined += s.rows_examined;
         if let Some(h) = &s.histogram {
             self.histogram
@@ -168,9 +170,11 @@ pub fn profile(statements: &[&StatementStats]) -> Profile {
             }
             let stats = StatementStats {
                 fingerprint_id: id,
+                source: *counted_source,
                 calls: counted.calls,
                 total_ns: counted.total_ns,
                 rows_sent: counted.rows_sent,
+                rows_affected: counted.rows_affected,
                 rows_examined,
                 blocks: j.merged.blocks,
                 plan: plan.clone(),

@@ -102,19 +102,32 @@ pub struct Comparison {
 /// Compares `after` with `before`.
 pub fn compare(before: &Report, after: &Report, tolerance: &Tolerance) -> Comparison {
     let mut c = Comparison::default();
-    let find = |list: &[Finding], id: &str| list.iter().find(|f| f.id == id).cloned();
+    // One finding in both reports: the same id, or for database findings the same statement
+    // (reports before the statement's id stopped depending on its kind gave it another id).
+    let same = |a: &Finding, b: &Finding| {
+        a.id == b.id
+            || (a.evidence.database().is_some()
+                && b.evidence.database().is_some()
+                && a.fingerprint == b.fingerprint)
+    };
+    let find = |list: &[Finding], f: &Finding| list.iter().find(|b| same(b, f)).cloned();
     for f in &after.findings {
-        match find(&before.findings, &f.id) {
+        match find(&before.findings, f) {
             None => c.new_findings.push(f.clone()),
             Some(b) => {
-                let allowed = tolerance.allowance(b.cp_ms_per_request);
+                // A cost unknown on either side (a statement no span joined) is not compared.
+                let (Some(before_ms), Some(after_ms)) = (b.cp_ms_per_request, f.cp_ms_per_request)
+                else {
+                    continue;
+                };
+                let allowed = tolerance.allowance(before_ms);
                 let change = FindingChange {
                     finding: f.clone(),
-                    before_ms: b.cp_ms_per_request,
+                    before_ms,
                 };
-                if f.cp_ms_per_request - b.cp_ms_per_request > allowed {
+                if after_ms - before_ms > allowed {
                     c.regressed_findings.push(change);
-                } else if b.cp_ms_per_request - f.cp_ms_per_request > allowed {
+                } else if before_ms - after_ms > allowed {
                     c.improved_findings.push(change);
                 }
             }
@@ -123,7 +136,7 @@ pub fn compare(before: &Report, after: &Report, tolerance: &Tolerance) -> Compar
     c.fixed_findings = before
         .findings
         .iter()
-        .filter(|b| find(&after.findings, &b.id).is_none())
+        .filter(|b| find(&after.findings, b).is_none())
         .cloned()
         .collect();
     for (b, a) in matched_levels(before, after) {

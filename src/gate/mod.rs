@@ -23,7 +23,7 @@ pub mod sarif;
 
 use crate::report::markdown::escape;
 use crate::report::table::{Align, Table};
-use crate::report::units::{ms, percent};
+use crate::report::units::{ms, ms_or_unknown, percent};
 use crate::report::{FindingKind, Report};
 use compare::{Comparison, Tolerance};
 use serde::{Deserialize, Serialize};
@@ -222,7 +222,7 @@ pub fn check(report: &Report, baseline: Option<&Report>, budgets: &Budgets) -> O
                     location: format!("{} {}", f.service, f.operation),
                     value: format!(
                         "{} ms per request on the critical path",
-                        ms(f.cp_ms_per_request)
+                        ms_or_unknown(f.cp_ms_per_request)
                     ),
                     limit: "none in the baseline".into(),
                     finding_id: f.id.clone(),
@@ -345,8 +345,8 @@ pub fn compare_markdown(c: &Comparison) -> String {
                 format!("{} {}", escape(&f.service), escape(&f.operation)),
                 escape(&f.fingerprint),
                 match before {
-                    Some(b) => format!("{} → {}", ms(*b), ms(f.cp_ms_per_request)),
-                    None => ms(f.cp_ms_per_request),
+                    Some(b) => format!("{} → {}", ms(*b), ms_or_unknown(f.cp_ms_per_request)),
+                    None => ms_or_unknown(f.cp_ms_per_request),
                 },
             ]);
         }

@@ -3,7 +3,7 @@
 //! finding's stable id as its fingerprint so that the same finding is the same alert from run
 //! to run. Findings without a location have nowhere to be shown and are left to the summary.
 
-use crate::report::units::ms;
+use crate::report::units::ms_or_unknown;
 use crate::report::{Finding, Report};
 use serde_json::{Value, json};
 
@@ -30,9 +30,9 @@ fn result(f: &Finding) -> Option<Value> {
         "ruleId": f.kind.as_str(),
         "level": "warning",
         "message": {"text": format!(
-            "{} in {} ({}): {} — {} ms per request on the critical path, about {} ms to save. {}",
+            "{} in {} ({}): {} — {} ms per request on the critical path, {} ms to save. {}",
             f.kind.as_str(), f.operation, f.service, f.fingerprint,
-            ms(f.cp_ms_per_request), ms(f.saving_ms_per_request), f.suggestion
+            ms_or_unknown(f.cp_ms_per_request), ms_or_unknown(f.saving_ms_per_request), f.suggestion
         )},
         "locations": [location],
         "partialFingerprints": {"chokepointFindingId/v1": f.id},

@@ -45,8 +45,6 @@ pub struct NPlusOneEvidence {
     /// The operations of a loop whose body is several calls, in loop order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub loop_body: Option<Vec<String>>,
-    /// The calls' recorded durations per request of all levels, ms.
-    pub recorded_ms_per_request: f64,
     /// Traces where it was seen below its threshold.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub traces_below_threshold: Option<u64>,
@@ -63,8 +61,6 @@ pub struct RedundantEvidence {
     pub arguments: Vec<Arguments>,
     /// Share of all requests it occurs in.
     pub fraction_of_requests: f64,
-    /// The repeated calls' recorded durations per request of all levels, ms.
-    pub recorded_ms_per_request: f64,
     /// Traces where it was seen below its threshold.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub traces_below_threshold: Option<u64>,
@@ -191,6 +187,9 @@ pub struct JoinedSpans {
     pub traceparents_matched: u64,
     /// Requests they ran in.
     pub traces: u64,
+    /// The endpoints whose requests they serve, most requests first.
+    #[serde(default)]
+    pub endpoints: Vec<crate::report::ServedEndpoint>,
 }
 
 /// auto_explain's evidence of a sequential scan.
@@ -316,6 +315,15 @@ pub enum Fact<'a> {
 pub type Named<'a> = (&'static str, Fact<'a>);
 
 impl Evidence {
+    /// The statement's figures, for a database finding.
+    pub fn database(&self) -> Option<&StatementFacts> {
+        match self {
+            Evidence::MissingIndex(e) => Some(&e.database),
+            Evidence::SlowStatement(e) => Some(&e.database),
+            _ => None,
+        }
+    }
+
     /// The facts, named, in the order of the JSON's keys.
     pub fn facts(&self) -> Vec<Named<'_>> {
         match self {
@@ -372,10 +380,6 @@ impl NPlusOneEvidence {
             fraction_of_requests(self.fraction_of_requests),
         ];
         optional(&mut f, "loop body", &self.loop_body, |b| texts(b));
-        f.push((
-            "recorded ms per request",
-            Fact::Ms(self.recorded_ms_per_request),
-        ));
         below_threshold(&mut f, &self.traces_below_threshold);
         f.push((
             "traces without recorded arguments",
@@ -390,10 +394,6 @@ impl RedundantEvidence {
         let mut f = vec![
             arguments(&self.arguments),
             fraction_of_requests(self.fraction_of_requests),
-            (
-                "recorded ms per request",
-                Fact::Ms(self.recorded_ms_per_request),
-            ),
         ];
         below_threshold(&mut f, &self.traces_below_threshold);
         f

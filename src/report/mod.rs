@@ -57,7 +57,7 @@ pub struct Report {
     /// The critical path of the slowest request, for the waterfall chart.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waterfall: Option<Waterfall>,
-    /// Design problems found, largest saving first.
+    /// Design problems found, largest critical-path cost first (see `analysis::detect::rank`).
     #[serde(default)]
     pub findings: Vec<Finding>,
     /// Candidates that missed a rule, with the rule they failed.
@@ -254,6 +254,21 @@ pub struct SpanJoin {
     pub exemplar_trace_id: String,
     /// … and its id.
     pub exemplar_span_id: String,
+    /// The endpoints whose requests the spans serve (the nearest server span above each, else
+    /// the request's root), most requests first.
+    #[serde(default)]
+    pub endpoints: Vec<ServedEndpoint>,
+}
+
+/// An endpoint some spans serve.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ServedEndpoint {
+    /// Its service.
+    pub service: String,
+    /// Its operation.
+    pub operation: String,
+    /// Requests in which it ran the spans.
+    pub traces: u64,
 }
 
 /// The slowest request's spans that hold its critical path, in tree order.
@@ -461,10 +476,18 @@ pub struct Finding {
     pub occurrences_median: u64,
     /// The most in one trace.
     pub occurrences_max: u64,
-    /// Critical-path time of the spans involved, per request of all levels, ms.
-    pub cp_ms_per_request: f64,
+    /// Critical-path time of the spans involved, per request of all levels, ms: what it adds
+    /// to latency. Null for a database finding that no span joined.
+    pub cp_ms_per_request: Option<f64>,
     /// Estimated critical-path time saved by the suggestion, per request of all levels, ms.
-    pub saving_ms_per_request: f64,
+    /// Null when not estimated (database findings: only the database can say what an index or a
+    /// rewrite saves).
+    pub saving_ms_per_request: Option<f64>,
+    /// Time it keeps the database or the callee busy, per request of all levels, ms, on the
+    /// critical path or not: the calls' recorded durations, or a statement's total time. Null
+    /// when there are no requests to divide by.
+    #[serde(default)]
+    pub busy_ms_per_request: Option<f64>,
     /// Levels where it occurs.
     pub levels: Vec<String>,
     /// How sure it is.

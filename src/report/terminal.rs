@@ -2,7 +2,7 @@
 //! bottlenecks; then what the ledger counted. Plain text, no color codes.
 
 use super::table::{Align, Table};
-use super::units::{ms, percent, rate};
+use super::units::{ms, ms_or_unknown, percent, rate};
 use super::{InputsTotal, Report};
 use std::fmt::Write;
 
@@ -62,9 +62,14 @@ pub fn render(report: &Report) -> String {
         );
     }
     if !report.findings.is_empty() {
-        let _ = writeln!(out, "findings, largest saving first:");
+        let _ = writeln!(
+            out,
+            "findings, largest critical-path cost first (– unknown):"
+        );
         let mut t = Table::new(&[
-            ("saving ms/req", Align::Right),
+            ("CP ms/req", Align::Right),
+            ("saving", Align::Right),
+            ("busy", Align::Right),
             ("kind", Align::Left),
             ("service", Align::Left),
             ("where", Align::Left),
@@ -72,7 +77,9 @@ pub fn render(report: &Report) -> String {
         ]);
         for f in report.findings.iter().take(SHOWN) {
             t.row(vec![
-                ms(f.saving_ms_per_request),
+                ms_or_unknown(f.cp_ms_per_request),
+                ms_or_unknown(f.saving_ms_per_request),
+                ms_or_unknown(f.busy_ms_per_request),
                 f.kind.as_str().into(),
                 f.service.clone(),
                 f.operation.clone(),

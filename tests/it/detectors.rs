@@ -228,10 +228,15 @@ fn other_spans_between_the_repeated_queries_still_make_an_n_plus_one() {
         (6, 6, 1)
     );
     assert_eq!(
-        f.cp_ms_per_request, 60.0,
+        f.cp_ms_per_request,
+        Some(60.0),
         "six sequential 10 ms queries on the path"
     );
-    assert_eq!(f.saving_ms_per_request, 50.0, "all but one batched query");
+    assert_eq!(
+        f.saving_ms_per_request,
+        Some(50.0),
+        "all but one batched query"
+    );
     assert_eq!(f.confidence, Confidence::High, "arguments were recorded");
     assert_eq!(f.code_location, "load_items (api/orders.py:12)");
     assert!(f.suggestion.contains("ANY($1)"));
@@ -262,15 +267,19 @@ fn concurrent_repeats_are_reported_with_their_real_smaller_saving() {
         of_kind(&sequential, FindingKind::NPlusOneDb)[0],
         of_kind(&concurrent, FindingKind::NPlusOneDb)[0],
     );
-    assert_eq!((s.cp_ms_per_request, s.saving_ms_per_request), (50.0, 40.0));
+    assert_eq!(
+        (s.cp_ms_per_request, s.saving_ms_per_request),
+        (Some(50.0), Some(40.0))
+    );
     assert_eq!(
         (c.cp_ms_per_request, c.saving_ms_per_request),
-        (30.0, 20.0),
+        (Some(30.0), Some(20.0)),
         "three waves on the path, one batched query left"
     );
     assert_eq!(
-        evidence!(s, NPlusOne).recorded_ms_per_request,
-        evidence!(c, NPlusOne).recorded_ms_per_request
+        (s.busy_ms_per_request, c.busy_ms_per_request),
+        (Some(50.0), Some(50.0)),
+        "concurrent or not, the database is busy as long"
     );
 }
 
@@ -300,7 +309,7 @@ fn identical_statements_with_identical_parameters_are_redundant_not_n_plus_one()
         found[0].occurrences_median, 5,
         "five calls repeat the first"
     );
-    assert_eq!(found[0].saving_ms_per_request, 40.0);
+    assert_eq!(found[0].saving_ms_per_request, Some(40.0));
     assert!(found[0].suggestion.contains("cache"));
 }
 
@@ -332,9 +341,10 @@ fn sequential_calls_whose_order_varies_are_independent() {
     assert_eq!(f.fingerprint, "GET prices/{id} ; GET stock/{id}");
     assert_eq!(f.traces_affected, 10);
     // Each trace: 28 ms and 25 ms in a row; concurrently the shorter one hides behind the other.
-    assert_eq!(f.cp_ms_per_request, 53.0);
+    assert_eq!(f.cp_ms_per_request, Some(53.0));
     assert_eq!(
-        f.saving_ms_per_request, 25.0,
+        f.saving_ms_per_request,
+        Some(25.0),
         "53 ms in a row, 28 ms at once"
     );
     assert!(f.suggestion.contains("concurrently"));
@@ -374,7 +384,8 @@ fn a_loop_in_one_percent_of_traces_is_reported_with_that_frequency_and_ranked_be
     assert_eq!(rare.traces_affected, 1);
     assert_eq!(evidence!(rare, NPlusOne).fraction_of_requests, 0.01);
     assert_eq!(
-        rare.saving_ms_per_request, 0.08,
+        rare.saving_ms_per_request,
+        Some(0.08),
         "8 ms saved in one request of 100"
     );
 }
@@ -408,7 +419,7 @@ fn a_repeating_pair_of_queries_is_one_n_plus_one_of_the_pair() {
     );
     assert_eq!(
         f.saving_ms_per_request,
-        90.0 - 10.0 - 8.0,
+        Some(90.0 - 10.0 - 8.0),
         "one query of each kind is left"
     );
 }
@@ -436,7 +447,8 @@ fn n_plus_one_calls_over_http() {
         ("GET catalog/items/{id}", 7)
     );
     assert_eq!(
-        f.saving_ms_per_request, 60.0,
+        f.saving_ms_per_request,
+        Some(60.0),
         "the calls' whole subtrees are on the path"
     );
     assert!(f.suggestion.contains("batch endpoint"));
@@ -472,9 +484,10 @@ fn a_deep_synchronous_chain_gives_the_time_each_hop_adds() {
         "frontend GET /x → cart GET /cart → inventory GET /inventory"
     );
     assert_eq!(f.occurrences_max, 3, "services crossed");
-    assert_eq!(f.cp_ms_per_request, 80.0, "the first call's subtree");
+    assert_eq!(f.cp_ms_per_request, Some(80.0), "the first call's subtree");
     assert_eq!(
-        f.saving_ms_per_request, 8.0,
+        f.saving_ms_per_request,
+        Some(8.0),
         "the two client spans' own time"
     );
     let hops: Vec<(f64, f64)> = evidence!(f, Chain)
@@ -772,7 +785,8 @@ fn a_mysql_full_scan_is_a_suspect_on_its_table_and_columns() {
     // Equality first, then the ORDER BY column a B-tree can return in order.
     assert_eq!(
         evidence!(f, MissingIndex).suggested_index.statement,
-        "CREATE INDEX CONCURRENTLY ON customers (email, created_at);"
+        "ALTER TABLE customers ADD INDEX (email, created_at), ALGORITHM=INPLACE, LOCK=NONE;",
+        "in MySQL's own syntax"
     );
     assert_eq!(
         evidence!(f, MissingIndex)
@@ -1028,4 +1042,68 @@ fn a_fan_out_needs_the_time_and_the_share_and_calls_close_in_time() {
     t.query(1, root, (100_000, 400_000), "web", ITEM, 1);
     t.query(1, root, (400_000, 600_000), "web", USER, 2);
     assert_eq!(found(&t.analyze(&Options::default())), 0);
+}
+
+#[test]
+fn rows_an_update_changes_are_rows_it_returns() {
+    // An UPDATE that examines 5,000 rows and changes them all reads nothing in vain: no suspect.
+    // One that examines 5,000 rows to change 1 does.
+    let dir = crate::common::temp_dir("update-rows");
+    let event = |at: u32, affected: u32, sql: &str| {
+        format!(
+            "# Time: 2026-12-05T10:00:{at:02}.000000Z\n# User@Host: shop[shop] @ localhost []  Id:    12\n\
+             # Query_time: 0.050000  Lock_time: 0.000004 Rows_sent: 0  Rows_examined: 5000  Rows_affected: {affected}\n\
+             SET timestamp=1796464801;\n{sql};\n"
+        )
+    };
+    let mut log = String::from("/usr/sbin/mysqld, Version: 8.0.36. started with:\n");
+    for at in 0..20 {
+        log += &event(at, 5000, "UPDATE stock SET reserved = 0 WHERE batch = 7");
+        log += &event(
+            at,
+            1,
+            "UPDATE counters SET value = value + 1 WHERE name = 'x'",
+        );
+    }
+    std::fs::write(dir.join("slow.log"), log).unwrap();
+    let report = crate::common::analyze_json(&dir, &["slow.log"]);
+    let suspects: Vec<&str> = report
+        .findings
+        .iter()
+        .filter(|f| f.kind == FindingKind::MissingIndexSuspect)
+        .map(|f| f.fingerprint.as_str())
+        .collect();
+    assert_eq!(
+        suspects,
+        ["update counters set value = value + ? where name = ?"],
+        "{:?}",
+        report.findings
+    );
+}
+
+#[test]
+fn a_statement_finding_keeps_its_id_when_its_kind_changes() {
+    // The MySQL full scan: a suspect by default; a slow statement when the suspect's rule is
+    // out of reach. One statement, one id.
+    let dir = crate::common::fixture("mysql");
+    let dataset = crate::common::read(&[dir.join("full-scan-slow.log")]).unwrap();
+    let of = |report: &Report| {
+        report
+            .findings
+            .iter()
+            .find(|f| f.fingerprint.starts_with("select id, name from customers"))
+            .map(|f| (f.kind, f.id.clone()))
+            .unwrap()
+    };
+    let suspect = of(&analyze(&dataset, &Options::default()));
+    let slow = of(&analyze(
+        &dataset,
+        &with_detectors(|d| {
+            d.missing_index.min_rows_read_per_call = u64::MAX;
+            d.slow_statement.min_mean_ms = 1.0;
+        }),
+    ));
+    assert_eq!(suspect.0, FindingKind::MissingIndexSuspect);
+    assert_eq!(slow.0, FindingKind::SlowStatement);
+    assert_eq!(suspect.1, slow.1);
 }

@@ -110,24 +110,93 @@ fn with_the_index_in_the_schema_it_is_a_near_miss() {
 }
 
 #[test]
-fn a_table_known_to_be_tiny_gets_no_suggestion() {
-    // Told the accounts table holds few rows, the suspect is dropped with its reason.
+fn statistics_that_contradict_a_scan_are_shown_and_outweighed() {
+    // Table statistics taken after a reset say accounts holds 200 rows, but auto_explain saw a
+    // scan read 200,000: the suspect stays, and its evidence shows both. regions, known to be
+    // tiny, is never a suspect.
     let dir = crate::common::temp_dir("pg-index-tiny");
     std::fs::write(
         dir.join("sizes.csv"),
-        "relname,seq_scan,idx_scan,n_live_tup\naccounts,60,0,200\n",
+        "relname,seq_scan,idx_scan,n_live_tup\naccounts,60,0,200\nregions,60,0,50\n",
     )
     .unwrap();
     let sizes = dir.join("sizes.csv");
-    let report = analyze(&[sizes.to_str().unwrap()]);
-    assert!(suspects(&report).is_empty());
-    let miss = report
-        .near_misses
-        .iter()
-        .find(|n| n.fingerprint == ACCOUNTS)
-        .unwrap();
+    let report = analyze(&["schema.sql", sizes.to_str().unwrap()]);
+    let found = suspects(&report);
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0].0, ACCOUNTS);
+    let f = &report.findings[0];
+    let index = &evidence!(f, MissingIndex).suggested_index;
+    assert_eq!(index.live_rows, Some(200));
+    assert!(
+        index
+            .schema
+            .contains("say 200 live rows, but a scan read 200000"),
+        "{}",
+        index.schema
+    );
+}
+
+/// A pg_stat_statements dump alone: no plan, and too few buffers per row for the buffer rule.
+fn pgss_only(dir: &std::path::Path, mean_ms: f64) -> PathBuf {
+    let path = dir.join("pgss.csv");
+    std::fs::write(
+        &path,
+        format!(
+            "query,calls,total_exec_time,rows,shared_blks_hit,shared_blks_read\n\
+             \"SELECT id FROM accounts WHERE email = $1\",60,{},60,120,0\n",
+            mean_ms * 60.0
+        ),
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn with_the_schema_an_unindexed_predicate_is_a_suspect_without_row_evidence() {
+    let dir = crate::common::temp_dir("pg-index-schema-only");
+    let schema = capture().join("schema.sql");
+    let sizes = capture().join("pg_stat_user_tables.csv");
+    let run = |files: &[&std::path::Path]| {
+        let args: Vec<&str> = files.iter().map(|p| p.to_str().unwrap()).collect();
+        let mut all = Vec::new();
+        for (i, a) in args.iter().enumerate() {
+            if i > 0 {
+                all.push("--schema");
+            }
+            all.push(*a);
+        }
+        analyze_json(&dir, &all)
+    };
+    // The table is known to be large: medium confidence, even for a fast statement.
+    let fast = pgss_only(&dir, 0.5);
+    let report = run(&[&fast, &schema, &sizes]);
+    let f = &report.findings[0];
+    assert_eq!(f.kind, FindingKind::MissingIndexSuspect);
+    assert_eq!(f.confidence.as_str(), "medium");
     assert_eq!(
-        miss.rule,
-        "accounts has 200 rows, under 1000 (too small for an index to pay)"
+        evidence!(f, MissingIndex).suggested_index.statement,
+        "CREATE INDEX CONCURRENTLY ON accounts (email);"
+    );
+    // Its size unknown: low confidence, and only when it takes time.
+    let report = run(&[&fast, &schema]);
+    assert!(report.findings.is_empty(), "{:?}", report.findings);
+    let slow = pgss_only(&dir, 20.0);
+    let report = run(&[&slow, &schema]);
+    let f = &report.findings[0];
+    assert_eq!(
+        (f.kind, f.confidence.as_str()),
+        (FindingKind::MissingIndexSuspect, "low")
+    );
+    // With the index in the schema: nothing to suspect.
+    let indexed = capture().join("schema-indexed.sql");
+    let report = run(&[&slow, &indexed, &sizes]);
+    assert!(
+        !report
+            .findings
+            .iter()
+            .any(|f| f.kind == FindingKind::MissingIndexSuspect),
+        "{:?}",
+        report.findings
     );
 }

@@ -133,6 +133,7 @@ pub(super) fn merge_in_trace(mut found: Vec<Occurrence>) -> Vec<Occurrence> {
         m.count += o.count;
         m.cost_ns += o.cost_ns;
         m.saving_ns += o.saving_ns;
+        m.busy_ns += o.busy_ns;
         detector(o.kind).merge(&mut m.detail, o.detail);
     }
     merged
@@ -152,7 +153,7 @@ pub(super) fn merge_misses(mut missed: Vec<Miss>) -> Vec<Miss> {
     merged
 }
 
-/// Aggregates the traces' occurrences into findings (largest saving first) and near misses.
+/// Aggregates the traces' occurrences into findings and near misses.
 /// `traces_with` counts the traces in which an operation occurs; `levels` names the levels.
 pub fn aggregate(
     traces: &[InTrace],
@@ -236,8 +237,10 @@ pub fn aggregate(
             traces_affected: group.traces(),
             occurrences_median: stats::percentile(&counts, 50),
             occurrences_max: counts.last().copied().unwrap_or(0),
-            cp_ms_per_request: group.ms_per_request(sum(|o| o.cost_ns)),
-            saving_ms_per_request: group.ms_per_request(sum(|o| o.saving_ns)),
+            cp_ms_per_request: Some(group.ms_per_request(sum(|o| o.cost_ns))),
+            saving_ms_per_request: Some(group.ms_per_request(sum(|o| o.saving_ns))),
+            busy_ms_per_request: (group.requests > 0)
+                .then(|| group.ms_per_request(sum(|o| o.busy_ns))),
             levels: level_ids
                 .iter()
                 .map(|&l| levels[l as usize].clone())
@@ -262,12 +265,6 @@ pub fn aggregate(
         let fingerprint = detector.fingerprint(&key.1, pattern, strings);
         near.push(near_miss(&key, fingerprint, rule, traces, strings));
     }
-    findings.sort_by(|a, b| {
-        b.saving_ms_per_request
-            .total_cmp(&a.saving_ms_per_request)
-            .then(b.cp_ms_per_request.total_cmp(&a.cp_ms_per_request))
-            .then_with(|| a.id.cmp(&b.id))
-    });
     near.sort_by(|a, b| {
         b.traces.cmp(&a.traces).then_with(|| {
             (a.kind, &a.service, &a.operation, &a.fingerprint, &a.rule).cmp(&(

@@ -230,6 +230,7 @@ fn detect(view: &TraceView, options: &FanoutThresholds, found: &mut Vec<Occurren
             count: set.len() as u64,
             cost_ns: cost,
             saving_ns: cost - costs.iter().max().copied().unwrap_or(0),
+            busy_ns: set.iter().map(|&c| view.duration(c)).sum(),
             span: tree.span(parent).span_id,
             code: tree.span(parent).code_location,
             detail: Detail::Sequence(Sequence {

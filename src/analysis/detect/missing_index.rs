@@ -18,6 +18,7 @@
 
 use super::Verdict;
 use super::statements::{Context, Judgement, Statement, mean_at_least, statement_facts};
+use crate::model::fingerprint::Dialect;
 use crate::model::schema::{Schema, table_key};
 use crate::model::settings::{DetectorThresholds, MissingIndexThresholds};
 use crate::model::shape::Test;
@@ -53,11 +54,20 @@ pub fn judge(statement: &Statement, context: &Context, options: &DetectorThresho
     let o = &options.missing_index;
     let q = statement.row;
     let met = rules_met(statement, context, o);
-    let Some(confidence) = met.best else {
-        return Judgement::Clear;
+    let index = suggestion(q, &met, context.schema, statement.stats.source.dialect(), o);
+    let confidence = match (met.best, &index) {
+        (Some(best), _) => best,
+        // No row evidence, but the schema says no index serves the predicate: a suspect of low
+        // confidence, medium when the table is known to be large.
+        (None, Ok(index)) if index.predicate_unindexed => match index.table_rows {
+            Some(rows) if rows >= o.min_table_rows => Confidence::Medium,
+            None if mean_at_least(statement.stats, o.min_mean_ms) => Confidence::Low,
+            _ => return Judgement::Clear,
+        },
+        (None, _) => return Judgement::Clear,
     };
-    let index = match suggestion(q, &met, context.schema, o) {
-        Ok(index) => index,
+    let index = match index {
+        Ok(index) => index.suggested,
         Err(rule) => return Judgement::NearMiss(rule),
     };
     let (database, joined_spans) = statement_facts(q);
@@ -120,10 +130,11 @@ fn rules_met(statement: &Statement, context: &Context, o: &MissingIndexThreshold
             });
         }
     }
-    // MySQL: rows examined against rows sent.
+    // MySQL: rows examined against rows returned (sent, or affected by an UPDATE or DELETE).
+    let returned = q.rows_sent + q.rows_affected;
     if q.rows_examined > 0 && q.calls > 0 {
         let per_call = q.rows_examined / q.calls;
-        let r = ratio(q.rows_examined as f64, q.rows_sent as f64);
+        let r = ratio(q.rows_examined as f64, returned as f64);
         if per_call >= o.min_rows_read_per_call && r >= o.min_read_per_returned {
             met.confidence(if r >= 1000.0 {
                 Confidence::High
@@ -133,7 +144,7 @@ fn rules_met(statement: &Statement, context: &Context, o: &MissingIndexThreshold
             met.rows_examined = Some(ExaminedRule {
                 examined_per_sent: r,
                 rows_examined_per_call: per_call,
-                rows_sent_per_call: q.rows_sent as f64 / q.calls as f64,
+                rows_sent_per_call: returned as f64 / q.calls as f64,
                 rule: format!(
                     "≥ {} rows examined per call, ≥ {} per row sent",
                     o.min_rows_read_per_call, o.min_read_per_returned
@@ -144,7 +155,7 @@ fn rules_met(statement: &Statement, context: &Context, o: &MissingIndexThreshold
     // pg_stat_statements: buffers per returned row.
     let blocks = q.blocks.shared_hit + q.blocks.shared_read;
     if blocks > 0 && q.calls >= o.min_calls {
-        let per_row = ratio(blocks as f64, q.rows_sent.max(q.calls) as f64);
+        let per_row = ratio(blocks as f64, returned.max(q.calls) as f64);
         if per_row >= o.min_blocks_per_row && mean_at_least(q, o.min_mean_ms) {
             met.confidence(Confidence::Medium);
             met.blocks_per_row = Some(BlocksRule {
@@ -170,7 +181,10 @@ fn rules_met(statement: &Statement, context: &Context, o: &MissingIndexThreshold
             (at.calls >= o.min_calls).then_some((l.name.as_str(), at.mean_ms()))
         })
         .collect();
+    // A plan that read few rows says the growth is waiting (locks, a pool), not scanning.
+    let plans_read_few = q.plan.plans > 0 && met.seq_scan.is_none();
     if let (Some(first), Some(last)) = (by_level.first(), by_level.last())
+        && !plans_read_few
         && by_level.len() >= 2
         && first.1 > 0.0
         && last.1 / first.1 >= o.min_growth
@@ -194,14 +208,27 @@ fn rules_met(statement: &Statement, context: &Context, o: &MissingIndexThreshold
     met
 }
 
+/// An index to suggest, and what the schema said of it.
+struct Suggestion {
+    suggested: SuggestedIndex,
+    /// The table is in the schema given and no index of it starts with any column the
+    /// statement filters or joins on: every call scans.
+    predicate_unindexed: bool,
+    /// The table's rows, the largest any source gave.
+    table_rows: Option<u64>,
+}
+
 /// The index to suggest: its table, its columns, and the facts for the evidence (what the schema
 /// and the table statistics said); or, when there is none to suggest, the rule that stopped it.
+/// The table's size is the largest any source gave: statistics taken after a reset say 0 live
+/// rows while a plan read a million, and the plan is the stronger evidence.
 fn suggestion(
     q: &QueryRow,
     met: &Met,
     schema: &Schema,
+    dialect: Dialect,
     o: &MissingIndexThresholds,
-) -> Result<SuggestedIndex, String> {
+) -> Result<Suggestion, String> {
     let shape = &q.shape;
     if !shape.parsed {
         return Err("the statement could not be parsed, so its columns are unknown".into());
@@ -261,7 +288,8 @@ fn suggestion(
         ));
     }
     let known = schema.table(&table);
-    let rows = known.and_then(|t| t.live_rows).or(met.table_rows);
+    let live_rows = known.and_then(|t| t.live_rows);
+    let rows = live_rows.max(met.table_rows);
     if let Some(rows) = rows
         && rows < o.min_table_rows
     {
@@ -292,20 +320,51 @@ fn suggestion(
             format!("no index of {table} starts with these columns")
         }
     };
+    let schema_check = match (live_rows, met.table_rows) {
+        (Some(live), Some(read)) if live < read => format!(
+            "{schema_check}; the table statistics say {live} live rows, but a scan read {read} \
+             (statistics reset or stale): the scan is believed"
+        ),
+        _ => schema_check,
+    };
     // pg_stat_user_tables: how the table is read overall, beside this statement's evidence.
     let scans = known.and_then(|t| t.seq_scans.zip(t.index_scans));
-    Ok(SuggestedIndex {
-        statement: format!(
+    // In the database's own syntax.
+    let statement = match dialect {
+        Dialect::Postgres => format!(
             "CREATE INDEX CONCURRENTLY ON {table} ({});",
             columns.join(", ")
         ),
-        columns,
-        live_rows: known.and_then(|t| t.live_rows),
-        schema: schema_check,
-        table,
-        table_index_scans: scans.map(|(_, idx)| idx),
-        table_seq_scan_share: scans.map(|(seq, idx)| seq as f64 / (seq + idx).max(1) as f64),
-        table_seq_scans: scans.map(|(seq, _)| seq),
+        Dialect::Mysql => format!(
+            "ALTER TABLE {table} ADD INDEX ({}), ALGORITHM=INPLACE, LOCK=NONE;",
+            columns.join(", ")
+        ),
+    };
+    let filtered: Vec<String> = shape
+        .where_columns
+        .iter()
+        .filter(|p| p.test != Test::Other)
+        .map(|p| p.column.as_str())
+        .chain(shape.join_columns.iter().map(String::as_str))
+        .filter_map(|c| of_table(c, &table))
+        .collect();
+    Ok(Suggestion {
+        predicate_unindexed: known.is_some_and(|t| {
+            !t.indexes
+                .iter()
+                .any(|i| i.columns.first().is_some_and(|c| filtered.contains(c)))
+        }),
+        table_rows: rows,
+        suggested: SuggestedIndex {
+            statement,
+            columns,
+            live_rows,
+            schema: schema_check,
+            table,
+            table_index_scans: scans.map(|(_, idx)| idx),
+            table_seq_scan_share: scans.map(|(seq, idx)| seq as f64 / (seq + idx).max(1) as f64),
+            table_seq_scans: scans.map(|(seq, _)| seq),
+        },
     })
 }
 

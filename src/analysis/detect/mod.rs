@@ -26,7 +26,7 @@ use crate::model::settings::DetectorThresholds;
 use crate::model::trace::{NO_PARENT, Node, Tree};
 use crate::model::{Interner, OpKey, OpKind, SpanId, SpanKind, Sym};
 use crate::report::evidence::Evidence;
-use crate::report::{Confidence, FindingKind};
+use crate::report::{Confidence, Finding, FindingKind};
 
 /// One trace as the detectors read it.
 pub struct TraceView<'t, 'd> {
@@ -126,6 +126,8 @@ pub struct Occurrence {
     pub cost_ns: u64,
     /// Critical-path time the suggestion would save, ns.
     pub saving_ns: u64,
+    /// Recorded duration of the calls involved, ns: the time they keep their callee busy.
+    pub busy_ns: u64,
     /// A span of it.
     pub span: SpanId,
     /// Code location of the calls, may be empty.
@@ -219,6 +221,27 @@ pub struct Verdict {
     pub evidence: Evidence,
     /// What to do about it.
     pub suggestion: String,
+}
+
+/// Puts findings in report order: by critical-path cost per request, largest first (then by
+/// saving); database findings no span joined have no such cost and come after, by their share
+/// of database time; ties by id.
+pub fn rank(findings: &mut [Finding]) {
+    let db_share = |f: &Finding| {
+        f.evidence
+            .database()
+            .map_or(0.0, |d| d.share_of_database_time)
+    };
+    let known = |v: Option<f64>| v.unwrap_or(f64::NEG_INFINITY);
+    findings.sort_by(|a, b| {
+        b.cp_ms_per_request
+            .is_some()
+            .cmp(&a.cp_ms_per_request.is_some())
+            .then(known(b.cp_ms_per_request).total_cmp(&known(a.cp_ms_per_request)))
+            .then(known(b.saving_ms_per_request).total_cmp(&known(a.saving_ms_per_request)))
+            .then(db_share(b).total_cmp(&db_share(a)))
+            .then_with(|| a.id.cmp(&b.id))
+    });
 }
 
 /// The trace detectors. Adding one is adding its module and a line here.

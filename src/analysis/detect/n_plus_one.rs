@@ -28,8 +28,6 @@ pub struct Repeats {
     pub distinct_args: u64,
     /// How the calls' arguments were recorded.
     pub arguments: BTreeSet<Arguments>,
-    /// Sum of the calls' recorded durations, ns.
-    pub recorded_ns: u64,
 }
 
 /// The N+1 and redundant-call detector.
@@ -59,7 +57,6 @@ impl TraceDetector for NPlusOne {
         if let (Detail::Repeats(a), Detail::Repeats(b)) = (into, from) {
             a.distinct_args += b.distinct_args;
             a.arguments.extend(b.arguments);
-            a.recorded_ns += b.recorded_ns;
         }
     }
 
@@ -71,8 +68,6 @@ impl TraceDetector for NPlusOne {
                 _ => None,
             })
             .collect();
-        let recorded_ms_per_request =
-            group.ms_per_request(repeats.iter().map(|r| r.recorded_ns).sum());
         let arguments: Vec<Arguments> = repeats
             .iter()
             .flat_map(|r| r.arguments.iter().copied())
@@ -90,7 +85,6 @@ impl TraceDetector for NPlusOne {
                 evidence: Evidence::Redundant(RedundantEvidence {
                     arguments,
                     fraction_of_requests: group.fraction_of_requests(),
-                    recorded_ms_per_request,
                     traces_below_threshold: group.traces_below_threshold(),
                 }),
                 suggestion: suggestion(group.kind, &labels).into(),
@@ -115,7 +109,6 @@ impl TraceDetector for NPlusOne {
                     fraction_of_requests: group.fraction_of_requests(),
                     loop_body: (group.pattern.len() > 1)
                         .then(|| group.pattern.iter().map(|k| group.op(k)).collect()),
-                    recorded_ms_per_request,
                     traces_below_threshold: group.traces_below_threshold(),
                     traces_without_recorded_arguments: unrecorded,
                 }),
@@ -202,6 +195,7 @@ fn detect(
                     count: repeated.len() as u64,
                     cost_ns: cost,
                     saving_ns: cost,
+                    busy_ns: repeated.iter().map(|&n| view.duration(n)).sum(),
                     span: tree.span(repeated[0]).span_id,
                     code: code_of(view, &members),
                     detail: Detail::Repeats(Repeats {
@@ -210,7 +204,6 @@ fn detect(
                             .iter()
                             .map(|&n| view.tree.span(n).arguments)
                             .collect(),
-                        recorded_ns: repeated.iter().map(|&n| view.duration(n)).sum(),
                     }),
                 });
             } else if !repeated.is_empty() && repeated.len() as u64 + 1 == options.min_redundant {
@@ -429,6 +422,7 @@ fn occurrence(view: &TraceView, kind: FindingKind, parent: OpKey, body: &[Repeat
             .unwrap_or(0),
         cost_ns: cost,
         saving_ns: cost.saturating_sub(batched),
+        busy_ns: members.iter().map(|&n| view.duration(n)).sum(),
         span: view.tree.span(first).span_id,
         code: code_of(view, &members),
         detail: Detail::Repeats(Repeats {
@@ -437,7 +431,6 @@ fn occurrence(view: &TraceView, kind: FindingKind, parent: OpKey, body: &[Repeat
                 .iter()
                 .map(|&n| view.tree.span(n).arguments)
                 .collect(),
-            recorded_ns: members.iter().map(|&n| view.duration(n)).sum(),
         }),
     }
 }

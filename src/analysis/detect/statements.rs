@@ -5,6 +5,7 @@
 //! figures, the spans that ran it and the finding's id.
 
 use super::Verdict;
+use crate::analysis::stats;
 use crate::model::fingerprint::fnv1a64;
 use crate::model::query::StatementStats;
 use crate::model::schema::Schema;
@@ -42,6 +43,8 @@ pub struct Context<'a> {
     pub schema: &'a Schema,
     /// The total time of all statements, ns.
     pub total_ns: u64,
+    /// Requests (traces) of all levels; 0 without traces.
+    pub requests: u64,
 }
 
 /// A statement detector's answer on one statement.
@@ -79,7 +82,7 @@ pub fn detect(
             match judge(&statement, context, options) {
                 Judgement::Clear => {}
                 Judgement::Finding(verdict) => {
-                    findings.push(finding(q, kind, verdict));
+                    findings.push(finding(&statement, kind, verdict, context.requests));
                     break;
                 }
                 Judgement::NearMiss(rule) => near.push(near_miss(q, kind, rule)),
@@ -109,30 +112,39 @@ pub fn statement_facts(q: &QueryRow) -> (StatementFacts, Vec<JoinedSpans>) {
             spans: s.spans,
             traceparents_matched: s.traceparents_matched,
             traces: s.traces,
+            endpoints: s.endpoints.clone(),
         })
         .collect();
     (database, joined)
 }
 
-fn id(kind: FindingKind, q: &QueryRow) -> String {
-    let text = format!("{}\0{}", kind.as_str(), q.fingerprint_id);
+/// A statement finding's id: of the statement alone, so that it stays the same when the
+/// evidence turns a suspect into a slow statement or back (one statement has one finding).
+fn id(q: &QueryRow) -> String {
+    let text = format!("statement\0{}", q.fingerprint_id);
     format!("{:016x}", fnv1a64(text.as_bytes()))
 }
 
-/// The finding, framed by the statement and its joined spans.
-fn finding(q: &QueryRow, kind: FindingKind, verdict: Verdict) -> Finding {
+/// The finding, framed by the statement and its joined spans: where is the endpoint its spans
+/// serve most (the database, when no span joined); its critical-path cost is that of the
+/// joined spans (unknown without any), its busy time the statement's own per request.
+fn finding(statement: &Statement, kind: FindingKind, verdict: Verdict, requests: u64) -> Finding {
+    let q = statement.row;
     let joined = q.spans.first();
+    let endpoint = joined.and_then(|s| s.endpoints.first());
     Finding {
-        id: id(kind, q),
+        id: id(q),
         kind,
-        service: joined.map_or_else(String::new, |s| s.service.clone()),
-        operation: q.database_names().join(", "),
+        service: endpoint.map_or_else(String::new, |e| e.service.clone()),
+        operation: endpoint.map_or_else(|| q.database_names().join(", "), |e| e.operation.clone()),
         fingerprint: q.fingerprint.clone(),
         traces_affected: q.spans.iter().map(|s| s.traces).sum(),
         occurrences_median: joined.map_or(0, |s| s.calls_per_trace_median),
         occurrences_max: joined.map_or(0, |s| s.calls_per_trace_max),
-        cp_ms_per_request: q.spans.iter().map(|s| s.cp_ms_per_request).sum(),
-        saving_ms_per_request: 0.0,
+        cp_ms_per_request: joined.map(|_| q.spans.iter().map(|s| s.cp_ms_per_request).sum()),
+        saving_ms_per_request: None,
+        busy_ms_per_request: (requests > 0)
+            .then(|| stats::ms(stats::div_round(statement.stats.total_ns, requests))),
         levels: joined.map_or_else(Vec::new, |s| s.levels.clone()),
         confidence: verdict.confidence,
         evidence: verdict.evidence,

@@ -178,6 +178,8 @@ fn detect(view: &TraceView, options: &SyncChainThresholds, found: &mut Vec<Occur
             count: entries.len() as u64,
             cost_ns: view.subtree_cp_ns[first_call as usize],
             saving_ns: hops.iter().map(|h| h.1).sum(),
+            // The chain below the entry keeps its services busy for the first call's length.
+            busy_ns: view.duration(first_call),
             span: tree.span(end).span_id,
             code: tree.span(end).code_location,
             detail: Detail::Chain(Hops(hops)),

@@ -14,14 +14,15 @@ pub(super) fn render_findings(out: &mut String, report: &Report) {
     }
     let _ = writeln!(
         out,
-        "Design problems the traces show, largest saving first. Cost is the critical-path time of the spans involved and saving what the suggestion would take off it, both per request over all requests.\n"
+        "Design problems the traces and the database show, largest critical-path cost first. *CP* is the critical-path time of the spans involved, what they add to latency; *saving* what the suggestion would take off it; *busy* the time the calls keep the database or the callee busy, on the critical path or not; all per request over all requests, `–` where unknown. A database finding no span joined has no critical-path cost; those come last, largest share of database time first.\n"
     );
     let mut t = Table::new(&[
         ("#", Align::Right),
         ("kind", Align::Left),
         ("confidence", Align::Left),
+        ("CP ms/req", Align::Right),
         ("saving ms/req", Align::Right),
-        ("cost ms/req", Align::Right),
+        ("busy ms/req", Align::Right),
         ("traces", Align::Right),
         ("per trace", Align::Right),
         ("service", Align::Left),
@@ -33,8 +34,9 @@ pub(super) fn render_findings(out: &mut String, report: &Report) {
             (i + 1).to_string(),
             f.kind.as_str().into(),
             f.confidence.as_str().into(),
-            ms(f.saving_ms_per_request),
-            ms(f.cp_ms_per_request),
+            ms_or_unknown(f.cp_ms_per_request),
+            ms_or_unknown(f.saving_ms_per_request),
+            ms_or_unknown(f.busy_ms_per_request),
             f.traces_affected.to_string(),
             format!("{} / {}", f.occurrences_median, f.occurrences_max),
             escape(&f.service),
@@ -71,24 +73,19 @@ pub(super) fn render_finding(out: &mut String, rank: usize, f: &Finding) {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    match f.kind {
-        FindingKind::SlowStatement | FindingKind::MissingIndexSuspect => {
-            let _ = writeln!(
-                out,
-                "- its spans cost {} ms per request on the critical path; the saving is not \
-                 estimated (only the database can tell)",
-                ms(f.cp_ms_per_request)
-            );
-        }
-        _ => {
-            let _ = writeln!(
-                out,
-                "- costs {} ms per request on the critical path; the suggestion would save about {} ms",
-                ms(f.cp_ms_per_request),
-                ms(f.saving_ms_per_request)
-            );
-        }
-    }
+    let cost = match f.cp_ms_per_request {
+        Some(cp) => format!("costs {} ms per request on the critical path", ms(cp)),
+        None => "no span joined it, so its critical-path cost is unknown".into(),
+    };
+    let saving = match f.saving_ms_per_request {
+        Some(saving) => format!("the suggestion would save about {} ms", ms(saving)),
+        None => "the saving is not estimated (only the database can tell)".into(),
+    };
+    let busy = match f.busy_ms_per_request {
+        Some(busy) => format!("; it keeps its callee busy {} ms per request", ms(busy)),
+        None => String::new(),
+    };
+    let _ = writeln!(out, "- {cost}; {saving}{busy}");
     for (name, fact) in f.evidence.facts() {
         match fact {
             Fact::Hops(hops) => {

@@ -5,7 +5,7 @@ mod findings;
 mod statements;
 
 use super::table::{Align, Table};
-use super::units::{ms, ns_as_ms, percent, rate};
+use super::units::{ms, ms_or_unknown, ns_as_ms, percent, rate};
 use super::{Level, Report};
 use findings::{render_findings, render_near_misses};
 use statements::render_queries;
