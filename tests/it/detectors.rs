@@ -1107,3 +1107,52 @@ fn a_statement_finding_keeps_its_id_when_its_kind_changes() {
     assert_eq!(slow.0, FindingKind::SlowStatement);
     assert_eq!(suspect.1, slow.1);
 }
+
+#[test]
+fn writes_and_locking_reads_in_a_transaction_are_no_fan_out() {
+    // As a handler that locks a counter row, updates it, inserts an order and calls a service:
+    // the statements take effect in order on one connection, so only the call could move.
+    let mut t = Traces::new();
+    let root = t.root(1, (0, ms(100)), "orders", "POST /place");
+    let lock = "select value from counters where name = ? for update";
+    t.query(1, root, (ms(1), ms(30)), "orders", lock, 1);
+    t.query(
+        1,
+        root,
+        (ms(30), ms(45)),
+        "orders",
+        "update counters set value = ?",
+        2,
+    );
+    t.query(
+        1,
+        root,
+        (ms(45), ms(60)),
+        "orders",
+        "insert into orders (id) values (?)",
+        3,
+    );
+    t.call(
+        1,
+        root,
+        (ms(60), ms(95)),
+        "orders",
+        "GET stock/reserve/{id}",
+        4,
+    );
+    let report = t.analyze(&Options::default());
+    assert!(
+        of_kind(&report, FindingKind::SequentialFanout).is_empty(),
+        "{:#?}",
+        report.findings
+    );
+    // Two plain reads and the call: a fan-out of those.
+    let mut t = Traces::new();
+    let root = t.root(1, (0, ms(100)), "orders", "GET /page");
+    t.query(1, root, (ms(1), ms(30)), "orders", ITEM, 1);
+    t.query(1, root, (ms(30), ms(60)), "orders", USER, 2);
+    t.call(1, root, (ms(60), ms(95)), "orders", "GET stock/{id}", 3);
+    let report = t.analyze(&Options::default());
+    let f = of_kind(&report, FindingKind::SequentialFanout)[0];
+    assert_eq!(evidence!(f, Fanout).calls.len(), 3);
+}

@@ -3,7 +3,9 @@
 //! parent's calls that do not repeat (repeats are loops), split where one call starts more than
 //! `max_gap_ms` after the calls before it ended (calls far apart are not one fan-out); within
 //! each group, the set of non-overlapping calls whose sum minus its longest call is largest (by
-//! recorded durations). Connection checkouts and transaction control are never calls.
+//! recorded durations). Connection checkouts and housekeeping are never calls, and of database
+//! statements only reads that lock nothing are: writes and locking reads (`FOR UPDATE`) take
+//! effect in order inside their transaction, on one connection.
 //!
 //! Across traces, a parent's fan-out is reported when it happens in a steady share of the
 //! parent's traces (one recorded trace is enough on its own) and its mean saving per trace
@@ -18,7 +20,7 @@ use super::{Conclusion, Detail, Miss, Occurrence, TraceDetector, TraceView, Verd
 use crate::analysis::stats;
 use crate::model::settings::{DetectorThresholds, FanoutThresholds};
 use crate::model::trace::Node;
-use crate::model::{Interner, OpKey};
+use crate::model::{Interner, OpKey, OpKind};
 use crate::report::evidence::{Evidence, FanoutCall, FanoutEvidence};
 use crate::report::{Confidence, FindingKind};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
@@ -190,7 +192,13 @@ fn detect(view: &TraceView, options: &FanoutThresholds, found: &mut Vec<Occurren
             .children(parent)
             .iter()
             .copied()
-            .filter(|&c| view.blocking[c as usize] && view.is_call[c as usize])
+            .filter(|&c| {
+                let span = tree.span(c);
+                view.blocking[c as usize]
+                    && view.is_call[c as usize]
+                    && (span.op_kind != OpKind::Db
+                        || super::reads_without_locking(view.strings.get(span.op_label)))
+            })
             .collect();
         if calls.len() < 2 {
             continue;

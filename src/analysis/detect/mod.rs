@@ -223,6 +223,32 @@ pub struct Verdict {
     pub suggestion: String,
 }
 
+/// Whether an operation writes, from its text: a statement's verb (fingerprints are lower
+/// case) or a request's method.
+fn writes(label: &str) -> bool {
+    let first = label.split_whitespace().next().unwrap_or("");
+    [
+        "insert", "update", "delete", "merge", "replace", "upsert", "post", "put", "patch",
+    ]
+    .iter()
+    .any(|w| first.eq_ignore_ascii_case(w))
+}
+
+/// Whether a statement only reads, without locking what it reads: the only statements that two
+/// connections may run at once with the same effect. Writes and locking reads take their
+/// effect in order, inside their transaction.
+fn reads_without_locking(label: &str) -> bool {
+    label.starts_with("select ")
+        && ![
+            " for update",
+            " for share",
+            " for no key update",
+            " for key share",
+        ]
+        .iter()
+        .any(|lock| label.contains(lock))
+}
+
 /// Puts findings in report order: by critical-path cost per request, largest first (then by
 /// saving); database findings no span joined have no such cost and come after, by their share
 /// of database time; ties by id.

@@ -268,17 +268,6 @@ fn loop_kind(kind: OpKind) -> FindingKind {
     }
 }
 
-/// Whether an operation writes, from its text: a statement's verb (fingerprints are lower
-/// case) or a request's method.
-fn writes(label: &str) -> bool {
-    let first = label.split_whitespace().next().unwrap_or("");
-    [
-        "insert", "update", "delete", "merge", "replace", "upsert", "post", "put", "patch",
-    ]
-    .iter()
-    .any(|w| first.eq_ignore_ascii_case(w))
-}
-
 /// What to do, for the kind and for what the calls do: a read may be cached or batched, a write
 /// only batched or sent once.
 fn suggestion(kind: FindingKind, labels: &[&str]) -> &'static str {
@@ -287,7 +276,7 @@ fn suggestion(kind: FindingKind, labels: &[&str]) -> &'static str {
             .iter()
             .any(|l| l.split_whitespace().next() == Some(v))
     };
-    let write = labels.iter().any(|l| writes(l));
+    let write = labels.iter().any(|l| super::writes(l));
     match kind {
         FindingKind::RedundantCall if write => {
             "The same write is sent again with identical arguments in one request: find the duplicated call (a retry, a handler run twice) and send it once, or make it idempotent. A write must not be cached."
