@@ -199,6 +199,17 @@ pub fn analyze(dataset: &Dataset, options: &Options) -> Report {
             let (database, database_near) =
                 detect::statements::detect(&queries, &statement_stats, &context, detectors);
             findings.extend(database);
+            let profiled = join_keys
+                .iter()
+                .flat_map(|k| k.fingerprint_ids.iter().copied())
+                .collect();
+            findings.extend(detect::slow_call::detect(
+                dataset,
+                &results,
+                &profiled,
+                &level_names,
+                detectors,
+            ));
             detect::rank(&mut findings);
             near.extend(database_near);
             (findings, near)

@@ -55,6 +55,8 @@ pub struct DetectorThresholds {
     pub missing_index: MissingIndexThresholds,
     /// Slow statements.
     pub slow_statement: SlowStatementThresholds,
+    /// Slow calls to other services, from span durations.
+    pub slow_call: SlowCallThresholds,
 }
 
 impl DetectorThresholds {
@@ -104,10 +106,13 @@ impl DetectorThresholds {
                     self.missing_index.min_growth,
                     self.slow_statement.min_mean_ms,
                     self.slow_statement.min_total_ms,
+                    self.slow_statement.min_p95_ms,
+                    self.slow_call.min_mean_ms,
+                    self.slow_call.min_p95_ms,
                 ]
                 .iter()
                 .all(|v| v.is_finite() && *v >= 0.0),
-                "missing_index and slow_statement thresholds must be numbers, 0 or more",
+                "missing_index, slow_statement and slow_call thresholds must be numbers, 0 or more",
             ),
             (
                 (0.0..=1.0).contains(&self.slow_statement.min_share),
@@ -260,6 +265,29 @@ pub struct SlowStatementThresholds {
     pub min_share: f64,
     /// … when the statement's total is at least this, ms.
     pub min_total_ms: f64,
+    /// 95th percentile per call, ms, judged on the spans of a statement no database input
+    /// recorded (with `min_mean_ms`).
+    pub min_p95_ms: f64,
+}
+
+/// Thresholds (`[detectors.slow_call]` in chokepoint.toml): an HTTP or RPC call is slow when
+/// its spans' mean or 95th percentile reaches these.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct SlowCallThresholds {
+    /// Mean per call, ms.
+    pub min_mean_ms: f64,
+    /// 95th percentile per call, ms.
+    pub min_p95_ms: f64,
+}
+
+impl Default for SlowCallThresholds {
+    fn default() -> Self {
+        SlowCallThresholds {
+            min_mean_ms: 500.0,
+            min_p95_ms: 2000.0,
+        }
+    }
 }
 
 impl Default for SlowStatementThresholds {
@@ -268,6 +296,7 @@ impl Default for SlowStatementThresholds {
             min_mean_ms: 100.0,
             min_share: 0.5,
             min_total_ms: 1000.0,
+            min_p95_ms: 500.0,
         }
     }
 }

@@ -25,6 +25,8 @@ pub enum Evidence {
     MissingIndex(Box<MissingIndexEvidence>),
     /// `slow_statement`.
     SlowStatement(SlowStatementEvidence),
+    /// `slow_statement` of a statement only spans recorded, and `slow_call`.
+    SlowSpans(SlowSpansEvidence),
     /// `redundant_call`. Last: its fields are a subset of the N+1's, and a report read back
     /// takes the first shape that fits.
     Redundant(RedundantEvidence),
@@ -151,6 +153,25 @@ pub struct SlowStatementEvidence {
     pub database: StatementFacts,
     /// The trace spans that ran it.
     pub joined_spans: Vec<JoinedSpans>,
+    /// The rule it met.
+    pub rule: String,
+}
+
+/// An operation slow per call, as its spans measured it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SlowSpansEvidence {
+    /// Its spans.
+    pub spans: u64,
+    /// Their mean duration, ms.
+    pub mean_ms: f64,
+    /// Their 95th percentile, ms.
+    pub p95_ms: f64,
+    /// The longest, ms.
+    pub max_ms: f64,
+    /// Its critical-path time over the latency of the requests it ran in.
+    pub share_of_latency: f64,
+    /// The endpoints whose requests it served, most requests first.
+    pub endpoints: Vec<crate::report::ServedEndpoint>,
     /// The rule it met.
     pub rule: String,
 }
@@ -333,6 +354,7 @@ impl Evidence {
             Evidence::Chain(e) => e.facts(),
             Evidence::MissingIndex(e) => e.facts(),
             Evidence::SlowStatement(e) => e.facts(),
+            Evidence::SlowSpans(e) => e.facts(),
         }
     }
 }
@@ -458,6 +480,21 @@ impl StatementFacts {
     }
 }
 
+fn endpoints(served: &[crate::report::ServedEndpoint]) -> Fact<'_> {
+    Fact::List(
+        served
+            .iter()
+            .map(|e| {
+                Fact::Record(vec![
+                    ("service", Fact::Text(&e.service)),
+                    ("operation", Fact::Text(&e.operation)),
+                    ("traces", Fact::Count(e.traces)),
+                ])
+            })
+            .collect(),
+    )
+}
+
 fn joined_spans(joined: &[JoinedSpans]) -> Fact<'_> {
     Fact::List(
         joined
@@ -560,6 +597,20 @@ impl MissingIndexEvidence {
         });
         f.push(("suggested index", Fact::Record(index)));
         f
+    }
+}
+
+impl SlowSpansEvidence {
+    fn facts(&self) -> Vec<Named<'_>> {
+        vec![
+            ("endpoints", endpoints(&self.endpoints)),
+            ("max ms", Fact::Ms(self.max_ms)),
+            ("mean ms", Fact::Ms(self.mean_ms)),
+            ("p95 ms", Fact::Ms(self.p95_ms)),
+            ("rule", Fact::Text(&self.rule)),
+            ("share of latency", Fact::Share(self.share_of_latency)),
+            ("spans", Fact::Count(self.spans)),
+        ]
     }
 }
 

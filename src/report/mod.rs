@@ -391,11 +391,13 @@ pub enum FindingKind {
     SlowStatement,
     /// A statement that reads far more rows than it returns.
     MissingIndexSuspect,
+    /// An HTTP or RPC call slow per call, from its spans.
+    SlowCall,
 }
 
 impl FindingKind {
     /// Every kind, in the order reports list them.
-    pub const ALL: [FindingKind; 8] = [
+    pub const ALL: [FindingKind; 9] = [
         FindingKind::NPlusOneDb,
         FindingKind::NPlusOneHttp,
         FindingKind::NPlusOneMessage,
@@ -404,6 +406,7 @@ impl FindingKind {
         FindingKind::SyncChain,
         FindingKind::SlowStatement,
         FindingKind::MissingIndexSuspect,
+        FindingKind::SlowCall,
     ];
 
     /// The name used in reports and in `chokepoint.toml`, and the title of its findings.
@@ -417,6 +420,7 @@ impl FindingKind {
             FindingKind::SyncChain => ("sync_chain", "Deep synchronous chain"),
             FindingKind::SlowStatement => ("slow_statement", "Slow statement"),
             FindingKind::MissingIndexSuspect => ("missing_index_suspect", "Missing-index suspect"),
+            FindingKind::SlowCall => ("slow_call", "Slow call"),
         }
     }
 

@@ -1156,3 +1156,43 @@ fn writes_and_locking_reads_in_a_transaction_are_no_fan_out() {
     let f = of_kind(&report, FindingKind::SequentialFanout)[0];
     assert_eq!(evidence!(f, Fanout).calls.len(), 3);
 }
+
+#[test]
+fn a_slow_query_or_call_recorded_only_in_spans_is_a_finding() {
+    // One recorded trace: a 3 s query and a 2.5 s call to another service.
+    let mut t = Traces::new();
+    let root = t.root(1, (0, ms(6000)), "api", "GET /report");
+    t.query(1, root, (ms(10), ms(3010)), "api", ORDERS, 1);
+    t.call(1, root, (ms(3100), ms(5600)), "api", "GET ledger/{id}", 2);
+    t.query(1, root, (ms(5700), ms(5702)), "api", ITEM, 3);
+    let report = t.analyze(&Options::default());
+    let slow = of_kind(&report, FindingKind::SlowStatement);
+    assert_eq!(slow.len(), 1, "{:#?}", report.findings);
+    assert_eq!(slow[0].fingerprint, ORDERS);
+    assert_eq!(slow[0].operation, "GET /report", "the endpoint it serves");
+    assert_eq!(slow[0].cp_ms_per_request, Some(3000.0));
+    assert_eq!(slow[0].saving_ms_per_request, None);
+    let e = evidence!(slow[0], SlowSpans);
+    assert_eq!((e.mean_ms, e.spans), (3000.0, 1));
+    assert_eq!(e.share_of_latency, 0.5);
+    let call = of_kind(&report, FindingKind::SlowCall);
+    assert_eq!(call.len(), 1);
+    assert_eq!(call[0].fingerprint, "GET ledger/{id}");
+    // Ranked by critical-path cost: the fan-out of both (5.5 s), the query's 3 s, the call's
+    // 2.5 s.
+    let kinds: Vec<FindingKind> = report.findings.iter().map(|f| f.kind).collect();
+    assert_eq!(
+        kinds,
+        [
+            FindingKind::SequentialFanout,
+            FindingKind::SlowStatement,
+            FindingKind::SlowCall
+        ]
+    );
+    // A 2 ms query and a 50 ms call are not slow.
+    let mut t = Traces::new();
+    let root = t.root(1, (0, ms(100)), "api", "GET /report");
+    t.query(1, root, (ms(1), ms(3)), "api", ORDERS, 1);
+    t.call(1, root, (ms(10), ms(60)), "api", "GET ledger/{id}", 2);
+    assert!(t.analyze(&Options::default()).findings.is_empty());
+}

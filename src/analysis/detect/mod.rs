@@ -2,7 +2,8 @@
 //! detector ([`TraceDetector`]) reads one trace at a time, through a [`TraceView`] built once
 //! per trace, and emits [`Occurrence`]s (and near misses); [`aggregate`] groups them across
 //! traces and asks the detector for its conclusion. The statement detectors
-//! ([`missing_index`], [`slow_statement`]) read the statement profile instead ([`statements`]).
+//! ([`missing_index`], [`slow_statement`]) read the statement profile instead ([`statements`]),
+//! and [`slow_call`] reads the durations of the run's spans per operation.
 //!
 //! Adding a trace detector: its module (rule, options, per-trace [`Detail`], conclusion), its
 //! variant of [`Detail`], its kind and evidence in the report, and one line in
@@ -16,6 +17,7 @@ pub mod aggregate;
 pub mod fanout;
 pub mod missing_index;
 pub mod n_plus_one;
+pub mod slow_call;
 pub mod slow_statement;
 pub mod statements;
 pub mod sync_chain;
