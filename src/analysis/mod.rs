@@ -78,7 +78,7 @@ impl Options {
 /// Statements listed in report.md's profile.
 const STATEMENTS_LISTED: u32 = 30;
 
-/// Analyzes a dataset whose spans are sorted by [`Dataset::sort_spans`] (as
+/// Analyzes a dataset whose spans are sorted by [`Dataset::finish`] (as
 /// [`crate::ingest::read_inputs`] leaves them).
 pub fn analyze(dataset: &Dataset, options: &Options) -> Report {
     let mut results: Vec<TraceResult> = per_trace::trace_ranges(&dataset.spans)

@@ -50,7 +50,7 @@ pub(super) struct TraceResult {
     pub(super) detected: detect::aggregate::Detected,
 }
 
-/// The index ranges of each trace in spans sorted by [`Dataset::sort_spans`].
+/// The index ranges of each trace in spans sorted by [`Dataset::finish`].
 pub(super) fn trace_ranges(spans: &[Span]) -> Vec<std::ops::Range<usize>> {
     let mut ranges = Vec::new();
     let mut start = 0;

@@ -152,7 +152,7 @@ pub fn read_inputs(paths: &[PathBuf], options: &Options) -> Result<Dataset> {
             detail: ": no files found".into(),
         }));
     }
-    dataset.sort_spans();
+    dataset.finish();
     Ok(dataset)
 }
 

@@ -390,6 +390,8 @@ impl SpanBatch {
                 .as_deref()
                 .or(resource.level.as_deref())
                 .map_or(Sym::EMPTY, |v| strings.intern(v)),
+            is_statement: op_kind == crate::model::OpKind::Db
+                && d.op.db_statement.as_deref().is_some_and(|t| !t.is_empty()),
             is_connection: op_kind == crate::model::OpKind::Db
                 && d.op.db_statement.as_deref().is_none_or(str::is_empty)
                 && d.op.db_operation.as_deref().is_none_or(str::is_empty),

@@ -157,6 +157,8 @@ pub struct Span {
     pub call_args: u64,
     /// How the call's arguments were recorded: what `call_args` hashes.
     pub arguments: Arguments,
+    /// A database span that carries its statement's text.
+    pub is_statement: bool,
     /// A database span that ran no statement and no named operation: opening or checking out
     /// a connection (`pg-pool.connect`). It is an operation with its time, never a call that
     /// could be batched or run concurrently with the query it precedes.
@@ -193,7 +195,7 @@ impl Span {
 /// Everything ingest hands to analysis.
 #[derive(Debug, Default)]
 pub struct Dataset {
-    /// All spans read; sorted by [`Dataset::sort_spans`] once ingest is done.
+    /// All spans read; sorted and finished by [`Dataset::finish`] once ingest is done.
     pub spans: Vec<Span>,
     /// The strings the spans' symbols refer to.
     pub strings: Interner,
@@ -206,10 +208,53 @@ pub struct Dataset {
 }
 
 impl Dataset {
+    /// Makes the spans ready for analysis, once ingest is done: sorted, and each statement's
+    /// execution named by its statement.
+    pub fn finish(&mut self) {
+        self.sort_spans();
+        self.inherit_statements();
+    }
+
+    /// Where a driver records a statement's text on one span and runs it in a child without
+    /// the text (Doctrine and PDO, some JDBC wrappers), the child is the same statement: it takes
+    /// its parent's statement, so that the execution's time lands on it.
+    fn inherit_statements(&mut self) {
+        let spans = &self.spans;
+        let fixes: Vec<(usize, usize)> = spans
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| {
+                s.op_kind == OpKind::Db && !s.is_statement && !s.parent_span_id.is_none()
+            })
+            .filter_map(|(i, s)| {
+                let parent = spans
+                    .binary_search_by(|p| {
+                        (p.trace_id, p.span_id).cmp(&(s.trace_id, s.parent_span_id))
+                    })
+                    .ok()?;
+                (spans[parent].op_kind == OpKind::Db && spans[parent].is_statement)
+                    .then_some((i, parent))
+            })
+            .collect();
+        for (child, parent) in fixes {
+            let p = self.spans[parent].clone();
+            let c = &mut self.spans[child];
+            c.op_system = p.op_system;
+            c.op_label = p.op_label;
+            if c.db_namespace.is_empty() {
+                c.db_namespace = p.db_namespace;
+            }
+            c.call_args = p.call_args;
+            c.arguments = p.arguments;
+            c.is_statement = true;
+            c.is_connection = false;
+        }
+    }
+
     /// Sorts spans the way analysis expects them: by trace id, span id, start, end; exact ties
     /// by the remaining fields and strings, so that which duplicate is kept never depends on the
     /// input order.
-    pub fn sort_spans(&mut self) {
+    fn sort_spans(&mut self) {
         use rayon::slice::ParallelSliceMut;
         let strings = &self.strings;
         self.spans.par_sort_unstable_by(|a, b| {

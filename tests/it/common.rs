@@ -178,7 +178,7 @@ pub fn dataset(spans: Vec<Span>, maker: SpanMaker) -> chokepoint::model::Dataset
         ..Default::default()
     };
     dataset.inputs[0].records = dataset.spans.len() as u64;
-    dataset.sort_spans();
+    dataset.finish();
     dataset
 }
 

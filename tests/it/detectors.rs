@@ -56,6 +56,7 @@ impl Traces {
         };
         if op_kind == OpKind::Db {
             span.op_system = self.maker.strings.intern("postgresql");
+            span.is_statement = true;
         }
         self.spans.push(span);
         id
@@ -733,6 +734,7 @@ fn connection_checkouts_are_neither_repeated_calls_nor_a_fan_out() {
         let at = ms(20 * i);
         let connect = t.query(1, root, (at, at + ms(8)), "api", "pg-pool.connect", 0);
         t.spans[connect as usize - 1].is_connection = true;
+        t.spans[connect as usize - 1].is_statement = false;
         t.query(
             1,
             root,
@@ -1195,4 +1197,33 @@ fn a_slow_query_or_call_recorded_only_in_spans_is_a_finding() {
     t.query(1, root, (ms(1), ms(3)), "api", ORDERS, 1);
     t.call(1, root, (ms(10), ms(60)), "api", "GET ledger/{id}", 2);
     assert!(t.analyze(&Options::default()).findings.is_empty());
+}
+
+#[test]
+fn a_statement_run_by_a_child_span_without_its_text_is_one_operation() {
+    // As PDO records it: the statement's text on one span, its execution (40 ms) on a child
+    // that names no statement.
+    let mut t = Traces::new();
+    let root = t.root(1, (0, ms(50)), "api", "GET /orders");
+    let prepare = t.query(1, root, (ms(1), ms(45)), "api", ORDERS, 0);
+    let execute = t.query(
+        1,
+        prepare,
+        (ms(3), ms(43)),
+        "api",
+        "PDOStatement::execute",
+        0,
+    );
+    t.spans[execute as usize - 1].is_statement = false;
+    let report = t.analyze(&Options::default());
+    let ops: Vec<(&str, f64)> = report.levels[0]
+        .bottlenecks
+        .iter()
+        .map(|b| (b.operation.as_str(), b.cp_ms_per_request))
+        .collect();
+    assert_eq!(ops[0], (ORDERS, 44.0), "{ops:?}");
+    assert!(
+        !ops.iter().any(|(op, _)| *op == "PDOStatement::execute"),
+        "{ops:?}"
+    );
 }

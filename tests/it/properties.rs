@@ -112,7 +112,7 @@ fn random_dataset(seed: u64, traces: u64, size: u64) -> Dataset {
     dataset.inputs[0].records = spans.len() as u64;
     dataset.spans = spans;
     dataset.strings = maker.strings;
-    dataset.sort_spans();
+    dataset.finish();
     dataset
 }
 
@@ -289,7 +289,7 @@ proptest! {
             .collect();
         let mut dataset = Dataset { inputs: vec![Default::default()], spans, strings: maker.strings, ..Dataset::default() };
         dataset.inputs[0].records = size;
-        dataset.sort_spans();
+        dataset.finish();
         let tree = Tree::build(&dataset.spans).unwrap();
         let path = critical_path(&tree, &CpOptions::default());
         let root = tree.span(tree.root);
