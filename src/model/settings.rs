@@ -57,6 +57,8 @@ pub struct DetectorThresholds {
     pub slow_statement: SlowStatementThresholds,
     /// Slow calls to other services, from span durations.
     pub slow_call: SlowCallThresholds,
+    /// Load amplification: concurrent fan-out and chatty services.
+    pub amplification: AmplificationThresholds,
 }
 
 impl DetectorThresholds {
@@ -93,6 +95,11 @@ impl DetectorThresholds {
             (
                 (0.0..=100.0).contains(&self.fanout.min_trace_percent),
                 "fanout.min_trace_percent must be from 0 to 100",
+            ),
+            (
+                self.amplification.min_concurrent >= 2
+                    && self.amplification.min_calls_between_services >= 2,
+                "amplification.min_concurrent and min_calls_between_services must be at least 2",
             ),
             (
                 self.sync_chain.min_services >= 2,
@@ -268,6 +275,25 @@ pub struct SlowStatementThresholds {
     /// 95th percentile per call, ms, judged on the spans of a statement no database input
     /// recorded (with `min_mean_ms`).
     pub min_p95_ms: f64,
+}
+
+/// Thresholds (`[detectors.amplification]` in chokepoint.toml).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct AmplificationThresholds {
+    /// Calls in flight at once under one parent that make an excessive concurrent fan-out.
+    pub min_concurrent: u64,
+    /// Calls from one service to another in one request that make them chatty.
+    pub min_calls_between_services: u64,
+}
+
+impl Default for AmplificationThresholds {
+    fn default() -> Self {
+        AmplificationThresholds {
+            min_concurrent: 10,
+            min_calls_between_services: 10,
+        }
+    }
 }
 
 /// Thresholds (`[detectors.slow_call]` in chokepoint.toml): an HTTP or RPC call is slow when

@@ -27,6 +27,8 @@ pub enum Evidence {
     SlowStatement(SlowStatementEvidence),
     /// `slow_statement` of a statement only spans recorded, and `slow_call`.
     SlowSpans(SlowSpansEvidence),
+    /// `concurrent_fanout`, `chatty_services`.
+    Amplification(AmplificationEvidence),
     /// `redundant_call`. Last: its fields are a subset of the N+1's, and a report read back
     /// takes the first shape that fits.
     Redundant(RedundantEvidence),
@@ -153,6 +155,19 @@ pub struct SlowStatementEvidence {
     pub database: StatementFacts,
     /// The trace spans that ran it.
     pub joined_spans: Vec<JoinedSpans>,
+    /// The rule it met.
+    pub rule: String,
+}
+
+/// One request's calls multiplied: at once under one parent, or between two services.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct AmplificationEvidence {
+    /// Calls per affected request (in flight at once, or between the services), median.
+    pub calls_per_request_median: u64,
+    /// The most in one request.
+    pub calls_per_request_max: u64,
+    /// Share of all requests it occurs in.
+    pub fraction_of_requests: f64,
     /// The rule it met.
     pub rule: String,
 }
@@ -355,6 +370,7 @@ impl Evidence {
             Evidence::MissingIndex(e) => e.facts(),
             Evidence::SlowStatement(e) => e.facts(),
             Evidence::SlowSpans(e) => e.facts(),
+            Evidence::Amplification(e) => e.facts(),
         }
     }
 }
@@ -597,6 +613,23 @@ impl MissingIndexEvidence {
         });
         f.push(("suggested index", Fact::Record(index)));
         f
+    }
+}
+
+impl AmplificationEvidence {
+    fn facts(&self) -> Vec<Named<'_>> {
+        vec![
+            (
+                "calls per request median",
+                Fact::Count(self.calls_per_request_median),
+            ),
+            (
+                "calls per request max",
+                Fact::Count(self.calls_per_request_max),
+            ),
+            fraction_of_requests(self.fraction_of_requests),
+            ("rule", Fact::Text(&self.rule)),
+        ]
     }
 }
 

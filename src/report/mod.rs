@@ -393,11 +393,15 @@ pub enum FindingKind {
     MissingIndexSuspect,
     /// An HTTP or RPC call slow per call, from its spans.
     SlowCall,
+    /// Many calls in flight at once under one parent: the callee's load multiplied.
+    ConcurrentFanout,
+    /// Many calls from one service to another in one request.
+    ChattyServices,
 }
 
 impl FindingKind {
     /// Every kind, in the order reports list them.
-    pub const ALL: [FindingKind; 9] = [
+    pub const ALL: [FindingKind; 11] = [
         FindingKind::NPlusOneDb,
         FindingKind::NPlusOneHttp,
         FindingKind::NPlusOneMessage,
@@ -407,6 +411,8 @@ impl FindingKind {
         FindingKind::SlowStatement,
         FindingKind::MissingIndexSuspect,
         FindingKind::SlowCall,
+        FindingKind::ConcurrentFanout,
+        FindingKind::ChattyServices,
     ];
 
     /// The name used in reports and in `chokepoint.toml`, and the title of its findings.
@@ -421,6 +427,8 @@ impl FindingKind {
             FindingKind::SlowStatement => ("slow_statement", "Slow statement"),
             FindingKind::MissingIndexSuspect => ("missing_index_suspect", "Missing-index suspect"),
             FindingKind::SlowCall => ("slow_call", "Slow call"),
+            FindingKind::ConcurrentFanout => ("concurrent_fanout", "Excessive concurrent fan-out"),
+            FindingKind::ChattyServices => ("chatty_services", "Chatty services"),
         }
     }
 

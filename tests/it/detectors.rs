@@ -1227,3 +1227,71 @@ fn a_statement_run_by_a_child_span_without_its_text_is_one_operation() {
         "{ops:?}"
     );
 }
+
+#[test]
+fn many_calls_at_once_or_between_two_services_amplify_the_load() {
+    // 12 different calls at once under one parent: excessive concurrent fan-out.
+    let mut t = Traces::new();
+    let root = t.root(1, (0, ms(50)), "web", "GET /dashboard");
+    for i in 0..12u64 {
+        let label = format!("GET widget{i}/{{id}}");
+        t.call(1, root, (ms(1), ms(40)), "web", &label, i + 1);
+    }
+    let report = t.analyze(&Options::default());
+    let f = of_kind(&report, FindingKind::ConcurrentFanout)[0];
+    assert_eq!(evidence!(f, Amplification).calls_per_request_max, 12);
+    assert_eq!(f.saving_ms_per_request, None, "not estimated");
+    // The same 12 calls one after another are no concurrent fan-out.
+    let mut t = Traces::new();
+    let root = t.root(1, (0, ms(130)), "web", "GET /dashboard");
+    for i in 0..12i64 {
+        let label = format!("GET widget{i}/{{id}}");
+        t.call(
+            1,
+            root,
+            (ms(1 + 10 * i), ms(10 + 10 * i)),
+            "web",
+            &label,
+            i as u64 + 1,
+        );
+    }
+    assert!(
+        of_kind(
+            &t.analyze(&Options::default()),
+            FindingKind::ConcurrentFanout
+        )
+        .is_empty()
+    );
+    // 10 calls from web to catalog, under several parents and of several operations: chatty.
+    let mut t = Traces::new();
+    let root = t.root(1, (0, ms(200)), "web", "GET /page");
+    for part in 0..2i64 {
+        let parent = t.internal(
+            1,
+            root,
+            (ms(100 * part), ms(100 * part + 90)),
+            "web",
+            "render",
+        );
+        for i in 0..5i64 {
+            let at = ms(100 * part + 1 + 15 * i);
+            let label = format!("GET catalog/op{i}");
+            let call = t.call(1, parent, (at, at + ms(10)), "web", &label, 1);
+            t.server(1, call, (at + ms(1), at + ms(9)), "catalog");
+        }
+    }
+    let report = t.analyze(&Options::default());
+    let f = of_kind(&report, FindingKind::ChattyServices)[0];
+    assert_eq!(f.fingerprint, "web → catalog");
+    assert_eq!(f.occurrences_max, 10);
+    // Nine calls are not chatty.
+    let mut t = Traces::new();
+    let root = t.root(1, (0, ms(200)), "web", "GET /page");
+    for i in 0..9i64 {
+        let at = ms(1 + 15 * i);
+        let label = format!("GET catalog/op{i}");
+        let call = t.call(1, root, (at, at + ms(10)), "web", &label, 1);
+        t.server(1, call, (at + ms(1), at + ms(9)), "catalog");
+    }
+    assert!(of_kind(&t.analyze(&Options::default()), FindingKind::ChattyServices).is_empty());
+}

@@ -41,7 +41,7 @@ fn key_of(
     parent: OpKey,
     pattern: &[OpKey],
 ) -> Key {
-    (kind, parent, detector.key_pattern(pattern).to_vec())
+    (kind, parent, detector.key_pattern(kind, pattern).to_vec())
 }
 
 /// The detector of a kind a trace detector emitted.
@@ -119,7 +119,7 @@ pub(super) fn merge_in_trace(mut found: Vec<Occurrence>) -> Vec<Occurrence> {
         (
             o.kind,
             o.parent,
-            detector(o.kind).key_pattern(&o.pattern).to_vec(),
+            detector(o.kind).key_pattern(o.kind, &o.pattern).to_vec(),
         )
     };
     // Stable, so that among equal keys the first detected comes first.
@@ -202,7 +202,7 @@ pub fn aggregate(
         let conclusion = detector.conclude(&group, options);
         let fingerprint = conclusion
             .fingerprint
-            .unwrap_or_else(|| detector.fingerprint(parent, pattern, strings));
+            .unwrap_or_else(|| detector.fingerprint(*kind, parent, pattern, strings));
         // A finding counts its near misses; a group that is itself a near miss leaves them
         // listed on their own, with the rule they failed.
         let verdict = match conclusion.outcome {
@@ -238,7 +238,9 @@ pub fn aggregate(
             occurrences_median: stats::percentile(&counts, 50),
             occurrences_max: counts.last().copied().unwrap_or(0),
             cp_ms_per_request: Some(group.ms_per_request(sum(|o| o.cost_ns))),
-            saving_ms_per_request: Some(group.ms_per_request(sum(|o| o.saving_ns))),
+            saving_ms_per_request: detector
+                .estimates_saving()
+                .then(|| group.ms_per_request(sum(|o| o.saving_ns))),
             busy_ms_per_request: (group.requests > 0)
                 .then(|| group.ms_per_request(sum(|o| o.busy_ns))),
             levels: level_ids
@@ -262,7 +264,7 @@ pub fn aggregate(
     for (key, (traces, closest, pattern)) in misses {
         let detector = detector(key.0);
         let rule = detector.near_miss_rule(key.0, closest, options);
-        let fingerprint = detector.fingerprint(&key.1, pattern, strings);
+        let fingerprint = detector.fingerprint(key.0, &key.1, pattern, strings);
         near.push(near_miss(&key, fingerprint, rule, traces, strings));
     }
     near.sort_by(|a, b| {
@@ -289,7 +291,7 @@ fn id(key: &Key, detector: &dyn TraceDetector, strings: &Interner) -> String {
         strings.get(parent.service),
         parent.kind.as_str(),
         strings.get(parent.label),
-        detector.fingerprint(parent, pattern, strings)
+        detector.fingerprint(*kind, parent, pattern, strings)
     );
     format!("{:016x}", fnv1a64(text.as_bytes()))
 }

@@ -58,12 +58,18 @@ impl TraceDetector for SequentialFanout {
 
     /// A fan-out is keyed by its parent alone: which calls it makes varies from trace to
     /// trace, and one parent's sequential calls are one design problem.
-    fn key_pattern<'p>(&self, _: &'p [OpKey]) -> &'p [OpKey] {
+    fn key_pattern<'p>(&self, _: FindingKind, _: &'p [OpKey]) -> &'p [OpKey] {
         &[]
     }
 
     /// Its calls, sorted: the key is a set.
-    fn fingerprint(&self, _: &OpKey, pattern: &[OpKey], strings: &Interner) -> String {
+    fn fingerprint(
+        &self,
+        _: FindingKind,
+        _: &OpKey,
+        pattern: &[OpKey],
+        strings: &Interner,
+    ) -> String {
         let mut calls: Vec<&str> = pattern.iter().map(|k| strings.get(k.label)).collect();
         calls.sort_unstable();
         calls.join(" ; ")

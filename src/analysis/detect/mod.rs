@@ -14,6 +14,7 @@
 //! concurrent or off-path work is credited only with the latency it really adds.
 
 pub mod aggregate;
+pub mod amplification;
 pub mod fanout;
 pub mod missing_index;
 pub mod n_plus_one;
@@ -148,6 +149,8 @@ pub enum Detail {
     Sequence(fanout::Sequence),
     /// Deep synchronous chain.
     Chain(sync_chain::Hops),
+    /// Nothing beyond the occurrence's count (load amplification).
+    Counted,
 }
 
 /// A candidate that missed a threshold in one trace.
@@ -181,12 +184,18 @@ pub trait TraceDetector: Sync {
 
     /// The part of an occurrence's pattern that keys its finding: all of it, unless the
     /// detector says otherwise.
-    fn key_pattern<'p>(&self, pattern: &'p [OpKey]) -> &'p [OpKey] {
+    fn key_pattern<'p>(&self, _kind: FindingKind, pattern: &'p [OpKey]) -> &'p [OpKey] {
         pattern
     }
 
     /// What repeats or runs in sequence, as text: the operations of the pattern.
-    fn fingerprint(&self, _parent: &OpKey, pattern: &[OpKey], strings: &Interner) -> String {
+    fn fingerprint(
+        &self,
+        _kind: FindingKind,
+        _parent: &OpKey,
+        pattern: &[OpKey],
+        strings: &Interner,
+    ) -> String {
         pattern
             .iter()
             .map(|k| strings.get(k.label))
@@ -196,6 +205,12 @@ pub trait TraceDetector: Sync {
 
     /// Adds `from`'s detail to `into`'s: two occurrences of one key in one trace.
     fn merge(&self, into: &mut Detail, from: Detail);
+
+    /// Whether its occurrences' saving is an estimate worth printing; when not, the finding's
+    /// saving is unknown.
+    fn estimates_saving(&self) -> bool {
+        true
+    }
 
     /// The finding's own part, from its occurrences across traces; or the rule it failed.
     fn conclude(&self, group: &aggregate::Group, options: &DetectorThresholds) -> Conclusion;
@@ -273,10 +288,11 @@ pub fn rank(findings: &mut [Finding]) {
 }
 
 /// The trace detectors. Adding one is adding its module and a line here.
-pub const TRACE_DETECTORS: [&dyn TraceDetector; 3] = [
+pub const TRACE_DETECTORS: [&dyn TraceDetector; 4] = [
     &n_plus_one::NPlusOne,
     &fanout::SequentialFanout,
     &sync_chain::SyncChain,
+    &amplification::Amplification,
 ];
 
 /// The trace detector of a kind; None for the kinds found in the statement profile.

@@ -37,7 +37,13 @@ impl TraceDetector for SyncChain {
     }
 
     /// Its services in call order, the entry first.
-    fn fingerprint(&self, parent: &OpKey, pattern: &[OpKey], strings: &Interner) -> String {
+    fn fingerprint(
+        &self,
+        _: FindingKind,
+        parent: &OpKey,
+        pattern: &[OpKey],
+        strings: &Interner,
+    ) -> String {
         std::iter::once(parent)
             .chain(pattern)
             .map(|k| format!("{} {}", strings.get(k.service), strings.get(k.label)))
