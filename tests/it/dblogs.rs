@@ -412,3 +412,47 @@ fn a_first_statement_longer_than_the_head_is_still_recognized() {
     assert_eq!(contents.ledger.format, "pgss-json");
     assert_eq!(contents.statements.iter().map(|s| s.calls).sum::<u64>(), 4);
 }
+
+/// One query as every source records it: a span from psycopg (`%s`), a PostgreSQL log (`$1`
+/// with its parameters), a MySQL slow log (literals) and pg_stat_statements (`$1`), read by
+/// their own readers, is one statement: one fingerprint id, and the span joins it.
+#[test]
+fn one_query_from_every_source_is_one_statement() {
+    let dir = crate::common::temp_dir("one-statement");
+    let span = r#"{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"orders"}}]},"scopeSpans":[{"spans":[{"traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"b7ad6b7169203331","name":"SELECT","kind":3,"startTimeUnixNano":"1796464801000000000","endTimeUnixNano":"1796464801002000000","attributes":[{"key":"db.system","value":{"stringValue":"postgresql"}},{"key":"db.statement","value":{"stringValue":"SELECT name FROM customers WHERE id = %s"}}]}]}]}]}"#;
+    std::fs::write(dir.join("traces.jsonl"), format!("{span}\n")).unwrap();
+    std::fs::write(
+        dir.join("postgresql.log"),
+        "2026-12-05 10:00:01.000 UTC [26782] shop@shop LOG:  duration: 0.257 ms  execute <unnamed>: SELECT name FROM customers WHERE id = $1\n\
+         2026-12-05 10:00:01.000 UTC [26782] shop@shop DETAIL:  parameters: $1 = '42'\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("slow.log"),
+        "/usr/sbin/mysqld, Version: 8.0.36. started with:\n# Time: 2026-12-05T10:00:01.339563Z\n\
+         # User@Host: shop[shop] @ localhost []  Id:    12\n\
+         # Query_time: 0.000200  Lock_time: 0.000004 Rows_sent: 1  Rows_examined: 1\n\
+         SET timestamp=1796464801;\nSELECT name FROM customers WHERE id = 42;\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("pgss.csv"),
+        "query,calls,total_exec_time,rows\n\"SELECT name FROM customers WHERE id = $1\",3,0.9,3\n",
+    )
+    .unwrap();
+    let files: Vec<std::path::PathBuf> = ["traces.jsonl", "postgresql.log", "slow.log", "pgss.csv"]
+        .iter()
+        .map(|f| dir.join(f))
+        .collect();
+    let dataset = chokepoint::ingest::read_inputs(&files, &Options::default()).unwrap();
+    let ids: std::collections::BTreeSet<u64> =
+        dataset.statements.iter().map(|s| s.fingerprint_id).collect();
+    assert_eq!(dataset.statements.len(), 3, "{:?}", dataset.statements);
+    assert_eq!(ids.len(), 1, "{:?}", dataset.statements);
+    let label = dataset.strings.get(dataset.spans[0].op_label);
+    assert_eq!(
+        chokepoint::model::fingerprint::fnv1a64(label.as_bytes()),
+        *ids.first().unwrap(),
+        "the span's statement: {label}"
+    );
+}
