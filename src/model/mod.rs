@@ -102,6 +102,9 @@ pub enum Arguments {
     Parameters,
     /// The full URL of a request without a body (GET, HEAD, OPTIONS, DELETE).
     Url,
+    /// The database log's `DETAIL: parameters` of the execution whose sqlcommenter comment
+    /// named the span.
+    LogParameters,
 }
 
 impl Arguments {
@@ -112,6 +115,7 @@ impl Arguments {
             Arguments::Literals => "literals",
             Arguments::Parameters => "parameters",
             Arguments::Url => "url",
+            Arguments::LogParameters => "log_parameters",
         }
     }
 }
@@ -208,11 +212,37 @@ pub struct Dataset {
 }
 
 impl Dataset {
-    /// Makes the spans ready for analysis, once ingest is done: sorted, and each statement's
-    /// execution named by its statement.
+    /// Makes the spans ready for analysis, once ingest is done: sorted, each statement's
+    /// execution named by its statement, and the arguments the database log recorded given to
+    /// the spans it names.
     pub fn finish(&mut self) {
         self.sort_spans();
         self.inherit_statements();
+        self.arguments_from_logs();
+    }
+
+    /// A span whose statement's placeholders left its arguments unrecorded takes them from the
+    /// log entry whose sqlcommenter comment named it.
+    fn arguments_from_logs(&mut self) {
+        let logged: rustc_hash::FxHashMap<(TraceId, SpanId), u64> = self
+            .statements
+            .iter()
+            .flat_map(|s| &s.span_arguments)
+            .map(|&(trace, span, hash)| ((trace, span), hash))
+            .collect();
+        if logged.is_empty() {
+            return;
+        }
+        for span in &mut self.spans {
+            if span.op_kind == OpKind::Db
+                && span.arguments == Arguments::Unrecorded
+                && let Some(&hash) = logged.get(&(span.trace_id, span.span_id))
+            {
+                let label = fingerprint::fnv1a64(self.strings.get(span.op_label).as_bytes());
+                span.call_args = label.wrapping_add(hash) | 1;
+                span.arguments = Arguments::LogParameters;
+            }
+        }
     }
 
     /// Where a driver records a statement's text on one span and runs it in a child without

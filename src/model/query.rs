@@ -133,6 +133,10 @@ pub struct Blocks {
 /// How many sqlcommenter trace contexts a statement keeps, for the join with traces.
 pub const MAX_TRACE_CONTEXTS: usize = 256;
 
+/// Executions with their span's arguments kept per statement: enough for the spans of a load
+/// test's N+1 and redundant calls, bounded however long the log.
+pub const MAX_SPAN_ARGUMENTS: usize = 1 << 16;
+
 /// One statement's figures from one source in one input file.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct StatementStats {
@@ -181,6 +185,9 @@ pub struct StatementStats {
     pub plan: PlanFacts,
     /// Trace contexts from sqlcommenter comments, up to [`MAX_TRACE_CONTEXTS`].
     pub trace_contexts: Vec<(TraceId, SpanId)>,
+    /// Executions whose sqlcommenter comment named their span and whose log gave their
+    /// parameters: the span, and a hash of the parameters; up to [`MAX_SPAN_ARGUMENTS`].
+    pub span_arguments: Vec<(TraceId, SpanId, u64)>,
     /// Index of the input file.
     pub input: u32,
     /// Where the figures came from.
@@ -274,6 +281,9 @@ impl StatementStats {
         let room = MAX_TRACE_CONTEXTS.saturating_sub(self.trace_contexts.len());
         self.trace_contexts
             .extend(other.trace_contexts.into_iter().take(room));
+        let room = MAX_SPAN_ARGUMENTS.saturating_sub(self.span_arguments.len());
+        self.span_arguments
+            .extend(other.span_arguments.into_iter().take(room));
     }
 
     /// What a cumulative counter snapshot (pg_stat_statements) counted since an `earlier`

@@ -445,8 +445,11 @@ fn one_query_from_every_source_is_one_statement() {
         .map(|f| dir.join(f))
         .collect();
     let dataset = chokepoint::ingest::read_inputs(&files, &Options::default()).unwrap();
-    let ids: std::collections::BTreeSet<u64> =
-        dataset.statements.iter().map(|s| s.fingerprint_id).collect();
+    let ids: std::collections::BTreeSet<u64> = dataset
+        .statements
+        .iter()
+        .map(|s| s.fingerprint_id)
+        .collect();
     assert_eq!(dataset.statements.len(), 3, "{:?}", dataset.statements);
     assert_eq!(ids.len(), 1, "{:?}", dataset.statements);
     let label = dataset.strings.get(dataset.spans[0].op_label);
@@ -455,4 +458,58 @@ fn one_query_from_every_source_is_one_statement() {
         *ids.first().unwrap(),
         "the span's statement: {label}"
     );
+}
+
+/// psycopg records `%s`, so six queries under one parent look alike; the database log, whose
+/// sqlcommenter comments name each span, gives their parameters: three ids, each fetched twice.
+#[test]
+fn the_log_s_parameters_tell_a_redundant_query_from_an_n_plus_one() {
+    let dir = crate::common::temp_dir("log-arguments");
+    let trace = "0af7651916cd43dd8448eb211c80319c";
+    let mut spans = vec![format!(
+        r#"{{"traceId":"{trace}","spanId":"1000000000000000","name":"GET /basket","kind":2,"startTimeUnixNano":"1796464801000000000","endTimeUnixNano":"1796464801100000000"}}"#
+    )];
+    let mut log = String::new();
+    for i in 0..6u64 {
+        let span = format!("20000000000000{i:02}");
+        let start = 1_796_464_801_000_000_000u64 + (i + 1) * 10_000_000;
+        spans.push(format!(
+            r#"{{"traceId":"{trace}","spanId":"{span}","parentSpanId":"1000000000000000","name":"SELECT","kind":3,"startTimeUnixNano":"{start}","endTimeUnixNano":"{}","attributes":[{{"key":"db.system","value":{{"stringValue":"postgresql"}}}},{{"key":"db.statement","value":{{"stringValue":"SELECT name FROM customers WHERE id = %s"}}}}]}}"#,
+            start + 5_000_000
+        ));
+        log += &format!(
+            "2026-12-05 10:00:01.{:03} UTC [26782] shop@shop LOG:  duration: 4.000 ms  execute <unnamed>: SELECT name FROM customers WHERE id = $1 /*traceparent='00-{trace}-{span}-01'*/\n\
+             2026-12-05 10:00:01.{:03} UTC [26782] shop@shop DETAIL:  parameters: $1 = '{}'\n",
+            10 * i + 5,
+            10 * i + 5,
+            i % 3
+        );
+    }
+    let otlp = format!(
+        r#"{{"resourceSpans":[{{"resource":{{"attributes":[{{"key":"service.name","value":{{"stringValue":"gateway"}}}}]}},"scopeSpans":[{{"spans":[{}]}}]}}]}}"#,
+        spans.join(",")
+    );
+    std::fs::write(dir.join("traces.jsonl"), otlp + "\n").unwrap();
+    std::fs::write(dir.join("postgresql.log"), log).unwrap();
+    let kinds = |files: &[&str]| {
+        let report = crate::common::analyze_json(&dir, files);
+        report
+            .findings
+            .iter()
+            .filter(|f| f.fingerprint == "select name from customers where id = ?")
+            .map(|f| (f.kind.as_str().to_string(), f.evidence.clone()))
+            .collect::<Vec<_>>()
+    };
+    // The spans alone: six calls whose arguments nobody recorded, an N+1.
+    let alone = kinds(&["traces.jsonl"]);
+    assert_eq!(alone.len(), 1);
+    assert_eq!(alone[0].0, "n_plus_one_db");
+    // With the log: three repeats of earlier calls, redundant, known from the log.
+    let joined = kinds(&["traces.jsonl", "postgresql.log"]);
+    assert_eq!(joined.len(), 1, "{joined:?}");
+    assert_eq!(joined[0].0, "redundant_call");
+    let chokepoint::report::evidence::Evidence::Redundant(e) = &joined[0].1 else {
+        panic!("{joined:?}")
+    };
+    assert_eq!(e.arguments, [chokepoint::model::Arguments::LogParameters]);
 }

@@ -3,6 +3,9 @@
 //! plans as plan facts; everything else counted in the ledger.
 
 use super::*;
+use crate::model::fingerprint::{fnv1a64, trace_context};
+use crate::model::query::MAX_SPAN_ARGUMENTS;
+use crate::model::{SpanId, TraceId};
 
 /// The severities the interpreter tells apart; the rest are `Other`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,6 +106,17 @@ pub(super) struct Interpreter {
     /// A statement whose exemplar was just created by an execution with placeholders: the
     /// next `DETAIL:  parameters:` of the same process fills them in.
     awaiting_parameters: Option<(Option<u64>, String, String)>,
+    /// An execution with placeholders whose sqlcommenter comment named its span: the next
+    /// `DETAIL:  parameters:` of the same process gives that span's arguments.
+    awaiting_arguments: Option<AwaitingArguments>,
+}
+
+#[derive(Debug)]
+struct AwaitingArguments {
+    pid: Option<u64>,
+    sql: String,
+    database: String,
+    span: (TraceId, SpanId),
 }
 
 impl Interpreter {
@@ -178,6 +192,15 @@ impl Interpreter {
         let stats = batch.record(phase, &event);
         self.awaiting_parameters = (stats.exemplar == sql && sql.contains('$'))
             .then(|| (e.pid, sql.to_string(), e.database.to_string()));
+        self.awaiting_arguments = (phase == Phase::Execute && sql.contains('$'))
+            .then(|| trace_context(sql))
+            .flatten()
+            .map(|span| AwaitingArguments {
+                pid: e.pid,
+                sql: sql.to_string(),
+                database: e.database.to_string(),
+                span,
+            });
     }
 
     /// `parameters: $1 = '…', $2 = NULL`: fills the placeholders of the exemplar just created.
@@ -186,6 +209,19 @@ impl Interpreter {
         let Some(list) = detail.strip_prefix("parameters: ") else {
             return false;
         };
+        if let Some(waiting) = self.awaiting_arguments.take() {
+            if waiting.pid == pid {
+                let stats = batch.statement(&waiting.sql, &waiting.database);
+                if stats.span_arguments.len() < MAX_SPAN_ARGUMENTS {
+                    let (trace, span) = waiting.span;
+                    stats
+                        .span_arguments
+                        .push((trace, span, fnv1a64(list.as_bytes()) | 1));
+                }
+            } else {
+                self.awaiting_arguments = Some(waiting);
+            }
+        }
         if let Some((waiting_pid, sql, database)) = self.awaiting_parameters.take() {
             if waiting_pid == pid {
                 let stats = batch.statement(&sql, &database);
