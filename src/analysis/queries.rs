@@ -29,6 +29,7 @@ struct Sums {
     rows_sent: u64,
     rows_affected: u64,
     rows_examined: u64,
+    lock_ns: u64,
     histogram: Option<Histogram>,
 }
 
@@ -43,6 +44,7 @@ impl Sums {
         }
         self.rows_sent += s.rows_sent;
         self.rows_affected += s.rows_affected;
+        self.lock_ns += s.lock_ns;
         self.rows_examined += s.rows_examined;
         if let Some(h) = &s.histogram {
             self.histogram
@@ -175,6 +177,9 @@ pub fn profile(statements: &[&StatementStats]) -> Profile {
                 total_ns: counted.total_ns,
                 rows_sent: counted.rows_sent,
                 rows_affected: counted.rows_affected,
+                // Lock waits from every source: a log may count them where the calls came
+                // from pg_stat_statements.
+                lock_ns: j.by_source.values().map(|s| s.lock_ns).max().unwrap_or(0),
                 rows_examined,
                 blocks: j.merged.blocks,
                 plan: plan.clone(),

@@ -53,8 +53,14 @@ pub fn read_schema(path: &Path, schema: &mut Schema) -> Result<InputLedger> {
             };
             ledger.records += 1;
             let number = |c: &str| row.text(c).and_then(|v| v.parse::<u64>().ok());
+            // pg_class's estimate, when the dump has it (-1: never analyzed).
+            let estimate = row
+                .text("reltuples")
+                .and_then(|v| v.parse::<f64>().ok())
+                .filter(|v| *v >= 0.0)
+                .map(|v| v as u64);
             let table = schema.table_mut(&name);
-            table.live_rows = number("n_live_tup");
+            table.live_rows = number("n_live_tup").max(estimate);
             table.seq_scans = number("seq_scan");
             table.index_scans = number("idx_scan");
         });
@@ -379,6 +385,14 @@ mod tests {
         assert_eq!(
             (t.live_rows, t.seq_scans, t.index_scans),
             (Some(200_000), Some(12), None)
+        );
+        // pg_class's estimate: the larger of it and the live rows; -1 is no estimate.
+        let (schema, _) =
+            read("relname,reltuples,n_live_tup\norders,1.5e+06,0\nitems,-1,30\nlines,2000,\n");
+        let rows = |t: &str| schema.table(t).unwrap().live_rows;
+        assert_eq!(
+            (rows("orders"), rows("items"), rows("lines")),
+            (Some(1_500_000), Some(30), Some(2000))
         );
     }
 

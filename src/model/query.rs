@@ -168,7 +168,7 @@ pub struct StatementStats {
     pub rows_examined: u64,
     /// Rows affected, summed (MySQL).
     pub rows_affected: u64,
-    /// Lock wait, ns, summed (MySQL).
+    /// Lock wait, ns, summed (MySQL's `Lock_time`, PostgreSQL's `log_lock_waits`).
     pub lock_ns: u64,
     /// Buffer counters (pg_stat_statements).
     pub blocks: Blocks,

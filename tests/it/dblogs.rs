@@ -513,3 +513,42 @@ fn the_log_s_parameters_tell_a_redundant_query_from_an_n_plus_one() {
     };
     assert_eq!(e.arguments, [chokepoint::model::Arguments::LogParameters]);
 }
+
+/// A statement whose mean per call triples from one level to the next is a low-confidence
+/// missing-index suspect; when the log shows it spent that time waiting for locks
+/// (`log_lock_waits`), the growth is no evidence of a scan.
+#[test]
+fn lock_waits_are_no_evidence_of_a_scan() {
+    let dir = crate::common::temp_dir("lock-waits");
+    let entries = |ms: f64, lock_ms: Option<f64>| {
+        let mut log = String::new();
+        for i in 0..20 {
+            let at = format!("2026-12-05 10:00:{i:02}.000 UTC [42] shop@shop");
+            if let Some(wait) = lock_ms {
+                log += &format!(
+                    "{at} LOG:  process 42 acquired ShareLock on transaction 7 after {wait:.3} ms\n\
+                     {at} STATEMENT:  UPDATE stock SET reserved = reserved + 1 WHERE sku = 9\n"
+                );
+            }
+            log += &format!(
+                "{at} LOG:  duration: {ms:.3} ms  statement: UPDATE stock SET reserved = reserved + 1 WHERE sku = 9\n"
+            );
+        }
+        log
+    };
+    std::fs::write(dir.join("low.log"), entries(1.0, None)).unwrap();
+    std::fs::write(dir.join("high.log"), entries(3.0, None)).unwrap();
+    std::fs::write(dir.join("high-locked.log"), entries(3.0, Some(2.0))).unwrap();
+    let suspects = |high: &str| {
+        let high = format!("high={high}");
+        let report =
+            crate::common::analyze_json(&dir, &["--level", "low=low.log", "--level", &high]);
+        report
+            .findings
+            .iter()
+            .filter(|f| f.kind == chokepoint::report::FindingKind::MissingIndexSuspect)
+            .count()
+    };
+    assert_eq!(suspects("high.log"), 1, "the mean tripled");
+    assert_eq!(suspects("high-locked.log"), 0, "it waited for a lock");
+}

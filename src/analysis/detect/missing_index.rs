@@ -136,6 +136,8 @@ fn rules_met(statement: &Statement, context: &Context, o: &MissingIndexThreshold
         let per_call = q.rows_examined / q.calls;
         let r = ratio(q.rows_examined as f64, returned as f64);
         if per_call >= o.min_rows_read_per_call && r >= o.min_read_per_returned {
+            // A call that examines this many rows reads a table at least this large.
+            met.table_rows = met.table_rows.max(Some(per_call));
             met.confidence(if r >= 1000.0 {
                 Confidence::High
             } else {
@@ -181,10 +183,13 @@ fn rules_met(statement: &Statement, context: &Context, o: &MissingIndexThreshold
             (at.calls >= o.min_calls).then_some((l.name.as_str(), at.mean_ms()))
         })
         .collect();
-    // A plan that read few rows says the growth is waiting (locks, a pool), not scanning.
+    // A plan that read few rows, or a tenth of the time spent waiting for locks, says the
+    // growth is waiting (locks, a pool), not scanning.
     let plans_read_few = q.plan.plans > 0 && met.seq_scan.is_none();
+    let waited_for_locks = q.lock_ns > 0 && u128::from(q.lock_ns) * 10 >= u128::from(q.total_ns);
     if let (Some(first), Some(last)) = (by_level.first(), by_level.last())
         && !plans_read_few
+        && !waited_for_locks
         && by_level.len() >= 2
         && first.1 > 0.0
         && last.1 / first.1 >= o.min_growth

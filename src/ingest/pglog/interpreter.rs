@@ -12,6 +12,7 @@ use crate::model::{SpanId, TraceId};
 pub(super) enum Severity {
     Log,
     Detail,
+    Statement,
     Other,
 }
 
@@ -78,6 +79,7 @@ pub(super) fn severity_of(word: &str) -> Severity {
     match word {
         "LOG" => Severity::Log,
         "DETAIL" => Severity::Detail,
+        "STATEMENT" => Severity::Statement,
         _ => Severity::Other,
     }
 }
@@ -95,6 +97,14 @@ pub(super) struct Entry<'a> {
     pub(super) detail: Option<Cow<'a, str>>,
 }
 
+/// `process 123 acquired ShareLock on transaction 456 after 1000.058 ms`: the wait, ns.
+fn lock_acquired_after(message: &str) -> Option<u64> {
+    let rest = message.strip_prefix("process ")?;
+    let (_, after) = rest.split_once(" acquired ")?;
+    let (_, ms) = after.rsplit_once(" after ")?;
+    parse_ms(ms.strip_suffix(" ms")?)
+}
+
 /// `12.345` milliseconds as integer nanoseconds, exactly for up to six decimals.
 pub fn parse_ms(s: &str) -> Option<u64> {
     crate::ingest::time::decimal_ns(s, 6)
@@ -109,6 +119,9 @@ pub(super) struct Interpreter {
     /// An execution with placeholders whose sqlcommenter comment named its span: the next
     /// `DETAIL:  parameters:` of the same process gives that span's arguments.
     awaiting_arguments: Option<AwaitingArguments>,
+    /// `process … acquired … after N ms` (log_lock_waits): the process and its wait, ns, for
+    /// the `STATEMENT:` that follows.
+    awaiting_lock_statement: Option<(Option<u64>, u64)>,
 }
 
 #[derive(Debug)]
@@ -125,6 +138,7 @@ impl Interpreter {
         match e.severity {
             Some(Severity::Log) => self.log(e, batch),
             Some(Severity::Detail) if self.parameters(e.pid, &e.message, batch) => {}
+            Some(Severity::Statement) if self.lock_statement(e, batch) => {}
             _ => batch.ledger.skip(SkipReason::NotAQuery, 1, || {
                 format!("line {}: {}", e.line, summary(&e.message))
             }),
@@ -136,6 +150,10 @@ impl Interpreter {
 
     fn log(&mut self, e: &Entry<'_>, batch: &mut StatementBatch) {
         let message = e.message.as_ref();
+        if let Some(wait_ns) = lock_acquired_after(message) {
+            self.awaiting_lock_statement = Some((e.pid, wait_ns));
+            return;
+        }
         let Some(rest) = message.strip_prefix("duration: ") else {
             let reason = if message.starts_with("statement: ") || message.starts_with("execute ") {
                 SkipReason::NoDuration
@@ -201,6 +219,22 @@ impl Interpreter {
                 database: e.database.to_string(),
                 span,
             });
+    }
+
+    /// The `STATEMENT:` of a lock wait just logged: the statement waited that long. True when
+    /// it was one.
+    fn lock_statement(&mut self, e: &Entry<'_>, batch: &mut StatementBatch) -> bool {
+        match self.awaiting_lock_statement.take() {
+            Some((pid, wait_ns)) if pid == e.pid => {
+                let stats = batch.statement(&e.message, &e.database);
+                stats.lock_ns = stats.lock_ns.saturating_add(wait_ns);
+                true
+            }
+            other => {
+                self.awaiting_lock_statement = other;
+                false
+            }
+        }
     }
 
     /// `parameters: $1 = '…', $2 = NULL`: fills the placeholders of the exemplar just created.
