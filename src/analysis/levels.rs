@@ -16,8 +16,10 @@
 //! own seconds, and it is grown to the seconds whose counts lie within that noise band of its
 //! rate, so that its edges land on the step's edges rather than on the stability window's; an
 //! edge second leaning toward the next step is the start of a ramp and is trimmed. Steps shorter
-//! than `min_step_s` are dropped. With fewer than two steps there is one level, `all`, with
-//! every trace.
+//! than `min_step_s`, of fewer than [`MIN_STEP_REQUESTS`] requests or under half a request per
+//! second (idle) are dropped, and so are root starts far from the rest in time. With fewer than
+//! two steps there is one level, `all`, with every trace. Steps are named by their rate to two
+//! significant figures; `diff` and `check` match levels by order when both runs have as many.
 
 use crate::model::ledger::InputLedger;
 use std::path::Path;
@@ -169,8 +171,8 @@ pub struct Step {
     pub rps: f64,
 }
 
-/// The longest stretch of root start times searched for steps, s (about 11 days); beyond it
-/// there is one level, `all`.
+/// The longest stretch of root start times searched for steps, s (about 11 days): root starts
+/// further than half of it from the median are time outliers, in no step.
 pub const MAX_SPAN_S: i64 = 1_000_000;
 
 /// Seconds on each side of a second that its stability is judged on.
@@ -179,16 +181,29 @@ const SIDE_S: usize = 2;
 /// Seconds on each side of a second whose differences estimate the noise there.
 const NOISE_SIDE_S: usize = 5;
 
-/// The steps of a stepped load profile in root start times (any order), earliest first.
+/// The fewest requests a level holds: fewer say nothing of its latency (a warm-up, a probe).
+pub const MIN_STEP_REQUESTS: u64 = 20;
+
+/// A stretch below this rate is idle, never a level, per second.
+const IDLE_RPS: f64 = 0.5;
+
+/// The steps of a stepped load profile in root start times (any order), earliest first. Root
+/// starts further than half of [`MAX_SPAN_S`] from the median start (a span stamped at epoch 0
+/// or in another century) are left out; steps shorter than `min_step_s`, of fewer than
+/// [`MIN_STEP_REQUESTS`] requests or idle are no level.
 pub fn detect_steps(starts: &[i64], min_step_s: u64) -> Vec<Step> {
-    let (Some(&first), Some(&last)) = (starts.iter().min(), starts.iter().max()) else {
+    let mut sorted = starts.to_vec();
+    sorted.sort_unstable();
+    let Some(&median) = sorted.get(sorted.len() / 2) else {
+        return Vec::new();
+    };
+    let window = MAX_SPAN_S * 1_000_000_000 / 2;
+    sorted.retain(|&t| (t - median).abs() <= window);
+    let starts = sorted.as_slice();
+    let (Some(&first), Some(&last)) = (starts.first(), starts.last()) else {
         return Vec::new();
     };
     let seconds = (last - first) / 1_000_000_000;
-    if seconds > MAX_SPAN_S {
-        // A stray timestamp far from the rest would otherwise cost memory by the second.
-        return Vec::new();
-    }
     let bins = seconds as usize + 1;
     let mut counts = vec![0u64; bins];
     for &t in starts {
@@ -278,20 +293,26 @@ pub fn detect_steps(starts: &[i64], min_step_s: u64) -> Vec<Step> {
     }
     steps
         .into_iter()
-        .filter(|&(lo, hi, _)| hi - lo >= min_step_s as usize)
-        .map(|(lo, hi, _)| Step {
+        .map(|(lo, hi, _)| (lo, hi, c[lo..hi].iter().sum::<f64>()))
+        .filter(|&(lo, hi, requests)| {
+            hi - lo >= min_step_s as usize
+                && requests >= MIN_STEP_REQUESTS as f64
+                && requests / (hi - lo) as f64 >= IDLE_RPS
+        })
+        .map(|(lo, hi, requests)| Step {
             start_ns: first + lo as i64 * 1_000_000_000,
             end_ns: first + hi as i64 * 1_000_000_000,
-            rps: c[lo..hi].iter().sum::<f64>() / (hi - lo) as f64,
+            rps: requests / (hi - lo) as f64,
         })
         .collect()
 }
 
-/// Names by measured throughput (`50rps`); a rate seen twice gets `-2`, `-3`, ….
+/// Names by measured throughput to two significant figures (`6.1rps`, `24rps`, `950rps`), so
+/// that reruns of one profile get the same names; a rate seen twice gets `-2`, `-3`, ….
 fn step_names(steps: &[Step]) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
     for step in steps {
-        let base = format!("{:.0}rps", step.rps);
+        let base = format!("{}rps", two_significant_figures(step.rps));
         let seen = names
             .iter()
             .filter(|n| **n == base || n.starts_with(&format!("{base}-")))
@@ -305,9 +326,62 @@ fn step_names(steps: &[Step]) -> Vec<String> {
     names
 }
 
+/// `6.14` → `6.1`, `23.8` → `24`, `949` → `950`, `1234` → `1200`.
+fn two_significant_figures(v: f64) -> String {
+    if v <= 0.0 || !v.is_finite() {
+        return "0".into();
+    }
+    let magnitude = v.log10().floor() as i32;
+    let scale = 10f64.powi(magnitude - 1);
+    let rounded = (v / scale).round() * scale;
+    // Rounding may carry into the next power of ten (9.96 → 10).
+    let decimals = (1 - rounded.log10().floor() as i32).max(0) as usize;
+    format!("{rounded:.decimals$}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_are_rates_to_two_significant_figures() {
+        let step = |rps| Step {
+            start_ns: 0,
+            end_ns: 1,
+            rps,
+        };
+        let names = step_names(&[
+            step(6.14),
+            step(23.8),
+            step(949.0),
+            step(1234.0),
+            step(9.96),
+        ]);
+        assert_eq!(names, ["6.1rps", "24rps", "950rps", "1200rps", "10rps"]);
+        assert_eq!(step_names(&[step(24.2), step(23.6)]), ["24rps", "24rps-2"]);
+    }
+
+    #[test]
+    fn outliers_probes_and_idle_stretches_are_no_step() {
+        const S: i64 = 1_000_000_000;
+        let base = 1_767_225_600 * S;
+        let mut starts = Vec::new();
+        // A probe: 6 requests in 6 s; idle 20 s; two steps of 20 s at 10 and 40 per second.
+        starts.extend((0..6).map(|i| base + i * S));
+        for (from, rate) in [(26, 10), (46, 40)] {
+            for second in 0..20 {
+                starts.extend((0..rate).map(|k| base + (from + second) * S + k * S / rate));
+            }
+        }
+        // Spans stamped at epoch 0 and in 2200.
+        starts.extend([0, 7_258_118_400 * S]);
+        let steps = detect_steps(&starts, MIN_STEP_S);
+        let found: Vec<(i64, f64)> = steps
+            .iter()
+            .map(|s| ((s.start_ns - base) / S, s.rps))
+            .collect();
+        assert_eq!(found, [(26, 10.0), (46, 40.0)]);
+    }
 
     fn inputs(paths: &[&str]) -> Vec<InputLedger> {
         paths
