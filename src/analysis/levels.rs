@@ -175,22 +175,28 @@ pub struct Step {
 /// further than half of it from the median are time outliers, in no step.
 pub const MAX_SPAN_S: i64 = 1_000_000;
 
-/// Seconds on each side of a second that its stability is judged on.
-const SIDE_S: usize = 2;
-
-/// Seconds on each side of a second whose differences estimate the noise there.
-const NOISE_SIDE_S: usize = 5;
-
 /// The fewest requests a level holds: fewer say nothing of its latency (a warm-up, a probe).
 pub const MIN_STEP_REQUESTS: u64 = 20;
 
 /// A stretch below this rate is idle, never a level, per second.
 const IDLE_RPS: f64 = 0.5;
 
-/// The steps of a stepped load profile in root start times (any order), earliest first. Root
-/// starts further than half of [`MAX_SPAN_S`] from the median start (a span stamped at epoch 0
-/// or in another century) are left out; steps shorter than `min_step_s`, of fewer than
-/// [`MIN_STEP_REQUESTS`] requests or idle are no level.
+/// The steps of a stepped load profile in root start times (any order), earliest first.
+///
+/// Root starts further than half of [`MAX_SPAN_S`] from the median start (a span stamped at
+/// epoch 0 or in another century) are left out. The count of root starts per second is cut
+/// where its rate changes by PELT (pruned exact search) with the quasi-Poisson cost: the
+/// Poisson deviance over the counts' dispersion, which is estimated from the data (half the
+/// mean squared difference of successive counts over the mean count, its largest 5% left out
+/// so that the steps themselves do not count as noise), and a penalty of `3 ln n`; so a bursty
+/// closed-loop generator and smooth Poisson arrivals are each judged by their own noise, with
+/// nothing to tune per input. Neighbouring segments whose rates do not differ by three
+/// standard errors are one. A segment between two others whose rate lies between theirs and
+/// that is shorter than both is a piece of a ramp; the edge seconds of a step whose mean leans
+/// toward the next segment beyond three standard errors of the step's own rate (that of its
+/// middle half) are the start of a ramp and are trimmed. Idle stretches,
+/// ramps, and steps shorter than `min_step_s` or of fewer than [`MIN_STEP_REQUESTS`] requests
+/// are no level.
 pub fn detect_steps(starts: &[i64], min_step_s: u64) -> Vec<Step> {
     let mut sorted = starts.to_vec();
     sorted.sort_unstable();
@@ -199,112 +205,163 @@ pub fn detect_steps(starts: &[i64], min_step_s: u64) -> Vec<Step> {
     };
     let window = MAX_SPAN_S * 1_000_000_000 / 2;
     sorted.retain(|&t| (t - median).abs() <= window);
-    let starts = sorted.as_slice();
-    let (Some(&first), Some(&last)) = (starts.first(), starts.last()) else {
+    let (Some(&first), Some(&last)) = (sorted.first(), sorted.last()) else {
         return Vec::new();
     };
-    let seconds = (last - first) / 1_000_000_000;
-    let bins = seconds as usize + 1;
-    let mut counts = vec![0u64; bins];
-    for &t in starts {
+    let mut counts = vec![0u64; ((last - first) / 1_000_000_000) as usize + 1];
+    for &t in &sorted {
         counts[((t - first) / 1_000_000_000) as usize] += 1;
     }
     // The last second is cut short by the end of the data.
     counts.pop();
-    let c: Vec<f64> = counts.iter().map(|&n| n as f64).collect();
-    if c.len() < min_step_s as usize {
+    if counts.len() < min_step_s as usize {
         return Vec::new();
     }
-    let squared_steps: Vec<f64> = c.windows(2).map(|w| (w[1] - w[0]).powi(2)).collect();
-    // Noise of the counts over a range of seconds: half the median squared difference.
-    let sigma = |r: std::ops::Range<usize>| {
-        let mut d = squared_steps[r.start.min(squared_steps.len())..r.end.min(squared_steps.len())]
-            .to_vec();
-        if d.is_empty() {
-            return 0.0;
+    let phi = dispersion(&counts);
+    let mut cumulative = vec![0u64; counts.len() + 1];
+    for (i, &c) in counts.iter().enumerate() {
+        cumulative[i + 1] = cumulative[i] + c;
+    }
+    let sum = |s: usize, t: usize| cumulative[t] - cumulative[s];
+    let rate = |s: usize, t: usize| sum(s, t) as f64 / (t - s) as f64;
+    let cuts = pelt(&cumulative, phi, 3.0 * (counts.len() as f64).ln());
+    // Segments as (first second, end second); neighbours within the noise are one.
+    let mut segments: Vec<(usize, usize)> = Vec::new();
+    for w in cuts.windows(2) {
+        match segments.last_mut() {
+            Some(prev) if same_rate((prev.0, prev.1), (w[0], w[1]), &rate, phi) => prev.1 = w[1],
+            _ => segments.push((w[0], w[1])),
         }
-        d.sort_by(f64::total_cmp);
-        (d[d.len() / 2] / 2.0).sqrt()
-    };
-    let band = |rate: f64, sigma: f64| (3.0 * sigma).max(0.05 * rate).max(1.0);
-    let mean = |r: std::ops::Range<usize>| c[r.clone()].iter().sum::<f64>() / r.len() as f64;
-    let stable: Vec<bool> = (0..c.len())
-        .map(|i| {
-            if i < SIDE_S || i + SIDE_S >= c.len() {
-                return false;
-            }
-            let (before, after) = (mean(i - SIDE_S..i), mean(i + 1..i + 1 + SIDE_S));
-            let local = sigma(i.saturating_sub(NOISE_SIDE_S)..i + NOISE_SIDE_S);
-            (after - before).abs()
-                <= band((before + after) / 2.0, local) * (2.0 / SIDE_S as f64).sqrt()
-        })
-        .collect();
-    let mut steps: Vec<(usize, usize, f64)> = Vec::new();
-    let mut i = 0;
-    while i < c.len() {
-        if !stable[i] {
-            i += 1;
+    }
+    let idle = |seg: (usize, usize)| rate(seg.0, seg.1) < IDLE_RPS;
+    let mut steps = Vec::new();
+    for (i, &seg) in segments.iter().enumerate() {
+        if idle(seg) {
             continue;
         }
-        let run_start = i;
-        while i < c.len() && stable[i] {
-            i += 1;
-        }
-        let mut run: Vec<f64> = c[run_start..i].to_vec();
-        run.sort_by(f64::total_cmp);
-        let rate = run[run.len() / 2];
-        let noise = sigma(run_start..i - 1);
-        let within = |t: usize| (c[t] - rate).abs() <= band(rate, noise);
-        // Grow from the run's middle second that fits the rate.
-        let Some(seed) = (run_start..i).find(|&t| within(t) && t >= (run_start + i) / 2) else {
-            continue;
-        };
-        let (mut lo, mut hi) = (seed, seed + 1);
-        while lo > 0 && within(lo - 1) {
-            lo -= 1;
-        }
-        while hi < c.len() && within(hi) {
-            hi += 1;
-        }
-        // An edge second already leaning (by more than the noise) toward the out-of-band
-        // second beyond it is the first second of a ramp.
-        let leans = |edge: usize, beyond: usize| {
-            let (d, out) = (c[edge] - rate, c[beyond] - rate);
-            d.abs() > noise && d.signum() == out.signum()
-        };
-        if lo > 0 && hi - lo > 1 && leans(lo, lo - 1) {
-            lo += 1;
-        }
-        if hi < c.len() && hi - lo > 1 && leans(hi - 1, hi) {
-            hi -= 1;
-        }
-        match steps.last_mut() {
-            // The same step found again from another stable run.
-            Some(prev) if lo < prev.1 && (rate - prev.2).abs() <= band(prev.2, noise) => {
-                prev.1 = prev.1.max(hi);
-            }
-            Some(prev) if hi <= prev.1 => {}
-            prev => {
-                let lo = prev.map_or(lo, |p| lo.max(p.1));
-                steps.push((lo, hi, rate));
+        let before = i.checked_sub(1).map(|j| segments[j]).filter(|&b| !idle(b));
+        let after = segments.get(i + 1).copied().filter(|&a| !idle(a));
+        if let (Some(b), Some(a)) = (before, after) {
+            let (rb, r, ra) = (rate(b.0, b.1), rate(seg.0, seg.1), rate(a.0, a.1));
+            let between = (rb < r && r < ra) || (rb > r && r > ra);
+            let len = seg.1 - seg.0;
+            if between && len < b.1 - b.0 && len < a.1 - a.0 {
+                continue;
             }
         }
-        i = i.max(hi);
+        // Trim the edge seconds whose mean leans toward a busy neighbour beyond three standard
+        // errors: the start of a ramp that the segment took in.
+        let (mut lo, mut hi) = seg;
+        // The step's own rate, from its middle half, which a ramp taken in does not reach.
+        let quarter = (hi - lo) / 4;
+        let r = rate(lo + quarter, hi - quarter);
+        let sigma = (phi * r.max(1.0)).sqrt();
+        let leaning = |seconds: &mut dyn Iterator<Item = usize>, toward: Option<(usize, usize)>| {
+            let Some(n) = toward else { return 0 };
+            let direction = (rate(n.0, n.1) - r).signum();
+            let (mut deviation, mut trimmed) = (0.0, 0);
+            for (k, second) in seconds.enumerate() {
+                deviation += counts[second] as f64 - r;
+                let k = k + 1;
+                if deviation.signum() == direction
+                    && deviation.abs() / k as f64 > 3.0 * sigma / (k as f64).sqrt()
+                {
+                    trimmed = k;
+                }
+            }
+            trimmed
+        };
+        let half = (hi - lo) / 2;
+        lo += leaning(&mut (lo..lo + half), before);
+        hi -= leaning(&mut (hi - half..hi).rev(), after);
+        if hi - lo >= min_step_s as usize
+            && sum(lo, hi) >= MIN_STEP_REQUESTS
+            && rate(lo, hi) >= IDLE_RPS
+        {
+            steps.push(Step {
+                start_ns: first + lo as i64 * 1_000_000_000,
+                end_ns: first + hi as i64 * 1_000_000_000,
+                rps: rate(lo, hi),
+            });
+        }
     }
     steps
-        .into_iter()
-        .map(|(lo, hi, _)| (lo, hi, c[lo..hi].iter().sum::<f64>()))
-        .filter(|&(lo, hi, requests)| {
-            hi - lo >= min_step_s as usize
-                && requests >= MIN_STEP_REQUESTS as f64
-                && requests / (hi - lo) as f64 >= IDLE_RPS
-        })
-        .map(|(lo, hi, requests)| Step {
-            start_ns: first + lo as i64 * 1_000_000_000,
-            end_ns: first + hi as i64 * 1_000_000_000,
-            rps: requests / (hi - lo) as f64,
-        })
-        .collect()
+}
+
+/// Whether two segments' rates differ by less than three standard errors of the noise.
+fn same_rate(
+    a: (usize, usize),
+    b: (usize, usize),
+    rate: &impl Fn(usize, usize) -> f64,
+    phi: f64,
+) -> bool {
+    let (ra, rb) = (rate(a.0, a.1), rate(b.0, b.1));
+    let variance = phi * (ra / (a.1 - a.0) as f64 + rb / (b.1 - b.0) as f64);
+    (ra - rb).abs() <= 3.0 * variance.sqrt()
+}
+
+/// The least dispersion assumed: a tenth of Poisson's.
+const MIN_DISPERSION: f64 = 0.1;
+
+/// The counts' variance over their mean (1 for Poisson arrivals): half the mean squared
+/// difference of successive counts, the largest 5% of differences left out and the bias that
+/// leaves corrected.
+fn dispersion(counts: &[u64]) -> f64 {
+    let mut squared: Vec<f64> = counts
+        .windows(2)
+        .map(|w| (w[1] as f64 - w[0] as f64).powi(2))
+        .collect();
+    squared.sort_by(f64::total_cmp);
+    squared.truncate(squared.len() - squared.len() / 20);
+    let mean = counts.iter().sum::<u64>() as f64 / counts.len().max(1) as f64;
+    if squared.is_empty() || mean <= 0.0 {
+        return 1.0;
+    }
+    // The mean of the lower 95% of a squared normal difference is 0.7585 of the whole one's
+    // (E[X; X < 3.84] / 0.95 for X ~ χ²₁): corrected, Poisson arrivals give 1.
+    let variance = squared.iter().sum::<f64>() / squared.len() as f64 / 2.0 / 0.7585;
+    // Regular arrivals (a closed-loop generator) are under-dispersed: their own noise is less
+    // than Poisson's, down to a floor that keeps a perfectly regular run from dividing by zero.
+    (variance / mean).max(MIN_DISPERSION)
+}
+
+/// PELT over per-second counts (given as prefix sums) with the quasi-Poisson cost and `penalty`
+/// per segment: the segment boundaries, from 0 to the last second.
+fn pelt(cumulative: &[u64], phi: f64, penalty: f64) -> Vec<usize> {
+    let n = cumulative.len() - 1;
+    // Twice the Poisson negative log-likelihood at the segment's own rate, without the terms
+    // every segmentation shares, over the dispersion. Its sum over a split never exceeds it
+    // whole, so pruning is exact.
+    let cost = |s: usize, t: usize| {
+        let c = (cumulative[t] - cumulative[s]) as f64;
+        if c == 0.0 {
+            return 0.0;
+        }
+        -2.0 * c * (c / (t - s) as f64).ln() / phi
+    };
+    let mut best = vec![0.0f64; n + 1];
+    let mut previous = vec![0usize; n + 1];
+    best[0] = -penalty;
+    let mut candidates: Vec<usize> = vec![0];
+    for t in 1..=n {
+        let (from, value) = candidates
+            .iter()
+            .map(|&s| (s, best[s] + cost(s, t) + penalty))
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+            .expect("a candidate is always kept");
+        best[t] = value;
+        previous[t] = from;
+        candidates.retain(|&s| best[s] + cost(s, t) <= best[t]);
+        candidates.push(t);
+    }
+    let mut cuts = vec![n];
+    let mut t = n;
+    while t > 0 {
+        t = previous[t];
+        cuts.push(t);
+    }
+    cuts.reverse();
+    cuts
 }
 
 /// Names by measured throughput to two significant figures (`6.1rps`, `24rps`, `950rps`), so

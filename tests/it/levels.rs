@@ -154,7 +154,9 @@ fn automatic_detection_finds_the_steps_and_leaves_the_ramps_out() {
             "{rates:?}: {:?}",
             report.levels.iter().map(|l| &l.name).collect::<Vec<_>>()
         );
-        // The detector itself: each step's edges within 1 s of the planted ones.
+        // The detector itself: each step's edges within 1 s of the planted ones, 2 s beside a
+        // ramp (its first seconds are within the step's noise: at 20 requests per second the
+        // first second of a ramp to 50 adds 3, under one standard deviation).
         let roots: Vec<i64> = dataset
             .spans
             .iter()
@@ -168,12 +170,17 @@ fn automatic_detection_finds_the_steps_and_leaves_the_ramps_out() {
         assert_eq!(steps.len(), truth.len(), "{rates:?}: {steps:?}");
         for (step, &(start, end, rate)) in steps.iter().zip(&truth) {
             let off = |a: i64, b: u64| (a - b as i64).abs();
+            let tolerance = if ramp_s > 0 {
+                2_000_000_000
+            } else {
+                1_000_000_000
+            };
             assert!(
-                off(step.start_ns, start) <= 1_000_000_000,
+                off(step.start_ns, start) <= tolerance,
                 "{rates:?}: {step:?} starts away from {start}"
             );
             assert!(
-                off(step.end_ns, end) <= 1_000_000_000,
+                off(step.end_ns, end) <= tolerance,
                 "{rates:?}: {step:?} ends away from {end}"
             );
             assert!(
@@ -188,10 +195,12 @@ fn automatic_detection_finds_the_steps_and_leaves_the_ramps_out() {
                 "{rates:?}: level {} measured {measured} req/s, planted {rate}",
                 level.name
             );
-            // The level's window runs from its first request's start to its last one's end.
+            // The level's window runs from its first request's start to its last one's end:
+            // each edge as far off as the detector's.
             let window_s = level.window_ns as f64 / 1e9;
+            let edges_s = if ramp_s > 0 { 4.0 } else { 1.0 };
             assert!(
-                (window_s - (end - start) as f64 / 1e9).abs() <= 1.0 + 0.1,
+                (window_s - (end - start) as f64 / 1e9).abs() <= edges_s + 0.1,
                 "{rates:?}: level {} spans {window_s} s, planted {} s",
                 level.name,
                 (end - start) / 1_000_000_000
@@ -688,4 +697,134 @@ fn the_demo_dumps_per_level_give_each_level_its_statements() {
     assert_eq!(per_level, whole);
     // Dumps that were reset before each level are not subtracted from one another.
     assert_eq!(report.pgss_snapshots.unwrap().subtracted, 0);
+}
+
+/// One simulated load profile: arrival times and the steps planted (start s, end s, rate).
+struct Profile {
+    starts: Vec<i64>,
+    steps: Vec<(f64, f64, f64)>,
+}
+
+/// A seeded profile: 2 to 5 steps of 10 to 60 s at 2 to 2,000 requests per second (log-uniform),
+/// joined by idle gaps or linear ramps of up to 10 s, with Poisson arrivals or a closed-loop
+/// generator's bursts (batches of up to 8 requests at once).
+fn simulated_profile(seed: u64) -> Profile {
+    let mut rng = chokepoint_synth::Rng::new(seed);
+    let uniform =
+        |rng: &mut chokepoint_synth::Rng| (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+    let bursty = rng.chance(30);
+    let batch = if bursty { rng.range(2, 8) as f64 } else { 1.0 };
+    let steps = rng.range(2, 5);
+    let mut rates: Vec<f64> = Vec::new();
+    while rates.len() < steps as usize {
+        let r = 2f64 * 1000f64.powf(uniform(&mut rng));
+        // Neighbouring steps differ by a fifth at least: closer ones are one load.
+        if rates
+            .last()
+            .is_none_or(|&p: &f64| (r / p - 1.0).abs() >= 0.2)
+        {
+            rates.push(r);
+        }
+    }
+    let (mut t, mut planted, mut starts) = (0.0f64, Vec::new(), Vec::new());
+    // Arrivals of a rate that may vary over [from, to): exponential gaps at the end rate's
+    // pace, thinned to the rate at each instant.
+    let mut arrive = |rng: &mut chokepoint_synth::Rng,
+                      from: f64,
+                      to: f64,
+                      rate: &dyn Fn(f64) -> f64,
+                      peak: f64| {
+        let mut at = from;
+        loop {
+            at += -(1.0 - uniform(rng)).ln() / (peak / batch);
+            if at >= to {
+                break;
+            }
+            if uniform(rng) * peak <= rate(at) {
+                for _ in 0..batch as usize {
+                    starts.push((1_767_225_600.0 * 1e9 + at * 1e9) as i64);
+                }
+            }
+        }
+    };
+    for (i, &rate) in rates.iter().enumerate() {
+        let length = rng.range(10, 60) as f64;
+        arrive(&mut rng, t, t + length, &|_| rate, rate);
+        planted.push((t, t + length, rate));
+        t += length;
+        if let Some(&next) = rates.get(i + 1) {
+            let join = rng.range(0, 10) as f64;
+            if rng.chance(50) {
+                t += join; // idle
+            } else {
+                let (from, to) = (t, t + join);
+                arrive(
+                    &mut rng,
+                    from,
+                    to,
+                    &|x| rate + (next - rate) * (x - from) / join.max(1.0),
+                    rate.max(next),
+                );
+                t = to;
+            }
+        }
+    }
+    Profile {
+        starts,
+        steps: planted,
+    }
+}
+
+/// How detection did on a profile: (found, exactly). Found: as many steps, each overlapping
+/// its planted step for 80% of it and lying within it and the idle gap or ramp beside it, its
+/// rate within 10% or three standard errors. Exactly: also each edge within 1 s.
+fn judged(p: &Profile) -> (bool, bool) {
+    let steps = chokepoint::analysis::levels::detect_steps(
+        &p.starts,
+        chokepoint::analysis::levels::MIN_STEP_S,
+    );
+    if steps.len() != p.steps.len() {
+        return (false, false);
+    }
+    let origin = 1_767_225_600.0;
+    let s = |ns: i64| ns as f64 / 1e9 - origin;
+    let mut exact = true;
+    for (i, (step, &(start, end, rate))) in steps.iter().zip(&p.steps).enumerate() {
+        let (a, b) = (s(step.start_ns), s(step.end_ns));
+        let outer_start = if i == 0 {
+            start - 1.0
+        } else {
+            p.steps[i - 1].1 - 1.0
+        };
+        let outer_end = p.steps.get(i + 1).map_or(end + 1.0, |n| n.0 + 1.0);
+        let overlap = (b.min(end) - a.max(start)).max(0.0);
+        let error = (rate * 10.0 / (end - start)).sqrt() * 3.0;
+        if a < outer_start
+            || b > outer_end
+            || overlap < 0.8 * (end - start)
+            || (step.rps - rate).abs() > (0.1 * rate).max(error)
+        {
+            return (false, false);
+        }
+        exact &= (a - start).abs() <= 1.0 && (b - end).abs() <= 1.0;
+    }
+    (true, exact)
+}
+
+/// The step finder on 200 simulated profiles: the shares it finds and finds exactly are
+/// printed (and kept in benches/README.md); the test holds them from falling.
+#[test]
+fn simulated_load_profiles_are_found() {
+    let cases = 200u64;
+    let results: Vec<(bool, bool)> = (0..cases)
+        .map(|seed| judged(&simulated_profile(seed)))
+        .collect();
+    let found = results.iter().filter(|r| r.0).count();
+    let exact = results.iter().filter(|r| r.1).count();
+    println!("levels: {found} of {cases} simulated profiles found, {exact} exactly");
+    // Measured: 158 found, 62 exactly (the step finder before: 34 and 12).
+    assert!(
+        found >= 150 && exact >= 55,
+        "{found} found, {exact} exactly, of {cases}"
+    );
 }

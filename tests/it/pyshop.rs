@@ -11,8 +11,6 @@ use serde_json::Value;
 
 /// Truth rows chokepoint gets wrong today, by their name in [`rows`].
 const KNOWN_GAPS: &[&str] = &[
-    // Four steps with idle gaps become levels that do not exist (one of 0 requests).
-    "levels",
     // No detector sees a wait that no span records, nor lock waits, as saturation yet.
     "saturation inventory GET /reserve/<int:sku>",
     "saturation orders POST /place/<int:customer_id>",
