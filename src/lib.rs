@@ -53,7 +53,8 @@
 //!   ([`report::FindingKind`], [`report::evidence`]), and one line in
 //!   [`analysis::detect::TRACE_DETECTORS`] registers it. Statement detectors
 //!   ([`analysis::detect::missing_index`], [`analysis::detect::slow_statement`]) judge one
-//!   statement of the profile at a time.
+//!   statement of the profile at a time; [`analysis::detect::slow_call`] judges each
+//!   operation's span durations; [`analysis::detect::rank`] puts every finding in report order.
 //! - A number in a report: computed once, in `analysis`; printed through [`report::units`].
 //!
 //! # Invariants
