@@ -210,6 +210,14 @@ pub fn analyze(dataset: &Dataset, options: &Options) -> Report {
                 &level_names,
                 detectors,
             ));
+            findings.extend(detect::saturation::detect(
+                dataset,
+                &results,
+                &levels,
+                &keys_by_level,
+                &level_names,
+                detectors,
+            ));
             detect::rank(&mut findings);
             near.extend(database_near);
             (findings, near)
@@ -238,6 +246,11 @@ pub fn analyze(dataset: &Dataset, options: &Options) -> Report {
         findings,
         near_misses,
         queries,
+        detected_kinds: if options.detect.is_some() {
+            report::FindingKind::ALL.to_vec()
+        } else {
+            Vec::new()
+        },
         housekeeping: profile.housekeeping,
         statements_total,
         statements_unlisted,

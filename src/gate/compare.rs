@@ -16,7 +16,7 @@
 //! side is not judged, and said.
 
 use crate::analysis::stats;
-use crate::report::{Finding, Level, Report};
+use crate::report::{Finding, FindingKind, Level, Report};
 use serde::{Deserialize, Serialize};
 
 /// What counts as a change.
@@ -99,6 +99,17 @@ pub struct Comparison {
     pub judged: u64,
 }
 
+/// The kinds of finding that reports made before they listed `detected_kinds` looked for.
+const FIRST_KINDS: [FindingKind; 7] = [
+    FindingKind::NPlusOneDb,
+    FindingKind::NPlusOneHttp,
+    FindingKind::RedundantCall,
+    FindingKind::SequentialFanout,
+    FindingKind::SyncChain,
+    FindingKind::SlowStatement,
+    FindingKind::MissingIndexSuspect,
+];
+
 /// Compares `after` with `before`.
 pub fn compare(before: &Report, after: &Report, tolerance: &Tolerance) -> Comparison {
     let mut c = Comparison::default();
@@ -111,8 +122,20 @@ pub fn compare(before: &Report, after: &Report, tolerance: &Tolerance) -> Compar
                 && a.fingerprint == b.fingerprint)
     };
     let find = |list: &[Finding], f: &Finding| list.iter().find(|b| same(b, f)).cloned();
+    let looked_for = |kind: FindingKind| match before.detected_kinds.as_slice() {
+        [] => FIRST_KINDS.contains(&kind),
+        kinds => kinds.contains(&kind),
+    };
     for f in &after.findings {
         match find(&before.findings, f) {
+            None if !looked_for(f.kind) => c.not_judged.push(format!(
+                "{} {} in {} {}: the baseline's chokepoint did not look for {}",
+                f.kind.as_str(),
+                f.fingerprint,
+                f.service,
+                f.operation,
+                f.kind.as_str()
+            )),
             None => c.new_findings.push(f.clone()),
             Some(b) => {
                 // A cost unknown on either side (a statement no span joined) is not compared.

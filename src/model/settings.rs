@@ -59,6 +59,8 @@ pub struct DetectorThresholds {
     pub slow_call: SlowCallThresholds,
     /// Load amplification: concurrent fan-out and chatty services.
     pub amplification: AmplificationThresholds,
+    /// Saturation from explicit waits.
+    pub saturation: SaturationThresholds,
 }
 
 impl DetectorThresholds {
@@ -116,10 +118,11 @@ impl DetectorThresholds {
                     self.slow_statement.min_p95_ms,
                     self.slow_call.min_mean_ms,
                     self.slow_call.min_p95_ms,
+                    self.saturation.min_growth_ms,
                 ]
                 .iter()
                 .all(|v| v.is_finite() && *v >= 0.0),
-                "missing_index, slow_statement and slow_call thresholds must be numbers, 0 or more",
+                "missing_index, slow_statement, slow_call and saturation thresholds must be numbers, 0 or more",
             ),
             (
                 (0.0..=1.0).contains(&self.slow_statement.min_share),
@@ -275,6 +278,21 @@ pub struct SlowStatementThresholds {
     /// 95th percentile per call, ms, judged on the spans of a statement no database input
     /// recorded (with `min_mean_ms`).
     pub min_p95_ms: f64,
+}
+
+/// Thresholds (`[detectors.saturation]` in chokepoint.toml).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(default, deny_unknown_fields)]
+pub struct SaturationThresholds {
+    /// Growth of a wait's critical-path time per request from the first level to the last that
+    /// matters, ms (it must also grow faster than the throughput).
+    pub min_growth_ms: f64,
+}
+
+impl Default for SaturationThresholds {
+    fn default() -> Self {
+        SaturationThresholds { min_growth_ms: 1.0 }
+    }
 }
 
 /// Thresholds (`[detectors.amplification]` in chokepoint.toml).

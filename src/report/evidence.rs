@@ -29,6 +29,8 @@ pub enum Evidence {
     SlowSpans(SlowSpansEvidence),
     /// `concurrent_fanout`, `chatty_services`.
     Amplification(AmplificationEvidence),
+    /// `saturation`.
+    Saturation(SaturationEvidence),
     /// `redundant_call`. Last: its fields are a subset of the N+1's, and a report read back
     /// takes the first shape that fits.
     Redundant(RedundantEvidence),
@@ -157,6 +159,36 @@ pub struct SlowStatementEvidence {
     pub joined_spans: Vec<JoinedSpans>,
     /// The rule it met.
     pub rule: String,
+}
+
+/// A wait that grows faster than the load.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct SaturationEvidence {
+    /// The first level at which its time per request has doubled from the first level's.
+    pub appears_at: Option<String>,
+    /// Its critical-path time per request at each level, with the level's throughput.
+    pub by_level: Vec<LevelWait>,
+    /// Its time per request at the last level over the first.
+    pub growth: f64,
+    /// Its part of the change in mean latency from the first level to the last.
+    pub part_of_latency_change: f64,
+    /// What it waits for: `connection pool`, `row lock` or `named wait`.
+    pub resource: String,
+    /// The rule it met.
+    pub rule: String,
+    /// Throughput at the last level over the first.
+    pub throughput_growth: f64,
+}
+
+/// A wait at one level.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct LevelWait {
+    /// The level.
+    pub level: String,
+    /// Its throughput, requests per second.
+    pub rps: f64,
+    /// The wait's critical-path time per request there, ms.
+    pub cp_ms_per_request: f64,
 }
 
 /// One request's calls multiplied: at once under one parent, or between two services.
@@ -371,6 +403,7 @@ impl Evidence {
             Evidence::SlowStatement(e) => e.facts(),
             Evidence::SlowSpans(e) => e.facts(),
             Evidence::Amplification(e) => e.facts(),
+            Evidence::Saturation(e) => e.facts(),
         }
     }
 }
@@ -612,6 +645,36 @@ impl MissingIndexEvidence {
             Fact::Count(n)
         });
         f.push(("suggested index", Fact::Record(index)));
+        f
+    }
+}
+
+impl SaturationEvidence {
+    fn facts(&self) -> Vec<Named<'_>> {
+        let mut f = Vec::new();
+        optional(&mut f, "appears at", &self.appears_at, |l| Fact::Text(l));
+        let levels = self
+            .by_level
+            .iter()
+            .map(|w| {
+                Fact::Record(vec![
+                    ("level", Fact::Text(&w.level)),
+                    ("rps", Fact::Number(w.rps)),
+                    ("cp ms per request", Fact::Ms(w.cp_ms_per_request)),
+                ])
+            })
+            .collect();
+        f.extend([
+            ("by level", Fact::List(levels)),
+            ("growth", Fact::Number(self.growth)),
+            (
+                "part of latency change",
+                Fact::Share(self.part_of_latency_change),
+            ),
+            ("resource", Fact::Text(&self.resource)),
+            ("rule", Fact::Text(&self.rule)),
+            ("throughput growth", Fact::Number(self.throughput_growth)),
+        ]);
         f
     }
 }

@@ -66,6 +66,10 @@ pub struct Report {
     /// The statement profile of the database inputs, largest total time first.
     #[serde(default)]
     pub queries: Vec<QueryRow>,
+    /// The kinds of finding the run looked for (every kind when the detectors ran; empty in
+    /// reports of versions before it was recorded, which looked for the first seven).
+    #[serde(default)]
+    pub detected_kinds: Vec<FindingKind>,
     /// Housekeeping statements, apart from the profile, largest total time first.
     #[serde(default)]
     pub housekeeping: Vec<HousekeepingRow>,
@@ -397,11 +401,13 @@ pub enum FindingKind {
     ConcurrentFanout,
     /// Many calls from one service to another in one request.
     ChattyServices,
+    /// A wait for a resource (a pool, a lock) that grows faster than the load.
+    Saturation,
 }
 
 impl FindingKind {
     /// Every kind, in the order reports list them.
-    pub const ALL: [FindingKind; 11] = [
+    pub const ALL: [FindingKind; 12] = [
         FindingKind::NPlusOneDb,
         FindingKind::NPlusOneHttp,
         FindingKind::NPlusOneMessage,
@@ -413,6 +419,7 @@ impl FindingKind {
         FindingKind::SlowCall,
         FindingKind::ConcurrentFanout,
         FindingKind::ChattyServices,
+        FindingKind::Saturation,
     ];
 
     /// The name used in reports and in `chokepoint.toml`, and the title of its findings.
@@ -429,6 +436,7 @@ impl FindingKind {
             FindingKind::SlowCall => ("slow_call", "Slow call"),
             FindingKind::ConcurrentFanout => ("concurrent_fanout", "Excessive concurrent fan-out"),
             FindingKind::ChattyServices => ("chatty_services", "Chatty services"),
+            FindingKind::Saturation => ("saturation", "Saturation"),
         }
     }
 

@@ -714,7 +714,18 @@ impl Options {
                     })
                     .collect()
             }),
-            planted: vec![planted("n_plus_one_db"), planted("sequential_fanout")],
+            planted: {
+                let mut planted = vec![planted("n_plus_one_db"), planted("sequential_fanout")];
+                // With a load profile, the cart's pool saturates (see `pool_wait_ns`).
+                if self.profile.is_some() {
+                    planted.push(Planted {
+                        kind: "saturation".into(),
+                        service: "cart".into(),
+                        operation: "GET /cart/{user_id}".into(),
+                    });
+                }
+                planted
+            },
             grows_with_load: self
                 .profile
                 .as_ref()

@@ -1295,3 +1295,66 @@ fn many_calls_at_once_or_between_two_services_amplify_the_load() {
     }
     assert!(of_kind(&t.analyze(&Options::default()), FindingKind::ChattyServices).is_empty());
 }
+
+/// Two levels of 10 s, 10 and 40 requests, each request waiting `wait_ms` at its level for a
+/// pooled connection (a `pg-pool.connect` span) before its query.
+fn pooled(wait_ms: [i64; 2]) -> Report {
+    let mut t = Traces::new();
+    let mut trace = 0;
+    for (level, (requests, wait)) in [(10i64, wait_ms[0]), (40, wait_ms[1])]
+        .into_iter()
+        .enumerate()
+    {
+        let name = t.maker.strings.intern(["low", "high"][level]);
+        for i in 0..requests {
+            trace += 1;
+            let start = ms(20_000 * level as i64 + 10_000 * i / requests);
+            let root = t.root(trace, (start, start + ms(wait + 10)), "api", "GET /orders");
+            t.spans[root as usize - 1].level_value = name;
+            let connect = t.query(
+                trace,
+                root,
+                (start, start + ms(wait)),
+                "api",
+                "pg-pool.connect",
+                0,
+            );
+            t.spans[connect as usize - 1].is_connection = true;
+            t.spans[connect as usize - 1].is_statement = false;
+            t.query(
+                trace,
+                root,
+                (start + ms(wait), start + ms(wait + 9)),
+                "api",
+                ITEM,
+                0,
+            );
+        }
+    }
+    let mut options = Options::default();
+    options.levels = chokepoint::analysis::levels::Levels::ByAttribute;
+    t.analyze(&options)
+}
+
+#[test]
+fn a_wait_that_grows_faster_than_the_load_is_saturation() {
+    // Four times the throughput, twenty times the wait: the pool has run out.
+    let report = pooled([1, 20]);
+    let f = of_kind(&report, FindingKind::Saturation)[0];
+    assert_eq!(
+        (f.service.as_str(), f.operation.as_str()),
+        ("api", "GET /orders")
+    );
+    let e = evidence!(f, Saturation);
+    assert_eq!(e.resource, "connection pool");
+    assert_eq!(e.appears_at.as_deref(), Some("high"));
+    assert_eq!(f.confidence, Confidence::High);
+    // A wait that grows slower than the load, or not at all, is no saturation.
+    for waits in [[1, 3], [5, 5]] {
+        let report = pooled(waits);
+        assert!(
+            of_kind(&report, FindingKind::Saturation).is_empty(),
+            "{waits:?}"
+        );
+    }
+}

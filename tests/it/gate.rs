@@ -399,3 +399,36 @@ fn real_reruns_of_the_demo_pass_when_quiet_and_show_contention() {
     );
     assert!(c["improved"].as_array().unwrap().is_empty());
 }
+
+/// A finding of a kind the baseline's chokepoint did not look for is not new: it is listed as
+/// not judged, with why.
+#[test]
+fn a_kind_the_baseline_did_not_look_for_is_not_judged() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text =
+        std::fs::read_to_string(root.join("fixtures/reruns/same-build.report.json")).unwrap();
+    let before: Report = serde_json::from_str(&text).unwrap();
+    assert!(
+        before.detected_kinds.is_empty(),
+        "made before the kinds were listed"
+    );
+    let mut after = before.clone();
+    let mut saturation = after.findings[0].clone();
+    saturation.kind = chokepoint::report::FindingKind::Saturation;
+    saturation.id = "0000000000000001".into();
+    after.findings.push(saturation);
+    let c = gate::compare::compare(&before, &after, &Default::default());
+    assert!(c.new_findings.is_empty(), "{:?}", c.new_findings);
+    assert!(
+        c.not_judged
+            .iter()
+            .any(|n| n.contains("the baseline's chokepoint did not look for saturation")),
+        "{:?}",
+        c.not_judged
+    );
+    // A baseline that looked for it: the finding is new.
+    let mut looked = before.clone();
+    looked.detected_kinds = chokepoint::report::FindingKind::ALL.to_vec();
+    let c = gate::compare::compare(&looked, &after, &Default::default());
+    assert_eq!(c.new_findings.len(), 1);
+}

@@ -13,7 +13,6 @@ use serde_json::Value;
 const KNOWN_GAPS: &[&str] = &[
     // No detector sees a wait that no span records, nor lock waits, as saturation yet.
     "saturation inventory GET /reserve/<int:sku>",
-    "saturation orders POST /place/<int:customer_id>",
 ];
 
 fn report() -> Report {

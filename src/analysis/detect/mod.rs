@@ -18,6 +18,7 @@ pub mod amplification;
 pub mod fanout;
 pub mod missing_index;
 pub mod n_plus_one;
+pub mod saturation;
 pub mod slow_call;
 pub mod slow_statement;
 pub mod statements;
