@@ -191,18 +191,24 @@ pub(super) fn level(
     (level, on_path)
 }
 
-/// The latency of each endpoint (root operation) of a level's requests, in start order.
+/// Operations listed per endpoint.
+const TOP_PER_ENDPOINT: usize = 5;
+
+/// The latency of each endpoint (root operation) of a level's requests, and the operations
+/// holding most of it, most requests first.
 fn endpoints(traces: &[&TraceResult], dataset: &Dataset) -> Vec<report::Endpoint> {
-    let mut by_root: HashMap<OpKey, Vec<u64>> = HashMap::default();
+    let s = |sym: Sym| dataset.strings.get(sym);
+    let mut by_root: HashMap<OpKey, (Vec<u64>, HashMap<OpKey, u64>)> = HashMap::default();
     for t in traces {
-        by_root
-            .entry(t.root_key)
-            .or_default()
-            .push((t.root_end_ns - t.root_start_ns) as u64);
+        let (latencies, cp) = by_root.entry(t.root_key).or_default();
+        latencies.push((t.root_end_ns - t.root_start_ns) as u64);
+        for k in t.keys.iter().filter(|k| k.cp_ns > 0) {
+            *cp.entry(k.key).or_default() += k.cp_ns;
+        }
     }
     let mut out: Vec<report::Endpoint> = by_root
         .into_iter()
-        .map(|(key, mut latencies)| {
+        .map(|(key, (mut latencies, cp))| {
             let p95s: Vec<f64> =
                 stats::Batches::new(latencies.len() as u64, stats::MIN_BATCH_FOR_P95)
                     .ranges()
@@ -215,6 +221,26 @@ fn endpoints(traces: &[&TraceResult], dataset: &Dataset) -> Vec<report::Endpoint
             latencies.sort_unstable();
             let at = |p: u32| ms(stats::percentile(&latencies, p));
             let total = latencies.iter().fold(0u64, |a, &b| a.saturating_add(b));
+            let mut top: Vec<(OpKey, u64)> = cp.into_iter().collect();
+            top.sort_by(|(ka, a), (kb, b)| {
+                b.cmp(a).then_with(|| {
+                    (s(ka.service), ka.kind, s(ka.label)).cmp(&(
+                        s(kb.service),
+                        kb.kind,
+                        s(kb.label),
+                    ))
+                })
+            });
+            top.truncate(TOP_PER_ENDPOINT);
+            let top_operations = top
+                .into_iter()
+                .map(|(k, cp)| report::EndpointOperation {
+                    service: s(k.service).into(),
+                    operation: s(k.label).into(),
+                    cp_ms_per_request: ms(stats::div_round(cp, latencies.len() as u64)),
+                    share: cp as f64 / total.max(1) as f64,
+                })
+                .collect();
             report::Endpoint {
                 service: dataset.strings.get(key.service).into(),
                 operation: dataset.strings.get(key.label).into(),
@@ -227,6 +253,7 @@ fn endpoints(traces: &[&TraceResult], dataset: &Dataset) -> Vec<report::Endpoint
                     max: at(100),
                 },
                 p95_ms_se: stats::batch_standard_error(&p95s),
+                top_operations,
             }
         })
         .collect();

@@ -640,6 +640,24 @@ pub struct Endpoint {
     /// comparison of two runs needs to tell a change from noise. None with too few requests.
     #[serde(default)]
     pub p95_ms_se: Option<f64>,
+    /// The operations holding most of this endpoint's latency on the critical path, largest
+    /// first (at most five): a culprit of a rare endpoint, which the level's ranking over all
+    /// requests dilutes.
+    #[serde(default)]
+    pub top_operations: Vec<EndpointOperation>,
+}
+
+/// An operation's part of one endpoint's latency.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct EndpointOperation {
+    /// Service.
+    pub service: String,
+    /// Operation.
+    pub operation: String,
+    /// Critical-path time per request of the endpoint, ms.
+    pub cp_ms_per_request: f64,
+    /// Share of the endpoint's end-to-end latency.
+    pub share: f64,
 }
 
 /// Latency percentiles (nearest rank) and mean, ms.

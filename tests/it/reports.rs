@@ -335,3 +335,37 @@ fn renderers_on_a_small_report() {
         chokepoint::report::terminal::render(&report)
     );
 }
+
+/// Per endpoint, the operations that hold its own latency: the demo's unindexed lookup holds a
+/// third or more of its endpoint's latency at every level, less than half as much of all
+/// requests'.
+#[test]
+fn each_endpoint_names_what_holds_its_own_latency() {
+    let report: Report = serde_json::from_str(&demo_outputs().1).unwrap();
+    for level in &report.levels {
+        let search = level
+            .endpoints
+            .iter()
+            .find(|e| e.operation == "GET /customers/search")
+            .unwrap();
+        // At the top levels the pool's wait overtakes it.
+        let top = search.top_operations[..2]
+            .iter()
+            .find(|o| o.operation == "select id, name from customers where email = ?")
+            .unwrap_or_else(|| panic!("{}: {:?}", level.name, search.top_operations));
+        assert!(top.share > 0.3, "{}: {top:?}", level.name);
+        let overall = level
+            .bottlenecks
+            .iter()
+            .find(|b| b.operation == top.operation)
+            .map_or(0.0, |b| b.share);
+        assert!(
+            overall < top.share / 2.0,
+            "{}: {overall} over all requests against {} of its endpoint's",
+            level.name,
+            top.share
+        );
+        let shares: f64 = search.top_operations.iter().map(|o| o.share).sum();
+        assert!(shares <= 1.0 + 1e-9);
+    }
+}

@@ -96,6 +96,33 @@ fn render_level(out: &mut String, level: &Level) {
             ]);
         }
         out.push_str(&t.markdown());
+        let _ = writeln!(
+            out,
+            "\nWhat holds each endpoint's latency: critical-path ms per request of the \
+             endpoint and share of its requests' latency, largest first.\n"
+        );
+        for e in &level.endpoints {
+            let parts: Vec<String> = e
+                .top_operations
+                .iter()
+                .map(|o| {
+                    format!(
+                        "{} {} {} ms ({})",
+                        escape(&o.service),
+                        code(&o.operation),
+                        ms(o.cp_ms_per_request),
+                        percent(o.share)
+                    )
+                })
+                .collect();
+            let _ = writeln!(
+                out,
+                "- {} {}: {}",
+                escape(&e.service),
+                code(&e.operation),
+                parts.join("; ")
+            );
+        }
     }
     let _ = writeln!(out, "\n### Bottlenecks by share of end-to-end latency\n");
     let mut t = Table::new(&[
