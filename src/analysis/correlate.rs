@@ -175,7 +175,7 @@ pub(super) fn join(
 }
 
 /// The endpoints spans serve, most traces first (then by name, so ties are stable).
-fn served(
+pub(super) fn served(
     endpoints: &HashMap<OpKey, u64>,
     strings: &crate::model::Interner,
 ) -> Vec<ServedEndpoint> {

@@ -168,23 +168,18 @@ pub(in crate::analysis) fn detect(
             }
         }
         spans.sort_unstable();
-        let endpoint = endpoints
-            .iter()
-            .max_by(|a, b| {
-                a.1.cmp(b.1).then_with(|| {
-                    (strings.get(b.0.service), strings.get(b.0.label))
-                        .cmp(&(strings.get(a.0.service), strings.get(a.0.label)))
-                })
-            })
-            .map(|(k, _)| *k)
-            .unwrap_or(key);
+        let endpoint = crate::analysis::correlate::served(&endpoints, strings)
+            .into_iter()
+            .next();
         let label = strings.get(key.label).to_string();
         let id_text = format!("saturation\0{}\0{}", strings.get(key.service), label);
         findings.push(Finding {
             id: format!("{:016x}", fnv1a64(id_text.as_bytes())),
             kind: FindingKind::Saturation,
-            service: strings.get(endpoint.service).into(),
-            operation: strings.get(endpoint.label).into(),
+            service: endpoint
+                .as_ref()
+                .map_or_else(|| strings.get(key.service).into(), |e| e.service.clone()),
+            operation: endpoint.map_or_else(|| strings.get(key.label).into(), |e| e.operation),
             fingerprint: label,
             traces_affected: traces,
             occurrences_median: stats::percentile(&spans, 50),

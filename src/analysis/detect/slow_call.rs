@@ -13,7 +13,7 @@ use crate::model::fingerprint::fnv1a64;
 use crate::model::settings::DetectorThresholds;
 use crate::model::{Dataset, OpKey, OpKind, SpanId, SpanKind, TraceId};
 use crate::report::evidence::{Evidence, SlowSpansEvidence};
-use crate::report::{Confidence, Finding, FindingKind, ServedEndpoint};
+use crate::report::{Confidence, Finding, FindingKind};
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::collections::BTreeSet;
 
@@ -108,20 +108,7 @@ pub(in crate::analysis) fn detect(
         let mut per_trace = side.spans_per_trace;
         per_trace.sort_unstable();
         let total: u64 = d.ns.iter().sum();
-        let mut served: Vec<ServedEndpoint> = side
-            .endpoints
-            .iter()
-            .map(|(k, &traces)| ServedEndpoint {
-                service: strings.get(k.service).into(),
-                operation: strings.get(k.label).into(),
-                traces,
-            })
-            .collect();
-        served.sort_by(|a, b| {
-            b.traces
-                .cmp(&a.traces)
-                .then_with(|| (&a.service, &a.operation).cmp(&(&b.service, &b.operation)))
-        });
+        let served = crate::analysis::correlate::served(&side.endpoints, strings);
         let (kind, suggestion) = match key.kind {
             OpKind::Db => (
                 FindingKind::SlowStatement,
