@@ -10,6 +10,7 @@ mod per_trace;
 pub mod queries;
 mod ranking;
 mod scaling;
+mod services;
 pub mod sql;
 pub mod stats;
 mod waterfall;
@@ -165,6 +166,7 @@ pub fn analyze(dataset: &Dataset, options: &Options) -> Report {
     let (statements_total, statements_unlisted) =
         queries::sums(&queries, STATEMENTS_LISTED as usize);
     let (scaling, scaling_summary) = scaling::compare(&levels, &keys_by_level, &dataset.strings);
+    let scaling_services = services::scaling(&levels);
     let (findings, near_misses) = match &options.detect {
         Some(detectors) => {
             let in_traces: Vec<detect::aggregate::InTrace> = results
@@ -240,6 +242,7 @@ pub fn analyze(dataset: &Dataset, options: &Options) -> Report {
         levels,
         scaling,
         scaling_summary,
+        scaling_services,
         waterfall: waterfall::waterfall(&results, dataset, options),
         off_path: per_trace::off_path_rows(&results, dataset),
         skew: per_trace::skew_rows(&results, dataset),

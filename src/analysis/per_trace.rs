@@ -40,6 +40,8 @@ pub(super) struct TraceResult {
     pub(super) level: Option<u32>,
     /// One per operation in the trace, sorted by key.
     pub(super) keys: Vec<KeyInTrace>,
+    /// Its critical-path time by service and caller → callee edge, sorted.
+    pub(super) blame: Vec<super::services::BlameInTrace>,
     pub(super) ledger: TraceLedger,
     /// Input index of each duplicate span.
     pub(super) duplicate_inputs: Vec<u32>,
@@ -77,6 +79,7 @@ pub(super) fn analyze_trace(
         Some(detectors) => detect::run(&view, detectors),
         None => Default::default(),
     };
+    let blame = super::services::in_trace(&view);
     let cp_ns = &view.cp_ns;
     let mut endpoint: Vec<Node> = (0..tree.len() as Node).collect();
     for &node in &view.order {
@@ -168,6 +171,7 @@ pub(super) fn analyze_trace(
         spans: range,
         level: None,
         keys,
+        blame,
         ledger,
         duplicate_inputs: tree.duplicates.iter().map(|s| s.input).collect(),
         off_path,

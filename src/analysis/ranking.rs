@@ -161,6 +161,7 @@ pub(super) fn level(
         })
         .collect();
     let latency = |p: u32| ms(stats::percentile(&latencies, p));
+    let (services, edges) = super::services::level(traces, &dataset.strings);
     let level = Level {
         name: name.into(),
         requests,
@@ -187,6 +188,8 @@ pub(super) fn level(
         other,
         queries: Vec::new(),
         endpoints: endpoints(traces, dataset),
+        services,
+        edges,
     };
     (level, on_path)
 }

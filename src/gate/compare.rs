@@ -1,6 +1,8 @@
 //! Two reports compared (`chokepoint diff`, and `check --baseline`): which findings are new,
-//! fixed, regressed or improved (by stable id), and which bottlenecks and endpoints got slower or
-//! faster at each level (by operation key), each change judged against its noise.
+//! fixed, regressed or improved (by stable id), and which bottlenecks, endpoints and services
+//! (their own time, and the time their callers wait on them) got slower or faster at each level,
+//! each change judged against its noise. What cannot be judged is listed with the reason, and a
+//! change larger than its own baseline value is never left out silently.
 //!
 //! Noise is measured by batch means (`analysis::stats::Batches`): each report keeps, beside an
 //! operation's critical-path ms per request and an endpoint's p95, its standard error from the
@@ -16,7 +18,7 @@
 //! side is not judged, and said.
 
 use crate::analysis::stats;
-use crate::report::{Finding, FindingKind, Level, Report};
+use crate::report::{Finding, FindingKind, Level, Report, ServiceRow};
 use serde::{Deserialize, Serialize};
 
 /// What counts as a change.
@@ -163,14 +165,29 @@ pub fn compare(before: &Report, after: &Report, tolerance: &Tolerance) -> Compar
         .cloned()
         .collect();
     for (b, a) in matched_levels(before, after) {
-        if b.requests < tolerance.min_requests || a.requests < tolerance.min_requests {
+        if b.services.is_empty() && !a.services.is_empty() {
             c.not_judged.push(format!(
+                "level {}, services: the baseline's chokepoint did not report its services",
+                a.name
+            ));
+        }
+        let candidates = operations(b, a, tolerance)
+            .into_iter()
+            .chain(services(b, a, tolerance));
+        if b.requests < tolerance.min_requests || a.requests < tolerance.min_requests {
+            let why = format!(
                 "level {}: {} and {} requests, {} needed on each side",
                 a.name, b.requests, a.requests, tolerance.min_requests
-            ));
+            );
+            c.not_judged.push(why.clone());
+            for candidate in candidates {
+                judge_or_say(&mut c, candidate, Some(&why));
+            }
             continue;
         }
-        operations(b, a, tolerance, &mut c);
+        for candidate in candidates {
+            judge_or_say(&mut c, candidate, None);
+        }
         endpoints(b, a, tolerance, &mut c);
     }
     let by_size = |x: &Change, y: &Change| {
@@ -228,8 +245,12 @@ pub fn change_bound(
     })
 }
 
+/// A change to judge, and the end of its interval nearest to 0 when its noise is known.
+type Candidate = (Change, Option<f64>);
+
 /// Each operation of the later level's ranking against the earlier one's.
-fn operations(b: &Level, a: &Level, t: &Tolerance, c: &mut Comparison) {
+fn operations(b: &Level, a: &Level, t: &Tolerance) -> Vec<Candidate> {
+    let mut out = Vec::new();
     for op in &a.bottlenecks {
         let earlier = b.bottlenecks.iter().find(|x| {
             (x.service.as_str(), x.operation.as_str(), x.kind)
@@ -240,15 +261,7 @@ fn operations(b: &Level, a: &Level, t: &Tolerance, c: &mut Comparison) {
         let (before, se) = earlier.map_or((b.other.cp_ms_per_request, Some(0.0)), |x| {
             (x.cp_ms_per_request, x.cp_ms_per_request_se)
         });
-        let Some(bound) = change_bound(
-            (before, se, b.requests),
-            (op.cp_ms_per_request, op.cp_ms_per_request_se, a.requests),
-            stats::MIN_BATCH_FOR_MEAN,
-        ) else {
-            continue;
-        };
-        judge(
-            c,
+        out.push((
             Change {
                 level: a.name.clone(),
                 service: op.service.clone(),
@@ -256,11 +269,104 @@ fn operations(b: &Level, a: &Level, t: &Tolerance, c: &mut Comparison) {
                 measure: "cp_ms_per_request".into(),
                 before,
                 after: op.cp_ms_per_request,
-                change_bound: bound,
+                change_bound: 0.0,
                 allowance: t.allowance(before),
             },
-        );
+            change_bound(
+                (before, se, b.requests),
+                (op.cp_ms_per_request, op.cp_ms_per_request_se, a.requests),
+                stats::MIN_BATCH_FOR_MEAN,
+            ),
+        ));
     }
+    out
+}
+
+/// Each service's own time and the time its callers wait on it, against the earlier level's:
+/// both ways, so that a slower callee (its callers wait longer) and a slower service (its own
+/// time grows) are told apart.
+fn services(b: &Level, a: &Level, t: &Tolerance) -> Vec<Candidate> {
+    let mut out = Vec::new();
+    // A report from before the per-service view: nothing to compare with.
+    if b.services.is_empty() {
+        return out;
+    }
+    /// A service's value and its standard error, one way.
+    type Way = fn(&ServiceRow) -> (f64, Option<f64>);
+    let ways: [(&str, &str, Way); 2] = [
+        ("own time", "own_ms_per_request", |s| {
+            (s.own_ms_per_request, s.own_ms_per_request_se)
+        }),
+        ("waited on by callers", "inbound_ms_per_request", |s| {
+            (s.inbound_ms_per_request, s.inbound_ms_per_request_se)
+        }),
+    ];
+    for s in &a.services {
+        // Absent before: it took no time then, known exactly.
+        let earlier = b.services.iter().find(|x| x.service == s.service);
+        for (what, measure, value) in ways {
+            let (before, before_se) = earlier.map_or((0.0, Some(0.0)), value);
+            let (after, after_se) = value(s);
+            if before == 0.0 && after == 0.0 {
+                continue;
+            }
+            out.push((
+                Change {
+                    level: a.name.clone(),
+                    service: s.service.clone(),
+                    operation: format!("({what})"),
+                    measure: measure.into(),
+                    before,
+                    after,
+                    change_bound: 0.0,
+                    allowance: t.allowance(before),
+                },
+                change_bound(
+                    (before, before_se, b.requests),
+                    (after, after_se, a.requests),
+                    stats::MIN_BATCH_FOR_MEAN,
+                ),
+            ));
+        }
+    }
+    out
+}
+
+/// Judges a change whose noise is known; says why one is not, and says so loudly when the
+/// unjudged change is larger than its own baseline value. `why` is the reason when the whole
+/// level is not judged; then only such large changes are named.
+fn judge_or_say(c: &mut Comparison, (change, bound): Candidate, why: Option<&str>) {
+    let large = (change.after - change.before).abs() > change.before.abs();
+    let reason = match (bound, why) {
+        (Some(bound), None) => {
+            return judge(
+                c,
+                Change {
+                    change_bound: bound,
+                    ..change
+                },
+            );
+        }
+        (_, Some(_)) if !large => return,
+        (_, Some(why)) => why.to_string(),
+        (None, None) => format!(
+            "too few requests for its noise ({} needed on each side for two batches)",
+            2 * stats::MIN_BATCH_FOR_MEAN
+        ),
+    };
+    c.not_judged.push(format!(
+        "level {}, {} {}: {} → {} ms{}; {reason}",
+        change.level,
+        change.service,
+        change.operation,
+        crate::report::units::ms(change.before),
+        crate::report::units::ms(change.after),
+        if large {
+            ", a change larger than its baseline value"
+        } else {
+            ""
+        },
+    ));
 }
 
 /// Each endpoint's p95 against the earlier one's.

@@ -54,6 +54,10 @@ pub struct Report {
     /// and warnings on thin samples; absent with one level.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scaling_summary: Option<ScalingSummary>,
+    /// Each service's own time and the time its callers wait on it, per request at each level,
+    /// largest change first (`analysis::services`).
+    #[serde(default)]
+    pub scaling_services: Vec<ServiceScalingRow>,
     /// The critical path of the slowest request, for the waterfall chart.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub waterfall: Option<Waterfall>,
@@ -623,6 +627,83 @@ pub struct Level {
     /// Latency per endpoint (the operation of the requests' root spans), most requests first.
     #[serde(default)]
     pub endpoints: Vec<Endpoint>,
+    /// Services by where their critical-path time is spent: their own spans, or their callers
+    /// waiting on them (`analysis::services`); own time plus inbound time, largest first.
+    #[serde(default)]
+    pub services: Vec<ServiceRow>,
+    /// Caller → callee edges by the calls' own critical-path time, largest first.
+    #[serde(default)]
+    pub edges: Vec<EdgeRow>,
+}
+
+/// One service at one level: the critical-path time spent in its own spans, and the time its
+/// callers spent in calls to it besides that (network, queueing, its listener; the whole call
+/// when it records no spans). The own times and the edges of a level add up to its latency.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ServiceRow {
+    /// Service, or the peer a call names when it records no spans (a database system, a host).
+    pub service: String,
+    /// True when it recorded spans of its own.
+    pub instrumented: bool,
+    /// Critical-path time in its own spans (calls out excluded), ns over the level.
+    pub own_ns_total: u64,
+    /// The same per request of the level, ms.
+    pub own_ms_per_request: f64,
+    /// Share of the level's latency.
+    pub own_share: f64,
+    /// Standard error of `own_ms_per_request` by batch means.
+    pub own_ms_per_request_se: Option<f64>,
+    /// Critical-path time of calls to it beyond its own spans, ns over the level.
+    pub inbound_ns_total: u64,
+    /// The same per request, ms.
+    pub inbound_ms_per_request: f64,
+    /// Share of the level's latency.
+    pub inbound_share: f64,
+    /// Standard error of `inbound_ms_per_request` by batch means.
+    pub inbound_ms_per_request_se: Option<f64>,
+    /// Calls to it.
+    pub inbound_calls: u64,
+    /// The services calling it.
+    pub callers: Vec<String>,
+    /// Critical-path time of its calls out (its outbound edges) per request, ms.
+    pub outbound_ms_per_request: f64,
+}
+
+/// The calls from one service to one callee at one level.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct EdgeRow {
+    /// Calling service.
+    pub caller: String,
+    /// Called service or peer.
+    pub callee: String,
+    /// Calls.
+    pub calls: u64,
+    /// Their own critical-path time (client minus server, or the whole call without a server
+    /// span) per request of the level, ms.
+    pub cp_ms_per_request: f64,
+    /// Share of the level's latency.
+    pub share: f64,
+    /// Standard error of `cp_ms_per_request` by batch means.
+    pub cp_ms_per_request_se: Option<f64>,
+}
+
+/// One service across the levels.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ServiceScalingRow {
+    /// Service or peer.
+    pub service: String,
+    /// Own critical-path ms per request at each level.
+    pub own_ms_per_request_by_level: Vec<f64>,
+    /// Inbound critical-path ms per request at each level.
+    pub inbound_ms_per_request_by_level: Vec<f64>,
+    /// Own time's change from the first level to the last, ms per request.
+    pub own_change_ms_per_request: f64,
+    /// Its part of the change in mean latency.
+    pub own_part_of_change: f64,
+    /// Inbound time's change, ms per request.
+    pub inbound_change_ms_per_request: f64,
+    /// Its part of the change in mean latency.
+    pub inbound_part_of_change: f64,
 }
 
 /// The requests of one endpoint at one level.

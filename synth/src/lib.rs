@@ -45,6 +45,9 @@ pub struct Options {
     /// Time added to every fraud check of the payments service: a dependency made slower (a
     /// regression for `chokepoint check` to catch), 0 by default.
     pub slower_fraud_check_ns: u64,
+    /// Time added to the network path into the cart service (a congested link, a slow
+    /// listener): its callers wait longer while its own spans do not change; 0 by default.
+    pub slower_cart_network_ns: u64,
 }
 
 /// A stepped load profile: `rates_rps[k]` for `step_s` seconds each, with a linear ramp of
@@ -123,6 +126,7 @@ impl Default for Options {
             start_unix_ns: 1_767_225_600_000_000_000,
             profile: None,
             slower_fraud_check_ns: 0,
+            slower_cart_network_ns: 0,
         }
     }
 }
@@ -139,6 +143,8 @@ struct TraceBuilder<'r> {
     next_span: u64,
     /// Spans per service index.
     spans: [Vec<Span>; 5],
+    /// Time added to the network path into the cart service.
+    slower_cart_network_ns: u64,
 }
 
 impl TraceBuilder<'_> {
@@ -194,7 +200,10 @@ impl TraceBuilder<'_> {
         start: u64,
         work: impl FnOnce(&mut Self, &[u8], u64) -> (u64, bool),
     ) -> (u64, bool) {
-        let net_out = self.rng.range(150 * US, 600 * US);
+        let mut net_out = self.rng.range(150 * US, 600 * US);
+        if SERVICES[to] == "cart" {
+            net_out += self.slower_cart_network_ns;
+        }
         let net_back = self.rng.range(100 * US, 400 * US);
         let host = SERVICES[to];
         let url = format!("http://{host}:8080{path}");
@@ -312,7 +321,7 @@ fn pool_wait_ns(rng: &mut Rng, rps: f64) -> u64 {
 /// Generates one trace starting at `start`; returns its spans per service. With a load
 /// profile, `load_rps` is the offered rate at `start` and the cart waits for a connection
 /// (a `pg-pool.connect` span) as long as [`pool_wait_ns`] says.
-fn trace(rng: &mut Rng, start: u64, load_rps: Option<f64>, slower_ns: u64) -> [Vec<Span>; 5] {
+fn trace(rng: &mut Rng, start: u64, load_rps: Option<f64>, options: &Options) -> [Vec<Span>; 5] {
     let mut trace_id = rng.next_u64().to_be_bytes().to_vec();
     trace_id.extend(rng.next_u64().to_be_bytes());
     let mut t = TraceBuilder {
@@ -320,6 +329,7 @@ fn trace(rng: &mut Rng, start: u64, load_rps: Option<f64>, slower_ns: u64) -> [V
         trace_id,
         next_span: 0,
         spans: Default::default(),
+        slower_cart_network_ns: options.slower_cart_network_ns,
     };
     let user = t.rng.range(1, 5000);
     if t.rng.chance(55) {
@@ -393,7 +403,7 @@ fn trace(rng: &mut Rng, start: u64, load_rps: Option<f64>, slower_ns: u64) -> [V
             "/charge",
             at,
             |t, server, s| {
-                let fraud_end = s + t.rng.range(10 * MS, 16 * MS) + slower_ns;
+                let fraud_end = s + t.rng.range(10 * MS, 16 * MS) + options.slower_fraud_check_ns;
                 t.span(
                     3,
                     server,
@@ -545,12 +555,10 @@ pub fn messages(options: &Options) -> impl Iterator<Item = TracesData> + '_ {
                     None,
                 ),
             };
-            for (all, spans) in by_service.iter_mut().zip(trace(
-                &mut rng,
-                start,
-                load,
-                options.slower_fraud_check_ns,
-            )) {
+            for (all, spans) in by_service
+                .iter_mut()
+                .zip(trace(&mut rng, start, load, options))
+            {
                 all.extend(spans);
             }
         }

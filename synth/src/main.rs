@@ -45,6 +45,9 @@ struct Args {
     /// Time added to every fraud check (a slower dependency), ms.
     #[arg(long, default_value_t = 0)]
     slower_fraud_check_ms: u64,
+    /// Time added to the network path into the cart service (its callers wait, it does not), ms.
+    #[arg(long, default_value_t = 0)]
+    slower_cart_network_ms: u64,
     /// Output format.
     #[arg(long, value_enum, default_value = "otlp-json")]
     format: Format,
@@ -75,6 +78,7 @@ fn write(a: &Args) -> Result<(), String> {
             ramp_s: a.ramp_s,
         }),
         slower_fraud_check_ns: a.slower_fraud_check_ms * 1_000_000,
+        slower_cart_network_ns: a.slower_cart_network_ms * 1_000_000,
         ..Options::default()
     };
     let cannot = |e: std::io::Error| format!("cannot write {}: {e}", a.out.display());

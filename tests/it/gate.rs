@@ -104,6 +104,84 @@ fn unchanged_builds_pass_and_a_slower_dependency_fails() {
     }
 }
 
+#[test]
+fn the_service_slowed_is_named_first_whether_it_or_the_way_to_it_got_slower() {
+    let dir = temp_dir("gate-services");
+    let base = report_of(&generated(&dir, 11, 0));
+    let write = |name: &str, options: chokepoint_synth::Options| {
+        let path = dir.join(name);
+        chokepoint_synth::write_json(&options, &mut std::fs::File::create(&path).unwrap()).unwrap();
+        report_of(&path)
+    };
+    let options = chokepoint_synth::Options {
+        traces: 3000,
+        seed: 12,
+        ..Default::default()
+    };
+    // The payments service's own work slower; then the network into the cart slower, which
+    // the cart's own spans do not see: only its callers wait longer.
+    let slower_work = write(
+        "slower-work.jsonl",
+        chokepoint_synth::Options {
+            slower_fraud_check_ns: 4_000_000,
+            ..options.clone()
+        },
+    );
+    let slower_network = write(
+        "slower-network.jsonl",
+        chokepoint_synth::Options {
+            slower_cart_network_ns: 4_000_000,
+            ..options
+        },
+    );
+    let first_service_change = |after: &Report| {
+        let c = gate::compare::compare(&base, after, &Default::default());
+        c.regressed
+            .iter()
+            .find(|x| x.measure.ends_with("ms_per_request") && x.operation.starts_with('('))
+            .map(|x| (x.service.clone(), x.measure.clone()))
+            .unwrap_or_else(|| panic!("{c:#?}"))
+    };
+    assert_eq!(
+        first_service_change(&slower_work),
+        ("payments".into(), "own_ms_per_request".into())
+    );
+    assert_eq!(
+        first_service_change(&slower_network),
+        ("cart".into(), "inbound_ms_per_request".into())
+    );
+    // The per-service view of the slowed run: the cart is waited on about 4 ms longer per call
+    // from the frontend, while its own time does not move.
+    let cart = |r: &Report| {
+        r.levels[0]
+            .services
+            .iter()
+            .find(|s| s.service == "cart")
+            .cloned()
+            .unwrap()
+    };
+    let calls_per_request = cart(&slower_network).inbound_calls as f64 / 3000.0;
+    let grew = cart(&slower_network).inbound_ms_per_request - cart(&base).inbound_ms_per_request;
+    assert!(
+        (grew / calls_per_request - 4.0).abs() < 0.3,
+        "{grew} ms per request over {calls_per_request} calls per request"
+    );
+    assert!(
+        (cart(&slower_network).own_ms_per_request - cart(&base).own_ms_per_request).abs() < 0.3
+    );
+    assert_eq!(cart(&base).callers, ["frontend"]);
+    // Unchanged builds: no service changes beyond its noise.
+    let again = report_of(&generated(&dir, 13, 0));
+    let c = gate::compare::compare(&base, &again, &Default::default());
+    assert!(
+        !c.regressed
+            .iter()
+            .chain(&c.improved)
+            .any(|x| x.operation.starts_with('(')),
+        "{c:#?}"
+    );
+}
+
 /// A settings file holding `budgets`.
 fn budgets(dir: &Path, name: &str, text: &str) -> PathBuf {
     let path = dir.join(name);

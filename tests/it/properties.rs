@@ -147,6 +147,10 @@ proptest! {
         let level = &report.levels[0];
         let cp: u64 = level.bottlenecks.iter().map(|b| b.cp_ns_total).sum();
         prop_assert_eq!(cp, level.latency_ns_total);
+        // Blame by service: every critical-path nanosecond is a service's own or an edge's,
+        // and each edge is its callee's inbound time.
+        let by_service: u64 = level.services.iter().map(|s| s.own_ns_total + s.inbound_ns_total).sum();
+        prop_assert_eq!(by_service, level.latency_ns_total);
         if level.latency_ns_total > 0 {
             let shares: f64 = level.bottlenecks.iter().map(|b| b.share).sum();
             prop_assert!((shares - 1.0).abs() < 1e-9, "shares add up to {}", shares);
