@@ -169,11 +169,21 @@ pub fn analyze(dataset: &Dataset, options: &Options) -> Report {
     let scaling_services = services::scaling(&levels);
     let (findings, near_misses) = match &options.detect {
         Some(detectors) => {
+            // Batches of consecutive requests over all traces, in start order.
+            let batches = stats::Batches::new(results.len() as u64, stats::MIN_BATCH_FOR_MEAN);
+            let mut by_start: Vec<usize> = (0..results.len()).collect();
+            by_start.sort_by_key(|&i| (results[i].root_start_ns, results[i].trace_id));
+            let mut batch_of = vec![None; results.len()];
+            for (rank, &i) in by_start.iter().enumerate() {
+                batch_of[i] = batches.of(rank);
+            }
             let in_traces: Vec<detect::aggregate::InTrace> = results
                 .iter()
-                .map(|r| detect::aggregate::InTrace {
+                .zip(batch_of)
+                .map(|(r, batch)| detect::aggregate::InTrace {
                     trace_id: r.trace_id,
                     level: r.level,
+                    batch,
                     detected: &r.detected,
                 })
                 .collect();
@@ -189,6 +199,7 @@ pub fn analyze(dataset: &Dataset, options: &Options) -> Report {
                 &dataset.strings,
                 detectors,
                 &level_names,
+                batches,
                 &traces_with,
             );
             let context = detect::statements::Context {

@@ -148,15 +148,7 @@ pub(super) fn level(
                 },
                 spans: t.spans,
                 exemplar_trace_ids: t.exemplars.iter().map(|(_, id)| id.to_string()).collect(),
-                cp_ms_per_request_se: {
-                    let per_batch: Vec<f64> = t
-                        .batch_cp_ns
-                        .iter()
-                        .zip(batches.ranges())
-                        .map(|(&ns, r)| ns as f64 / 1e6 / r.len().max(1) as f64)
-                        .collect();
-                    stats::batch_standard_error(&per_batch)
-                },
+                cp_ms_per_request_se: stats::per_request_standard_error(&t.batch_cp_ns, batches),
             }
         })
         .collect();

@@ -139,14 +139,7 @@ impl Sum {
     }
 
     fn standard_error(&self, batches: stats::Batches) -> Option<f64> {
-        let mut per_batch = self.per_batch.clone();
-        per_batch.resize(batches.count() as usize, 0);
-        let means: Vec<f64> = per_batch
-            .iter()
-            .zip(batches.ranges())
-            .map(|(&ns, r)| ns as f64 / 1e6 / r.len().max(1) as f64)
-            .collect();
-        stats::batch_standard_error(&means)
+        stats::per_request_standard_error(&self.per_batch, batches)
     }
 }
 

@@ -94,6 +94,19 @@ pub fn batch_standard_error(per_batch: &[f64]) -> Option<f64> {
     Some((variance / k as f64).sqrt())
 }
 
+/// The standard error of a mean per request, ms, from its sum in each batch, ns (batches
+/// missing at the end summed nothing).
+pub fn per_request_standard_error(per_batch_ns: &[u64], batches: Batches) -> Option<f64> {
+    let means: Vec<f64> = batches
+        .ranges()
+        .enumerate()
+        .map(|(b, r)| {
+            per_batch_ns.get(b).copied().unwrap_or(0) as f64 / 1e6 / r.len().max(1) as f64
+        })
+        .collect();
+    batch_standard_error(&means)
+}
+
 /// The one-sided 95% quantile of Student's t distribution with `dof` degrees of freedom (the
 /// normal's 1.645 from 30 on).
 pub fn t_95(dof: u64) -> f64 {

@@ -128,6 +128,7 @@ pub fn compare(before: &Report, after: &Report, tolerance: &Tolerance) -> Compar
         [] => FIRST_KINDS.contains(&kind),
         kinds => kinds.contains(&kind),
     };
+    let (n_before, n_after) = (before.traces.traces, after.traces.traces);
     for f in &after.findings {
         match find(&before.findings, f) {
             None if !looked_for(f.kind) => c.not_judged.push(format!(
@@ -138,32 +139,45 @@ pub fn compare(before: &Report, after: &Report, tolerance: &Tolerance) -> Compar
                 f.operation,
                 f.kind.as_str()
             )),
-            None => c.new_findings.push(f.clone()),
+            None => match prevalence_within_noise(f, before, (n_after, n_before)) {
+                Some(note) => c.not_judged.push(format!("new? {note}")),
+                None => c.new_findings.push(f.clone()),
+            },
             Some(b) => {
                 // A cost unknown on either side (a statement no span joined) is not compared.
                 let (Some(before_ms), Some(after_ms)) = (b.cp_ms_per_request, f.cp_ms_per_request)
                 else {
                     continue;
                 };
+                // Beyond its noise when both runs measured it, as operations are judged.
+                let bound = change_bound(
+                    (before_ms, b.cp_ms_per_request_se, n_before),
+                    (after_ms, f.cp_ms_per_request_se, n_after),
+                    stats::MIN_BATCH_FOR_MEAN,
+                )
+                .unwrap_or(after_ms - before_ms);
                 let allowed = tolerance.allowance(before_ms);
                 let change = FindingChange {
                     finding: f.clone(),
                     before_ms,
                 };
-                if after_ms - before_ms > allowed {
+                if bound > allowed {
                     c.regressed_findings.push(change);
-                } else if before_ms - after_ms > allowed {
+                } else if -bound > allowed {
                     c.improved_findings.push(change);
                 }
             }
         }
     }
-    c.fixed_findings = before
-        .findings
-        .iter()
-        .filter(|b| find(&after.findings, b).is_none())
-        .cloned()
-        .collect();
+    for b in &before.findings {
+        if find(&after.findings, b).is_some() {
+            continue;
+        }
+        match prevalence_within_noise(b, after, (n_before, n_after)) {
+            Some(note) => c.not_judged.push(format!("fixed? {note}")),
+            None => c.fixed_findings.push(b.clone()),
+        }
+    }
     for (b, a) in matched_levels(before, after) {
         if b.services.is_empty() && !a.services.is_empty() {
             c.not_judged.push(format!(
@@ -200,6 +214,43 @@ pub fn compare(before: &Report, after: &Report, tolerance: &Tolerance) -> Compar
     c.regressed.sort_by(by_size);
     c.improved.sort_by(by_size);
     c
+}
+
+/// For a finding of one report absent from the other, a note when that is not a change: the
+/// other run has the same pattern below its rule (a near miss: present in both, it crossed a
+/// threshold, so it is not new nor fixed), or the finding is in so few traces that the other
+/// run's having none is within chance (one-sided two-proportion z test at 95%). None when it is
+/// new or fixed, or in no trace at all (statement statistics).
+fn prevalence_within_noise(
+    f: &Finding,
+    other: &Report,
+    (n, n_other): (u64, u64),
+) -> Option<String> {
+    let x = f.traces_affected;
+    if x == 0 || n == 0 || n_other == 0 {
+        return None;
+    }
+    let what = format!(
+        "{} {} in {} {}: in {x} of {n} traces in one run",
+        f.kind.as_str(),
+        f.fingerprint,
+        f.service,
+        f.operation
+    );
+    if let Some(near) = other.near_misses.iter().find(|m| {
+        (m.kind, &m.service, &m.operation, &m.fingerprint)
+            == (f.kind, &f.service, &f.operation, &f.fingerprint)
+    }) {
+        return Some(format!(
+            "{what}, below its rule in {} of {n_other} in the other ({}): present in both",
+            near.traces, near.rule
+        ));
+    }
+    let p = x as f64 / n as f64;
+    let pooled = x as f64 / (n + n_other) as f64;
+    let se = (pooled * (1.0 - pooled) * (1.0 / n as f64 + 1.0 / n_other as f64)).sqrt();
+    (se > 0.0 && p / se < 1.645)
+        .then(|| format!("{what} and none of {n_other} in the other, a difference within chance"))
 }
 
 /// Pairs of levels: by position when both reports have as many, else by name.

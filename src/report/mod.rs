@@ -503,6 +503,11 @@ pub struct Finding {
     /// Critical-path time of the spans involved, per request of all levels, ms: what it adds
     /// to latency. Null for a database finding that no span joined.
     pub cp_ms_per_request: Option<f64>,
+    /// The standard error of `cp_ms_per_request` by batch means over all requests in start
+    /// order, for comparing runs; null where not measured (too few requests, findings from
+    /// statement statistics or from levels).
+    #[serde(default)]
+    pub cp_ms_per_request_se: Option<f64>,
     /// Estimated critical-path time saved by the suggestion, per request of all levels, ms.
     /// Null when not estimated (database findings: only the database can say what an index or a
     /// rewrite saves).

@@ -182,6 +182,126 @@ fn the_service_slowed_is_named_first_whether_it_or_the_way_to_it_got_slower() {
     );
 }
 
+#[test]
+fn findings_of_unchanged_builds_neither_appear_nor_regress_by_chance() {
+    let dir = temp_dir("gate-finding-noise");
+    let run = |seed: u64, traces: u64| {
+        let options = chokepoint_synth::Options {
+            traces,
+            seed,
+            ..Default::default()
+        };
+        let path = dir.join(format!("noise-{seed}-{traces}.jsonl"));
+        chokepoint_synth::write_json(&options, &mut std::fs::File::create(&path).unwrap()).unwrap();
+        report_of(&path)
+    };
+    for (a, b, traces) in [(21, 22, 300), (23, 24, 300), (25, 26, 3000)] {
+        let c = gate::compare::compare(&run(a, traces), &run(b, traces), &Default::default());
+        let changed: Vec<(&str, &str)> = c
+            .new_findings
+            .iter()
+            .chain(&c.fixed_findings)
+            .map(|f| ("new or fixed", f.fingerprint.as_str()))
+            .chain(
+                c.regressed_findings
+                    .iter()
+                    .chain(&c.improved_findings)
+                    .map(|f| ("changed", f.finding.fingerprint.as_str())),
+            )
+            .collect();
+        assert!(
+            changed.is_empty(),
+            "seeds {a} and {b}: {changed:?}\n{:#?}",
+            c.not_judged
+        );
+    }
+}
+
+/// A finding absent from one run is new or fixed only when the traces it is in differ beyond
+/// chance from the other run's traces of the same key below its rule; a finding's cost changes
+/// only beyond its noise.
+#[test]
+fn a_finding_crossing_its_threshold_by_chance_is_not_new_nor_fixed() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let base: Report = serde_json::from_slice(
+        &std::fs::read(root.join("fixtures/reruns/same-build.report.json")).unwrap(),
+    )
+    .unwrap();
+    let n = base.traces.traces;
+    let mut f = base
+        .findings
+        .iter()
+        .find(|f| f.kind == chokepoint::report::FindingKind::NPlusOneDb)
+        .unwrap()
+        .clone();
+    let near = |traces: u64| chokepoint::report::NearMiss {
+        kind: f.kind,
+        service: f.service.clone(),
+        operation: f.operation.clone(),
+        fingerprint: f.fingerprint.clone(),
+        rule: "a rule".into(),
+        traces,
+    };
+    let with = |findings: Vec<chokepoint::report::Finding>, near: Vec<_>| Report {
+        findings,
+        near_misses: near,
+        ..base.clone()
+    };
+    let compare = |b: &Report, a: &Report| gate::compare::compare(b, a, &Default::default());
+    // In 3% of the traces now, 2% before where it missed its rule: neither new nor fixed.
+    f.traces_affected = 3 * n / 100;
+    let c = compare(
+        &with(vec![], vec![near(2 * n / 100)]),
+        &with(vec![f.clone()], vec![]),
+    );
+    assert!(c.new_findings.is_empty(), "{c:#?}");
+    assert!(
+        c.not_judged
+            .iter()
+            .any(|x| x.starts_with("new? n_plus_one_db")),
+        "{c:#?}"
+    );
+    let c = compare(
+        &with(vec![f.clone()], vec![]),
+        &with(vec![], vec![near(2 * n / 100)]),
+    );
+    assert!(c.fixed_findings.is_empty(), "{c:#?}");
+    assert!(
+        c.not_judged
+            .iter()
+            .any(|x| x.starts_with("fixed? n_plus_one_db")),
+        "{c:#?}"
+    );
+    // In 3% now and in none before: new; in 2 traces now and none before: chance.
+    let c = compare(&with(vec![], vec![]), &with(vec![f.clone()], vec![]));
+    assert_eq!(c.new_findings.len(), 1, "{c:#?}");
+    f.traces_affected = 2;
+    let c = compare(&with(vec![], vec![]), &with(vec![f.clone()], vec![]));
+    assert!(c.new_findings.is_empty(), "{c:#?}");
+    assert!(
+        c.not_judged.iter().any(|x| x.contains("within chance")),
+        "{c:#?}"
+    );
+    // 10 → 12 ms per request: a change within its noise of 2 ms each side, beyond 0.1 ms.
+    let cost = |ms: f64, se: f64| {
+        let mut g = f.clone();
+        g.cp_ms_per_request = Some(ms);
+        g.cp_ms_per_request_se = Some(se);
+        with(vec![g], vec![])
+    };
+    assert!(
+        compare(&cost(10.0, 2.0), &cost(12.0, 2.0))
+            .regressed_findings
+            .is_empty()
+    );
+    assert_eq!(
+        compare(&cost(10.0, 0.1), &cost(12.0, 0.1))
+            .regressed_findings
+            .len(),
+        1
+    );
+}
+
 /// A settings file holding `budgets`.
 fn budgets(dir: &Path, name: &str, text: &str) -> PathBuf {
     let path = dir.join(name);

@@ -29,6 +29,9 @@ pub struct InTrace<'a> {
     pub trace_id: TraceId,
     /// Its load level, None when it is in none.
     pub level: Option<u32>,
+    /// Its batch of consecutive requests over all traces (`stats::Batches`), for a finding's
+    /// standard error.
+    pub batch: Option<usize>,
     /// What was found in it.
     pub detected: &'a Detected,
 }
@@ -160,6 +163,7 @@ pub fn aggregate(
     strings: &Interner,
     options: &DetectorThresholds,
     levels: &[String],
+    batches: stats::Batches,
     traces_with: &dyn Fn(OpKey) -> u64,
 ) -> (Vec<Finding>, Vec<NearMiss>) {
     let requests = traces.len() as u64;
@@ -219,9 +223,13 @@ pub fn aggregate(
         counts.sort_unstable();
         let mut exemplars: Vec<(u64, (TraceId, SpanId))> = Vec::new();
         let mut level_ids: BTreeSet<u32> = BTreeSet::new();
+        let mut cost_per_batch = vec![0u64; batches.count() as usize];
         for &(t, o) in in_traces {
             stats::keep_top(&mut exemplars, (o.saving_ns, (t.trace_id, o.span)), 3);
             level_ids.extend(t.level);
+            if let Some(b) = t.batch {
+                cost_per_batch[b] += o.cost_ns;
+            }
         }
         let sum = |f: fn(&Occurrence) -> u64| group.occurrences.iter().map(|o| f(o)).sum::<u64>();
         let (trace_ids, span_ids) = exemplars
@@ -238,6 +246,7 @@ pub fn aggregate(
             occurrences_median: stats::percentile(&counts, 50),
             occurrences_max: counts.last().copied().unwrap_or(0),
             cp_ms_per_request: Some(group.ms_per_request(sum(|o| o.cost_ns))),
+            cp_ms_per_request_se: stats::per_request_standard_error(&cost_per_batch, batches),
             saving_ms_per_request: detector
                 .estimates_saving()
                 .then(|| group.ms_per_request(sum(|o| o.saving_ns))),

@@ -189,6 +189,7 @@ pub(in crate::analysis) fn detect(
                 (results.len() as u64).max(1),
             ))),
             saving_ms_per_request: None,
+            cp_ms_per_request_se: None,
             busy_ms_per_request: None,
             levels: level_ids
                 .iter()

@@ -143,6 +143,7 @@ pub(in crate::analysis) fn detect(
             occurrences_max: per_trace.last().copied().unwrap_or(0),
             cp_ms_per_request: (requests > 0).then(|| per_request(side.cp_ns)),
             saving_ms_per_request: None,
+            cp_ms_per_request_se: None,
             busy_ms_per_request: (requests > 0).then(|| per_request(total)),
             levels: side
                 .levels

@@ -143,6 +143,7 @@ fn finding(statement: &Statement, kind: FindingKind, verdict: Verdict, requests:
         occurrences_max: joined.map_or(0, |s| s.calls_per_trace_max),
         cp_ms_per_request: joined.map(|_| q.spans.iter().map(|s| s.cp_ms_per_request).sum()),
         saving_ms_per_request: None,
+        cp_ms_per_request_se: None,
         busy_ms_per_request: (requests > 0)
             .then(|| stats::ms(stats::div_round(statement.stats.total_ns, requests))),
         levels: joined.map_or_else(Vec::new, |s| s.levels.clone()),
