@@ -111,7 +111,7 @@ pub(super) fn level(
     };
     let mut on_path: Vec<scaling::KeyAtLevel> = rows
         .iter()
-        .map(|(k, t)| (*k, t.cp_ns, t.per_trace_cp_ns.len() as u64))
+        .map(|(k, t)| (*k, t.cp_ns, t.per_trace_cp_ns.len() as u64, t.spans))
         .collect();
     on_path.sort_unstable_by_key(|k| k.0);
     let other_ns: u64 = rows[shown..].iter().map(|(_, t)| t.cp_ns).sum();

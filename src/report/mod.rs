@@ -308,18 +308,24 @@ pub struct WaterfallSpan {
     pub path_ms: Vec<(f64, f64)>,
 }
 
-/// How an operation's critical-path time per request grows with throughput.
+/// How an operation's critical-path time per request grows with throughput, judged on the
+/// shape of its curve (`analysis::scaling`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
-    /// Elasticity under 0.3: about constant per request.
+    /// About constant per request: elasticity under 0.3, no step growing as fast as the load,
+    /// and a small part of the latency change.
     Flat,
-    /// Elasticity from 0.3 to 1.3: growing about in proportion to the load, or slower.
+    /// Growing about in proportion to the load, or slower.
     Linear,
-    /// Elasticity over 1.3: growing faster than the load.
+    /// Growing faster than the load: elasticity over 1.3, or a step between two levels that
+    /// does (the curve bends up).
     Superlinear,
     /// On the path of too few requests at two levels or more to tell.
     TooFewSamples,
+    /// The levels do not increase in throughput (a baseline and an incident at similar load,
+    /// say): no elasticity; the change ratio compares them.
+    NotByLoad,
 }
 
 impl Verdict {
@@ -330,6 +336,7 @@ impl Verdict {
             Verdict::Linear => "linear",
             Verdict::Superlinear => "superlinear",
             Verdict::TooFewSamples => "too few samples",
+            Verdict::NotByLoad => "levels not by load",
         }
     }
 }
@@ -354,10 +361,25 @@ pub struct ScalingRow {
     /// Its part of the change in mean latency from the first level to the last (the parts add
     /// up to 1).
     pub part_of_change: f64,
-    /// Slope of log critical-path ms per request against log throughput.
+    /// Critical-path ms per call (per span of it) at each level: whether each call got slower,
+    /// or there are more calls per request.
+    #[serde(default)]
+    pub cp_ms_per_call_by_level: Vec<f64>,
+    /// Last level's ms per request over the first's; null when it was not on the path at the
+    /// first.
+    #[serde(default)]
+    pub change_ratio: Option<f64>,
+    /// Slope of log critical-path ms per request against log throughput over the levels; null
+    /// when the levels do not increase in throughput.
     pub elasticity: Option<f64>,
-    /// What the elasticity says.
+    /// The same between each two consecutive levels (null where either is unmeasured).
+    #[serde(default)]
+    pub step_elasticities: Vec<Option<f64>>,
+    /// What the curve's shape says.
     pub verdict: Verdict,
+    /// The level after which it first grows faster than the throughput, by a material amount.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bends_at: Option<String>,
     /// The first level where it is on the path, when it is not at the first.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub enters_path_at: Option<String>,

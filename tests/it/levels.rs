@@ -240,32 +240,44 @@ fn levels_none_keeps_one_level_and_levels_conflicts_with_level() {
 /// a 5 ms `render`, a query whose time grows in proportion to the load, one that grows with its
 /// square, and at the top level only a `pool wait`.
 fn scaling_report() -> Report {
-    use chokepoint::model::{OpKind, SpanKind};
+    use chokepoint::model::OpKind;
+    scaling_report_at(&[50, 100, 200], |_, rps| {
+        vec![
+            ("render", 5_000_000, OpKind::Internal),
+            (
+                "select * from orders where id = ?",
+                50_000 * rps,
+                OpKind::Db,
+            ),
+            (
+                "select * from stock where id = ?",
+                100 * rps * rps,
+                OpKind::Db,
+            ),
+            (
+                "pool wait",
+                if rps == 200 { 3_000_000 } else { 0 },
+                OpKind::Internal,
+            ),
+        ]
+    })
+}
+
+/// Levels of 40 requests at `rates` (req/s), each request running one after another the parts
+/// `parts(level, rate)` names: (operation, ns, kind), none when 0 ns.
+fn scaling_report_at(
+    rates: &[i64],
+    parts: impl Fn(usize, i64) -> Vec<(&'static str, i64, chokepoint::model::OpKind)>,
+) -> Report {
+    use chokepoint::model::SpanKind;
     let mut maker = crate::common::SpanMaker::new();
     let mut spans = Vec::new();
     let mut trace = 0;
-    for (level, rps) in [50i64, 100, 200].into_iter().enumerate() {
+    for (level, &rps) in rates.iter().enumerate() {
         for i in 0..40i64 {
             trace += 1;
             let start = 1_000_000_000_000 * (level as i64 + 1) + i * 1_000_000_000 / rps;
-            let parts = [
-                ("render", 5_000_000, OpKind::Internal),
-                (
-                    "select * from orders where id = ?",
-                    50_000 * rps,
-                    OpKind::Db,
-                ),
-                (
-                    "select * from stock where id = ?",
-                    100 * rps * rps,
-                    OpKind::Db,
-                ),
-                (
-                    "pool wait",
-                    if rps == 200 { 3_000_000 } else { 0 },
-                    OpKind::Internal,
-                ),
-            ];
+            let parts = parts(level, rps);
             let mut at = start + 1_000_000;
             let mut children = Vec::new();
             for (id, (name, len, op_kind)) in parts.into_iter().enumerate() {
@@ -303,11 +315,11 @@ fn scaling_report() -> Report {
         }
     }
     let mut dataset = crate::common::dataset(spans, maker);
-    dataset.inputs = vec![Default::default(); 3];
+    dataset.inputs = vec![Default::default(); rates.len()];
     let mut options = chokepoint::analysis::Options::default();
     options.levels = chokepoint::analysis::levels::Levels::ByInput {
-        names: vec!["50".into(), "100".into(), "200".into()],
-        of_input: vec![Some(0), Some(1), Some(2)],
+        names: (0..rates.len()).map(|l| format!("L{l}")).collect(),
+        of_input: (0..rates.len() as u32).map(Some).collect(),
     };
     crate::common::analyze(&dataset, &options)
 }
@@ -330,7 +342,7 @@ fn scaling_tells_flat_linear_and_superlinear_and_adds_up_exactly() {
     assert!(e("render").abs() < 0.05, "{}", e("render"));
     assert!((e("select * from orders where id = ?") - 1.0).abs() < 0.15);
     assert!((e("select * from stock where id = ?") - 2.0).abs() < 0.3);
-    assert_eq!(row("pool wait").enters_path_at.as_deref(), Some("200"));
+    assert_eq!(row("pool wait").enters_path_at.as_deref(), Some("L2"));
     assert_eq!(
         row("pool wait").verdict,
         Verdict::TooFewSamples,
@@ -356,7 +368,7 @@ fn scaling_tells_flat_linear_and_superlinear_and_adds_up_exactly() {
     assert!((parts - 1.0).abs() < 1e-12, "{parts}");
     assert_eq!(
         summary.p95_knee_level.as_deref(),
-        Some("100"),
+        Some("L1"),
         "latency turns up past 100 req/s"
     );
     assert!(
@@ -367,6 +379,65 @@ fn scaling_tells_flat_linear_and_superlinear_and_adds_up_exactly() {
         "{:?}",
         summary.warnings
     );
+}
+
+#[test]
+fn a_curve_that_bends_up_is_superlinear_whatever_its_overall_slope() {
+    use chokepoint::model::OpKind;
+    use chokepoint::report::Verdict;
+    // A wait constant at 2 ms over four levels, then 9 ms at the last: elasticity over all
+    // levels about 0.6, but the last step grows 4.5 times for 1.5 times the load, and it
+    // carries nearly all of the latency change. Beside it, 5 ms of work that does not move.
+    let report = scaling_report_at(&[20, 40, 80, 120], |level, _| {
+        vec![
+            ("work", 5_000_000, OpKind::Internal),
+            (
+                "acquire",
+                if level == 3 { 9_000_000 } else { 2_000_000 },
+                OpKind::Internal,
+            ),
+        ]
+    });
+    let row = |op: &str| report.scaling.iter().find(|r| r.operation == op).unwrap();
+    let acquire = row("acquire");
+    assert!(acquire.elasticity.unwrap() < 1.3, "{acquire:?}");
+    assert_eq!(acquire.verdict, Verdict::Superlinear);
+    assert_eq!(acquire.bends_at.as_deref(), Some("L2"));
+    assert!(acquire.part_of_change > 0.9);
+    // 4.5 times the time for about 1.5 times the measured throughput.
+    let step = acquire.step_elasticities[2].unwrap();
+    assert!(step > 3.0, "{step}");
+    assert_eq!(acquire.cp_ms_per_call_by_level[3], 9.0);
+    assert_eq!(row("work").verdict, Verdict::Flat);
+    assert_eq!(row("work").bends_at, None);
+}
+
+#[test]
+fn levels_not_ordered_by_load_get_change_ratios_and_no_elasticity() {
+    use chokepoint::model::OpKind;
+    use chokepoint::report::Verdict;
+    // A baseline and an incident at the same rate: a route 20 times slower.
+    let report = scaling_report_at(&[50, 50], |level, _| {
+        vec![(
+            "route",
+            if level == 0 { 1_000_000 } else { 20_000_000 },
+            OpKind::Internal,
+        )]
+    });
+    let route = &report.scaling[0];
+    assert_eq!(route.verdict, Verdict::NotByLoad);
+    assert_eq!(route.elasticity, None);
+    assert!((route.change_ratio.unwrap() - 20.0).abs() < 1e-9);
+    let summary = report.scaling_summary.as_ref().unwrap();
+    assert!(
+        summary
+            .warnings
+            .iter()
+            .any(|w| w.contains("do not increase in throughput")),
+        "{:?}",
+        summary.warnings
+    );
+    assert_eq!(summary.p95_knee_level, None);
 }
 
 #[test]

@@ -6,7 +6,7 @@ mod statements;
 
 use super::table::{Align, Table};
 use super::units::{ms, ms_or_unknown, ns_as_ms, percent, rate};
-use super::{Level, Report};
+use super::{Level, Report, Verdict};
 use findings::{render_findings, render_near_misses};
 use statements::render_queries;
 use std::fmt::Write;
@@ -310,6 +310,7 @@ fn render_scaling(out: &mut String, report: &Report) {
         ("part of change", Align::Right),
         ("elasticity", Align::Right),
         ("verdict", Align::Left),
+        ("bends at", Align::Left),
         ("enters path at", Align::Left),
     ]);
     let mut t = Table::new(&columns);
@@ -319,8 +320,13 @@ fn render_scaling(out: &mut String, report: &Report) {
         row.extend([
             format!("{:+.3}", r.change_ms_per_request),
             percent(r.part_of_change),
-            r.elasticity.map_or(String::new(), |e| format!("{e:.2}")),
+            match (r.elasticity, r.change_ratio) {
+                (Some(e), _) => format!("{e:.2}"),
+                (None, Some(ratio)) if r.verdict == Verdict::NotByLoad => format!("×{ratio:.2}"),
+                _ => String::new(),
+            },
             r.verdict.as_str().into(),
+            r.bends_at.as_deref().map_or(String::new(), escape),
             r.enters_path_at.as_deref().map_or(String::new(), escape),
         ]);
         t.row(row);
