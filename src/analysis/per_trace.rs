@@ -15,7 +15,11 @@ pub(super) struct KeyInTrace {
     pub(super) key: OpKey,
     pub(super) cp_ns: u64,
     pub(super) self_ns: u64,
+    /// Recorded duration of its spans, ns.
+    pub(super) duration_ns: u64,
     pub(super) spans: u64,
+    /// True when its spans are server spans.
+    pub(super) is_server: bool,
     /// The endpoint its spans serve (of the first, by span id): the nearest server span at or
     /// above it, else the root.
     pub(super) endpoint: OpKey,
@@ -93,7 +97,9 @@ pub(super) fn analyze_trace(
             key: view.keys[i],
             cp_ns: cp_ns[i],
             self_ns: self_ns[i] as u64,
+            duration_ns: tree.spans[i].duration_ns().max(0) as u64,
             spans: 1,
+            is_server: tree.spans[i].kind == SpanKind::Server,
             endpoint: view.keys[endpoint[i] as usize],
         })
         .collect();
@@ -105,6 +111,7 @@ pub(super) fn analyze_trace(
         if same {
             a.cp_ns += b.cp_ns;
             a.self_ns += b.self_ns;
+            a.duration_ns = a.duration_ns.saturating_add(b.duration_ns);
             a.spans += b.spans;
         }
         same

@@ -119,6 +119,7 @@ impl DetectorThresholds {
                     self.slow_call.min_mean_ms,
                     self.slow_call.min_p95_ms,
                     self.saturation.min_growth_ms,
+                    self.saturation.min_hidden_growth_percent,
                 ]
                 .iter()
                 .all(|v| v.is_finite() && *v >= 0.0),
@@ -287,11 +288,17 @@ pub struct SaturationThresholds {
     /// Growth of a wait's critical-path time per request from the first level to the last that
     /// matters, ms (it must also grow faster than the throughput).
     pub min_growth_ms: f64,
+    /// A hidden wait's growth in its server operation's own time per call from the first
+    /// level to the last must also be this percentage of the first level's.
+    pub min_hidden_growth_percent: f64,
 }
 
 impl Default for SaturationThresholds {
     fn default() -> Self {
-        SaturationThresholds { min_growth_ms: 1.0 }
+        SaturationThresholds {
+            min_growth_ms: 1.0,
+            min_hidden_growth_percent: 10.0,
+        }
     }
 }
 

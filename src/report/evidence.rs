@@ -187,8 +187,16 @@ pub struct LevelWait {
     pub level: String,
     /// Its throughput, requests per second.
     pub rps: f64,
-    /// The wait's critical-path time per request there, ms.
+    /// The wait's critical-path time per request there, ms (for a hidden wait, its server
+    /// operation's own time).
     pub cp_ms_per_request: f64,
+    /// The same per call of its operation, ms.
+    #[serde(default)]
+    pub ms_per_call: Option<f64>,
+    /// Requests in flight in its service at once, on average (Little's law: the service's
+    /// server spans' time over the level's window); null when it has no server spans.
+    #[serde(default)]
+    pub in_flight: Option<f64>,
 }
 
 /// One request's calls multiplied: at once under one parent, or between two services.
@@ -657,11 +665,18 @@ impl SaturationEvidence {
             .by_level
             .iter()
             .map(|w| {
-                Fact::Record(vec![
+                let mut record = vec![
                     ("level", Fact::Text(&w.level)),
                     ("rps", Fact::Number(w.rps)),
                     ("cp ms per request", Fact::Ms(w.cp_ms_per_request)),
-                ])
+                ];
+                if let Some(ms) = w.ms_per_call {
+                    record.push(("ms per call", Fact::Ms(ms)));
+                }
+                if let Some(n) = w.in_flight {
+                    record.push(("in flight", Fact::Number(n)));
+                }
+                Fact::Record(record)
             })
             .collect();
         f.extend([

@@ -1358,3 +1358,85 @@ fn a_wait_that_grows_faster_than_the_load_is_saturation() {
         );
     }
 }
+
+/// Levels of 10 s at `rates` requests per second; each request calls the pricing service
+/// (`call_ms`, growing by `call_growth_ms` per level) and then spends, with no span, 20 ms of
+/// work plus a wait of `wait_ms` at its level (a millisecond of jitter around it).
+fn handler_with_unrecorded_wait(rates: &[i64], wait_ms: &[i64], call_growth_ms: i64) -> Report {
+    let mut t = Traces::new();
+    let mut trace = 0;
+    for (level, (&rate, &wait)) in rates.iter().zip(wait_ms).enumerate() {
+        let name = t.maker.strings.intern(&format!("L{level}"));
+        let requests = 10 * rate;
+        for i in 0..requests {
+            trace += 1;
+            let start = ms(20_000 * level as i64 + 10_000 * i / requests);
+            let call_ms = 10 + call_growth_ms * level as i64;
+            let own_ms = 20 + wait + [0, 1, -1, 0, 1][i as usize % 5];
+            let end = start + ms(call_ms + own_ms + 1);
+            let root = t.root(trace, (start, end), "inventory", "GET /reserve");
+            t.spans[root as usize - 1].level_value = name;
+            let call = t.call(
+                trace,
+                root,
+                (start, start + ms(call_ms)),
+                "inventory",
+                "GET pricing/price",
+                1,
+            );
+            t.server(
+                trace,
+                call,
+                (start + ms(1), start + ms(call_ms - 1)),
+                "pricing",
+            );
+        }
+    }
+    let mut options = Options::default();
+    options.levels = chokepoint::analysis::levels::Levels::ByAttribute;
+    t.analyze(&options)
+}
+
+#[test]
+fn time_no_span_covers_that_grows_with_the_load_is_a_hidden_wait() {
+    let report = handler_with_unrecorded_wait(&[4, 8, 16], &[1, 2, 12], 0);
+    let found = of_kind(&report, FindingKind::Saturation);
+    assert_eq!(found.len(), 1, "{found:#?}");
+    let f = found[0];
+    assert_eq!(
+        (f.service.as_str(), f.operation.as_str()),
+        ("inventory", "GET /reserve")
+    );
+    let e = evidence!(f, Saturation);
+    assert!(e.resource.starts_with("hidden wait"), "{}", e.resource);
+    assert_eq!(e.appears_at.as_deref(), Some("L2"));
+    let per_call: Vec<f64> = e.by_level.iter().map(|w| w.ms_per_call.unwrap()).collect();
+    assert!(
+        (per_call[2] - per_call[0] - 11.0).abs() < 0.5,
+        "{per_call:?}"
+    );
+    // In flight by Little's law: 4 requests a second of about 32 ms at the first level.
+    let in_flight: Vec<f64> = e.by_level.iter().map(|w| w.in_flight.unwrap()).collect();
+    assert!((in_flight[0] - 4.0 * 0.032).abs() < 0.02, "{in_flight:?}");
+    assert!(in_flight[2] > in_flight[0] * 4.0, "{in_flight:?}");
+    assert!(f.suggestion.contains("no span covers"));
+    // Not a hidden wait in the handler: its own time steady while its call slows (the wait is
+    // the pricing service's, whose own time grows: found there); a growth under 1 ms; and a
+    // baseline and an incident at one load.
+    let report = handler_with_unrecorded_wait(&[4, 8, 16], &[1, 1, 1], 10);
+    let places: Vec<&str> = of_kind(&report, FindingKind::Saturation)
+        .iter()
+        .map(|f| f.operation.as_str())
+        .collect();
+    assert_eq!(places, ["GET /pricing"]);
+    for (rates, waits) in [
+        (&[4, 8, 16][..], &[0, 0, 0][..]),
+        (&[8, 8][..], &[1, 12][..]),
+    ] {
+        let report = handler_with_unrecorded_wait(rates, waits, 0);
+        assert!(
+            of_kind(&report, FindingKind::Saturation).is_empty(),
+            "{rates:?} {waits:?}"
+        );
+    }
+}

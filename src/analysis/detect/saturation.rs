@@ -1,12 +1,21 @@
-//! Saturation from explicit waits: an operation that is a wait for a scarce resource (a
-//! connection checkout from a pool, a statement that locks rows, a span named for acquiring,
-//! waiting or queueing) whose critical-path time per request grows faster than the throughput
-//! from the first level to the last. A wait that grows in proportion to the load is the load;
-//! one that grows faster is a queue forming in front of a resource that has run out.
+//! Saturation: a resource whose wait grows with load, found two ways.
 //!
-//! It reads the levels' per-operation critical path (the same figures as the scaling table) and
-//! the endpoints the waits serve; it needs two levels at least. Waits that no span records (a
-//! semaphore inside a handler) are not found here.
+//! - **Explicit waits**: an operation that is a wait for a scarce resource (a connection
+//!   checkout from a pool, a statement that locks rows, a span named for acquiring, waiting or
+//!   queueing) whose critical-path time per request grows faster than the throughput from the
+//!   first level to the last. A wait that grows in proportion to the load is the load; one that
+//!   grows faster is a queue forming in front of a resource that has run out.
+//! - **Hidden waits**: a wait no span records (a semaphore or a lock inside a handler, a
+//!   thread pool, the CPU) shows only as a server span's own time, covered by none of its
+//!   children. A server operation whose own time per call grows from the first level to the
+//!   last beyond its noise (by batch means), by at least `min_growth_ms` and
+//!   `min_hidden_growth_percent` of its first level's, while the time its children take per call
+//!   grows by less than half as much, is waiting for something inside its service. Its evidence
+//!   adds the service's in-flight requests per level (Little's law: the sum of its server spans'
+//!   durations over the level's window), which is what queues form from.
+//!
+//! Both read the levels in the order given and need two at least, the last at a higher
+//! throughput than the first (a baseline and an incident at one load are not a load trend).
 
 use crate::analysis::per_trace::TraceResult;
 use crate::analysis::scaling::{KeyAtLevel, MIN_ON_PATH};
@@ -27,6 +36,8 @@ enum Resource {
     RowLock,
     /// Anything a span says it acquires, waits or queues for.
     Named,
+    /// Time inside a server span that no child covers.
+    Hidden,
 }
 
 impl Resource {
@@ -35,6 +46,7 @@ impl Resource {
             Resource::Connection => "connection pool",
             Resource::RowLock => "row lock",
             Resource::Named => "named wait",
+            Resource::Hidden => "hidden wait (server time no span covers)",
         }
     }
 
@@ -54,6 +66,13 @@ impl Resource {
             Resource::Named => {
                 "Requests queue for this resource at this load: give it more capacity, hold it \
                  for less time, or bound the queue in front of it so that load is shed early."
+            }
+            Resource::Hidden => {
+                "Time inside this handler that no span covers grows with the load while its \
+                 calls do not: requests queue for something inside the service (a lock, a \
+                 semaphore, a worker or connection pool without spans, or the CPU). Find it \
+                 (add a span around each acquire), then give it more capacity, hold it for \
+                 less time, or bound the queue in front of it."
             }
         }
     }
@@ -84,6 +103,108 @@ fn resource(key: &OpKey, label: &str, is_connection: bool) -> Option<Resource> {
     .then_some(Resource::Named)
 }
 
+/// A wait that met its rule, before it becomes a finding.
+struct Wait {
+    key: OpKey,
+    resource: Resource,
+    by_level: Vec<LevelWait>,
+    /// Its measure at the last level over the first (per request for explicit waits, per call
+    /// for hidden ones).
+    growth: f64,
+    /// Its change in critical-path ns per request from the first level to the last, over the
+    /// change in mean latency.
+    part_of_latency_change: f64,
+    rule: String,
+    high_confidence: bool,
+    appears_at: Option<String>,
+}
+
+/// Per level: each operation's figures, and each service's in-flight requests.
+struct LevelFigures {
+    /// Per operation: calls, own (self) ns, duration ns, critical-path ns, and own ns and calls
+    /// per batch of consecutive requests.
+    ops: HashMap<OpKey, OpFigures>,
+    /// Per service: the sum of its server spans' durations, ns.
+    server_ns: HashMap<crate::model::Sym, u64>,
+    batches: stats::Batches,
+}
+
+#[derive(Default)]
+struct OpFigures {
+    calls: u64,
+    self_ns: u64,
+    duration_ns: u64,
+    cp_ns: u64,
+    is_server: bool,
+    self_per_batch: Vec<u64>,
+    calls_per_batch: Vec<u64>,
+}
+
+impl OpFigures {
+    fn per_call_ms(&self, ns: u64) -> f64 {
+        stats::ms(stats::div_round(ns, self.calls.max(1)))
+    }
+
+    /// The standard error of the own time per call, ms, by batch means.
+    fn self_per_call_se(&self, batches: stats::Batches) -> Option<f64> {
+        let means: Vec<f64> = self
+            .self_per_batch
+            .iter()
+            .zip(&self.calls_per_batch)
+            .filter(|(_, calls)| **calls > 0)
+            .map(|(&ns, &calls)| ns as f64 / calls as f64 / 1e6)
+            .collect();
+        (means.len() == batches.count() as usize)
+            .then(|| stats::batch_standard_error(&means))
+            .flatten()
+    }
+}
+
+/// The figures of each level, from its traces in start order.
+fn level_figures(results: &[TraceResult], levels: usize) -> Vec<LevelFigures> {
+    let mut in_level: Vec<Vec<&TraceResult>> = vec![Vec::new(); levels];
+    for r in results {
+        if let Some(l) = r.level {
+            in_level[l as usize].push(r);
+        }
+    }
+    in_level
+        .into_iter()
+        .map(|mut traces| {
+            traces.sort_by_key(|t| (t.root_start_ns, t.trace_id));
+            let batches = stats::Batches::new(traces.len() as u64, stats::MIN_BATCH_FOR_MEAN);
+            let mut ops: HashMap<OpKey, OpFigures> = HashMap::default();
+            let mut server_ns: HashMap<crate::model::Sym, u64> = HashMap::default();
+            for (i, t) in traces.iter().enumerate() {
+                let batch = batches.of(i);
+                for k in &t.keys {
+                    let f = ops.entry(k.key).or_default();
+                    f.calls += k.spans;
+                    f.self_ns += k.self_ns;
+                    f.duration_ns = f.duration_ns.saturating_add(k.duration_ns);
+                    f.cp_ns += k.cp_ns;
+                    f.is_server |= k.is_server;
+                    if let Some(b) = batch {
+                        f.self_per_batch.resize(batches.count() as usize, 0);
+                        f.calls_per_batch.resize(batches.count() as usize, 0);
+                        f.self_per_batch[b] += k.self_ns;
+                        f.calls_per_batch[b] += k.spans;
+                    }
+                    if k.is_server {
+                        let e = server_ns.entry(k.key.service).or_default();
+                        *e = e.saturating_add(k.duration_ns);
+                    }
+                }
+            }
+            LevelFigures {
+                ops,
+                server_ns,
+                batches,
+            }
+        })
+        .collect()
+}
+
 /// The saturation findings.
 pub(in crate::analysis) fn detect(
     dataset: &Dataset,
@@ -93,59 +214,96 @@ pub(in crate::analysis) fn detect(
     level_names: &[String],
     options: &DetectorThresholds,
 ) -> Vec<Finding> {
-    let o = &options.saturation;
     if levels.len() < 2 {
         return Vec::new();
     }
+    let (first, last) = (&levels[0], &levels[levels.len() - 1]);
+    let throughput_growth = last.rps / first.rps.max(f64::MIN_POSITIVE);
+    if throughput_growth <= 1.0 {
+        return Vec::new();
+    }
+    let figures = level_figures(results, levels.len());
+    let mut waits = explicit_waits(dataset, levels, keys_by_level, &figures, options);
+    waits.extend(hidden_waits(levels, &figures, options));
+    waits
+        .into_iter()
+        .map(|w| finding(w, dataset, results, level_names, throughput_growth))
+        .collect()
+}
+
+/// The service's in-flight requests at each level: its server spans' time over the window.
+fn in_flight(service: crate::model::Sym, level: &Level, figures: &LevelFigures) -> Option<f64> {
+    let ns = *figures.server_ns.get(&service)?;
+    (level.window_ns > 0).then(|| ns as f64 / level.window_ns as f64)
+}
+
+/// The change of `ns_at(level)` per request from the first level to the last, over the change
+/// in mean latency.
+fn part_of_change(levels: &[Level], ns_at: impl Fn(usize) -> u64) -> f64 {
+    let (first, last) = (&levels[0], &levels[levels.len() - 1]);
+    let per = |ns: u64, l: &Level| ns as f64 / l.requests.max(1) as f64;
+    let whole = per(last.latency_ns_total, last) - per(first.latency_ns_total, first);
+    if whole == 0.0 {
+        0.0
+    } else {
+        (per(ns_at(levels.len() - 1), last) - per(ns_at(0), first)) / whole
+    }
+}
+
+fn explicit_waits(
+    dataset: &Dataset,
+    levels: &[Level],
+    keys_by_level: &[Vec<KeyAtLevel>],
+    figures: &[LevelFigures],
+    options: &DetectorThresholds,
+) -> Vec<Wait> {
+    let o = &options.saturation;
     let strings = &dataset.strings;
-    // The wait operations of the run.
-    let mut waits: HashMap<OpKey, Resource> = HashMap::default();
+    let mut kinds: HashMap<OpKey, Resource> = HashMap::default();
     for span in &dataset.spans {
         let key = OpKey::of(span);
-        if waits.contains_key(&key) {
+        if kinds.contains_key(&key) {
             continue;
         }
         if let Some(r) = resource(&key, strings.get(span.op_label), span.is_connection) {
-            waits.insert(key, r);
+            kinds.insert(key, r);
         }
     }
     let (first, last) = (&levels[0], &levels[levels.len() - 1]);
-    let throughput_growth = last.rps / first.rps.max(f64::MIN_POSITIVE);
+    let throughput_growth = last.rps / first.rps;
     let at = |level: usize, key: &OpKey| {
         keys_by_level[level]
             .binary_search_by_key(key, |k| k.0)
-            .map_or((0, 0), |i| {
-                (keys_by_level[level][i].1, keys_by_level[level][i].2)
+            .map_or((0, 0, 0), |i| {
+                let k = &keys_by_level[level][i];
+                (k.1, k.2, k.3)
             })
     };
     let per_request =
         |cp: u64, level: &Level| stats::ms(stats::div_round(cp, level.requests.max(1)));
-    let whole_change = last.latency_ns_total as f64 / last.requests.max(1) as f64
-        - first.latency_ns_total as f64 / first.requests.max(1) as f64;
-    let mut findings = Vec::new();
-    for (key, resource) in waits {
-        let by_level: Vec<(u64, u64)> = (0..levels.len()).map(|l| at(l, &key)).collect();
-        let (cp_first, on_first) = by_level[0];
-        let (cp_last, on_last) = by_level[levels.len() - 1];
+    let mut waits = Vec::new();
+    for (key, resource) in kinds {
+        let by_level: Vec<(u64, u64, u64)> = (0..levels.len()).map(|l| at(l, &key)).collect();
+        let (cp_first, on_first, _) = by_level[0];
+        let (cp_last, on_last, _) = by_level[levels.len() - 1];
         if on_first < MIN_ON_PATH || on_last < MIN_ON_PATH {
             continue;
         }
         let (ms_first, ms_last) = (per_request(cp_first, first), per_request(cp_last, last));
         let growth = ms_last / ms_first.max(1e-6);
-        let rule = format!(
-            "critical-path time per request grows faster than the throughput, by ≥ {} ms",
-            o.min_growth_ms
-        );
         if growth < throughput_growth || ms_last - ms_first < o.min_growth_ms {
             continue;
         }
         let by_level: Vec<LevelWait> = by_level
             .iter()
             .zip(levels)
-            .map(|(&(cp, _), level)| LevelWait {
+            .zip(figures)
+            .map(|((&(cp, _, spans), level), f)| LevelWait {
                 level: level.name.clone(),
                 rps: level.rps,
                 cp_ms_per_request: per_request(cp, level),
+                ms_per_call: (spans > 0).then(|| stats::ms(stats::div_round(cp, spans))),
+                in_flight: in_flight(key.service, level, f),
             })
             .collect();
         // Where it appears: the first level at which it has doubled.
@@ -153,71 +311,180 @@ pub(in crate::analysis) fn detect(
             .iter()
             .find(|w| w.cp_ms_per_request >= 2.0 * ms_first)
             .map(|w| w.level.clone());
-        // The endpoint its spans serve most.
-        let mut endpoints: HashMap<OpKey, u64> = HashMap::default();
-        let (mut traces, mut cp_all, mut spans) = (0u64, 0u64, Vec::new());
-        let mut level_ids = std::collections::BTreeSet::new();
-        for r in results {
-            if let Ok(i) = r.keys.binary_search_by(|k| k.key.cmp(&key)) {
-                let k = &r.keys[i];
-                *endpoints.entry(k.endpoint).or_default() += 1;
-                traces += 1;
-                cp_all += k.cp_ns;
-                spans.push(k.spans);
-                level_ids.extend(r.level);
-            }
-        }
-        spans.sort_unstable();
-        let endpoint = crate::analysis::correlate::served(&endpoints, strings)
-            .into_iter()
-            .next();
-        let label = strings.get(key.label).to_string();
-        let id_text = format!("saturation\0{}\0{}", strings.get(key.service), label);
-        findings.push(Finding {
-            id: format!("{:016x}", fnv1a64(id_text.as_bytes())),
-            kind: FindingKind::Saturation,
-            service: endpoint
-                .as_ref()
-                .map_or_else(|| strings.get(key.service).into(), |e| e.service.clone()),
-            operation: endpoint.map_or_else(|| strings.get(key.label).into(), |e| e.operation),
-            fingerprint: label,
-            traces_affected: traces,
-            occurrences_median: stats::percentile(&spans, 50),
-            occurrences_max: spans.last().copied().unwrap_or(0),
-            cp_ms_per_request: Some(stats::ms(stats::div_round(
-                cp_all,
-                (results.len() as u64).max(1),
-            ))),
-            saving_ms_per_request: None,
-            cp_ms_per_request_se: None,
-            busy_ms_per_request: None,
-            levels: level_ids
-                .iter()
-                .map(|&l| level_names[l as usize].clone())
-                .collect(),
-            confidence: if growth >= 2.0 * throughput_growth {
-                Confidence::High
-            } else {
-                Confidence::Medium
-            },
-            evidence: Evidence::Saturation(SaturationEvidence {
-                appears_at,
-                by_level,
-                growth,
-                part_of_latency_change: if whole_change.abs() > 0.0 {
-                    (ms_last - ms_first) * 1e6 / whole_change
-                } else {
-                    0.0
-                },
-                resource: resource.as_str().into(),
-                rule,
-                throughput_growth,
-            }),
-            exemplar_trace_ids: Vec::new(),
-            exemplar_span_ids: Vec::new(),
-            code_location: String::new(),
-            suggestion: resource.suggestion().into(),
+        waits.push(Wait {
+            key,
+            resource,
+            appears_at,
+            by_level,
+            growth,
+            part_of_latency_change: part_of_change(levels, |l| at(l, &key).0),
+            rule: format!(
+                "critical-path time per request grows faster than the throughput, by ≥ {} ms",
+                o.min_growth_ms
+            ),
+            high_confidence: growth >= 2.0 * throughput_growth,
         });
     }
-    findings
+    waits
+}
+
+fn hidden_waits(
+    levels: &[Level],
+    figures: &[LevelFigures],
+    options: &DetectorThresholds,
+) -> Vec<Wait> {
+    let o = &options.saturation;
+    let (f_first, f_last) = (&figures[0], &figures[figures.len() - 1]);
+    let mut waits = Vec::new();
+    for (key, a) in &f_first.ops {
+        let Some(b) = f_last.ops.get(key) else {
+            continue;
+        };
+        if !a.is_server || a.calls < MIN_ON_PATH || b.calls < MIN_ON_PATH {
+            continue;
+        }
+        let (own_first, own_last) = (a.per_call_ms(a.self_ns), b.per_call_ms(b.self_ns));
+        let children = |f: &OpFigures| f.per_call_ms(f.duration_ns.saturating_sub(f.self_ns));
+        let grew = own_last - own_first;
+        let children_grew = children(b) - children(a);
+        let needed = o
+            .min_growth_ms
+            .max(own_first * o.min_hidden_growth_percent / 100.0);
+        if grew < needed || children_grew >= grew / 2.0 {
+            continue;
+        }
+        // Beyond its noise: the one-sided 95% interval of the growth excludes 0.
+        let (Some(se_first), Some(se_last)) = (
+            a.self_per_call_se(f_first.batches),
+            b.self_per_call_se(f_last.batches),
+        ) else {
+            continue;
+        };
+        let dof = f_first.batches.count().min(f_last.batches.count()) - 1;
+        if grew - stats::t_95(dof) * se_first.hypot(se_last) <= 0.0 {
+            continue;
+        }
+        let by_level: Vec<LevelWait> = levels
+            .iter()
+            .zip(figures)
+            .map(|(level, f)| {
+                let op = f.ops.get(key);
+                LevelWait {
+                    level: level.name.clone(),
+                    rps: level.rps,
+                    cp_ms_per_request: op.map_or(0.0, |op| {
+                        stats::ms(stats::div_round(op.self_ns, level.requests.max(1)))
+                    }),
+                    ms_per_call: op.map(|op| op.per_call_ms(op.self_ns)),
+                    in_flight: in_flight(key.service, level, f),
+                }
+            })
+            .collect();
+        // Where it appears: the first level whose own time per call is past half the growth.
+        let appears_at = by_level
+            .iter()
+            .find(|w| w.ms_per_call.is_some_and(|ms| ms - own_first >= grew / 2.0))
+            .map(|w| w.level.clone());
+        let own_ns = |l: usize| figures[l].ops.get(key).map_or(0, |op| op.self_ns);
+        waits.push(Wait {
+            key: *key,
+            resource: Resource::Hidden,
+            appears_at,
+            by_level,
+            growth: own_last / own_first.max(1e-6),
+            part_of_latency_change: part_of_change(levels, own_ns),
+            rule: format!(
+                "a server operation's own time per call grows beyond its noise, by ≥ {} ms and \
+                 {}%, and by more than twice its children's",
+                o.min_growth_ms, o.min_hidden_growth_percent
+            ),
+            high_confidence: grew >= 2.0 * needed && children_grew <= grew / 10.0,
+        });
+    }
+    waits
+}
+
+fn finding(
+    w: Wait,
+    dataset: &Dataset,
+    results: &[TraceResult],
+    level_names: &[String],
+    throughput_growth: f64,
+) -> Finding {
+    let strings = &dataset.strings;
+    let key = w.key;
+    // The endpoint its spans serve most.
+    let mut endpoints: HashMap<OpKey, u64> = HashMap::default();
+    let (mut traces, mut cp_all, mut spans) = (0u64, 0u64, Vec::new());
+    let mut exemplars: Vec<(u64, crate::model::TraceId)> = Vec::new();
+    let mut level_ids = std::collections::BTreeSet::new();
+    for r in results {
+        if let Ok(i) = r.keys.binary_search_by(|k| k.key.cmp(&key)) {
+            let k = &r.keys[i];
+            *endpoints.entry(k.endpoint).or_default() += 1;
+            traces += 1;
+            // A hidden wait is the operation's own time; an explicit one, its whole span.
+            let cost = if w.resource == Resource::Hidden {
+                k.self_ns.min(k.cp_ns)
+            } else {
+                k.cp_ns
+            };
+            cp_all += cost;
+            stats::keep_top(&mut exemplars, (cost, r.trace_id), 3);
+            spans.push(k.spans);
+            level_ids.extend(r.level);
+        }
+    }
+    spans.sort_unstable();
+    let endpoint = crate::analysis::correlate::served(&endpoints, strings)
+        .into_iter()
+        .next();
+    let label = strings.get(key.label).to_string();
+    let id_text = format!("saturation\0{}\0{}", strings.get(key.service), label);
+    let fingerprint = if w.resource == Resource::Hidden {
+        format!("(time no span covers in {label})")
+    } else {
+        label
+    };
+    Finding {
+        id: format!("{:016x}", fnv1a64(id_text.as_bytes())),
+        kind: FindingKind::Saturation,
+        service: endpoint
+            .as_ref()
+            .map_or_else(|| strings.get(key.service).into(), |e| e.service.clone()),
+        operation: endpoint.map_or_else(|| strings.get(key.label).into(), |e| e.operation),
+        fingerprint,
+        traces_affected: traces,
+        occurrences_median: stats::percentile(&spans, 50),
+        occurrences_max: spans.last().copied().unwrap_or(0),
+        cp_ms_per_request: Some(stats::ms(stats::div_round(
+            cp_all,
+            (results.len() as u64).max(1),
+        ))),
+        cp_ms_per_request_se: None,
+        saving_ms_per_request: None,
+        busy_ms_per_request: None,
+        levels: level_ids
+            .iter()
+            .map(|&l| level_names[l as usize].clone())
+            .collect(),
+        confidence: if w.high_confidence {
+            Confidence::High
+        } else {
+            Confidence::Medium
+        },
+        evidence: Evidence::Saturation(SaturationEvidence {
+            appears_at: w.appears_at,
+            by_level: w.by_level,
+            growth: w.growth,
+            part_of_latency_change: w.part_of_latency_change,
+            resource: w.resource.as_str().into(),
+            rule: w.rule,
+            throughput_growth,
+        }),
+        exemplar_trace_ids: exemplars.iter().map(|(_, t)| t.to_string()).collect(),
+        exemplar_span_ids: Vec::new(),
+        code_location: String::new(),
+        suggestion: w.resource.suggestion().into(),
+    }
 }
