@@ -175,6 +175,19 @@ pub struct Step {
 /// further than half of it from the median are time outliers, in no step.
 pub const MAX_SPAN_S: i64 = 1_000_000;
 
+/// The root starts that are the run, not time outliers: those within half of [`MAX_SPAN_S`]
+/// of the median start. None without starts.
+pub fn run_time_range(starts: &[i64]) -> Option<std::ops::RangeInclusive<i64>> {
+    if starts.is_empty() {
+        return None;
+    }
+    let mut sorted = starts.to_vec();
+    let middle = sorted.len() / 2;
+    let median = *sorted.select_nth_unstable(middle).1;
+    let window = MAX_SPAN_S * 1_000_000_000 / 2;
+    Some(median.saturating_sub(window)..=median.saturating_add(window))
+}
+
 /// The fewest requests a level holds: fewer say nothing of its latency (a warm-up, a probe).
 pub const MIN_STEP_REQUESTS: u64 = 20;
 
@@ -198,13 +211,11 @@ const IDLE_RPS: f64 = 0.5;
 /// ramps, and steps shorter than `min_step_s` or of fewer than [`MIN_STEP_REQUESTS`] requests
 /// are no level.
 pub fn detect_steps(starts: &[i64], min_step_s: u64) -> Vec<Step> {
-    let mut sorted = starts.to_vec();
-    sorted.sort_unstable();
-    let Some(&median) = sorted.get(sorted.len() / 2) else {
+    let Some(run) = run_time_range(starts) else {
         return Vec::new();
     };
-    let window = MAX_SPAN_S * 1_000_000_000 / 2;
-    sorted.retain(|&t| (t - median).abs() <= window);
+    let mut sorted: Vec<i64> = starts.iter().copied().filter(|t| run.contains(t)).collect();
+    sorted.sort_unstable();
     let (Some(&first), Some(&last)) = (sorted.first(), sorted.last()) else {
         return Vec::new();
     };

@@ -13,6 +13,7 @@ mod scaling;
 mod services;
 pub mod sql;
 pub mod stats;
+mod timeline;
 mod waterfall;
 
 use crate::model::ledger::SkipReason;
@@ -111,6 +112,10 @@ pub fn analyze(dataset: &Dataset, options: &Options) -> Report {
         r.level = level;
     }
     ledger.traces_outside_levels = results.iter().filter(|r| r.level.is_none()).count() as u64;
+    let starts: Vec<i64> = roots.iter().map(|r| r.start_ns).collect();
+    if let Some(run) = levels::run_time_range(&starts) {
+        ledger.time_outliers = starts.iter().filter(|t| !run.contains(t)).count() as u64;
+    }
     let (levels, keys_by_level): (Vec<Level>, Vec<Vec<scaling::KeyAtLevel>>) = level_names
         .iter()
         .enumerate()
@@ -254,6 +259,7 @@ pub fn analyze(dataset: &Dataset, options: &Options) -> Report {
         scaling,
         scaling_summary,
         scaling_services,
+        timeline: timeline::timeline(&results),
         waterfall: waterfall::waterfall(&results, dataset, options),
         off_path: per_trace::off_path_rows(&results, dataset),
         skew: per_trace::skew_rows(&results, dataset),

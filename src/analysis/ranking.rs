@@ -156,6 +156,7 @@ pub(super) fn level(
     let (services, edges) = super::services::level(traces, &dataset.strings);
     let level = Level {
         name: name.into(),
+        start_unix_ns: traces.iter().map(|t| t.root_start_ns).min().unwrap_or(0),
         requests,
         rps: if window_ns == 0 {
             0.0

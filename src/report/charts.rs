@@ -1,12 +1,15 @@
-//! PNG charts of a report with two load levels or more: latency percentiles against
-//! throughput, each level's critical-path share stacked for the top operations, and
-//! critical-path ms per request against throughput for the operations that change most. The
+//! PNG charts of a report: the timeline of the run (throughput and latency over time, the
+//! levels shaded), the critical path of the slowest request, and with two load levels or more
+//! latency percentiles against throughput, each level's critical-path share stacked for the top
+//! operations, and critical-path ms per request against throughput for the operations that
+//! change most. The
 //! series are prepared from the [`Report`] alone (and tested as data); drawing uses plotters into
 //! an RGB buffer with DejaVu Sans embedded in the binary, so that no system font is needed and
 //! two runs give the same bytes.
 
 use super::Report;
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 /// Width and height of every chart, pixels.
@@ -17,6 +20,8 @@ const TOP: usize = 6;
 /// A chart.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Chart {
+    /// Throughput and latency over time, levels shaded.
+    Timeline,
     /// The critical path of the slowest request.
     Waterfall,
     /// Latency percentiles against throughput.
@@ -31,6 +36,7 @@ impl Chart {
     /// File name in the output folder.
     pub fn file(self) -> &'static str {
         match self {
+            Chart::Timeline => "timeline.png",
             Chart::Waterfall => "waterfall.png",
             Chart::Latency => "latency.png",
             Chart::Share => "share.png",
@@ -41,6 +47,7 @@ impl Chart {
     /// Caption, also the link text in report.md.
     pub fn title(self) -> &'static str {
         match self {
+            Chart::Timeline => "Throughput and latency over time",
             Chart::Waterfall => "Critical path of the slowest request",
             Chart::Latency => "End-to-end latency by load level",
             Chart::Share => "Critical-path share per level, top operations",
@@ -49,10 +56,17 @@ impl Chart {
     }
 }
 
-/// The charts a report has: the waterfall of the slowest request when there is one, and the
-/// three across levels with two levels or more.
+/// The charts a report has: the timeline when it has two buckets or more, the waterfall of the
+/// slowest request when there is one, and the three across levels with two levels or more.
 pub fn names(report: &Report) -> Vec<Chart> {
     let mut charts = Vec::new();
+    if report
+        .timeline
+        .as_ref()
+        .is_some_and(|t| t.buckets.len() >= 2)
+    {
+        charts.push(Chart::Timeline);
+    }
     if report
         .waterfall
         .as_ref()
@@ -73,6 +87,37 @@ pub struct Series {
     pub label: String,
     /// One value per level.
     pub values: Vec<f64>,
+}
+
+/// The timeline as seconds since its start: each bucket's middle with its throughput, p50 and
+/// p95 (ms, None without requests); and each level's window (start, end, name).
+pub type TimelinePoints = (
+    Vec<(f64, f64, Option<f64>, Option<f64>)>,
+    Vec<(f64, f64, String)>,
+);
+
+/// The timeline's points and the levels' windows, in seconds since the timeline's start.
+pub fn timeline_points(report: &Report) -> TimelinePoints {
+    let Some(t) = &report.timeline else {
+        return Default::default();
+    };
+    let width = t.bucket_ns as f64 / 1e9;
+    let points = t
+        .buckets
+        .iter()
+        .enumerate()
+        .map(|(i, b)| ((i as f64 + 0.5) * width, b.rps, b.p50_ms, b.p95_ms))
+        .collect();
+    let levels = report
+        .levels
+        .iter()
+        .filter(|l| l.requests > 0)
+        .map(|l| {
+            let start = (l.start_unix_ns - t.start_unix_ns) as f64 / 1e9;
+            (start, start + l.window_ns as f64 / 1e9, l.name.clone())
+        })
+        .collect();
+    (points, levels)
 }
 
 /// p50, p95 and p99 latency of each level, ms.
@@ -175,6 +220,7 @@ pub fn render(report: &Report) -> Result<Vec<(Chart, Vec<u8>)>, String> {
         .map(|name| {
             let title = name.title();
             let png = match name {
+                Chart::Timeline => draw(|a| timeline(a, title, report)),
                 Chart::Waterfall => draw(|a| waterfall(a, title, report)),
                 Chart::Latency => {
                     draw(|a| lines(a, title, &rps, &latency_series(report), "latency (ms)"))
@@ -323,6 +369,86 @@ fn stacks(area: &Area, title: &str, levels: &[String], series: &[Series]) -> Dra
     Ok(())
 }
 
+/// Throughput above, p50 and p95 latency below, against time; the levels' windows shaded and
+/// named in both.
+fn timeline(area: &Area, title: &str, report: &Report) -> DrawResult {
+    let (points, levels) = timeline_points(report);
+    let area = area.margin(10, 0, 0, 0).titled(title, (FONT, 24))?;
+    let (top, bottom) = area.split_vertically(SIZE.1 * 2 / 5);
+    // The last bucket's middle plus half a bucket.
+    let x_hi = match points.as_slice() {
+        [first, .., last] => last.0 + first.0,
+        _ => 1.0,
+    };
+    let rps_hi = points.iter().map(|p| p.1).fold(0.0, f64::max);
+    let mut chart = timeline_panel(&top, x_hi, rps_hi, "requests per second", "", &levels)?;
+    chart.draw_series(LineSeries::new(
+        points.iter().map(|p| (p.0, p.1)),
+        COLORS[0].stroke_width(2),
+    ))?;
+    let ms_hi = points.iter().filter_map(|p| p.3).fold(0.0, f64::max);
+    let x_desc = "seconds since the run started";
+    let mut chart = timeline_panel(&bottom, x_hi, ms_hi, "latency (ms)", x_desc, &levels)?;
+    type Pick = fn(&(f64, f64, Option<f64>, Option<f64>)) -> Option<f64>;
+    let percentiles: [(&str, Pick); 2] = [("p50", |p| p.2), ("p95", |p| p.3)];
+    for (i, (label, pick)) in percentiles.into_iter().enumerate() {
+        let color = COLORS[i + 1];
+        // A bucket without requests breaks the line.
+        for run in points.split(|p| pick(p).is_none()) {
+            chart.draw_series(LineSeries::new(
+                run.iter().filter_map(|p| Some((p.0, pick(p)?))),
+                color.stroke_width(2),
+            ))?;
+        }
+        chart.draw_series(std::iter::once(Text::new(
+            label,
+            (x_hi * (0.88 + 0.06 * i as f64), ms_hi * 1.02),
+            (FONT, 14).into_font().color(&color),
+        )))?;
+    }
+    Ok(())
+}
+
+type TimeChart<'a, 'b> =
+    ChartContext<'a, BitMapBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// One panel of the timeline: axes from 0 to `x_hi` s and to `y_hi`, the levels shaded.
+fn timeline_panel<'a, 'b>(
+    on: &'a Area<'b>,
+    x_hi: f64,
+    y_hi: f64,
+    y_desc: &str,
+    x_desc: &str,
+    levels: &[(f64, f64, String)],
+) -> Result<TimeChart<'a, 'b>, Box<dyn std::error::Error>> {
+    let top = y_hi.max(1e-3) * 1.15;
+    let mut chart = ChartBuilder::on(on)
+        .margin(12)
+        .x_label_area_size(if x_desc.is_empty() { 20 } else { 44 })
+        .y_label_area_size(72)
+        .build_cartesian_2d(0f64..x_hi, 0f64..top)?;
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .label_style((FONT, 13))
+        .axis_desc_style((FONT, 15))
+        .light_line_style(RGBColor(240, 240, 240))
+        .draw()?;
+    let shade = RGBColor(225, 236, 247);
+    chart.draw_series(
+        levels
+            .iter()
+            .map(|(a, b, _)| Rectangle::new([(*a, 0.0), (*b, top)], shade.filled())),
+    )?;
+    chart.draw_series(
+        levels
+            .iter()
+            .map(|(a, _, name)| Text::new(short(name), (*a, top * 0.97), (FONT, 13))),
+    )?;
+    Ok(chart)
+}
+
 /// One row per span of the slowest request: its extent in grey, the stretches of the critical
 /// path it holds itself in its service's color.
 fn waterfall(area: &Area, title: &str, report: &Report) -> DrawResult {
@@ -410,13 +536,31 @@ mod tests {
     }
 
     #[test]
-    fn one_level_has_only_the_waterfall() {
+    fn one_level_has_only_the_timeline_and_the_waterfall() {
         let mut report = two_levels();
         report.levels.truncate(1);
         let files: Vec<&str> = names(&report).iter().map(|n| n.file()).collect();
-        assert_eq!(files, ["waterfall.png"]);
+        assert_eq!(files, ["timeline.png", "waterfall.png"]);
         report.waterfall = None;
+        report.timeline = None;
         assert!(render(&report).unwrap().is_empty());
+    }
+
+    #[test]
+    fn the_timeline_is_in_seconds_from_its_start_with_the_levels_windows() {
+        let report = two_levels();
+        let (points, levels) = timeline_points(&report);
+        let t = report.timeline.as_ref().unwrap();
+        assert_eq!(points.len(), t.buckets.len());
+        let width = t.bucket_ns as f64 / 1e9;
+        assert_eq!(points[0].0, width / 2.0);
+        assert_eq!(points[3].1, t.buckets[3].rps);
+        let first = &report.levels[0];
+        assert_eq!(
+            levels[0].0,
+            (first.start_unix_ns - t.start_unix_ns) as f64 / 1e9
+        );
+        assert!(levels[0].1 > levels[0].0);
     }
 
     #[test]
@@ -437,7 +581,11 @@ mod tests {
         let report = two_levels();
         let first = render(&report).unwrap();
         let second = render(&report).unwrap();
-        assert_eq!(first.len(), 4, "the waterfall and the three across levels");
+        assert_eq!(
+            first.len(),
+            5,
+            "the timeline, the waterfall and the three across levels"
+        );
         for ((name, png), (_, again)) in first.iter().zip(&second) {
             assert_eq!(png, again, "{}", name.file());
             let decoder = png::Decoder::new(std::io::Cursor::new(png.as_slice()));

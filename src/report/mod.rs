@@ -54,6 +54,10 @@ pub struct Report {
     /// and warnings on thin samples; absent with one level.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scaling_summary: Option<ScalingSummary>,
+    /// Requests and latency over time across the whole run (`analysis::timeline`); null
+    /// without traces.
+    #[serde(default)]
+    pub timeline: Option<Timeline>,
     /// Each service's own time and the time its callers wait on it, per request at each level,
     /// largest change first (`analysis::services`).
     #[serde(default)]
@@ -608,6 +612,10 @@ pub struct TraceLedger {
     /// Traces whose root came from an input in no load level, left out of every level.
     #[serde(default)]
     pub traces_outside_levels: u64,
+    /// Traces whose root starts far from the run's (epoch 0, another century): left out of
+    /// level detection and of the timeline.
+    #[serde(default)]
+    pub time_outliers: u64,
 }
 
 impl std::ops::AddAssign<&TraceLedger> for TraceLedger {
@@ -623,7 +631,34 @@ impl std::ops::AddAssign<&TraceLedger> for TraceLedger {
         self.tolerated_overlaps += t.tolerated_overlaps;
         self.skewed_server_spans += t.skewed_server_spans;
         self.traces_outside_levels += t.traces_outside_levels;
+        self.time_outliers += t.time_outliers;
     }
+}
+
+/// Requests and latency over time, in buckets of equal width.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Timeline {
+    /// Start of the first bucket, ns since the epoch (a whole second).
+    pub start_unix_ns: i64,
+    /// Width of each bucket, ns (a second, or a few for long runs).
+    pub bucket_ns: u64,
+    /// The buckets, in time order.
+    pub buckets: Vec<TimelineBucket>,
+}
+
+/// The requests that started in one bucket of time.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TimelineBucket {
+    /// Requests (root spans) that started in it.
+    pub requests: u64,
+    /// The same per second.
+    pub rps: f64,
+    /// Their median end-to-end latency, ms; null without requests.
+    pub p50_ms: Option<f64>,
+    /// Their 95th percentile, ms; null without requests.
+    pub p95_ms: Option<f64>,
+    /// Those whose root span is in error.
+    pub errors: u64,
 }
 
 /// One load level.
@@ -631,6 +666,9 @@ impl std::ops::AddAssign<&TraceLedger> for TraceLedger {
 pub struct Level {
     /// Name (`all` without levels).
     pub name: String,
+    /// The first request's start, ns since the epoch (0 without requests).
+    #[serde(default)]
+    pub start_unix_ns: i64,
     /// Requests: traces whose root is in this level.
     pub requests: u64,
     /// Achieved requests per second: requests over the span from the first root start to the

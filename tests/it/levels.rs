@@ -899,3 +899,57 @@ fn simulated_load_profiles_are_found() {
         "{found} found, {exact} exactly, of {cases}"
     );
 }
+
+/// Two steps of one-span requests at 10 and 30 per second, 30 s each from `t0` s, and two
+/// roots stamped at epoch 0 and in 2200: the outliers are counted in the ledger and left out of
+/// the levels and of the timeline, whose buckets hold every other request.
+#[test]
+fn time_outliers_are_counted_and_the_timeline_covers_the_run() {
+    use chokepoint::model::SpanKind;
+    let mut maker = crate::common::SpanMaker::new();
+    let mut spans = Vec::new();
+    let t0: i64 = 1_700_000_000_000_000_000;
+    let mut trace = 0;
+    for (step, rate) in [10i64, 30].into_iter().enumerate() {
+        for i in 0..30 * rate {
+            trace += 1;
+            let start = t0 + step as i64 * 30_000_000_000 + i * 1_000_000_000 / rate;
+            spans.push(maker.span(
+                trace,
+                1,
+                0,
+                start,
+                start + 5_000_000,
+                "api",
+                "GET /x",
+                SpanKind::Server,
+            ));
+        }
+    }
+    for start in [0, 7_258_118_400_000_000_000] {
+        trace += 1;
+        spans.push(maker.span(
+            trace,
+            1,
+            0,
+            start,
+            start + 5_000_000,
+            "api",
+            "GET /x",
+            SpanKind::Server,
+        ));
+    }
+    let report = crate::common::analyze(&crate::common::dataset(spans, maker), &Default::default());
+    assert_eq!(report.traces.time_outliers, 2);
+    let names: Vec<&str> = report.levels.iter().map(|l| l.name.as_str()).collect();
+    assert_eq!(names, ["10rps", "30rps"]);
+    let timeline = report.timeline.as_ref().unwrap();
+    assert_eq!(timeline.bucket_ns, 1_000_000_000);
+    assert_eq!(timeline.start_unix_ns, t0);
+    assert_eq!(timeline.buckets.len(), 60);
+    let requests: u64 = timeline.buckets.iter().map(|b| b.requests).sum();
+    assert_eq!(requests, report.traces.traces - 2);
+    assert_eq!(timeline.buckets[5].requests, 10);
+    assert_eq!(timeline.buckets[45].p95_ms, Some(5.0));
+    assert_eq!(report.levels[1].start_unix_ns, t0 + 30_000_000_000);
+}
