@@ -524,6 +524,10 @@ fn render_inputs(out: &mut String, report: &Report) {
         ),
         ("server spans outside their client", l.skewed_server_spans),
         ("traces outside every load level", l.traces_outside_levels),
+        (
+            "traces stamped far from the run (time outliers)",
+            l.time_outliers,
+        ),
     ] {
         t.row(vec![what.into(), n.to_string()]);
     }
