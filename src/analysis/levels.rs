@@ -35,6 +35,14 @@ pub enum Levels {
     /// By the value of an attribute of each trace's root span (or of its resource). Ingest
     /// reads the attribute (`ingest::otlp::Options::level_attribute`).
     ByAttribute,
+    /// By the phase of a load generator's timeline each trace's root span started in
+    /// (`ingest::load_timeline`).
+    ByWindow {
+        /// Level names, in time order.
+        names: Vec<String>,
+        /// Each level's window, start and end (exclusive), ns since the epoch.
+        windows: Vec<(i64, i64)>,
+    },
     /// By the input file of each trace's root span.
     ByInput {
         /// Level names, in the order given.
@@ -104,6 +112,18 @@ impl Levels {
                 roots
                     .iter()
                     .map(|r| of_input.get(r.input as usize).copied().flatten())
+                    .collect(),
+            ),
+            Levels::ByWindow { names, windows } => (
+                names.clone(),
+                roots
+                    .iter()
+                    .map(|r| {
+                        windows
+                            .iter()
+                            .position(|&(start, end)| start <= r.start_ns && r.start_ns < end)
+                            .map(|i| i as u32)
+                    })
                     .collect(),
             ),
             Levels::ByAttribute => {

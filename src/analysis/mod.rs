@@ -69,6 +69,7 @@ impl Options {
                 levels::Levels::Auto => LevelSplit::Auto,
                 levels::Levels::ByAttribute => LevelSplit::Attribute,
                 levels::Levels::ByInput { .. } => LevelSplit::Input,
+                levels::Levels::ByWindow { .. } => LevelSplit::Timeline,
             },
             pgss_cumulative: self.pgss_cumulative,
             statements_listed: STATEMENTS_LISTED,

@@ -46,11 +46,13 @@ pub struct AnalyzeArgs {
     pub level: Vec<(String, PathBuf)>,
     /// Without --level: find the steps of a stepped load profile from the rate of requests
     /// (auto; ramps between steps are in no level), take each request's level from an attribute
-    /// of its root span or of that span's resource (attr:KEY, such as attr:load.level), or
-    /// analyze all requests as one level (none).
+    /// of its root span or of that span's resource (attr:KEY, such as attr:load.level), from
+    /// the phase of a load generator's timeline its root span started in (timeline:FILE, JSON
+    /// {"phases": [{"name", "start_unix_ns", "end_unix_ns"}, …]}), or analyze all requests as
+    /// one level (none).
     #[arg(
         long,
-        value_name = "auto|attr:KEY|none",
+        value_name = "auto|attr:KEY|timeline:FILE|none",
         default_value = "auto",
         value_parser = parse_levels,
         conflicts_with = "level"
@@ -146,6 +148,8 @@ pub enum LevelsMode {
     Auto,
     /// The value of this attribute.
     Attribute(String),
+    /// The phases of this load timeline file.
+    Timeline(PathBuf),
     /// One level, `all`.
     None,
 }
@@ -154,9 +158,12 @@ fn parse_levels(s: &str) -> Result<LevelsMode, String> {
     match s {
         "auto" => Ok(LevelsMode::Auto),
         "none" => Ok(LevelsMode::None),
-        _ => match s.strip_prefix("attr:") {
-            Some(key) if !key.is_empty() => Ok(LevelsMode::Attribute(key.to_string())),
-            _ => Err(format!("{s:?} is not auto, none or attr:KEY")),
+        _ => match (s.strip_prefix("attr:"), s.strip_prefix("timeline:")) {
+            (Some(key), _) if !key.is_empty() => Ok(LevelsMode::Attribute(key.to_string())),
+            (_, Some(path)) if !path.is_empty() => Ok(LevelsMode::Timeline(path.into())),
+            _ => Err(format!(
+                "{s:?} is not auto, none, attr:KEY or timeline:FILE"
+            )),
         },
     }
 }

@@ -287,9 +287,19 @@ fn build_report(a: &AnalyzeArgs, config: &config::Config) -> Result<report::Repo
     analysis_options.pgss_cumulative = a.pgss_cumulative;
     analysis_options.detect = Some(detectors);
     analysis_options.levels = if a.level.is_empty() {
-        match a.levels {
+        match &a.levels {
             args::LevelsMode::Auto => analysis::levels::Levels::Auto,
             args::LevelsMode::Attribute(_) => analysis::levels::Levels::ByAttribute,
+            args::LevelsMode::Timeline(path) => {
+                let phases = ingest::load_timeline::read(path)?;
+                analysis::levels::Levels::ByWindow {
+                    names: phases.iter().map(|p| p.name.clone()).collect(),
+                    windows: phases
+                        .iter()
+                        .map(|p| (p.start_unix_ns, p.end_unix_ns))
+                        .collect(),
+                }
+            }
             args::LevelsMode::None => analysis::levels::Levels::None,
         }
     } else {

@@ -5,6 +5,7 @@
 
 pub mod chunks;
 pub mod decompress;
+pub mod load_timeline;
 pub mod mysql_slow;
 pub mod otlp;
 pub mod pglog;

@@ -38,6 +38,8 @@ pub enum LevelSplit {
     Attribute,
     /// By input file (`--level NAME=PATH`).
     Input,
+    /// By the phases of a load generator's timeline (`--levels timeline:FILE`).
+    Timeline,
 }
 
 /// Detector thresholds, as `chokepoint.toml` spells them.

@@ -533,7 +533,21 @@ fn levels_from_an_attribute_of_the_root_span_or_its_resource() {
     }
     let out = run(&dir, &["analyze", "t.jsonl", "--levels", "attr:"]);
     assert_eq!(out.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("is not auto, none or attr:KEY"));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("is not auto, none, attr:KEY or timeline:FILE")
+    );
+    std::fs::write(dir.join("phases.json"), r#"{"phases": []}"#).unwrap();
+    let out = run(
+        &dir,
+        &["analyze", "t.jsonl", "--levels", "timeline:phases.json"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("phases.json") && stderr.contains("no phase"),
+        "{stderr}"
+    );
 }
 
 /// Three pg_stat_statements dumps, one per level, written to `dir`: `a` accumulates, `b` first

@@ -121,3 +121,40 @@ fn the_ramp_capture_shows_both_planted_waits() {
     let in_flight: Vec<f64> = e.by_level.iter().map(|w| w.in_flight.unwrap()).collect();
     assert!(in_flight.windows(2).all(|w| w[1] > w[0]), "{in_flight:?}");
 }
+
+/// `--levels timeline:FILE` with the kit's own load timeline: one level per step, named as the
+/// generator named it, holding the requests it sent in that step.
+#[test]
+fn the_load_generators_timeline_gives_exact_levels() {
+    let dir = fixture("pyshop/steps");
+    let phases = chokepoint::ingest::load_timeline::read(&dir.join("load.json.gz")).unwrap();
+    let dataset = read(&[dir.join("traces.otlp.jsonl.gz")]).unwrap();
+    let mut options = chokepoint::analysis::Options::default();
+    options.levels = chokepoint::analysis::levels::Levels::ByWindow {
+        names: phases.iter().map(|p| p.name.clone()).collect(),
+        windows: phases
+            .iter()
+            .map(|p| (p.start_unix_ns, p.end_unix_ns))
+            .collect(),
+    };
+    let report = analyze(&dataset, &options);
+    let truth: Value =
+        serde_json::from_slice(&std::fs::read(fixture("pyshop/truth.json")).unwrap()).unwrap();
+    let got: Vec<(&str, u64)> = report
+        .levels
+        .iter()
+        .map(|l| (l.name.as_str(), l.requests))
+        .collect();
+    let want: Vec<(&str, u64)> = truth["levels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                l["name"].as_str().unwrap(),
+                l["requests_sent"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(got, want);
+}
