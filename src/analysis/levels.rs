@@ -7,19 +7,19 @@
 //! every trace to one level `all`. Each level then gets its own latency table, bottleneck
 //! ranking and findings.
 //!
-//! Step detection counts root starts per second. A second is stable when the mean rates of the
-//! seconds just before and just after it agree within the noise, which is estimated from the
-//! data itself and locally (half the median squared difference of successive counts in the
-//! seconds around it, so that jitter, Poisson arrivals and the steps themselves are told apart,
-//! and a bursty high step is not judged by the noise of a smooth low one). Each run of stable
-//! seconds is a candidate step; its rate is the median count, its noise is estimated from its
-//! own seconds, and it is grown to the seconds whose counts lie within that noise band of its
-//! rate, so that its edges land on the step's edges rather than on the stability window's; an
-//! edge second leaning toward the next step is the start of a ramp and is trimmed. Steps shorter
-//! than `min_step_s`, of fewer than [`MIN_STEP_REQUESTS`] requests or under half a request per
-//! second (idle) are dropped, and so are root starts far from the rest in time. With fewer than
-//! two steps there is one level, `all`, with every trace. Steps are named by their rate to two
-//! significant figures; `diff` and `check` match levels by order when both runs have as many.
+//! Step detection counts root starts per second and cuts the counts where their rate changes,
+//! by a change-point search (PELT) with a quasi-Poisson cost whose dispersion is estimated from
+//! the data, so that smooth Poisson arrivals and a bursty closed-loop generator are each judged
+//! by their own noise with nothing to tune (see [`detect_steps`]); neighbours within the noise
+//! are merged, pieces of ramps between steps and ramp seconds at a step's edges are left out.
+//! Steps shorter than `min_step_s`, of fewer than [`MIN_STEP_REQUESTS`] requests or under half a
+//! request per second (idle) are dropped, and so are root starts far from the rest in time
+//! ([`run_time_range`]). With fewer than
+//! two steps there is one level, `all`, with every trace. A ramp without steps is cut by the
+//! same search into contiguous pieces; when one straight line explains their counts about as
+//! well as the pieces do, the pieces are the levels, bands of throughput along the ramp, and the
+//! report says so. Steps are named by their rate to two significant figures; `diff` and `check`
+//! match levels by order when both runs have as many.
 
 use crate::model::ledger::InputLedger;
 use std::path::Path;
@@ -101,10 +101,11 @@ impl Levels {
         Ok(Levels::ByInput { names, of_input })
     }
 
-    /// The level names, in report order, and the level of each trace from its root span
-    /// (`roots`, one per trace); None for a trace in no level.
-    pub fn assign(&self, roots: &[Root]) -> (Vec<String>, Vec<Option<u32>>) {
-        let one = || (vec!["all".to_string()], vec![Some(0); roots.len()]);
+    /// The level names, in report order, the level of each trace from its root span (`roots`,
+    /// one per trace; None for a trace in no level), and whether automatic levels are bands of
+    /// a ramp without steps rather than steps.
+    pub fn assign(&self, roots: &[Root]) -> (Vec<String>, Vec<Option<u32>>, bool) {
+        let one = || (vec!["all".to_string()], vec![Some(0); roots.len()], false);
         match self {
             Levels::None => one(),
             Levels::ByInput { names, of_input } => (
@@ -113,6 +114,7 @@ impl Levels {
                     .iter()
                     .map(|r| of_input.get(r.input as usize).copied().flatten())
                     .collect(),
+                false,
             ),
             Levels::ByWindow { names, windows } => (
                 names.clone(),
@@ -125,6 +127,7 @@ impl Levels {
                             .map(|i| i as u32)
                     })
                     .collect(),
+                false,
             ),
             Levels::ByAttribute => {
                 let mut first_start: std::collections::BTreeMap<&str, i64> = Default::default();
@@ -143,7 +146,11 @@ impl Levels {
                             .map(|i| i as u32)
                     })
                     .collect();
-                (names.into_iter().map(String::from).collect(), of_trace)
+                (
+                    names.into_iter().map(String::from).collect(),
+                    of_trace,
+                    false,
+                )
             }
             Levels::Auto => {
                 let starts: Vec<i64> = roots.iter().map(|r| r.start_ns).collect();
@@ -160,7 +167,8 @@ impl Levels {
                             .map(|i| i as u32)
                     })
                     .collect();
-                (step_names(&steps), of_trace)
+                let ramp = steps.iter().any(|s| s.along_a_ramp);
+                (step_names(&steps), of_trace, ramp)
             }
         }
     }
@@ -189,6 +197,9 @@ pub struct Step {
     pub end_ns: i64,
     /// Root spans per second in it.
     pub rps: f64,
+    /// True when it is a band of a ramp without steps rather than a step (the same for every
+    /// step of one detection; see [`detect_steps`]).
+    pub along_a_ramp: bool,
 }
 
 /// The longest stretch of root start times searched for steps, s (about 11 days): root starts
@@ -265,7 +276,31 @@ pub fn detect_steps(starts: &[i64], min_step_s: u64) -> Vec<Step> {
         }
     }
     let idle = |seg: (usize, usize)| rate(seg.0, seg.1) < IDLE_RPS;
-    let mut steps = Vec::new();
+    let level = |(lo, hi): (usize, usize)| Step {
+        start_ns: first + lo as i64 * 1_000_000_000,
+        end_ns: first + hi as i64 * 1_000_000_000,
+        rps: rate(lo, hi),
+        along_a_ramp: false,
+    };
+    let long_enough = |(lo, hi): (usize, usize)| {
+        hi - lo >= min_step_s as usize && sum(lo, hi) >= MIN_STEP_REQUESTS
+    };
+    // A ramp without steps: its pieces are the levels, bands of throughput along it.
+    let busy: Vec<(usize, usize)> = segments.iter().copied().filter(|&s| !idle(s)).collect();
+    if along_a_ramp(&counts, &busy, phi) {
+        let bands: Vec<Step> = busy
+            .into_iter()
+            .filter(|&s| long_enough(s))
+            .map(|s| Step {
+                along_a_ramp: true,
+                ..level(s)
+            })
+            .collect();
+        if bands.len() >= 2 {
+            return bands;
+        }
+    }
+    let mut steps: Vec<Step> = Vec::new();
     for (i, &seg) in segments.iter().enumerate() {
         if idle(seg) {
             continue;
@@ -305,18 +340,55 @@ pub fn detect_steps(starts: &[i64], min_step_s: u64) -> Vec<Step> {
         let half = (hi - lo) / 2;
         lo += leaning(&mut (lo..lo + half), before);
         hi -= leaning(&mut (hi - half..hi).rev(), after);
-        if hi - lo >= min_step_s as usize
-            && sum(lo, hi) >= MIN_STEP_REQUESTS
-            && rate(lo, hi) >= IDLE_RPS
-        {
-            steps.push(Step {
-                start_ns: first + lo as i64 * 1_000_000_000,
-                end_ns: first + hi as i64 * 1_000_000_000,
-                rps: rate(lo, hi),
-            });
+        if long_enough((lo, hi)) && rate(lo, hi) >= IDLE_RPS {
+            steps.push(level((lo, hi)));
         }
     }
     steps
+}
+
+/// Whether the segments found (first and end seconds, idle ones left out) are pieces of one
+/// ramp: two or more, each beginning where the previous ends (within two seconds), their rates
+/// all rising or all falling, and one straight line through their seconds' counts explains them
+/// about as well as a constant rate per segment does. The comparison is the one the change-point search makes, by
+/// Pearson's chi-square over the dispersion with `3 ln n` per parameter: the steps' model has
+/// one more per step beyond the line's two.
+fn along_a_ramp(counts: &[u64], steps: &[(usize, usize)], phi: f64) -> bool {
+    let rates: Vec<f64> = steps
+        .iter()
+        .map(|&(lo, hi)| counts[lo..hi].iter().sum::<u64>() as f64 / (hi - lo) as f64)
+        .collect();
+    let contiguous = steps.windows(2).all(|w| w[1].0 <= w[0].1 + 2);
+    let rising = rates.windows(2).all(|w| w[1] > w[0]);
+    let falling = rates.windows(2).all(|w| w[1] < w[0]);
+    if steps.len() < 2 || !contiguous || !(rising || falling) {
+        return false;
+    }
+    let seconds: Vec<(f64, f64, f64)> = steps
+        .iter()
+        .zip(&rates)
+        .flat_map(|(&(lo, hi), &r)| (lo..hi).map(move |x| (x as f64, counts[x] as f64, r)))
+        .collect();
+    let n = seconds.len() as f64;
+    let (mean_x, mean_c) = (
+        seconds.iter().map(|s| s.0).sum::<f64>() / n,
+        seconds.iter().map(|s| s.1).sum::<f64>() / n,
+    );
+    let sxx: f64 = seconds.iter().map(|s| (s.0 - mean_x).powi(2)).sum();
+    let sxy: f64 = seconds
+        .iter()
+        .map(|s| (s.0 - mean_x) * (s.1 - mean_c))
+        .sum();
+    let slope = sxy / sxx;
+    let chi2 = |expected: &dyn Fn(&(f64, f64, f64)) -> f64| -> f64 {
+        seconds
+            .iter()
+            .map(|s| (s.1 - expected(s)).powi(2) / expected(s).max(IDLE_RPS))
+            .sum()
+    };
+    let line = chi2(&|s| mean_c + slope * (s.0 - mean_x));
+    let stepwise = chi2(&|s| s.2);
+    (line - stepwise) / phi <= 3.0 * n.ln() * (steps.len() as f64 - 2.0)
 }
 
 /// Whether two segments' rates differ by less than three standard errors of the noise.
@@ -437,6 +509,7 @@ mod tests {
             start_ns: 0,
             end_ns: 1,
             rps,
+            along_a_ramp: false,
         };
         let names = step_names(&[
             step(6.14),
@@ -501,7 +574,7 @@ mod tests {
                 level_value: "",
             })
             .collect();
-        let (names, of_trace) = l.assign(&roots);
+        let (names, of_trace, _) = l.assign(&roots);
         assert_eq!(names, ["50rps", "100rps"]);
         assert_eq!(of_trace, [Some(0), Some(0), Some(1), None]);
         assert_eq!(Levels::None.assign(&roots).1, [Some(0); 4]);
@@ -539,6 +612,7 @@ mod tests {
             start_ns: 0,
             end_ns: 0,
             rps,
+            along_a_ramp: false,
         };
         assert_eq!(
             step_names(&[step(50.2), step(99.6), step(49.8)]),
@@ -611,7 +685,7 @@ mod tests {
             root(40, "low"),
             root(35, "2"),
         ];
-        let (names, of_trace) = Levels::ByAttribute.assign(&roots);
+        let (names, of_trace, _) = Levels::ByAttribute.assign(&roots);
         assert_eq!(names, ["low", "high", "2"]);
         assert_eq!(of_trace, [Some(1), Some(0), None, Some(0), Some(2)]);
     }

@@ -108,7 +108,7 @@ pub fn analyze(dataset: &Dataset, options: &Options) -> Report {
             level_value: dataset.strings.get(r.root_level_value),
         })
         .collect();
-    let (level_names, of_trace) = options.levels.assign(&roots);
+    let (level_names, of_trace, along_a_ramp) = options.levels.assign(&roots);
     for (r, level) in results.iter_mut().zip(of_trace) {
         r.level = level;
     }
@@ -260,6 +260,7 @@ pub fn analyze(dataset: &Dataset, options: &Options) -> Report {
         scaling,
         scaling_summary,
         scaling_services,
+        levels_along_a_ramp: along_a_ramp,
         timeline: timeline::timeline(&results),
         waterfall: waterfall::waterfall(&results, dataset, options),
         off_path: per_trace::off_path_rows(&results, dataset),

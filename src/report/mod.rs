@@ -54,6 +54,10 @@ pub struct Report {
     /// and warnings on thin samples; absent with one level.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scaling_summary: Option<ScalingSummary>,
+    /// True when the automatic levels are bands of a ramp without steps (each a stretch of the
+    /// ramp, a range of throughput, not a steady load).
+    #[serde(default)]
+    pub levels_along_a_ramp: bool,
     /// Requests and latency over time across the whole run (`analysis::timeline`); null
     /// without traces.
     #[serde(default)]

@@ -967,3 +967,62 @@ fn time_outliers_are_counted_and_the_timeline_covers_the_run() {
     assert_eq!(timeline.buckets[45].p95_ms, Some(5.0));
     assert_eq!(report.levels[1].start_unix_ns, t0 + 30_000_000_000);
 }
+
+/// A seeded ramp without steps: Poisson arrivals (or bursts of up to 8, as a closed-loop
+/// generator sends) whose rate rises or falls linearly by 3 to 20 times over 30 to 120 s, from
+/// 2 to 200 requests per second.
+fn simulated_ramp(seed: u64) -> Vec<i64> {
+    let mut rng = chokepoint_synth::Rng::new(seed);
+    let uniform =
+        |rng: &mut chokepoint_synth::Rng| (rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+    let batch = if rng.chance(30) { rng.range(2, 8) } else { 1 };
+    let low = 2.0 * 100f64.powf(uniform(&mut rng));
+    let high = low * (3.0 + 17.0 * uniform(&mut rng));
+    let (from, to) = if rng.chance(50) {
+        (low, high)
+    } else {
+        (high, low)
+    };
+    let length = rng.range(30, 120) as f64;
+    let (mut at, mut starts) = (0.0f64, Vec::new());
+    loop {
+        at += -(1.0 - uniform(&mut rng)).ln() / (high / batch as f64);
+        if at >= length {
+            break;
+        }
+        if uniform(&mut rng) * high <= from + (to - from) * at / length {
+            for _ in 0..batch {
+                starts.push((1_767_225_600.0 * 1e9 + at * 1e9) as i64);
+            }
+        }
+    }
+    starts
+}
+
+/// A ramp without steps gives levels that say they are bands of the ramp; the steps of the
+/// simulated profiles are not called a ramp. Both shares are printed (and kept in
+/// benches/README.md).
+#[test]
+fn ramps_without_steps_are_bands_and_steps_are_not_ramps() {
+    use chokepoint::analysis::levels::{MIN_STEP_S, detect_steps};
+    let ramps = 100u64;
+    let bands = (0..ramps)
+        .filter(|&seed| {
+            let steps = detect_steps(&simulated_ramp(seed), MIN_STEP_S);
+            steps.len() >= 2 && steps.iter().all(|s| s.along_a_ramp)
+        })
+        .count();
+    let profiles = 200u64;
+    let called_ramps = (0..profiles)
+        .filter(|&seed| {
+            detect_steps(&simulated_profile(seed).starts, MIN_STEP_S)
+                .iter()
+                .any(|s| s.along_a_ramp)
+        })
+        .count();
+    println!(
+        "ramps: {bands} of {ramps} ramps without steps given as bands; {called_ramps} of {profiles} stepped profiles called a ramp"
+    );
+    assert!(bands >= 80, "{bands} of {ramps}");
+    assert!(called_ramps <= 4, "{called_ramps} of {profiles}");
+}

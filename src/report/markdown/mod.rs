@@ -25,6 +25,13 @@ pub fn render(report: &Report) -> String {
         spans,
         report.inputs.len()
     );
+    if report.levels_along_a_ramp {
+        let _ = writeln!(
+            out,
+            "The load ramps without steps: each level below is a band of the ramp (a range of \
+             throughput, named by its mean rate), not a steady load.\n"
+        );
+    }
     if report.traces.traces > 0 {
         for level in &report.levels {
             render_level(&mut out, level);
