@@ -11,6 +11,7 @@ pub mod queries;
 mod ranking;
 mod scaling;
 mod services;
+mod sessions;
 pub mod sql;
 pub mod stats;
 mod timeline;
@@ -131,6 +132,10 @@ pub fn analyze(dataset: &Dataset, options: &Options) -> Report {
         })
         .unzip();
     let mut levels = levels;
+    let sessions_by_level = sessions::by_level(&dataset.sessions, &levels);
+    for (level, sessions) in levels.iter_mut().zip(sessions_by_level) {
+        level.database_sessions = sessions;
+    }
     let of_input = match &options.levels {
         levels::Levels::ByInput { of_input, .. } => of_input.as_slice(),
         _ => &[],

@@ -181,6 +181,7 @@ pub(super) fn level(
         other,
         queries: Vec::new(),
         endpoints: endpoints(traces, dataset),
+        database_sessions: Vec::new(),
         services,
         edges,
     };

@@ -56,6 +56,8 @@ pub struct FileContents {
     pub spans: Vec<SpanBatch>,
     /// Database statements.
     pub statements: Vec<StatementStats>,
+    /// Database sessions per second.
+    pub sessions: Vec<crate::model::query::SessionSecond>,
 }
 
 /// A file to read.
@@ -133,6 +135,7 @@ pub fn read_inputs(paths: &[PathBuf], options: &Options) -> Result<Dataset> {
                 s.input = input;
                 s
             }));
+        dataset.sessions.extend(contents.sessions);
         for batch in contents.spans {
             let table = dataset.strings.absorb(&batch.strings);
             dataset.spans.extend(batch.spans.into_iter().map(|mut s| {
@@ -218,6 +221,10 @@ pub fn read_file(path: &Path, options: &Options) -> Result<FileContents> {
     match format.read(&input, &mut reader, &mut ledger)? {
         registry::Records::Spans(spans) => contents.spans = spans,
         registry::Records::Statements(statements) => contents.statements = statements,
+        registry::Records::Log(statements, sessions) => {
+            contents.statements = statements;
+            contents.sessions = sessions;
+        }
     }
     let spans: usize = contents.spans.iter().map(|b| b.spans.len()).sum();
     for batch in &mut contents.spans {

@@ -132,6 +132,8 @@ pub enum Records {
     Spans(Vec<SpanBatch>),
     /// Database statements.
     Statements(Vec<StatementStats>),
+    /// A database log's statements and the sessions that ran them.
+    Log(Vec<StatementStats>, Vec<crate::model::query::SessionSecond>),
 }
 
 impl Format {
@@ -182,7 +184,9 @@ impl Format {
             | Format::PgJsonlog => {
                 let layout = pglog::Layout::of(self, path);
                 let pg = &input.options.pglog;
-                Records::Statements(pglog::read(layout, path, input.head, pg, reader, ledger)?)
+                let (statements, sessions) =
+                    pglog::read(layout, path, input.head, pg, reader, ledger)?;
+                Records::Log(statements, sessions)
             }
             Format::MysqlSlow => Records::Statements(mysql_slow::read(path, reader, ledger)?),
             Format::PgssCsv => Records::Statements(

@@ -24,7 +24,12 @@ pub struct StatementBatch {
     cache: FxHashMap<u64, u64>,
     fingerprinter: Fingerprinter,
     source: Source,
+    /// Per session second: statements and their time.
+    sessions: FxHashMap<SessionKey, (u64, u64)>,
 }
+
+/// Role, database, application, backend pid and second of a session's statements.
+type SessionKey = (String, String, String, u64, i64);
 
 impl StatementBatch {
     /// An empty batch of `source` statements.
@@ -95,9 +100,56 @@ impl StatementBatch {
         stats
     }
 
+    /// Counts a statement of `duration_ns` that ended at `end_unix_ns` in a session.
+    pub fn session(
+        &mut self,
+        (user, database, application): (&str, &str, &str),
+        pid: u64,
+        end_unix_ns: i64,
+        duration_ns: u64,
+    ) {
+        let key = (
+            user.to_string(),
+            database.to_string(),
+            application.to_string(),
+            pid,
+            end_unix_ns.div_euclid(1_000_000_000),
+        );
+        let e = self.sessions.entry(key).or_default();
+        e.0 += 1;
+        e.1 = e.1.saturating_add(duration_ns);
+    }
+
+    /// The sessions counted, sorted.
+    pub fn take_sessions(&mut self) -> Vec<crate::model::query::SessionSecond> {
+        let mut out: Vec<crate::model::query::SessionSecond> = std::mem::take(&mut self.sessions)
+            .into_iter()
+            .map(
+                |((user, database, application, pid, second_unix), (statements, busy_ns))| {
+                    crate::model::query::SessionSecond {
+                        user,
+                        database,
+                        application,
+                        pid,
+                        second_unix,
+                        statements,
+                        busy_ns,
+                    }
+                },
+            )
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
     /// Adds a later chunk of the same file.
     pub fn merge(&mut self, other: StatementBatch) {
         self.ledger.merge(other.ledger);
+        for (key, (statements, busy_ns)) in other.sessions {
+            let e = self.sessions.entry(key).or_default();
+            e.0 += statements;
+            e.1 = e.1.saturating_add(busy_ns);
+        }
         for (key, stats) in other.stats {
             match self.stats.get_mut(&key) {
                 Some(mine) => mine.merge(stats),

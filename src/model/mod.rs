@@ -207,6 +207,8 @@ pub struct Dataset {
     pub inputs: Vec<InputLedger>,
     /// Database statements, one per (fingerprint, database, input file).
     pub statements: Vec<query::StatementStats>,
+    /// Database sessions per second, from PostgreSQL logs whose lines name the process.
+    pub sessions: Vec<query::SessionSecond>,
     /// What `--schema` files said about the tables.
     pub schema: schema::Schema,
 }

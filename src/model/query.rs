@@ -137,6 +137,27 @@ pub const MAX_TRACE_CONTEXTS: usize = 256;
 /// test's N+1 and redundant calls, bounded however long the log.
 pub const MAX_SPAN_ARGUMENTS: usize = 1 << 16;
 
+/// One database session's statements in one second of a database log: which backends served
+/// which role, database and application, and how busy they were (summed per level, the
+/// backends a pool kept open and how many were working at once).
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct SessionSecond {
+    /// Role (`%u`, `user_name`).
+    pub user: String,
+    /// Database.
+    pub database: String,
+    /// Application name (`%a`, `application_name`).
+    pub application: String,
+    /// Backend process id.
+    pub pid: u64,
+    /// The second the statements ended in, s since the epoch.
+    pub second_unix: i64,
+    /// Statements that ended in it.
+    pub statements: u64,
+    /// Their durations, ns.
+    pub busy_ns: u64,
+}
+
 /// One statement's figures from one source in one input file.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct StatementStats {

@@ -197,6 +197,13 @@ pub struct LevelWait {
     /// server spans' time over the level's window); null when it has no server spans.
     #[serde(default)]
     pub in_flight: Option<f64>,
+    /// The database backends its service's application used there, from the PostgreSQL log
+    /// (null when the log names no such application).
+    #[serde(default)]
+    pub database_backends: Option<u64>,
+    /// Of those, busy at once on average.
+    #[serde(default)]
+    pub database_busy_backends: Option<f64>,
 }
 
 /// One request's calls multiplied: at once under one parent, or between two services.
@@ -675,6 +682,12 @@ impl SaturationEvidence {
                 }
                 if let Some(n) = w.in_flight {
                     record.push(("in flight", Fact::Number(n)));
+                }
+                if let Some(n) = w.database_backends {
+                    record.push(("database backends", Fact::Count(n)));
+                }
+                if let Some(n) = w.database_busy_backends {
+                    record.push(("database backends busy", Fact::Number(n)));
                 }
                 Fact::Record(record)
             })

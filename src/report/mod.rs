@@ -696,6 +696,10 @@ pub struct Level {
     /// Latency per endpoint (the operation of the requests' root spans), most requests first.
     #[serde(default)]
     pub endpoints: Vec<Endpoint>,
+    /// Database sessions during the level, from the PostgreSQL log (`analysis::sessions`),
+    /// most busy first.
+    #[serde(default)]
+    pub database_sessions: Vec<DatabaseSessions>,
     /// Services by where their critical-path time is spent: their own spans, or their callers
     /// waiting on them (`analysis::services`); own time plus inbound time, largest first.
     #[serde(default)]
@@ -736,6 +740,24 @@ pub struct ServiceRow {
     pub callers: Vec<String>,
     /// Critical-path time of its calls out (its outbound edges) per request, ms.
     pub outbound_ms_per_request: f64,
+}
+
+/// One role, database and application's sessions at one level, from the PostgreSQL log.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct DatabaseSessions {
+    /// Role.
+    pub user: String,
+    /// Database.
+    pub database: String,
+    /// Application name (`application_name`; the service, when it sets it).
+    pub application: String,
+    /// Backends (process ids) that ran statements during the level: the connections its pool
+    /// used.
+    pub backends: u64,
+    /// Statements that ended during the level.
+    pub statements: u64,
+    /// Backends busy at once on average: the statements' durations over the level's window.
+    pub busy_backends: f64,
 }
 
 /// The calls from one service to one callee at one level.

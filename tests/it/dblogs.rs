@@ -552,3 +552,77 @@ fn lock_waits_are_no_evidence_of_a_scan() {
     assert_eq!(suspects("high.log"), 1, "the mean tripled");
     assert_eq!(suspects("high-locked.log"), 0, "it waited for a lock");
 }
+
+/// Each PostgreSQL log layout names the session of each statement: its role, database,
+/// application and backend; they are counted per second.
+#[test]
+fn every_log_layout_names_the_sessions_of_its_statements() {
+    let dir = crate::common::temp_dir("sessions");
+    let stderr = "2026-12-05 10:00:01.250 UTC [42] shop@orders_db app=orders LOG:  duration: 2.000 ms  statement: SELECT 1\n\
+                  2026-12-05 10:00:01.750 UTC [42] shop@orders_db app=orders LOG:  duration: 3.000 ms  statement: SELECT 1\n\
+                  2026-12-05 10:00:02.100 UTC [43] shop@orders_db app=orders LOG:  duration: 5.000 ms  statement: SELECT 1\n";
+    let csv_row = |time: &str, pid: u32, ms: &str| {
+        format!(
+            "{time},shop,orders_db,{pid},127.0.0.1:5000,s1,1,SELECT,2026-12-05 10:00:00 UTC,3/1,0,LOG,00000,\"duration: {ms} ms  statement: SELECT 1\",,,,,,,,,orders,client backend,,0\n"
+        )
+    };
+    let csv = csv_row("2026-12-05 10:00:01.250 UTC", 42, "2.000")
+        + &csv_row("2026-12-05 10:00:01.750 UTC", 42, "3.000")
+        + &csv_row("2026-12-05 10:00:02.100 UTC", 43, "5.000");
+    let json_row = |time: &str, pid: u32, ms: &str| {
+        format!(
+            "{{\"timestamp\":\"{time}\",\"user\":\"shop\",\"dbname\":\"orders_db\",\"pid\":{pid},\"error_severity\":\"LOG\",\"message\":\"duration: {ms} ms  statement: SELECT 1\",\"application_name\":\"orders\"}}\n"
+        )
+    };
+    let json = json_row("2026-12-05 10:00:01.250 UTC", 42, "2.000")
+        + &json_row("2026-12-05 10:00:01.750 UTC", 42, "3.000")
+        + &json_row("2026-12-05 10:00:02.100 UTC", 43, "5.000");
+    for (name, text) in [
+        ("stderr.log", stderr.to_string()),
+        ("pg.csv", csv),
+        ("pg.json", json),
+    ] {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        let dataset = crate::common::read(&[path]).unwrap();
+        let got: Vec<(&str, &str, &str, u64, i64, u64, u64)> = dataset
+            .sessions
+            .iter()
+            .map(|s| {
+                (
+                    s.user.as_str(),
+                    s.database.as_str(),
+                    s.application.as_str(),
+                    s.pid,
+                    s.second_unix,
+                    s.statements,
+                    s.busy_ns,
+                )
+            })
+            .collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    "shop",
+                    "orders_db",
+                    "orders",
+                    42,
+                    1_796_464_801,
+                    2,
+                    5_000_000
+                ),
+                (
+                    "shop",
+                    "orders_db",
+                    "orders",
+                    43,
+                    1_796_464_802,
+                    1,
+                    5_000_000
+                ),
+            ],
+            "{name}"
+        );
+    }
+}

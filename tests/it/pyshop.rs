@@ -158,3 +158,31 @@ fn the_load_generators_timeline_gives_exact_levels() {
         .collect();
     assert_eq!(got, want);
 }
+
+/// The database's side of the hot-row lock: the orders service's backends in the PostgreSQL log
+/// are busier at each level as the lock queue grows, and the saturation finding shows it.
+#[test]
+fn the_database_log_corroborates_the_lock() {
+    let report = report();
+    let lock = report
+        .findings
+        .iter()
+        .find(|f| f.kind == FindingKind::Saturation && f.service == "orders")
+        .unwrap();
+    let chokepoint::report::evidence::Evidence::Saturation(e) = &lock.evidence else {
+        panic!("{lock:?}")
+    };
+    let busy: Vec<f64> = e
+        .by_level
+        .iter()
+        .map(|w| w.database_busy_backends.unwrap())
+        .collect();
+    assert!(busy.windows(2).all(|w| w[1] > w[0]), "{busy:?}");
+    assert!(busy[3] > 10.0 * busy[0], "{busy:?}");
+    assert!(e.by_level.iter().all(|w| w.database_backends.unwrap() >= 1));
+    let sessions = &report.levels[0].database_sessions;
+    let applications: Vec<&str> = sessions.iter().map(|s| s.application.as_str()).collect();
+    for app in ["gateway", "inventory", "orders", "pricing"] {
+        assert!(applications.contains(&app), "{applications:?}");
+    }
+}

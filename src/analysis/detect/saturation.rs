@@ -224,7 +224,7 @@ pub(in crate::analysis) fn detect(
     }
     let figures = level_figures(results, levels.len());
     let mut waits = explicit_waits(dataset, levels, keys_by_level, &figures, options);
-    waits.extend(hidden_waits(levels, &figures, options));
+    waits.extend(hidden_waits(levels, &figures, &dataset.strings, options));
     waits
         .into_iter()
         .map(|w| finding(w, dataset, results, level_names, throughput_growth))
@@ -235,6 +235,27 @@ pub(in crate::analysis) fn detect(
 fn in_flight(service: crate::model::Sym, level: &Level, figures: &LevelFigures) -> Option<f64> {
     let ns = *figures.server_ns.get(&service)?;
     (level.window_ns > 0).then(|| ns as f64 / level.window_ns as f64)
+}
+
+/// A wait at a level, with its database side: the backends its service's application used
+/// there, from the PostgreSQL log.
+fn level_wait(
+    level: &Level,
+    service: &str,
+    cp_ms_per_request: f64,
+    ms_per_call: Option<f64>,
+    in_flight: Option<f64>,
+) -> LevelWait {
+    let database = crate::analysis::sessions::of_application(level, service);
+    LevelWait {
+        level: level.name.clone(),
+        rps: level.rps,
+        cp_ms_per_request,
+        ms_per_call,
+        in_flight,
+        database_backends: database.map(|d| d.0),
+        database_busy_backends: database.map(|d| d.1),
+    }
 }
 
 /// The change of `ns_at(level)` per request from the first level to the last, over the change
@@ -298,12 +319,14 @@ fn explicit_waits(
             .iter()
             .zip(levels)
             .zip(figures)
-            .map(|((&(cp, _, spans), level), f)| LevelWait {
-                level: level.name.clone(),
-                rps: level.rps,
-                cp_ms_per_request: per_request(cp, level),
-                ms_per_call: (spans > 0).then(|| stats::ms(stats::div_round(cp, spans))),
-                in_flight: in_flight(key.service, level, f),
+            .map(|((&(cp, _, spans), level), f)| {
+                level_wait(
+                    level,
+                    strings.get(key.service),
+                    per_request(cp, level),
+                    (spans > 0).then(|| stats::ms(stats::div_round(cp, spans))),
+                    in_flight(key.service, level, f),
+                )
             })
             .collect();
         // Where it appears: the first level at which it has doubled.
@@ -331,6 +354,7 @@ fn explicit_waits(
 fn hidden_waits(
     levels: &[Level],
     figures: &[LevelFigures],
+    strings: &crate::model::Interner,
     options: &DetectorThresholds,
 ) -> Vec<Wait> {
     let o = &options.saturation;
@@ -369,15 +393,15 @@ fn hidden_waits(
             .zip(figures)
             .map(|(level, f)| {
                 let op = f.ops.get(key);
-                LevelWait {
-                    level: level.name.clone(),
-                    rps: level.rps,
-                    cp_ms_per_request: op.map_or(0.0, |op| {
+                level_wait(
+                    level,
+                    strings.get(key.service),
+                    op.map_or(0.0, |op| {
                         stats::ms(stats::div_round(op.self_ns, level.requests.max(1)))
                     }),
-                    ms_per_call: op.map(|op| op.per_call_ms(op.self_ns)),
-                    in_flight: in_flight(key.service, level, f),
-                }
+                    op.map(|op| op.per_call_ms(op.self_ns)),
+                    in_flight(key.service, level, f),
+                )
             })
             .collect();
         // Where it appears: the first level whose own time per call is past half the growth.

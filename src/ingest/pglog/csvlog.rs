@@ -31,6 +31,8 @@ pub(super) fn parse_csv(
                     time_unix_ns: parse_pg_timestamp(get(0)),
                     pid: get(3).parse().ok(),
                     database: Cow::Borrowed(get(2)),
+                    user: Cow::Borrowed(get(1)),
+                    application: Cow::Borrowed(get(22)),
                     queryid: get(25).parse().ok(),
                     severity: Some(severity_of(get(11))),
                     message: Cow::Borrowed(get(13)),

@@ -169,6 +169,8 @@ pub(super) fn parse_enveloped(
             time_unix_ns: f.time_unix_ns.or(open.time),
             pid: f.pid.or(open.pid),
             database: Cow::Borrowed(database),
+            user: Cow::Borrowed(f.user),
+            application: Cow::Borrowed(f.application),
             queryid: f.queryid,
             severity: Some(severity_of(word)),
             message: Cow::Borrowed(message),

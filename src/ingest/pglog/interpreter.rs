@@ -91,6 +91,8 @@ pub(super) struct Entry<'a> {
     pub(super) time_unix_ns: Option<i64>,
     pub(super) pid: Option<u64>,
     pub(super) database: Cow<'a, str>,
+    pub(super) user: Cow<'a, str>,
+    pub(super) application: Cow<'a, str>,
     pub(super) queryid: Option<i64>,
     pub(super) severity: Option<Severity>,
     pub(super) message: Cow<'a, str>,
@@ -207,6 +209,14 @@ impl Interpreter {
             queryid: e.queryid.filter(|q| *q != 0),
             ..QueryEvent::default()
         };
+        if let (Phase::Execute, Some(pid), Some(end)) = (phase, e.pid, e.time_unix_ns) {
+            batch.session(
+                (&e.user, &e.database, &e.application),
+                pid,
+                end,
+                duration_ns,
+            );
+        }
         let stats = batch.record(phase, &event);
         self.awaiting_parameters = (stats.exemplar == sql && sql.contains('$'))
             .then(|| (e.pid, sql.to_string(), e.database.to_string()));

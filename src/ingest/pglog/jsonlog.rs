@@ -45,16 +45,20 @@ pub(super) fn parse_json(
             let f = Prefix::infer(prefix_text)
                 .and_then(|p| Prefix::compile(&p).ok())
                 .and_then(|p| {
-                    p.parse(prefix_text)
-                        .map(|f| (f.pid, f.database.to_string()))
+                    p.parse(prefix_text).map(|f| {
+                        let s = |v: &str| v.to_string();
+                        (f.pid, s(f.database), s(f.user), s(f.application))
+                    })
                 });
-            let (pid, database) = f.unwrap_or_default();
+            let (pid, database, user, application) = f.unwrap_or_default();
             let message = message.replace("\n\t", "\n");
             let entry = Entry {
                 line: number,
                 time_unix_ns: time,
                 pid,
                 database: Cow::Owned(database),
+                user: Cow::Owned(user),
+                application: Cow::Owned(application),
                 queryid: None,
                 severity: Some(severity_of(word)),
                 message: Cow::Owned(message),
@@ -79,6 +83,8 @@ pub(super) fn parse_json(
                     .or_else(|| text(record, "database_name"))
                     .unwrap_or_default(),
             ),
+            user: Cow::Owned(text(record, "user").unwrap_or_default()),
+            application: Cow::Owned(text(record, "application_name").unwrap_or_default()),
             queryid: text(record, "query_id").and_then(|q| q.parse().ok()),
             severity: text(record, "error_severity").map(|s| severity_of(&s)),
             message: Cow::Owned(text(record, "message").unwrap_or_default()),

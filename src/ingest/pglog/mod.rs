@@ -192,7 +192,7 @@ pub fn read(
     options: &Options,
     reader: &mut impl BufRead,
     ledger: &mut InputLedger,
-) -> crate::Result<Vec<StatementStats>> {
+) -> crate::Result<(Vec<StatementStats>, Vec<crate::model::query::SessionSecond>)> {
     let rule = prefix_rule(path, layout, head, options.prefix.as_deref(), ledger)?;
     let cut = |buf: &[u8]| match layout {
         Layout::Csv => chunks::csv_cut(buf),
@@ -200,8 +200,9 @@ pub fn read(
         _ => chunks::record_cut(buf, |_, line| is_record_start(layout, line)),
     };
     let parse = |chunk: &[u8], first: u64| parse_chunk(layout, &rule, chunk, first);
-    let batch = chunks::read_statements(path, reader, chunks::CHUNK_BYTES, &cut, &parse)?;
-    Ok(batch.finish(ledger))
+    let mut batch = chunks::read_statements(path, reader, chunks::CHUNK_BYTES, &cut, &parse)?;
+    let sessions = batch.take_sessions();
+    Ok((batch.finish(ledger), sessions))
 }
 
 /// The session fields of `prefix_text` by the rule; Err when a strict prefix does not match.

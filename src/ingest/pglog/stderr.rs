@@ -38,6 +38,8 @@ pub(super) fn parse_stderr(
             time_unix_ns: f.time_unix_ns,
             pid: f.pid,
             database: Cow::Borrowed(f.database),
+            user: Cow::Borrowed(f.user),
+            application: Cow::Borrowed(f.application),
             queryid: f.queryid,
             severity: Some(severity_of(word)),
             message,

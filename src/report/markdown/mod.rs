@@ -189,6 +189,43 @@ fn render_level(out: &mut String, level: &Level) {
         ms(level.latency_ms.mean)
     );
     render_services(out, level);
+    render_database_sessions(out, level);
+}
+
+fn render_database_sessions(out: &mut String, level: &Level) {
+    if level.database_sessions.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "### Database sessions
+
+From the PostgreSQL log: the backends each role, database and \
+         application ran statements on during the level, and how many were busy at once on \
+         average (the statements' time over the level's window). Backends all busy is a pool \
+         run out; busy backends growing faster than statements, waits inside them (locks).
+"
+    );
+    let mut t = Table::new(&[
+        ("application", Align::Left),
+        ("role", Align::Left),
+        ("database", Align::Left),
+        ("backends", Align::Right),
+        ("busy at once", Align::Right),
+        ("statements", Align::Right),
+    ]);
+    for s in &level.database_sessions {
+        t.row(vec![
+            escape(&s.application),
+            escape(&s.user),
+            escape(&s.database),
+            s.backends.to_string(),
+            format!("{:.3}", s.busy_backends),
+            s.statements.to_string(),
+        ]);
+    }
+    out.push_str(&t.markdown());
+    out.push('\n');
 }
 
 /// Edges listed per level in report.md; report.json has them all.
