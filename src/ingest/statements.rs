@@ -31,6 +31,10 @@ pub struct StatementBatch {
 /// Role, database, application, backend pid and second of a session's statements.
 type SessionKey = (String, String, String, u64, i64);
 
+/// Session seconds kept per file (about 100 MB at most): an hour of 290 backends, each busy
+/// every second.
+pub const MAX_SESSION_SECONDS: usize = 1 << 20;
+
 impl StatementBatch {
     /// An empty batch of `source` statements.
     pub fn new(source: Source) -> StatementBatch {
@@ -115,9 +119,28 @@ impl StatementBatch {
             pid,
             end_unix_ns.div_euclid(1_000_000_000),
         );
+        self.add_session(key, 1, duration_ns);
+    }
+
+    /// Adds to a session second; past [`MAX_SESSION_SECONDS`] a new one is not counted, and a
+    /// note says so.
+    fn add_session(&mut self, key: SessionKey, statements: u64, busy_ns: u64) {
+        if self.sessions.len() >= MAX_SESSION_SECONDS && !self.sessions.contains_key(&key) {
+            self.ledger
+                .notes
+                .entry("database_sessions_capped".into())
+                .or_insert_with(|| {
+                    format!(
+                        "over {MAX_SESSION_SECONDS} session-seconds (role, database, \
+                         application, backend, second): later ones are left out of the \
+                         database sessions; statements are all counted"
+                    )
+                });
+            return;
+        }
         let e = self.sessions.entry(key).or_default();
-        e.0 += 1;
-        e.1 = e.1.saturating_add(duration_ns);
+        e.0 += statements;
+        e.1 = e.1.saturating_add(busy_ns);
     }
 
     /// The sessions counted, sorted.
@@ -146,9 +169,7 @@ impl StatementBatch {
     pub fn merge(&mut self, other: StatementBatch) {
         self.ledger.merge(other.ledger);
         for (key, (statements, busy_ns)) in other.sessions {
-            let e = self.sessions.entry(key).or_default();
-            e.0 += statements;
-            e.1 = e.1.saturating_add(busy_ns);
+            self.add_session(key, statements, busy_ns);
         }
         for (key, stats) in other.stats {
             match self.stats.get_mut(&key) {
@@ -186,5 +207,25 @@ impl StatementBatch {
     /// True when no statement was recorded.
     pub fn is_empty(&self) -> bool {
         self.stats.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn session_seconds_are_capped_with_a_note() {
+        let mut batch = StatementBatch::new(Source::PgLog);
+        let session = ("shop", "shop", "orders");
+        for second in 0..=MAX_SESSION_SECONDS as i64 {
+            batch.session(session, 7, second * 1_000_000_000, 1_000);
+        }
+        // A second already counted still adds up past the cap.
+        batch.session(session, 7, 0, 1_000);
+        assert!(batch.ledger.notes.contains_key("database_sessions_capped"));
+        let sessions = batch.take_sessions();
+        assert_eq!(sessions.len(), MAX_SESSION_SECONDS);
+        assert_eq!((sessions[0].statements, sessions[0].busy_ns), (2, 2_000));
     }
 }
