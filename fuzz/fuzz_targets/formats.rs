@@ -1,6 +1,7 @@
 //! Every format's parser on the same bytes, in memory: format recognition, OTLP JSON (lines
 //! and document) and protobuf, each PostgreSQL log layout (with the prefix inferred from the
-//! bytes, as for a real file), MySQL slow logs, pg_stat_statements CSV and JSON. None may panic.
+//! bytes, as for a real file), MySQL slow logs, pg_stat_statements CSV and JSON, pg_stat_activity
+//! samples and load timelines. None may panic.
 
 #![no_main]
 
@@ -8,7 +9,7 @@ use chokepoint::ingest::pglog::{self, Layout, PrefixRule};
 use chokepoint::ingest::registry;
 use chokepoint::ingest::sniff::Head;
 use chokepoint::ingest::spans::SpanBatch;
-use chokepoint::ingest::{mysql_slow, otlp, pgss};
+use chokepoint::ingest::{activity, load_timeline, mysql_slow, otlp, pgss};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|bytes: &[u8]| {
@@ -34,4 +35,7 @@ fuzz_target!(|bytes: &[u8]| {
     let _ = mysql_slow::parse_chunk(bytes, 1).into_statements();
     let _ = pgss::parse_csv(bytes).into_statements();
     let _ = pgss::parse_json(bytes).into_statements();
+    let path = std::path::Path::new("fuzz");
+    let _ = activity::read(path, bytes, &mut Default::default());
+    let _ = load_timeline::parse(path, bytes);
 });

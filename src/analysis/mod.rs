@@ -133,8 +133,14 @@ pub fn analyze(dataset: &Dataset, options: &Options) -> Report {
         .unzip();
     let mut levels = levels;
     let sessions_by_level = sessions::by_level(&dataset.sessions, &levels);
-    for (level, sessions) in levels.iter_mut().zip(sessions_by_level) {
+    let activity_by_level = sessions::activity_by_level(&dataset.activity, &levels);
+    for ((level, sessions), activity) in levels
+        .iter_mut()
+        .zip(sessions_by_level)
+        .zip(activity_by_level)
+    {
         level.database_sessions = sessions;
+        level.database_activity = activity;
     }
     let of_input = match &options.levels {
         levels::Levels::ByInput { of_input, .. } => of_input.as_slice(),

@@ -182,6 +182,7 @@ pub(super) fn level(
         queries: Vec::new(),
         endpoints: endpoints(traces, dataset),
         database_sessions: Vec::new(),
+        database_activity: Vec::new(),
         services,
         edges,
     };

@@ -2,10 +2,12 @@
 //! application, the backends (process ids) that ran statements during the level, the statements,
 //! and the backends busy at once on average (the statements' summed durations over the level's
 //! window: Little's law on the database side). A pool that saturates shows as its backends all
-//! busy; a lock or a hot row as busy backends growing while statements per request do not.
+//! busy; a lock or a hot row as busy backends growing while statements per request do not. And
+//! from `pg_stat_activity` samples when given: the backends each held per state, and those
+//! waiting on a lock, on average over the level's samples.
 
-use crate::model::query::SessionSecond;
-use crate::report::{DatabaseSessions, Level};
+use crate::model::query::{ActivitySample, SessionSecond};
+use crate::report::{DatabaseActivity, DatabaseSessions, Level};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Each level's sessions, most busy first; seconds are in a level when they start within its
@@ -57,6 +59,83 @@ pub(super) fn by_level(sessions: &[SessionSecond], levels: &[Level]) -> Vec<Vec<
             rows
         })
         .collect()
+}
+
+/// Each level's `pg_stat_activity` rows, most backends first: the samples taken in its window,
+/// and per role, database and application the mean backends per state and waiting on a lock
+/// (an application absent from a sample counts 0 there).
+pub(super) fn activity_by_level(
+    samples: &[ActivitySample],
+    levels: &[Level],
+) -> Vec<Vec<DatabaseActivity>> {
+    levels
+        .iter()
+        .map(|level| {
+            let end = level.start_unix_ns.saturating_add(level.window_ns as i64);
+            let within: Vec<&ActivitySample> = samples
+                .iter()
+                .filter(|s| s.time_unix_ns >= level.start_unix_ns && s.time_unix_ns < end)
+                .collect();
+            let instants: BTreeSet<i64> = within.iter().map(|s| s.time_unix_ns).collect();
+            let n = instants.len() as f64;
+            // Per (role, database, application): backends per state, and waiting on a lock.
+            type Totals<'s> = (BTreeMap<&'s str, u64>, u64);
+            let mut groups: BTreeMap<(&str, &str, &str), Totals> = BTreeMap::new();
+            for s in &within {
+                let g = groups
+                    .entry((&s.user, &s.database, &s.application))
+                    .or_default();
+                *g.0.entry(&s.state).or_default() += s.backends;
+                if s.wait_event_type == "Lock" {
+                    g.1 += s.backends;
+                }
+            }
+            let mut rows: Vec<(u64, DatabaseActivity)> = groups
+                .into_iter()
+                .map(|((user, database, application), (states, locked))| {
+                    let total = states.values().sum();
+                    let row = DatabaseActivity {
+                        user: user.into(),
+                        database: database.into(),
+                        application: application.into(),
+                        samples: instants.len() as u64,
+                        backends_by_state: states
+                            .into_iter()
+                            .map(|(state, b)| (state.to_string(), b as f64 / n))
+                            .collect(),
+                        waiting_on_lock: locked as f64 / n,
+                    };
+                    (total, row)
+                })
+                .collect();
+            rows.sort_by(|(a, ra), (b, rb)| {
+                b.cmp(a).then_with(|| {
+                    (&ra.user, &ra.database, &ra.application).cmp(&(
+                        &rb.user,
+                        &rb.database,
+                        &rb.application,
+                    ))
+                })
+            });
+            rows.into_iter().map(|(_, r)| r).collect()
+        })
+        .collect()
+}
+
+/// An application's backends not idle (active, or idle in a transaction) at a level, mean over
+/// the `pg_stat_activity` samples; None when no sample names it.
+pub(super) fn in_use(level: &Level, application: &str) -> Option<f64> {
+    let rows: Vec<&DatabaseActivity> = level
+        .database_activity
+        .iter()
+        .filter(|a| a.application == application)
+        .collect();
+    (!rows.is_empty()).then(|| {
+        rows.iter()
+            .flat_map(|a| &a.backends_by_state)
+            .filter(|(state, _)| state.as_str() != "idle")
+            .fold(0.0, |sum, (_, b)| sum + b)
+    })
 }
 
 /// The backends an application used at a level and how many were busy at once, summed over

@@ -29,14 +29,19 @@ struct Timeline {
 /// is wrong: not JSON of this shape, no phase, a phase that ends before it starts, phases that
 /// overlap or share a name.
 pub fn read(path: &Path) -> Result<Vec<Phase>> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let (_, reader) = super::decompress::open(file).map_err(|e| Error::io(path, e))?;
+    parse(path, reader)
+}
+
+/// The phases of a load timeline read from `reader` (decompressed); `path` names it in errors.
+pub fn parse(path: &Path, reader: impl std::io::Read) -> Result<Vec<Phase>> {
     let bad = |location: String, message: String| Error::Parse {
         path: path.into(),
         format: "load timeline",
         location,
         message,
     };
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let (_, reader) = super::decompress::open(file).map_err(|e| Error::io(path, e))?;
     let timeline: Timeline = serde_json::from_reader(reader).map_err(|e| {
         bad(
             format!("line {}: ", e.line()),

@@ -3,6 +3,7 @@
 //! file in parallel where the format allows), and merged into one [`Dataset`] with a ledger per
 //! file.
 
+pub mod activity;
 pub mod chunks;
 pub mod decompress;
 pub mod load_timeline;
@@ -58,6 +59,8 @@ pub struct FileContents {
     pub statements: Vec<StatementStats>,
     /// Database sessions per second.
     pub sessions: Vec<crate::model::query::SessionSecond>,
+    /// `pg_stat_activity` samples.
+    pub activity: Vec<crate::model::query::ActivitySample>,
 }
 
 /// A file to read.
@@ -136,6 +139,7 @@ pub fn read_inputs(paths: &[PathBuf], options: &Options) -> Result<Dataset> {
                 s
             }));
         dataset.sessions.extend(contents.sessions);
+        dataset.activity.extend(contents.activity);
         for batch in contents.spans {
             let table = dataset.strings.absorb(&batch.strings);
             dataset.spans.extend(batch.spans.into_iter().map(|mut s| {
@@ -148,7 +152,7 @@ pub fn read_inputs(paths: &[PathBuf], options: &Options) -> Result<Dataset> {
         }
         dataset.inputs.push(contents.ledger);
     }
-    if dataset.spans.is_empty() && dataset.statements.is_empty() {
+    if dataset.spans.is_empty() && dataset.statements.is_empty() && dataset.activity.is_empty() {
         let path = paths.first().cloned().unwrap_or_default();
         return Err(unrecognized.unwrap_or(Error::Empty {
             path,
@@ -225,12 +229,13 @@ pub fn read_file(path: &Path, options: &Options) -> Result<FileContents> {
             contents.statements = statements;
             contents.sessions = sessions;
         }
+        registry::Records::Activity(samples) => contents.activity = samples,
     }
     let spans: usize = contents.spans.iter().map(|b| b.spans.len()).sum();
     for batch in &mut contents.spans {
         ledger.merge(std::mem::take(&mut batch.ledger));
     }
-    if spans == 0 && contents.statements.is_empty() {
+    if spans == 0 && contents.statements.is_empty() && contents.activity.is_empty() {
         let what = format.holds();
         let detail = match ledger.skip_examples.values().next() {
             Some(example) => format!(

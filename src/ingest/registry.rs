@@ -2,7 +2,7 @@
 //! format answers for itself in its own module; the registry only asks them, in one stated
 //! order ([`DETECTION_ORDER`]), and calls their readers.
 
-use super::{Options, chunks, mysql_slow, otlp, pglog, pgss};
+use super::{Options, activity, chunks, mysql_slow, otlp, pglog, pgss};
 use crate::error::Result;
 use crate::ingest::sniff::{Head, Sniff};
 use crate::ingest::spans::SpanBatch;
@@ -34,11 +34,13 @@ pub enum Format {
     PgssCsv,
     /// pg_stat_statements dump as a JSON array or JSON lines.
     PgssJson,
+    /// pg_stat_activity samples as CSV with a header.
+    PgActivityCsv,
 }
 
 impl Format {
     /// Every format.
-    pub const ALL: [Format; 10] = [
+    pub const ALL: [Format; 11] = [
         Format::OtlpJson,
         Format::OtlpProto,
         Format::PgStderr,
@@ -49,6 +51,7 @@ impl Format {
         Format::MysqlSlow,
         Format::PgssCsv,
         Format::PgssJson,
+        Format::PgActivityCsv,
     ];
 
     /// The format a name (`otlp-json`, …) names.
@@ -69,17 +72,19 @@ impl Format {
             Format::MysqlSlow => "mysql-slow",
             Format::PgssCsv => "pgss-csv",
             Format::PgssJson => "pgss-json",
+            Format::PgActivityCsv => "pg-activity-csv",
         }
     }
 }
 
 /// The order formats are asked in: JSON shapes by their keys first, text formats by their
 /// lines, protobuf last (some text could pass its check).
-const DETECTION_ORDER: [Format; 10] = [
+const DETECTION_ORDER: [Format; 11] = [
     Format::OtlpJson,
     Format::PgssJson,
     Format::PgJsonlog,
     Format::PgssCsv,
+    Format::PgActivityCsv,
     Format::MysqlSlow,
     Format::PgCsvlog,
     Format::PgLogplex,
@@ -134,6 +139,8 @@ pub enum Records {
     Statements(Vec<StatementStats>),
     /// A database log's statements and the sessions that ran them.
     Log(Vec<StatementStats>, Vec<crate::model::query::SessionSecond>),
+    /// pg_stat_activity samples.
+    Activity(Vec<crate::model::query::ActivitySample>),
 }
 
 impl Format {
@@ -150,6 +157,7 @@ impl Format {
             Format::MysqlSlow => mysql_slow::sniff(head),
             Format::PgssCsv => pgss::sniff_csv(head),
             Format::PgssJson => pgss::sniff_json(head),
+            Format::PgActivityCsv => activity::sniff(head),
         }
     }
 
@@ -158,6 +166,7 @@ impl Format {
         match self {
             Format::OtlpJson | Format::OtlpProto => "spans",
             Format::PgssCsv | Format::PgssJson => "statements",
+            Format::PgActivityCsv => "pg_stat_activity samples",
             _ => "queries with a duration",
         }
     }
@@ -195,6 +204,7 @@ impl Format {
             Format::PgssJson => Records::Statements(
                 pgss::parse_json(&chunks::read_whole(path, reader)?).finish(ledger),
             ),
+            Format::PgActivityCsv => Records::Activity(activity::read(path, reader, ledger)?),
         })
     }
 }
@@ -244,6 +254,7 @@ mod tests {
             (b"/usr/sbin/mysqld, Version: 5.7.12-log. started with:\nTcp port: 3306\n# User@Host: a[a] @ h []", Format::MysqlSlow),
             (b"userid,dbid,queryid,query,calls,total_exec_time\n", Format::PgssCsv),
             (b"[{\"queryid\": 1, \"query\": \"select 1\", \"calls\": 2}]", Format::PgssJson),
+            (b"now,datname,pid,usename,application_name,state,wait_event_type\n", Format::PgActivityCsv),
         ] {
             assert_eq!(format_of(head), Some(format), "{}", String::from_utf8_lossy(head));
         }

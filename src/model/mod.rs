@@ -209,6 +209,8 @@ pub struct Dataset {
     pub statements: Vec<query::StatementStats>,
     /// Database sessions per second, from PostgreSQL logs whose lines name the process.
     pub sessions: Vec<query::SessionSecond>,
+    /// `pg_stat_activity` samples.
+    pub activity: Vec<query::ActivitySample>,
     /// What `--schema` files said about the tables.
     pub schema: schema::Schema,
 }

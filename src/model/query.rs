@@ -158,6 +158,25 @@ pub struct SessionSecond {
     pub busy_ns: u64,
 }
 
+/// One row of a `pg_stat_activity` sample: backends in one state at one instant.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ActivitySample {
+    /// When it was sampled, ns since the epoch.
+    pub time_unix_ns: i64,
+    /// Role.
+    pub user: String,
+    /// Database.
+    pub database: String,
+    /// Application name.
+    pub application: String,
+    /// `active`, `idle`, `idle in transaction`, …
+    pub state: String,
+    /// `Lock`, `LWLock`, `Client`, …, empty when not waiting.
+    pub wait_event_type: String,
+    /// Backends the row stands for.
+    pub backends: u64,
+}
+
 /// One statement's figures from one source in one input file.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct StatementStats {

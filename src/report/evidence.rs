@@ -204,6 +204,10 @@ pub struct LevelWait {
     /// Of those, busy at once on average.
     #[serde(default)]
     pub database_busy_backends: Option<f64>,
+    /// Its application's backends not idle (active or in a transaction) in `pg_stat_activity`
+    /// samples, mean over the level (null without samples naming it).
+    #[serde(default)]
+    pub database_backends_in_use: Option<f64>,
 }
 
 /// One request's calls multiplied: at once under one parent, or between two services.
@@ -688,6 +692,9 @@ impl SaturationEvidence {
                 }
                 if let Some(n) = w.database_busy_backends {
                     record.push(("database backends busy", Fact::Number(n)));
+                }
+                if let Some(n) = w.database_backends_in_use {
+                    record.push(("database backends in use (sampled)", Fact::Number(n)));
                 }
                 Fact::Record(record)
             })

@@ -700,6 +700,10 @@ pub struct Level {
     /// most busy first.
     #[serde(default)]
     pub database_sessions: Vec<DatabaseSessions>,
+    /// What `pg_stat_activity` samples saw during the level, per role, database and
+    /// application (`analysis::sessions`).
+    #[serde(default)]
+    pub database_activity: Vec<DatabaseActivity>,
     /// Services by where their critical-path time is spent: their own spans, or their callers
     /// waiting on them (`analysis::services`); own time plus inbound time, largest first.
     #[serde(default)]
@@ -758,6 +762,23 @@ pub struct DatabaseSessions {
     pub statements: u64,
     /// Backends busy at once on average: the statements' durations over the level's window.
     pub busy_backends: f64,
+}
+
+/// One role, database and application's backends in `pg_stat_activity` samples at one level.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct DatabaseActivity {
+    /// Role.
+    pub user: String,
+    /// Database.
+    pub database: String,
+    /// Application name.
+    pub application: String,
+    /// Samples taken during the level.
+    pub samples: u64,
+    /// Backends per state (`active`, `idle`, `idle in transaction`, …), mean over the samples.
+    pub backends_by_state: BTreeMap<String, f64>,
+    /// Backends waiting on a lock (`wait_event_type` `Lock`), mean over the samples.
+    pub waiting_on_lock: f64,
 }
 
 /// The calls from one service to one callee at one level.

@@ -626,3 +626,60 @@ fn every_log_layout_names_the_sessions_of_its_statements() {
         );
     }
 }
+
+/// `pg_stat_activity` samples, one row per backend as `\copy (select now(), * from
+/// pg_stat_activity)` writes them: recognized by their header, averaged per level per
+/// application and state, with the backends waiting on a lock; a row without a readable time
+/// is counted in the ledger.
+#[test]
+fn pg_stat_activity_samples_give_backends_per_state_per_level() {
+    let dir = crate::common::temp_dir("activity");
+    let mut csv = String::from("now,datname,pid,usename,application_name,state,wait_event_type\n");
+    for second in 0..10 {
+        let at = format!("2026-12-05 10:00:{second:02}.5+00");
+        csv += &format!("{at},shop,11,shop,orders,active,Lock\n");
+        csv += &format!("{at},shop,12,shop,orders,idle in transaction,Client\n");
+        if second % 2 == 0 {
+            csv += &format!("{at},shop,13,shop,orders,idle,Client\n");
+        }
+    }
+    csv += "yesterday,shop,14,shop,orders,idle,\n";
+    let path = dir.join("activity.csv");
+    std::fs::write(&path, csv).unwrap();
+    let dataset = crate::common::read(&[path]).unwrap();
+    assert_eq!(dataset.inputs[0].format, "pg-activity-csv");
+    assert_eq!(dataset.inputs[0].records, 26);
+    assert_eq!(dataset.inputs[0].skipped, 1);
+    assert_eq!(dataset.activity.len(), 25);
+    // One level over the samples' seconds.
+    let report = {
+        let mut spans = Vec::new();
+        let mut maker = crate::common::SpanMaker::new();
+        let t0 = 1_796_464_800_000_000_000i64;
+        for i in 0..30 {
+            let start = t0 + i * 333_000_000;
+            spans.push(maker.span(
+                i as u64 + 1,
+                1,
+                0,
+                start,
+                start + 1_000_000,
+                "orders",
+                "GET /x",
+                chokepoint::model::SpanKind::Server,
+            ));
+        }
+        let mut traces = crate::common::dataset(spans, maker);
+        traces.activity = dataset.activity.clone();
+        crate::common::analyze(&traces, &Default::default())
+    };
+    let rows = &report.levels[0].database_activity;
+    assert_eq!(rows.len(), 1);
+    let orders = &rows[0];
+    assert_eq!(orders.application, "orders");
+    assert_eq!(orders.samples, 10);
+    assert_eq!(orders.backends_by_state["active"], 1.0);
+    assert_eq!(orders.backends_by_state["idle in transaction"], 1.0);
+    assert_eq!(orders.backends_by_state["idle"], 0.5);
+    assert_eq!(orders.waiting_on_lock, 1.0);
+}

@@ -17,6 +17,7 @@ fn report() -> Report {
     let dataset = read(&[
         dir.join("traces.otlp.jsonl.gz"),
         dir.join("postgresql.log.gz"),
+        dir.join("activity.csv.gz"),
     ])
     .unwrap();
     analyze(&dataset, &Default::default())
@@ -160,7 +161,8 @@ fn the_load_generators_timeline_gives_exact_levels() {
 }
 
 /// The database's side of the hot-row lock: the orders service's backends in the PostgreSQL log
-/// are busier at each level as the lock queue grows, and the saturation finding shows it.
+/// are busier at each level as the lock queue grows, and so are they in the pg_stat_activity
+/// samples; the saturation finding shows both.
 #[test]
 fn the_database_log_corroborates_the_lock() {
     let report = report();
@@ -180,6 +182,14 @@ fn the_database_log_corroborates_the_lock() {
     assert!(busy.windows(2).all(|w| w[1] > w[0]), "{busy:?}");
     assert!(busy[3] > 10.0 * busy[0], "{busy:?}");
     assert!(e.by_level.iter().all(|w| w.database_backends.unwrap() >= 1));
+    // pg_stat_activity's samples agree: more of its backends in use (active, or idle in the
+    // transaction that holds the lock) at each level.
+    let in_use: Vec<f64> = e
+        .by_level
+        .iter()
+        .map(|w| w.database_backends_in_use.unwrap())
+        .collect();
+    assert!(in_use.windows(2).all(|w| w[1] > w[0]), "{in_use:?}");
     let sessions = &report.levels[0].database_sessions;
     let applications: Vec<&str> = sessions.iter().map(|s| s.application.as_str()).collect();
     for app in ["gateway", "inventory", "orders", "pricing"] {

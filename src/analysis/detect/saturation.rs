@@ -247,6 +247,7 @@ fn level_wait(
     in_flight: Option<f64>,
 ) -> LevelWait {
     let database = crate::analysis::sessions::of_application(level, service);
+    let in_use = crate::analysis::sessions::in_use(level, service);
     LevelWait {
         level: level.name.clone(),
         rps: level.rps,
@@ -255,6 +256,7 @@ fn level_wait(
         in_flight,
         database_backends: database.map(|d| d.0),
         database_busy_backends: database.map(|d| d.1),
+        database_backends_in_use: in_use,
     }
 }
 

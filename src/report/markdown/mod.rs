@@ -190,6 +190,44 @@ fn render_level(out: &mut String, level: &Level) {
     );
     render_services(out, level);
     render_database_sessions(out, level);
+    render_database_activity(out, level);
+}
+
+fn render_database_activity(out: &mut String, level: &Level) {
+    if level.database_activity.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "### Database backends sampled\n\nFrom `pg_stat_activity` samples: backends per state, \
+         mean over the level's samples. Idle backends left are pool headroom; backends idle in \
+         a transaction hold locks while the application does something else.\n"
+    );
+    let mut t = Table::new(&[
+        ("application", Align::Left),
+        ("role", Align::Left),
+        ("database", Align::Left),
+        ("samples", Align::Right),
+        ("backends by state", Align::Left),
+        ("waiting on a lock", Align::Right),
+    ]);
+    for a in &level.database_activity {
+        let states: Vec<String> = a
+            .backends_by_state
+            .iter()
+            .map(|(state, b)| format!("{} {b:.2}", escape(state)))
+            .collect();
+        t.row(vec![
+            escape(&a.application),
+            escape(&a.user),
+            escape(&a.database),
+            a.samples.to_string(),
+            states.join(", "),
+            format!("{:.2}", a.waiting_on_lock),
+        ]);
+    }
+    out.push_str(&t.markdown());
+    out.push('\n');
 }
 
 fn render_database_sessions(out: &mut String, level: &Level) {
