@@ -240,14 +240,21 @@ pub fn analyze(dataset: &Dataset, options: &Options) -> Report {
                 &level_names,
                 detectors,
             ));
-            findings.extend(detect::saturation::detect(
+            let waits = detect::saturation::detect(
                 dataset,
                 &results,
                 &levels,
                 &keys_by_level,
                 &level_names,
                 detectors,
-            ));
+            );
+            // A statement seen waiting by its spans and by the database is one finding: the
+            // spans', which knows its cost on the critical path.
+            findings.retain(|f| {
+                f.kind != report::FindingKind::Saturation
+                    || !waits.iter().any(|w| w.fingerprint == f.fingerprint)
+            });
+            findings.extend(waits);
             detect::rank(&mut findings);
             near.extend(database_near);
             (findings, near)

@@ -683,3 +683,50 @@ fn pg_stat_activity_samples_give_backends_per_state_per_level() {
     assert_eq!(orders.backends_by_state["idle"], 0.5);
     assert_eq!(orders.waiting_on_lock, 1.0);
 }
+
+/// A statement whose time per call grows tenfold from one level's pg_stat_statements dump to
+/// the next while its buffers per call stay the same is waiting: a saturation finding, not a
+/// missing index. When its buffers grow with its time, it is doing more work: no wait.
+#[test]
+fn a_statement_slower_for_the_same_work_is_waiting() {
+    let dir = crate::common::temp_dir("statement-wait");
+    let dump = |name: &str, mean_ms: f64, blocks_per_call: u64| {
+        let calls = 200u64;
+        std::fs::write(
+            dir.join(name),
+            format!(
+                "queryid,query,calls,total_exec_time,rows,shared_blks_hit,shared_blks_read\n\
+                 7,\"SELECT value FROM counters WHERE name = $1 FOR UPDATE\",{calls},{},{calls},{},0\n",
+                mean_ms * calls as f64,
+                blocks_per_call * calls
+            ),
+        )
+        .unwrap();
+    };
+    dump("low.csv", 1.0, 3);
+    dump("high-waits.csv", 10.0, 3);
+    dump("high-works.csv", 10.0, 30);
+    let kinds = |high: &str| {
+        let high = format!("high={high}");
+        let report =
+            crate::common::analyze_json(&dir, &["--level", "low=low.csv", "--level", &high]);
+        report
+            .findings
+            .iter()
+            .map(|f| (f.kind, f.evidence.clone()))
+            .collect::<Vec<_>>()
+    };
+    let waits = kinds("high-waits.csv");
+    assert_eq!(waits.len(), 1, "{waits:?}");
+    assert_eq!(waits[0].0, chokepoint::report::FindingKind::Saturation);
+    let chokepoint::report::evidence::Evidence::Saturation(e) = &waits[0].1 else {
+        panic!("{waits:?}")
+    };
+    assert!(e.resource.starts_with("statement wait"), "{}", e.resource);
+    assert_eq!(e.by_level[1].ms_per_call, Some(10.0));
+    assert!(
+        !kinds("high-works.csv")
+            .iter()
+            .any(|(k, _)| *k == chokepoint::report::FindingKind::Saturation)
+    );
+}

@@ -514,3 +514,115 @@ fn finding(
         suggestion: w.resource.suggestion().into(),
     }
 }
+
+/// A statement whose time grows while its plan does not is waiting. Rows examined or buffers
+/// touched per call measure its plan's work; when its time per unit of work at least doubles
+/// from the first level with a profile of it to the last (its mean per call growing by
+/// `min_growth_ms` too), the time went to waiting (locks, I/O queues, the CPU), not to more
+/// work. Read from each level's statement profile (a pg_stat_statements
+/// dump or a slow log per level); without a measure of the plan it says nothing. Asked before
+/// the missing-index rules: a wait is not a scan.
+pub fn judge_statement(
+    statement: &super::statements::Statement,
+    context: &super::statements::Context,
+    options: &DetectorThresholds,
+) -> super::statements::Judgement {
+    use super::statements::Judgement;
+    let q = statement.stats;
+    let at: Vec<(&Level, &crate::model::query::StatementStats)> = context
+        .levels
+        .iter()
+        .zip(context.level_stats)
+        .filter_map(|(l, stats)| Some((l, stats.get(&q.fingerprint_id)?)))
+        .filter(|(_, s)| s.calls >= options.missing_index.min_calls)
+        .collect();
+    let (Some(&(first, a)), Some(&(last, b))) = (at.first(), at.last()) else {
+        return Judgement::Clear;
+    };
+    // Levels whose traces say the load fell are no load trend.
+    if at.len() < 2 || last.rps < first.rps {
+        return Judgement::Clear;
+    }
+    let work = |s: &crate::model::query::StatementStats| {
+        let blocks = s.blocks.shared_hit + s.blocks.shared_read;
+        let (what, total) = if blocks > 0 {
+            ("buffers", blocks)
+        } else {
+            ("rows examined", s.rows_examined)
+        };
+        (total > 0).then(|| (what, total as f64 / s.calls as f64))
+    };
+    let (Some((what, work_first)), Some((_, work_last))) = (work(a), work(b)) else {
+        return Judgement::Clear;
+    };
+    let (mean_first, mean_last) = (a.mean_ms(), b.mean_ms());
+    let o = &options.saturation;
+    let (time_growth, work_growth) = (mean_last / mean_first, work_last / work_first);
+    // Written so that a growth that is not a number (a mean of 0 first) is no wait.
+    let waits = time_growth >= 2.0 * work_growth && mean_last - mean_first >= o.min_growth_ms;
+    if !waits {
+        return Judgement::Clear;
+    }
+    let waited_for_locks = q.lock_ns > 0 && u128::from(q.lock_ns) * 10 >= u128::from(q.total_ns);
+    let by_level = at
+        .iter()
+        .map(|&(level, s)| {
+            let per_request = if level.requests > 0 {
+                stats::ms(stats::div_round(s.total_ns, level.requests))
+            } else {
+                0.0
+            };
+            LevelWait {
+                level: level.name.clone(),
+                rps: level.rps,
+                cp_ms_per_request: per_request,
+                ms_per_call: Some(s.mean_ms()),
+                in_flight: None,
+                database_backends: None,
+                database_busy_backends: None,
+                database_backends_in_use: None,
+            }
+        })
+        .collect();
+    Judgement::Finding(super::Verdict {
+        confidence: if waited_for_locks {
+            Confidence::High
+        } else {
+            Confidence::Medium
+        },
+        evidence: Evidence::Saturation(SaturationEvidence {
+            appears_at: at
+                .iter()
+                .find(|(_, s)| s.mean_ms() >= 2.0 * mean_first)
+                .map(|(l, _)| l.name.clone()),
+            by_level,
+            growth: time_growth,
+            part_of_latency_change: 0.0,
+            resource: if waited_for_locks {
+                "statement wait (locks, from the log)".into()
+            } else {
+                "statement wait (time grows, plan does not)".into()
+            },
+            rule: format!(
+                "mean per call {mean_first:.3} → {mean_last:.3} ms ({time_growth:.1}×, ≥ {} ms \
+                 more) while {what} per call go {work_first:.1} → {work_last:.1} \
+                 ({work_growth:.2}×): time per unit of work at least doubles",
+                o.min_growth_ms
+            ),
+            throughput_growth: if first.rps > 0.0 {
+                last.rps / first.rps
+            } else {
+                0.0
+            },
+        }),
+        suggestion: if waited_for_locks {
+            Resource::RowLock.suggestion().into()
+        } else {
+            "The statement does the same work per call but takes longer as load grows: it \
+             waits. Look at what it waits for at the top level (pg_stat_activity's \
+             wait_event_type, log_lock_waits): locks (shorten the transactions that hold \
+             them), I/O or CPU (the database server is the saturated resource)."
+                .into()
+        },
+    })
+}

@@ -1,6 +1,7 @@
 //! Findings from the database side, read from the statement profile (each statement's sources
-//! joined) rather than from traces. Each statement detector ([`super::missing_index`],
-//! [`super::slow_statement`]) judges one statement at a time and answers the same way
+//! joined) rather than from traces. Each statement detector (a wait in
+//! [`super::saturation::judge_statement`], [`super::missing_index`], [`super::slow_statement`])
+//! judges one statement at a time and answers the same way
 //! ([`Judgement`]); this module asks them in order and frames their findings: the statement's
 //! figures, the spans that ran it and the finding's id.
 
@@ -59,7 +60,8 @@ pub enum Judgement {
 
 /// The statement detectors, in the order they are asked; a statement gets at most one finding.
 type Judge = fn(&Statement, &Context, &DetectorThresholds) -> Judgement;
-const STATEMENT_DETECTORS: [(FindingKind, Judge); 2] = [
+const STATEMENT_DETECTORS: [(FindingKind, Judge); 3] = [
+    (FindingKind::Saturation, super::saturation::judge_statement),
     (
         FindingKind::MissingIndexSuspect,
         super::missing_index::judge,
