@@ -26,13 +26,17 @@ fn report() -> Report {
 /// Each truth row's name and whether the report gets it right.
 fn rows(report: &Report, truth: &Value) -> Vec<(String, bool)> {
     let mut rows = Vec::new();
-    // The levels: as many as the steps, each over its step's window (within 2 s) with its
-    // requests (within 5%).
+    // The levels: as many as the steps, each over its step's window (each edge within 1 s:
+    // the first request's start, the last one's end) with its requests (within 5%).
     let levels = truth["levels"].as_array().unwrap();
     let levels_right = report.levels.len() == levels.len()
         && report.levels.iter().zip(levels).all(|(got, want)| {
             let sent = want["requests_sent"].as_u64().unwrap() as f64;
+            let edge = |key: &str| want[key].as_i64().unwrap();
+            let end = got.start_unix_ns + got.window_ns as i64;
             (got.requests as f64 - sent).abs() <= 0.05 * sent
+                && (got.start_unix_ns - edge("start_unix_ns")).abs() <= 1_000_000_000
+                && (end - edge("end_unix_ns")).abs() <= 1_000_000_000
         });
     rows.push(("levels".to_string(), levels_right));
     for planted in truth["planted"].as_array().unwrap() {
