@@ -101,10 +101,11 @@ pub fn read(
         column("count"),
     );
     let mut samples = Vec::new();
-    let mut record = csv::StringRecord::new();
+    let mut bytes = csv::ByteRecord::new();
     loop {
         let line = csv.position().line();
-        match csv.read_record(&mut record) {
+        let at = csv.position().byte();
+        match csv.read_byte_record(&mut bytes) {
             Ok(false) => break,
             Ok(true) => {}
             Err(e) => {
@@ -112,11 +113,15 @@ pub fn read(
                     let cause = std::io::Error::new(io.kind(), io.to_string());
                     return Err(Error::io(path, cause));
                 }
-                // Invalid UTF-8 in a field: the reader resumes at the next row.
                 ledger.skip_record(SkipReason::Malformed, || format!("line {line}: {e}"));
+                if csv.position().byte() == at {
+                    break;
+                }
                 continue;
             }
         }
+        // Decoded lossily: a stray Latin-1 byte costs its character, not the row.
+        let record = csv::StringRecord::from_byte_record_lossy(bytes.clone());
         ledger.records += 1;
         let get = |i: Option<usize>| i.and_then(|i| record.get(i)).unwrap_or("").trim();
         let Some(time_unix_ns) = sample_time(get(time)) else {

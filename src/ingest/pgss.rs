@@ -152,14 +152,18 @@ pub fn parse_csv(bytes: &[u8]) -> StatementBatch {
     let mut record = csv::StringRecord::new();
     loop {
         let line = reader.position().line();
-        match reader.read_record(&mut record) {
+        let at = reader.position().byte();
+        match crate::ingest::chunks::read_csv_row(&mut reader, &mut record, bytes, at) {
             Ok(false) => break,
             Ok(true) => add_row(&(&headers, &record), line, &mut batch),
             Err(e) => {
                 batch
                     .ledger
                     .skip_record(SkipReason::Malformed, || format!("line {line}: {e}"));
-                break;
+                // The row is skipped and reading goes on, unless the reader is stuck.
+                if reader.position().byte() == at {
+                    break;
+                }
             }
         }
     }

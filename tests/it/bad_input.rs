@@ -391,3 +391,48 @@ fn a_100_mb_statement_on_one_line_is_read_between_its_neighbours() {
     assert_eq!(classes, [("select ?", 3, 9_000_000)]);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A byte that is not UTF-8 in one CSV row (a Latin-1 `é`) costs that character, not the row
+/// nor the rows after it: every row of a csvlog and of a pg_stat_statements dump is read.
+#[test]
+fn a_latin_1_byte_in_a_csv_row_loses_nothing() {
+    let dir = temp_dir("latin-1");
+    let mut csvlog = Vec::new();
+    for i in 0..300 {
+        let statement: &[u8] = if i == 10 {
+            b"SELECT 'caf\xe9'"
+        } else {
+            b"SELECT 1"
+        };
+        csvlog.extend_from_slice(
+            format!(
+                "2026-12-05 10:00:{:02}.000 UTC,shop,shop,42,127.0.0.1:5000,s1,1,SELECT,2026-12-05 10:00:00 UTC,3/1,0,LOG,00000,\"duration: 1.000 ms  statement: ",
+                i % 60
+            )
+            .as_bytes(),
+        );
+        csvlog.extend_from_slice(statement);
+        csvlog.extend_from_slice(b"\",,,,,,,,,orders,client backend,,0\n");
+    }
+    let mut pgss = b"userid,dbid,queryid,query,calls,total_exec_time,rows\n".to_vec();
+    for i in 0..100 {
+        let query: &[u8] = if i == 3 { b"select \xe9" } else { b"select 2" };
+        pgss.extend_from_slice(format!("1,1,{i},\"").as_bytes());
+        pgss.extend_from_slice(query);
+        pgss.extend_from_slice(format!("\",10,5.0,10\n").as_bytes());
+    }
+    for (name, bytes, rows, calls) in [("log.csv", csvlog, 300, 300), ("pgss.csv", pgss, 100, 1000)]
+    {
+        let path = dir.join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let dataset = crate::common::read(&[path]).unwrap();
+        let input = &dataset.inputs[0];
+        assert_eq!(
+            (input.records, input.skipped),
+            (rows, 0),
+            "{name}: {input:?}"
+        );
+        let read: u64 = dataset.statements.iter().map(|s| s.calls).sum();
+        assert_eq!(read, calls, "{name}");
+    }
+}

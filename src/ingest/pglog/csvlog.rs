@@ -17,7 +17,9 @@ pub(super) fn parse_csv(
     let mut record = csv::StringRecord::new();
     loop {
         let line = first_line + reader.position().line().saturating_sub(1);
-        match reader.read_record(&mut record) {
+        let at = reader.position().byte();
+        let read = crate::ingest::chunks::read_csv_row(&mut reader, &mut record, chunk, at);
+        match read {
             Ok(false) => break,
             Ok(true) if unterminated && reader.position().byte() as usize >= chunk.len() => {
                 batch.ledger.skip_record(SkipReason::Malformed, || {
@@ -52,7 +54,10 @@ pub(super) fn parse_csv(
                 batch
                     .ledger
                     .skip_record(SkipReason::Malformed, || format!("line {line}: {e}"));
-                break;
+                // The row is skipped and reading goes on, unless the reader is stuck.
+                if reader.position().byte() == at {
+                    break;
+                }
             }
         }
     }
