@@ -201,6 +201,32 @@ pub fn chunk_lines(chunk: &[u8]) -> Box<dyn Iterator<Item = std::borrow::Cow<'_,
     }
 }
 
+/// Reads the next CSV row of `bytes` into `record`, its fields decoded lossily when they are not
+/// UTF-8 (a stray Latin-1 byte costs its character, not the row): the row starting at byte `at`
+/// is read again as bytes. Other errors are the reader's.
+pub fn read_csv_row(
+    reader: &mut csv::Reader<&[u8]>,
+    record: &mut csv::StringRecord,
+    bytes: &[u8],
+    at: u64,
+) -> csv::Result<bool> {
+    match reader.read_record(record) {
+        Err(e) if matches!(e.kind(), csv::ErrorKind::Utf8 { .. }) => {
+            let end = reader.position().byte() as usize;
+            let row = bytes.get(at as usize..end).unwrap_or_default();
+            let mut again = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .from_reader(row);
+            let mut raw = csv::ByteRecord::new();
+            again.read_byte_record(&mut raw)?;
+            *record = csv::StringRecord::from_byte_record_lossy(raw);
+            Ok(true)
+        }
+        other => other,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -378,31 +404,5 @@ mod tests {
             ledger.skip_examples[&SkipReason::TooLarge],
             "line 2: longer than 100000 bytes"
         );
-    }
-}
-
-/// Reads the next CSV row of `bytes` into `record`, its fields decoded lossily when they are not
-/// UTF-8 (a stray Latin-1 byte costs its character, not the row): the row starting at byte `at`
-/// is read again as bytes. Other errors are the reader's.
-pub fn read_csv_row(
-    reader: &mut csv::Reader<&[u8]>,
-    record: &mut csv::StringRecord,
-    bytes: &[u8],
-    at: u64,
-) -> csv::Result<bool> {
-    match reader.read_record(record) {
-        Err(e) if matches!(e.kind(), csv::ErrorKind::Utf8 { .. }) => {
-            let end = reader.position().byte() as usize;
-            let row = bytes.get(at as usize..end).unwrap_or_default();
-            let mut again = csv::ReaderBuilder::new()
-                .has_headers(false)
-                .flexible(true)
-                .from_reader(row);
-            let mut raw = csv::ByteRecord::new();
-            again.read_byte_record(&mut raw)?;
-            *record = csv::StringRecord::from_byte_record_lossy(raw);
-            Ok(true)
-        }
-        other => other,
     }
 }
