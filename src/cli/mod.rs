@@ -25,7 +25,8 @@ pub fn run() -> ExitCode {
         Ok(code) => code,
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("chokepoint: error: {e:#}");
+            let message = format!("{e:#}");
+            eprintln!("chokepoint: error: {}", report::units::plain(&message));
             ExitCode::from(2)
         }
     }
@@ -279,7 +280,7 @@ fn build_report(a: &AnalyzeArgs, config: &config::Config) -> Result<report::Repo
     for input in dataset.inputs.iter().filter(|i| i.format == "unrecognized") {
         eprintln!(
             "chokepoint: warning: {} matches no input format and was not read",
-            input.path
+            report::units::plain(&input.path)
         );
     }
     let mut analysis_options = analysis::Options::default();

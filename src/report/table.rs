@@ -53,9 +53,11 @@ impl Table {
         out
     }
 
-    /// Aligned plain text, each cell cut to `max_width` characters.
+    /// Aligned plain text, each cell cut to `max_width` characters, its control characters
+    /// escaped (`super::units::plain`): a cell cannot break the terminal.
     pub fn text(&self, max_width: usize) -> String {
         let cut = |s: &str| -> String {
+            let s = super::units::plain(s);
             if s.chars().count() <= max_width {
                 s.to_string()
             } else {

@@ -2,7 +2,7 @@
 //! bottlenecks; then what the ledger counted. Plain text, no color codes.
 
 use super::table::{Align, Table};
-use super::units::{ms, ms_or_unknown, percent, rate};
+use super::units::{ms, ms_or_unknown, percent, plain, rate};
 use super::{InputsTotal, Report};
 use std::fmt::Write;
 
@@ -22,7 +22,7 @@ pub fn render(report: &Report) -> String {
         let _ = writeln!(
             out,
             "level {}: {} requests, {} req/s, latency p50 {} ms, p95 {} ms, p99 {} ms, errors {}",
-            level.name,
+            plain(&level.name),
             level.requests,
             rate(level.rps),
             ms(l.p50),
@@ -53,10 +53,10 @@ pub fn render(report: &Report) -> String {
             out,
             "scaling: mean latency {:+.3} ms from level {} to {}; largest part {} {} ({}, {})",
             summary.change_ms,
-            report.levels[0].name,
-            report.levels[report.levels.len() - 1].name,
-            top.service,
-            top.operation,
+            plain(&report.levels[0].name),
+            plain(&report.levels[report.levels.len() - 1].name),
+            plain(&top.service),
+            plain(&top.operation),
             percent(top.part_of_change),
             top.verdict.as_str()
         );
@@ -95,7 +95,7 @@ pub fn render(report: &Report) -> String {
             "statements: {} fingerprints, {} calls; most time: {} ({} ms, {} of database time)",
             all.statements,
             all.calls,
-            top.fingerprint.chars().take(80).collect::<String>(),
+            plain(&top.fingerprint.chars().take(80).collect::<String>()),
             super::units::ms(top.total_ms),
             super::units::percent(top.share)
         );

@@ -1,4 +1,5 @@
-//! How numbers are printed, everywhere: milliseconds, percentages, rates.
+//! How numbers are printed, everywhere: milliseconds, percentages, rates; and input text made
+//! safe for a terminal.
 
 /// Milliseconds with microsecond resolution: `12.345`; never `-0.000`.
 pub fn ms(v: f64) -> String {
@@ -22,6 +23,26 @@ pub fn ns_as_ms(ns: u64) -> String {
 /// A fraction as a percentage with one decimal: `12.3%`.
 pub fn percent(fraction: f64) -> String {
     format!("{:.1}%", fraction * 100.0)
+}
+
+/// Input text for a terminal: control characters (escape sequences that clear the screen or
+/// set the window title, newlines that would forge lines) are shown escaped (`\u{1b}`,
+/// `\n`), never sent raw.
+pub fn plain(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(char::is_control) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(
+        text.chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_default().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect(),
+    )
 }
 
 /// A rate with one decimal: `123.4`.

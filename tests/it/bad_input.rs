@@ -436,3 +436,36 @@ fn a_latin_1_byte_in_a_csv_row_loses_nothing() {
         assert_eq!(read, calls, "{name}");
     }
 }
+
+/// Span and service names with terminal escape sequences and newlines reach the terminal
+/// summary escaped: no screen clear, no window title, no forged line.
+#[test]
+fn input_text_cannot_drive_the_terminal() {
+    use chokepoint::model::SpanKind;
+    let mut maker = crate::common::SpanMaker::new();
+    let evil_service = "api\x1b]0;owned\x07";
+    let evil_name = "GET /x\x1b[2J\nlevel all: 0 requests, forged";
+    let spans = (1..=3)
+        .map(|t| {
+            let start = t as i64 * 1_000_000_000;
+            maker.span(
+                t,
+                1,
+                0,
+                start,
+                start + 5_000_000,
+                evil_service,
+                evil_name,
+                SpanKind::Server,
+            )
+        })
+        .collect();
+    let report = crate::common::analyze(&crate::common::dataset(spans, maker), &Default::default());
+    let text = chokepoint::report::terminal::render(&report);
+    assert!(!text.contains('\x1b') && !text.contains('\x07'), "{text:?}");
+    assert!(
+        !text.lines().any(|l| l.starts_with("level all: 0 requests")),
+        "{text}"
+    );
+    assert!(text.contains("\\u{1b}[2J\\nlevel all"), "{text}");
+}
