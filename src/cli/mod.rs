@@ -108,6 +108,11 @@ fn check(c: CheckArgs) -> Result<ExitCode> {
         "check needs a baseline (--baseline report.json) or budgets (--config FILE, or ./{})",
         config::DEFAULT_NAME
     );
+    // An empty variable in a CI script must not check the bundled demo and pass.
+    anyhow::ensure!(
+        !a.inputs.is_empty() || !a.level.is_empty(),
+        "check needs the run's inputs (trace files or folders); none was given"
+    );
     let config = config::load(a.config.as_deref())?;
     let baseline = c.baseline.as_deref().map(read_report).transpose()?;
     let mut exports = a.export.clone();
@@ -277,10 +282,21 @@ fn build_report(a: &AnalyzeArgs, config: &config::Config) -> Result<report::Repo
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
-    for input in dataset.inputs.iter().filter(|i| i.format == "unrecognized") {
+    for input in &dataset.inputs {
+        let why = match input.format.as_str() {
+            "unrecognized" => "matches no input format".to_string(),
+            "unreadable" => input
+                .skip_examples
+                .values()
+                .next()
+                .cloned()
+                .unwrap_or_default(),
+            _ => continue,
+        };
         eprintln!(
-            "chokepoint: warning: {} matches no input format and was not read",
-            report::units::plain(&input.path)
+            "chokepoint: warning: {} was not read: {}",
+            report::units::plain(&input.path),
+            report::units::plain(&why)
         );
     }
     let mut analysis_options = analysis::Options::default();

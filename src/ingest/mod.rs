@@ -72,11 +72,23 @@ pub struct InputFile {
     pub in_folder: bool,
 }
 
-/// Lists the files of `paths` (folders recursively), sorted and without repeats, so that the
-/// order inputs are given in does not change the result.
+/// Lists the files of `paths` (folders recursively), sorted and without repeats (one file
+/// named twice, as `f.log` and `./f.log` or through a link, is read once), so that the order
+/// inputs are given in does not change the result. An entry of a folder that cannot even be
+/// looked at (a dangling link) is listed, for its reading to fail and be counted.
 pub fn list_files(paths: &[PathBuf]) -> Result<Vec<InputFile>> {
     fn walk(path: &Path, in_folder: bool, out: &mut Vec<InputFile>) -> Result<()> {
-        let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+        let meta = match std::fs::metadata(path) {
+            Ok(meta) => meta,
+            Err(_) if in_folder => {
+                out.push(InputFile {
+                    path: path.to_path_buf(),
+                    in_folder,
+                });
+                return Ok(());
+            }
+            Err(e) => return Err(Error::io(path, e)),
+        };
         if !meta.is_dir() {
             out.push(InputFile {
                 path: path.to_path_buf(),
@@ -95,14 +107,16 @@ pub fn list_files(paths: &[PathBuf]) -> Result<Vec<InputFile>> {
         walk(path, false, &mut files)?;
     }
     files.sort();
-    files.dedup_by(|b, a| a.path == b.path);
+    let mut seen = std::collections::HashSet::new();
+    files
+        .retain(|f| seen.insert(std::fs::canonicalize(&f.path).unwrap_or_else(|_| f.path.clone())));
     Ok(files)
 }
 
-/// Reads every input into one dataset. Fails on the first file (in path order) that cannot be
-/// read or yields no usable record, or that matches no format when it was named; a file found
-/// in a folder that matches no format is counted in the ledger instead. Fails when no file holds
-/// a usable record.
+/// Reads every input into one dataset. Fails on the first file named (in path order) that
+/// cannot be read, yields no usable record or matches no format; a file found in a folder that
+/// does is counted in the ledger instead (log rotation leaves empty files, links dangle), and
+/// the run goes on. Fails when no file holds a usable record.
 pub fn read_inputs(paths: &[PathBuf], options: &Options) -> Result<Dataset> {
     let files = list_files(paths)?;
     let results: Vec<Result<FileContents>> = files
@@ -124,6 +138,26 @@ pub fn read_inputs(paths: &[PathBuf], options: &Options) -> Result<Dataset> {
                     format!("matches no input format; it begins with: {head}")
                 });
                 unrecognized.get_or_insert(Error::UnknownFormat { path, tried, head });
+                FileContents {
+                    ledger,
+                    ..FileContents::default()
+                }
+            }
+            Err(e) if file.in_folder => {
+                let mut ledger = InputLedger {
+                    path: file.path.display().to_string(),
+                    format: "unreadable".into(),
+                    records: 1,
+                    ..InputLedger::default()
+                };
+                let message = e.to_string();
+                let prefix = format!("{}: ", file.path.display());
+                let why = message
+                    .strip_prefix(&prefix)
+                    .unwrap_or(&message)
+                    .to_string();
+                ledger.skip(SkipReason::UnreadableFile, 1, || why);
+                unrecognized.get_or_insert(e);
                 FileContents {
                     ledger,
                     ..FileContents::default()

@@ -34,6 +34,9 @@ pub enum SkipReason {
     DuplicateSpan,
     /// A file found in a folder that matches no input format (the whole file is one record).
     UnrecognizedFile,
+    /// A file found in a folder that could not be read, or held no usable record (empty, a
+    /// header alone, a dangling link): the whole file is one record.
+    UnreadableFile,
     /// A database log entry that is not a query: connections, checkpoints, errors, …
     NotAQuery,
     /// A logged statement without a duration (`log_statement`, not `log_min_duration_statement`).
@@ -58,6 +61,7 @@ impl SkipReason {
             SkipReason::TimeOutOfRange => "time_out_of_range",
             SkipReason::DuplicateSpan => "duplicate_span",
             SkipReason::UnrecognizedFile => "unrecognized_file",
+            SkipReason::UnreadableFile => "unreadable_file",
             SkipReason::NotAQuery => "not_a_query",
             SkipReason::NoDuration => "statement_without_duration",
             SkipReason::NoStatement => "duration_without_statement",

@@ -469,3 +469,46 @@ fn input_text_cannot_drive_the_terminal() {
     );
     assert!(text.contains("\\u{1b}[2J\\nlevel all"), "{text}");
 }
+
+/// In a folder, an empty file, a dangling link and a file that matches no format are ledger
+/// entries with a warning, and the run goes on with the rest; one file named twice (`f` and
+/// `./f`, or through a link) is read once.
+#[test]
+fn a_bad_file_in_a_folder_is_counted_and_a_file_named_twice_is_read_once() {
+    let dir = temp_dir("folder-partial");
+    let logs = dir.join("logs");
+    std::fs::create_dir_all(&logs).unwrap();
+    let log = "2026-12-05 10:00:01.000 UTC [42] LOG:  duration: 2.000 ms  statement: SELECT 1\n";
+    std::fs::write(logs.join("good.log"), log).unwrap();
+    std::fs::write(logs.join("rotated.log"), "").unwrap();
+    std::fs::write(logs.join("notes.txt"), "hello\n").unwrap();
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(dir.join("gone.log"), logs.join("dangling.log")).unwrap();
+    let dataset = crate::common::read(std::slice::from_ref(&logs)).unwrap();
+    let formats: Vec<(&str, &str)> = dataset
+        .inputs
+        .iter()
+        .map(|i| {
+            let name = i.path.rsplit('/').next().unwrap();
+            (name, i.format.as_str())
+        })
+        .collect();
+    let mut expected = vec![
+        ("good.log", "pg-stderr"),
+        ("notes.txt", "unrecognized"),
+        ("rotated.log", "unreadable"),
+    ];
+    if cfg!(unix) {
+        expected.insert(0, ("dangling.log", "unreadable"));
+    }
+    assert_eq!(formats, expected);
+    assert_eq!(dataset.statements.iter().map(|s| s.calls).sum::<u64>(), 1);
+    // Named on the command line, the empty file is an error.
+    assert!(crate::common::read(&[logs.join("rotated.log")]).is_err());
+    // The same file twice, by two paths: read once.
+    let good = logs.join("good.log");
+    let again = logs.join(".").join("good.log");
+    let dataset = crate::common::read(&[good, again]).unwrap();
+    assert_eq!(dataset.inputs.len(), 1);
+    assert_eq!(dataset.statements.iter().map(|s| s.calls).sum::<u64>(), 1);
+}

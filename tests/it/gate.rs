@@ -418,6 +418,17 @@ fn bad_usage_and_bad_budgets_exit_2() {
         assert_eq!(code, Some(2), "{text}");
         assert!(out.contains(message), "{text}: {out}");
     }
+    // No input (an empty variable in a CI script) is an error, not a check of the demo.
+    let config = budgets(
+        &dir,
+        "good.toml",
+        "[budgets]
+max_share = 0.99
+",
+    );
+    let (code, out) = check(&dir, &["--config", config.to_str().unwrap()]);
+    assert_eq!(code, Some(2), "{out}");
+    assert!(out.contains("check needs the run's inputs"), "{out}");
 }
 
 #[test]
@@ -564,9 +575,21 @@ fn diff_lists_new_fixed_and_slower_in_markdown_and_json() {
 #[test]
 fn real_reruns_of_the_demo_pass_when_quiet_and_show_contention() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // The demo's inputs, as `analyze` without inputs reads them.
     let (code, out) = check(
         root,
-        &["--baseline", "fixtures/reruns/same-build.report.json"],
+        &[
+            "--baseline",
+            "fixtures/reruns/same-build.report.json",
+            "fixtures/demo/pgss-10rps.csv",
+            "fixtures/demo/pgss-30rps.csv",
+            "fixtures/demo/pgss-60rps.csv",
+            "fixtures/demo/pgss-90rps.csv",
+            "fixtures/demo/postgresql.log.gz",
+            "fixtures/demo/traces.otlp.jsonl.gz",
+            "--schema",
+            "fixtures/demo/capture/schema.sql",
+        ],
     );
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("## chokepoint check passed"), "{out}");
