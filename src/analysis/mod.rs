@@ -223,7 +223,7 @@ pub fn analyze(dataset: &Dataset, options: &Options) -> Report {
                 levels: &levels,
                 level_stats: &level_stats,
                 schema: &dataset.schema,
-                total_ns: statement_stats.iter().map(|s| s.total_ns).sum(),
+                total_ns: stats::saturating_sum(statement_stats.iter().map(|s| s.total_ns)),
                 requests: results.len() as u64,
             };
             let (database, database_near) =

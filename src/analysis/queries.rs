@@ -35,17 +35,17 @@ struct Sums {
 
 impl Sums {
     fn add(&mut self, s: &StatementStats) {
-        self.calls += s.calls;
-        self.total_ns += s.total_ns;
-        self.sum_sq_ns2 += s.sum_sq_ns2;
+        self.calls = self.calls.saturating_add(s.calls);
+        self.total_ns = self.total_ns.saturating_add(s.total_ns);
+        self.sum_sq_ns2 = self.sum_sq_ns2.saturating_add(s.sum_sq_ns2);
         self.max_ns = self.max_ns.max(s.max_ns);
         if s.calls > 0 {
             self.min_ns = Some(self.min_ns.map_or(s.min_ns, |m| m.min(s.min_ns)));
         }
-        self.rows_sent += s.rows_sent;
-        self.rows_affected += s.rows_affected;
-        self.lock_ns += s.lock_ns;
-        self.rows_examined += s.rows_examined;
+        self.rows_sent = self.rows_sent.saturating_add(s.rows_sent);
+        self.rows_affected = self.rows_affected.saturating_add(s.rows_affected);
+        self.lock_ns = self.lock_ns.saturating_add(s.lock_ns);
+        self.rows_examined = self.rows_examined.saturating_add(s.rows_examined);
         if let Some(h) = &s.histogram {
             self.histogram
                 .get_or_insert_with(Histogram::default)
@@ -241,7 +241,7 @@ pub fn profile(statements: &[&StatementStats]) -> Profile {
     let (housekeeping, mut rows): (Vec<Profiled>, Vec<Profiled>) = rows
         .into_iter()
         .partition(|p| sql::is_housekeeping(&p.row.fingerprint));
-    let all: u64 = rows.iter().map(|p| p.stats.total_ns).sum();
+    let all = super::stats::saturating_sum(rows.iter().map(|p| p.stats.total_ns));
     for p in &mut rows {
         p.row.share = if all > 0 {
             p.stats.total_ns as f64 / all as f64
@@ -291,8 +291,8 @@ pub fn place_in_levels(
 pub fn sums(rows: &[QueryRow], listed: usize) -> (StatementSum, StatementSum) {
     let sum = |rows: &[QueryRow]| StatementSum {
         statements: rows.len() as u64,
-        calls: rows.iter().map(|r| r.calls).sum(),
-        total_ms: rows.iter().map(|r| r.total_ns).sum::<u64>() as f64 / 1e6,
+        calls: super::stats::saturating_sum(rows.iter().map(|r| r.calls)),
+        total_ms: super::stats::saturating_sum(rows.iter().map(|r| r.total_ns)) as f64 / 1e6,
     };
     (sum(rows), sum(rows.get(listed..).unwrap_or_default()))
 }

@@ -114,7 +114,7 @@ pub(super) fn level(
         .map(|(k, t)| (*k, t.cp_ns, t.per_trace_cp_ns.len() as u64, t.spans))
         .collect();
     on_path.sort_unstable_by_key(|k| k.0);
-    let other_ns: u64 = rows[shown..].iter().map(|(_, t)| t.cp_ns).sum();
+    let other_ns = stats::saturating_sum(rows[shown..].iter().map(|(_, t)| t.cp_ns));
     let other = OtherOperations {
         operations: (rows.len() - shown) as u64,
         cp_ns_total: other_ns,

@@ -94,6 +94,12 @@ pub fn batch_standard_error(per_batch: &[f64]) -> Option<f64> {
     Some((variance / k as f64).sqrt())
 }
 
+/// The sum of numbers that come from input (a pg_stat_statements `calls`, a log's durations),
+/// saturating at `u64::MAX` rather than wrapping (release) or panicking (debug).
+pub fn saturating_sum(values: impl IntoIterator<Item = u64>) -> u64 {
+    values.into_iter().fold(0, u64::saturating_add)
+}
+
 /// The standard error of a mean per request, ms, from its sum in each batch, ns (batches
 /// missing at the end summed nothing).
 pub fn per_request_standard_error(per_batch_ns: &[u64], batches: Batches) -> Option<f64> {

@@ -90,8 +90,8 @@ impl StatementBatch {
                 } else {
                     &mut stats.bind
                 };
-                totals.count += 1;
-                totals.total_ns += event.duration_ns;
+                totals.count = totals.count.saturating_add(1);
+                totals.total_ns = totals.total_ns.saturating_add(event.duration_ns);
             }
         }
         // Parse, bind and execute of one call carry the same comment: it is kept once.
@@ -193,7 +193,7 @@ impl StatementBatch {
         let mut out: Vec<StatementStats> = self
             .stats
             .into_values()
-            .filter(|s| s.calls + s.parse.count + s.bind.count + s.plan.plans > 0)
+            .filter(|s| s.calls > 0 || s.parse.count > 0 || s.bind.count > 0 || s.plan.plans > 0)
             .collect();
         out.sort_by(|a, b| (a.fingerprint_id, &a.database).cmp(&(b.fingerprint_id, &b.database)));
         out

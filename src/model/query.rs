@@ -364,13 +364,16 @@ impl StatementStats {
     /// Adds the node and scan counts of plan facts (not their plan count).
     pub fn merge_plan(&mut self, facts: PlanFacts) {
         for (node, n) in facts.node_types {
-            *self.plan.node_types.entry(node).or_default() += n;
+            let count = self.plan.node_types.entry(node).or_default();
+            *count = count.saturating_add(n);
         }
         for (table, scan) in facts.seq_scans {
             let mine = self.plan.seq_scans.entry(table).or_default();
-            mine.plans += scan.plans;
-            mine.rows += scan.rows;
-            mine.rows_removed_by_filter += scan.rows_removed_by_filter;
+            mine.plans = mine.plans.saturating_add(scan.plans);
+            mine.rows = mine.rows.saturating_add(scan.rows);
+            mine.rows_removed_by_filter = mine
+                .rows_removed_by_filter
+                .saturating_add(scan.rows_removed_by_filter);
             if mine.filter.is_empty() {
                 mine.filter = scan.filter;
             }

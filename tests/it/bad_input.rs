@@ -512,3 +512,23 @@ fn a_bad_file_in_a_folder_is_counted_and_a_file_named_twice_is_read_once() {
     assert_eq!(dataset.inputs.len(), 1);
     assert_eq!(dataset.statements.iter().map(|s| s.calls).sum::<u64>(), 1);
 }
+
+/// Found by fuzzing (`inputs`): two pg_stat_statements rows whose times add up past 2^64 ns
+/// overflowed the profile's total (a panic in debug builds, a wrapped sum in release). Sums of
+/// numbers read from input saturate.
+#[test]
+fn statement_times_adding_up_past_2_to_the_64_saturate() {
+    let dir = temp_dir("pgss-overflow");
+    let path = dir.join("pgss.csv");
+    std::fs::write(
+        &path,
+        "queryid,query,calls,total_exec_time,rows\n\
+         1,select 1,18446744073709551615,18000000000000,1\n\
+         2,select 2,18446744073709551615,18000000000000,1\n",
+    )
+    .unwrap();
+    let dataset = crate::common::read(&[path]).unwrap();
+    let report = crate::common::analyze(&dataset, &Default::default());
+    assert_eq!(report.statements_total.calls, u64::MAX);
+    assert_eq!(report.statements_total.total_ms, u64::MAX as f64 / 1e6);
+}

@@ -231,7 +231,9 @@ pub fn aggregate(
                 cost_per_batch[b] += o.cost_ns;
             }
         }
-        let sum = |f: fn(&Occurrence) -> u64| group.occurrences.iter().map(|o| f(o)).sum::<u64>();
+        let sum = |f: fn(&Occurrence) -> u64| {
+            stats::saturating_sum(group.occurrences.iter().map(|o| f(o)))
+        };
         let (trace_ids, span_ids) = exemplars
             .iter()
             .map(|(_, (tr, sp))| (tr.to_string(), sp.to_string()))

@@ -288,7 +288,8 @@ fn best_sequential_set(view: &TraceView, calls: &[Node]) -> Option<(Vec<Node>, u
     });
     if all_sequential {
         let durations = calls.iter().map(|&c| view.duration(c));
-        let saving = durations.clone().sum::<u64>() - durations.max().unwrap_or(0);
+        let saving = crate::analysis::stats::saturating_sum(durations.clone())
+            .saturating_sub(durations.max().unwrap_or(0));
         return (calls.len() >= 2).then(|| (calls.to_vec(), saving));
     }
     let mut best: Option<(Vec<Node>, u64)> = None;

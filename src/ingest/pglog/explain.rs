@@ -76,7 +76,7 @@ fn parse_text(body: &str) -> Option<(String, PlanFacts)> {
                 let (rows, loops) = actual_rows(node).unwrap_or((0, 1));
                 let entry = facts.seq_scans.entry(table.to_string()).or_default();
                 entry.plans += 1;
-                entry.rows += rows * loops;
+                entry.rows = entry.rows.saturating_add(rows.saturating_mul(loops));
                 scan = Some((table.to_string(), loops));
             }
         } else if let Some((table, loops)) = &scan {
@@ -86,7 +86,8 @@ fn parse_text(body: &str) -> Option<(String, PlanFacts)> {
                     entry.filter = filter.to_string();
                 }
             } else if let Some(n) = line.strip_prefix("Rows Removed by Filter: ") {
-                entry.rows_removed_by_filter += n.trim().parse::<u64>().unwrap_or(0) * loops;
+                let removed = n.trim().parse::<u64>().unwrap_or(0).saturating_mul(*loops);
+                entry.rows_removed_by_filter = entry.rows_removed_by_filter.saturating_add(removed);
             }
         }
     }
@@ -110,8 +111,12 @@ fn parse_json(body: &str) -> Option<(String, PlanFacts)> {
             let loops = number("Actual Loops").max(1);
             let entry = facts.seq_scans.entry(table.to_string()).or_default();
             entry.plans += 1;
-            entry.rows += number("Actual Rows") * loops;
-            entry.rows_removed_by_filter += number("Rows Removed by Filter") * loops;
+            entry.rows = entry
+                .rows
+                .saturating_add(number("Actual Rows").saturating_mul(loops));
+            entry.rows_removed_by_filter = entry
+                .rows_removed_by_filter
+                .saturating_add(number("Rows Removed by Filter").saturating_mul(loops));
             if entry.filter.is_empty()
                 && let Some(filter) = node.get("Filter").and_then(Value::as_str)
             {
