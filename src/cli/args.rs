@@ -36,7 +36,8 @@ pub enum Command {
 /// `chokepoint analyze`.
 #[derive(Debug, Args)]
 pub struct AnalyzeArgs {
-    /// Files or folders (read recursively); formats are recognized from content. Without any,
+    /// Files or folders (read recursively), `-` for standard input; formats (and compression)
+    /// are recognized from content. Without any,
     /// the bundled demo under fixtures/ is analyzed.
     pub inputs: Vec<PathBuf>,
     /// A load level: the traces whose roots are in PATH (a file, or a folder read recursively)

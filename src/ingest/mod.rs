@@ -78,6 +78,13 @@ pub struct InputFile {
 /// looked at (a dangling link) is listed, for its reading to fail and be counted.
 pub fn list_files(paths: &[PathBuf]) -> Result<Vec<InputFile>> {
     fn walk(path: &Path, in_folder: bool, out: &mut Vec<InputFile>) -> Result<()> {
+        if path == Path::new(STDIN) && !in_folder {
+            out.push(InputFile {
+                path: path.to_path_buf(),
+                in_folder,
+            });
+            return Ok(());
+        }
         let meta = match std::fs::metadata(path) {
             Ok(meta) => meta,
             Err(_) if in_folder => {
@@ -198,9 +205,16 @@ pub fn read_inputs(paths: &[PathBuf], options: &Options) -> Result<Dataset> {
     Ok(dataset)
 }
 
-/// Reads one file: recognizes, decompresses and parses it.
+/// The input name that stands for standard input.
+pub const STDIN: &str = "-";
+
+/// Reads one file (`-`: standard input): recognizes, decompresses and parses it.
 pub fn read_file(path: &Path, options: &Options) -> Result<FileContents> {
-    let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+    let file: Box<dyn Read + Send> = if path == Path::new(STDIN) {
+        Box::new(std::io::stdin())
+    } else {
+        Box::new(std::fs::File::open(path).map_err(|e| Error::io(path, e))?)
+    };
     let file = ProgressReader {
         inner: file,
         progress: options.progress.clone(),

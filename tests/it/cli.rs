@@ -201,3 +201,30 @@ fn exports_go_where_they_are_named_and_only_there() {
         assert_eq!(out.status.code(), Some(2), "{bad:?}");
     }
 }
+
+/// `-` reads standard input, compressed or not, in any format.
+#[test]
+fn a_dash_reads_standard_input() {
+    use std::io::Write;
+    let log = std::fs::read(crate::common::fixture("pg/postgresql.log.gz")).unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_chokepoint"))
+        .args(["analyze", "-", "--json"])
+        .env("CI", "true")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(&log).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Report = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report.inputs[0].path, "-");
+    assert_eq!(report.inputs[0].format, "pg-stderr");
+    assert!(report.statements_total.calls > 0);
+}
