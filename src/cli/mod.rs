@@ -126,8 +126,7 @@ fn check(c: CheckArgs) -> Result<ExitCode> {
     write_outputs(&report, &exports)?;
     if let Some(path) = &c.sarif {
         let text = serde_json::to_string_pretty(&gate::sarif::sarif(&report))?;
-        std::fs::write(path, text + "\n")
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        write_atomically(path, (text + "\n").as_bytes())?;
     }
     let summary = gate::summary(&outcome);
     if let Some(path) = std::env::var_os("GITHUB_STEP_SUMMARY")
@@ -231,12 +230,33 @@ fn write_outputs(
             }
         };
         for (path, bytes) in paths {
-            std::fs::write(&path, bytes)
-                .with_context(|| format!("cannot write {}", path.display()))?;
+            write_atomically(&path, &bytes)?;
             written.push(path);
         }
     }
     Ok(written)
+}
+
+/// Writes a file whole or not at all: into a temporary file beside it, then renamed over it,
+/// so that a full disk or a kill never leaves a truncated report beside a complete one.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let name = path
+        .file_name()
+        .map_or_else(Default::default, |n| n.to_os_string());
+    let mut temporary = std::ffi::OsString::from(".");
+    temporary.push(&name);
+    temporary.push(format!(".{}.tmp", std::process::id()));
+    let temporary = path.with_file_name(temporary);
+    let written = std::fs::File::create(&temporary).and_then(|mut file| {
+        file.write_all(bytes)?;
+        file.sync_all()
+    });
+    let renamed = written.and_then(|()| std::fs::rename(&temporary, path));
+    if let Err(e) = renamed {
+        let _ = std::fs::remove_file(&temporary);
+        return Err(anyhow::Error::new(e).context(format!("cannot write {}", path.display())));
+    }
+    Ok(())
 }
 
 /// Reads the inputs `a` names (or the demo) and analyzes them.
@@ -377,4 +397,29 @@ fn progress_bar(inputs: &[PathBuf]) -> Option<indicatif::ProgressBar> {
     .ok()?;
     bar.set_style(style);
     Some(bar)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_report_is_written_whole_or_not_at_all() {
+        let dir = std::env::temp_dir().join(format!("chokepoint-atomic-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("report.json");
+        write_atomically(&path, b"first").unwrap();
+        write_atomically(&path, b"second").unwrap();
+        assert_eq!(std::fs::read(&path).unwrap(), b"second");
+        // Into a "folder" that is a file: an error naming the path, and nothing left behind.
+        let blocked = path.join("report.md");
+        let error = write_atomically(&blocked, b"x").unwrap_err().to_string();
+        assert!(error.contains("report.md"), "{error}");
+        let names: Vec<_> = std::fs::read_dir(&dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["report.json"]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
