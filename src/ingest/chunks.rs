@@ -175,12 +175,27 @@ pub fn skip_past_newline(path: &Path, reader: &mut impl BufRead) -> Result<()> {
     }
 }
 
-/// A whole file in memory, for the formats that cannot be split: its size is the file's.
+/// A whole file in memory, for the formats that cannot be split, up to [`MAX_RECORD_BYTES`]
+/// decompressed: a larger one (a compression bomb, a runaway dump) is an error naming the cap,
+/// never a read of all the machine's memory.
 pub fn read_whole(path: &Path, reader: &mut impl Read) -> Result<Vec<u8>> {
     let mut bytes = Vec::new();
     reader
+        .take(MAX_RECORD_BYTES as u64 + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| Error::io(path, e))?;
+    if bytes.len() > MAX_RECORD_BYTES {
+        return Err(Error::Parse {
+            path: path.into(),
+            format: "input",
+            location: String::new(),
+            message: format!(
+                "one document over {} MiB (decompressed), the most read whole; split it \
+                 (one JSON object or message per line or frame)",
+                MAX_RECORD_BYTES >> 20
+            ),
+        });
+    }
     Ok(bytes)
 }
 

@@ -532,3 +532,26 @@ fn statement_times_adding_up_past_2_to_the_64_saturate() {
     assert_eq!(report.statements_total.calls, u64::MAX);
     assert_eq!(report.statements_total.total_ms, u64::MAX as f64 / 1e6);
 }
+
+/// A compression bomb in a format read whole (a pg_stat_statements CSV padded to 300 MiB,
+/// zstd-compressed to a few kilobytes) is an error naming the cap, not a read of 300 MiB and
+/// more.
+#[test]
+fn a_bomb_in_a_format_read_whole_stops_at_the_cap() {
+    use std::io::Write;
+    let dir = temp_dir("bomb");
+    let path = dir.join("pgss.csv.zst");
+    let mut encoder = zstd::stream::Encoder::new(std::fs::File::create(&path).unwrap(), 1).unwrap();
+    encoder
+        .write_all(b"queryid,query,calls,total_exec_time\n1,\"select 1")
+        .unwrap();
+    let padding = vec![b' '; 1 << 20];
+    for _ in 0..300 {
+        encoder.write_all(&padding).unwrap();
+    }
+    encoder.write_all(b"\",1,1.0\n").unwrap();
+    encoder.finish().unwrap();
+    assert!(std::fs::metadata(&path).unwrap().len() < 1 << 20);
+    let error = crate::common::read(&[path]).unwrap_err().to_string();
+    assert!(error.contains("over 256 MiB"), "{error}");
+}
