@@ -89,6 +89,10 @@ pub struct AnalyzeArgs {
     /// breaches and comparison (check).
     #[arg(long)]
     pub json: bool,
+    /// Show the literals of input text in every output (statement values, URL queries, ids in
+    /// span names, the ledger's examples); hidden by default.
+    #[arg(long)]
+    pub show_literals: bool,
     /// Write one output: md, json or terminal to a file (`-` for stdout), charts to a folder.
     /// Repeatable; with any, only these (and --out's files) are written.
     #[arg(long, value_name = "KIND=PATH", value_parser = parse_export)]

@@ -350,7 +350,12 @@ fn build_report(a: &AnalyzeArgs, config: &config::Config) -> Result<report::Repo
     };
     analysis_options.critical_path.overlap_tolerance_ppm =
         (a.overlap_tolerance * 10_000.0).round() as u32;
-    Ok(analysis::analyze(&dataset, &analysis_options))
+    let report = analysis::analyze(&dataset, &analysis_options);
+    Ok(if a.show_literals {
+        report
+    } else {
+        report::literals::hide_in(&report)
+    })
 }
 
 /// The detector thresholds: the defaults, then the settings file, then the flags.

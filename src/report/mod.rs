@@ -5,6 +5,7 @@
 
 pub mod charts;
 pub mod evidence;
+pub mod literals;
 pub mod markdown;
 pub mod output;
 pub mod table;

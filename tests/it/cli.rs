@@ -228,3 +228,96 @@ fn a_dash_reads_standard_input() {
     assert_eq!(report.inputs[0].format, "pg-stderr");
     assert!(report.statements_total.calls > 0);
 }
+
+/// Secrets in every input field that can carry a literal (a span name with a quoted value or a
+/// URL query, a statement's literal, a URL's query, a log's statement and parameters, a
+/// malformed log line the ledger quotes) reach no output unless `--show-literals` is given.
+#[test]
+fn literals_are_hidden_from_every_output_by_default() {
+    let dir = temp_dir("literals");
+    let span = |id: u8, parent: u8, name: &str, kind: u8, attributes: &str| {
+        format!(
+            r#"{{"traceId":"0102030405060708090a0b0c0d0e0f10","spanId":"00000000000000{id:02x}","parentSpanId":"{}","name":"{name}","kind":{kind},"startTimeUnixNano":"{}","endTimeUnixNano":"{}","attributes":[{attributes}]}}"#,
+            if parent == 0 {
+                String::new()
+            } else {
+                format!("00000000000000{parent:02x}")
+            },
+            1_700_000_000_000_000_000u64 + u64::from(id) * 1_000_000,
+            1_700_000_000_100_000_000u64 - u64::from(id) * 1_000_000,
+        )
+    };
+    let spans = [
+        span(1, 0, "GET /login?token=hunter2-b", 2, ""),
+        span(2, 1, "SELECT * FROM users WHERE pw = 'hunter2-a'", 1, ""),
+        span(
+            3,
+            1,
+            "SELECT",
+            3,
+            r#"{"key":"db.system","value":{"stringValue":"postgresql"}},{"key":"db.statement","value":{"stringValue":"SELECT 1 FROM t WHERE pw = 'hunter2-c'"}}"#,
+        ),
+        span(
+            4,
+            1,
+            "GET",
+            3,
+            r#"{"key":"http.request.method","value":{"stringValue":"GET"}},{"key":"url.full","value":{"stringValue":"http://auth:8080/check?key=hunter2-d"}}"#,
+        ),
+    ];
+    let otlp = format!(
+        r#"{{"resourceSpans":[{{"resource":{{"attributes":[{{"key":"service.name","value":{{"stringValue":"api"}}}}]}},"scopeSpans":[{{"spans":[{}]}}]}}]}}"#,
+        spans.join(",")
+    );
+    std::fs::write(dir.join("traces.json"), otlp + "\n").unwrap();
+    std::fs::write(
+        dir.join("postgresql.log"),
+        "2026-12-05 10:00:01.000 UTC [42] LOG:  duration: 2.000 ms  execute <unnamed>: SELECT * FROM users WHERE pw = $1 AND name = 'hunter2-e'\n\
+         2026-12-05 10:00:01.000 UTC [42] DETAIL:  parameters: $1 = 'hunter2-f'\n\
+         2026-12-05 10:00:02.000 UTC [42] LOG:  statement: ALTER ROLE app PASSWORD 'hunter2-g'\n",
+    )
+    .unwrap();
+    let out_dir = dir.join("out");
+    let outputs = |extra: &[&str]| {
+        let _ = std::fs::remove_dir_all(&out_dir);
+        let mut args = vec!["analyze", "traces.json", "postgresql.log", "--out", "out"];
+        args.extend_from_slice(extra);
+        let out = run(&dir, &args);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let mut text = String::from_utf8_lossy(&out.stdout).into_owned();
+        text += &String::from_utf8_lossy(&out.stderr);
+        for file in ["report.json", "report.md"] {
+            text += &std::fs::read_to_string(out_dir.join(file)).unwrap();
+        }
+        text
+    };
+    let hidden = outputs(&[]);
+    assert!(!hidden.contains("hunter2"), "{hidden}");
+    // The gate's summary and SARIF render from the same report.
+    std::fs::write(dir.join("budgets.toml"), "[budgets]\nmax_share = 0.01\n").unwrap();
+    let check = run(
+        &dir,
+        &[
+            "check",
+            "traces.json",
+            "postgresql.log",
+            "--config",
+            "budgets.toml",
+            "--sarif",
+            "s.json",
+        ],
+    );
+    let gate = String::from_utf8_lossy(&check.stdout).into_owned()
+        + &std::fs::read_to_string(dir.join("s.json")).unwrap();
+    assert!(gate.contains("chokepoint check"), "{gate}");
+    assert!(!gate.contains("hunter2"), "{gate}");
+    let shown = outputs(&["--show-literals"]);
+    for secret in ["hunter2-a", "hunter2-b", "hunter2-g"] {
+        assert!(shown.contains(secret), "{secret} with --show-literals");
+    }
+}

@@ -251,7 +251,7 @@ pub fn prefix_rule(
     let prefix = detect_prefix(layout, head);
     if let Some(p) = &prefix {
         ledger.note("log_line_prefix", || {
-            format!("inferred from the first lines: '{}'", p.text)
+            format!("inferred from the first lines: `{}`", p.text)
         });
     } else if matches!(layout, Layout::Stderr | Layout::Syslog { .. }) {
         ledger.note("log_line_prefix", || {
