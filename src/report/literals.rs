@@ -130,7 +130,10 @@ mod tests {
             ("pg-pool.connect", "pg-pool.connect"),
             ("unterminated 'secret", "unterminated '?'"),
             ("line 12: duration: 1 ms", "line 12: duration: 1 ms"),
-            ("the database's max_connections", "the database's max_connections"),
+            (
+                "the database's max_connections",
+                "the database's max_connections",
+            ),
             ("name='x'", "name='?'"),
         ] {
             assert_eq!(hide(text), hidden, "{text}");

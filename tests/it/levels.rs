@@ -924,35 +924,18 @@ fn time_outliers_are_counted_and_the_timeline_covers_the_run() {
     let mut spans = Vec::new();
     let t0: i64 = 1_700_000_000_000_000_000;
     let mut trace = 0;
+    let mut request = |start: i64| {
+        trace += 1;
+        let end = start + 5_000_000;
+        spans.push(maker.span(trace, 1, 0, start, end, "api", "GET /x", SpanKind::Server));
+    };
     for (step, rate) in [10i64, 30].into_iter().enumerate() {
         for i in 0..30 * rate {
-            trace += 1;
-            let start = t0 + step as i64 * 30_000_000_000 + i * 1_000_000_000 / rate;
-            spans.push(maker.span(
-                trace,
-                1,
-                0,
-                start,
-                start + 5_000_000,
-                "api",
-                "GET /x",
-                SpanKind::Server,
-            ));
+            request(t0 + step as i64 * 30_000_000_000 + i * 1_000_000_000 / rate);
         }
     }
-    for start in [0, 7_258_118_400_000_000_000] {
-        trace += 1;
-        spans.push(maker.span(
-            trace,
-            1,
-            0,
-            start,
-            start + 5_000_000,
-            "api",
-            "GET /x",
-            SpanKind::Server,
-        ));
-    }
+    request(0);
+    request(7_258_118_400_000_000_000);
     let report = crate::common::analyze(&crate::common::dataset(spans, maker), &Default::default());
     assert_eq!(report.traces.time_outliers, 2);
     let names: Vec<&str> = report.levels.iter().map(|l| l.name.as_str()).collect();
