@@ -351,11 +351,11 @@ fn build_report(a: &AnalyzeArgs, config: &config::Config) -> Result<report::Repo
     analysis_options.critical_path.overlap_tolerance_ppm =
         (a.overlap_tolerance * 10_000.0).round() as u32;
     let report = analysis::analyze(&dataset, &analysis_options);
-    Ok(if a.show_literals {
-        report
+    if a.show_literals {
+        Ok(report)
     } else {
-        report::literals::hide_in(&report)
-    })
+        report::literals::hide_in(&report).map_err(anyhow::Error::msg)
+    }
 }
 
 /// The detector thresholds: the defaults, then the settings file, then the flags.

@@ -11,11 +11,12 @@ use super::Report;
 use crate::model::op_key::path_template;
 use serde_json::Value;
 
-/// The report with its literals hidden.
-pub fn hide_in(report: &Report) -> Report {
-    let mut value = serde_json::to_value(report).expect("a report serializes");
+/// The report with its literals hidden; an error (never a report with them shown) should the
+/// report not read back, which a number that is not a number would cause.
+pub fn hide_in(report: &Report) -> Result<Report, String> {
+    let mut value = serde_json::to_value(report).map_err(|e| e.to_string())?;
     walk(&mut value, "");
-    serde_json::from_value(value).expect("hiding literals keeps the report's shape")
+    serde_json::from_value(value).map_err(|e| format!("hiding the report's literals: {e}"))
 }
 
 /// Keys whose strings are not input text that may hold literals: ids, trace ids, file paths,
