@@ -74,9 +74,17 @@ fn add_row(row: &dyn Row, line: u64, batch: &mut StatementBatch) {
         return;
     }
     let time = |column: &str| row.text(column).and_then(|v| ms(&v));
-    let total_ns = match time("total_exec_time") {
-        Some(exec) => exec.saturating_add(time("total_plan_time").unwrap_or(0)),
-        None => time("total_time").unwrap_or(0),
+    // A row without a readable total time (missing, empty, NaN, negative) would count its
+    // calls at 0 ms: it is skipped instead, and the ledger says why.
+    let total_ns = match (time("total_exec_time"), time("total_time")) {
+        (Some(exec), _) => exec.saturating_add(time("total_plan_time").unwrap_or(0)),
+        (None, Some(total)) => total,
+        (None, None) => {
+            batch.ledger.skip(SkipReason::Malformed, 1, || {
+                format!("row at line {line}: no readable total_exec_time (or total_time)")
+            });
+            return;
+        }
     };
     let stddev_ns = time("stddev_exec_time")
         .or_else(|| time("stddev_time"))

@@ -555,3 +555,31 @@ fn a_bomb_in_a_format_read_whole_stops_at_the_cap() {
     let error = crate::common::read(&[path]).unwrap_err().to_string();
     assert!(error.contains("over 256 MiB"), "{error}");
 }
+
+/// A pg_stat_statements row whose total time is missing, empty or not a number is skipped and
+/// counted, never read as 0 ms for its calls; a row without calls is too.
+#[test]
+fn a_pg_stat_statements_row_without_a_readable_time_is_counted_not_zero() {
+    let dir = temp_dir("pgss-times");
+    let path = dir.join("pgss.csv");
+    std::fs::write(
+        &path,
+        "queryid,query,calls,total_exec_time,rows\n\
+         1,select 1,10,NaN,1\n\
+         2,select 2,10,,1\n\
+         3,select 3,abc,5.0,1\n\
+         4,select 4\n\
+         5,select 5,10,-3,1\n\
+         6,select 6,10,2.5,1\n",
+    )
+    .unwrap();
+    let dataset = crate::common::read(&[path]).unwrap();
+    let input = &dataset.inputs[0];
+    assert_eq!((input.records, input.skipped), (6, 5), "{input:?}");
+    let read: Vec<(u64, u64)> = dataset
+        .statements
+        .iter()
+        .map(|s| (s.calls, s.total_ns))
+        .collect();
+    assert_eq!(read, [(10, 2_500_000)]);
+}
