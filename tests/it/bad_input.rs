@@ -583,3 +583,35 @@ fn a_pg_stat_statements_row_without_a_readable_time_is_counted_not_zero() {
         .collect();
     assert_eq!(read, [(10, 2_500_000)]);
 }
+
+/// OTLP JSON lines copied from the middle of a stream: the first line is the end of an object.
+/// The file is still recognized; the cut line is one malformed record and the rest are read.
+#[test]
+fn a_cut_first_line_does_not_make_a_file_unreadable() {
+    let dir = temp_dir("cut-first-line");
+    let whole = dir.join("whole.jsonl");
+    let cut = dir.join("cut.jsonl");
+    let options = chokepoint_synth::Options {
+        traces: 40,
+        traces_per_message: 10,
+        ..Default::default()
+    };
+    let mut text = Vec::new();
+    chokepoint_synth::write_json(&options, &mut text).unwrap();
+    let text = String::from_utf8(text).unwrap();
+    let mut rows: Vec<&str> = text.lines().collect();
+    assert!(rows.len() >= 3);
+    std::fs::write(&whole, rows.join("\n") + "\n").unwrap();
+    let first = rows[0];
+    rows[0] = &first[first.len() / 2..];
+    std::fs::write(&cut, rows.join("\n") + "\n").unwrap();
+    let spans = |path: &std::path::Path| {
+        let dataset = crate::common::read(&[path.to_path_buf()]).unwrap();
+        (dataset.inputs[0].skipped, dataset.spans.len())
+    };
+    let (skipped, all) = spans(&whole);
+    assert_eq!(skipped, 0);
+    let (skipped, some) = spans(&cut);
+    assert_eq!(skipped, 1);
+    assert!(some > 0 && some < all, "{some} of {all}");
+}

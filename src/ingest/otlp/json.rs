@@ -182,8 +182,15 @@ impl<'de> Deserialize<'de> for EnumNumber {
 /// OTLP/JSON: an object with OTLP's top-level key (or the Collector's older spellings).
 pub fn sniff(head: &Head) -> Sniff {
     let keys: [&[u8]; 3] = [b"\"resourceSpans\"", b"\"resource_spans\"", b"\"batches\""];
+    let text = head.text();
+    // JSON lines whose first line was cut (a file copied from the middle of a stream): the
+    // first line ends an object and the next begins one; the cut line is skipped and counted.
+    let cut_first_line = memchr::memchr(b'\n', text).is_some_and(|end| {
+        text[..end].trim_ascii().ends_with(b"}")
+            && text[end + 1..].trim_ascii_start().starts_with(b"{")
+    });
     head.answer(
-        head.text().first() == Some(&b'{') && keys.iter().any(|k| head.has(k)),
+        (text.first() == Some(&b'{') || cut_first_line) && keys.iter().any(|k| head.has(k)),
         false,
     )
 }
