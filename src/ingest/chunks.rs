@@ -50,7 +50,7 @@ pub fn csv_cut(buf: &[u8]) -> usize {
     for i in memchr::memchr2_iter(b'"', b'\n', buf) {
         if buf[i] == b'"' {
             quotes += 1;
-        } else if quotes % 2 == 0 {
+        } else if quotes.is_multiple_of(2) {
             cut = i + 1;
         }
     }

@@ -272,10 +272,11 @@ const EDGES_SHOWN: usize = 10;
 /// What a reader needs to tell a slow callee from a slow service.
 const HOW_TO_READ_SERVICES: &str = "How to read it: *own* is critical-path time in the \
 service's own spans; *waited on* is the time its callers spent in calls to it beyond that \
-(network, queueing, its listener, or the whole call when it records no spans); *calls out* is \
-its own waiting on others. Waited-on time growing from many callers points at the callee (its \
-network, queue or listener); own time growing together with all its calls out points at the \
-service itself (CPU, a lock, a pool inside it).";
+(network, queueing, its listener, or the whole call when it records no spans; `–` when no \
+traced service calls it, as for the entry service); *calls out* is its own waiting on others. \
+Waited-on time growing from many callers points at the callee (its network, queue or \
+listener); own time growing together with all its calls out points at the service itself \
+(CPU, a lock, a pool inside it).";
 
 fn render_services(out: &mut String, level: &Level) {
     if level.services.is_empty() {
@@ -308,8 +309,18 @@ fn render_services(out: &mut String, level: &Level) {
             name,
             ms(s.own_ms_per_request),
             percent(s.own_share),
-            ms(s.inbound_ms_per_request),
-            percent(s.inbound_share),
+            // A service no traced caller calls (the entry, called by the load generator) has
+            // no waited-on time to measure: shown as unknown, not as 0.
+            if s.callers.is_empty() {
+                "–".into()
+            } else {
+                ms(s.inbound_ms_per_request)
+            },
+            if s.callers.is_empty() {
+                "–".into()
+            } else {
+                percent(s.inbound_share)
+            },
             s.inbound_calls.to_string(),
             s.callers
                 .iter()
