@@ -115,7 +115,8 @@ pub fn analyze(dataset: &Dataset, options: &Options) -> Report {
     }
     ledger.traces_outside_levels = results.iter().filter(|r| r.level.is_none()).count() as u64;
     let starts: Vec<i64> = roots.iter().map(|r| r.start_ns).collect();
-    if let Some(run) = levels::run_time_range(&starts) {
+    let run = levels::run_time_range(&starts);
+    if let Some(run) = &run {
         ledger.time_outliers = starts.iter().filter(|t| !run.contains(t)).count() as u64;
     }
     let (levels, keys_by_level): (Vec<Level>, Vec<Vec<scaling::KeyAtLevel>>) = level_names
@@ -279,7 +280,7 @@ pub fn analyze(dataset: &Dataset, options: &Options) -> Report {
         scaling_summary,
         scaling_services,
         levels_along_a_ramp: along_a_ramp,
-        timeline: timeline::timeline(&results),
+        timeline: run.and_then(|run| timeline::timeline(&results, &run)),
         waterfall: waterfall::waterfall(&results, dataset, options),
         off_path: per_trace::off_path_rows(&results, dataset),
         skew: per_trace::skew_rows(&results, dataset),

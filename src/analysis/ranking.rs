@@ -153,7 +153,7 @@ pub(super) fn level(
         })
         .collect();
     let latency = |p: u32| ms(stats::percentile(&latencies, p));
-    let (services, edges) = super::services::level(traces, &dataset.strings);
+    let (services, edges) = super::services::level(traces, latency_ns_total, &dataset.strings);
     let level = Level {
         name: name.into(),
         start_unix_ns: traces.iter().map(|t| t.root_start_ns).min().unwrap_or(0),

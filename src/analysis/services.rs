@@ -147,6 +147,7 @@ impl Sum {
 /// edges, ranked by their time; `traces` in start order.
 pub(super) fn level(
     traces: &[&TraceResult],
+    latency_ns_total: u64,
     strings: &Interner,
 ) -> (Vec<ServiceRow>, Vec<EdgeRow>) {
     let requests = traces.len() as u64;
@@ -175,11 +176,7 @@ pub(super) fn level(
             }
         }
     }
-    let total: u64 = traces
-        .iter()
-        .map(|t| (t.root_end_ns - t.root_start_ns) as u64)
-        .fold(0, u64::saturating_add);
-    let share = |ns: u64| ns as f64 / total.max(1) as f64;
+    let share = |ns: u64| ns as f64 / latency_ns_total.max(1) as f64;
     // Inbound and outbound per service: the sums of its edges' per-batch sums.
     let mut inbound: BTreeMap<String, (Sum, BTreeSet<String>)> = BTreeMap::new();
     let mut outbound: BTreeMap<String, Sum> = BTreeMap::new();

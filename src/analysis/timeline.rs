@@ -14,10 +14,12 @@ pub const MAX_BUCKETS: u64 = 600;
 /// Bucket widths tried, smallest first, s.
 const WIDTHS_S: [u64; 12] = [1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 1800, 3600];
 
-/// The timeline of the traces' roots; None without any.
-pub(super) fn timeline(results: &[TraceResult]) -> Option<Timeline> {
-    let starts: Vec<i64> = results.iter().map(|r| r.root_start_ns).collect();
-    let run = super::levels::run_time_range(&starts)?;
+/// The timeline of the traces whose roots started in `run` (`levels::run_time_range`); None
+/// without any.
+pub(super) fn timeline(
+    results: &[TraceResult],
+    run: &std::ops::RangeInclusive<i64>,
+) -> Option<Timeline> {
     let in_run: Vec<&TraceResult> = results
         .iter()
         .filter(|r| run.contains(&r.root_start_ns))

@@ -223,7 +223,14 @@ pub(in crate::analysis) fn detect(
         return Vec::new();
     }
     let figures = level_figures(results, levels.len());
-    let mut waits = explicit_waits(dataset, levels, keys_by_level, &figures, options);
+    let mut waits = explicit_waits(
+        dataset,
+        levels,
+        keys_by_level,
+        &figures,
+        throughput_growth,
+        options,
+    );
     waits.extend(hidden_waits(levels, &figures, &dataset.strings, options));
     waits
         .into_iter()
@@ -278,6 +285,7 @@ fn explicit_waits(
     levels: &[Level],
     keys_by_level: &[Vec<KeyAtLevel>],
     figures: &[LevelFigures],
+    throughput_growth: f64,
     options: &DetectorThresholds,
 ) -> Vec<Wait> {
     let o = &options.saturation;
@@ -293,7 +301,6 @@ fn explicit_waits(
         }
     }
     let (first, last) = (&levels[0], &levels[levels.len() - 1]);
-    let throughput_growth = last.rps / first.rps;
     let at = |level: usize, key: &OpKey| {
         keys_by_level[level]
             .binary_search_by_key(key, |k| k.0)
