@@ -5,21 +5,25 @@
 
 pub mod charts;
 pub mod evidence;
+mod finding;
 pub mod literals;
 pub mod markdown;
 pub mod output;
+mod statements;
 pub mod table;
 pub mod terminal;
 pub mod units;
 
 use crate::model::OpKind;
 use crate::model::ledger::InputLedger;
-use crate::model::query::{Blocks, ScanFacts};
 use crate::model::settings::Settings;
-use crate::model::shape::StatementShape;
-use evidence::Evidence;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+
+pub use finding::{Confidence, Finding, FindingKind, NearMiss};
+pub use statements::{
+    HousekeepingRow, QueryRow, ServedEndpoint, SpanJoin, StatementAtLevel, StatementSum,
+};
 use std::collections::BTreeMap;
 
 /// Version of the JSON report's shape.
@@ -126,166 +130,6 @@ pub struct InputsTotal {
     pub records: u64,
     /// Records skipped, each with its reason in its file's ledger.
     pub skipped: u64,
-}
-
-/// A housekeeping statement (transaction control, session settings, administration): listed
-/// apart, out of the statement ranking and the detectors.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct HousekeepingRow {
-    /// Fingerprint id, 16 hex digits.
-    pub fingerprint_id: String,
-    /// Normalized statement.
-    pub fingerprint: String,
-    /// The sources that recorded it.
-    pub sources: Vec<String>,
-    /// Executions.
-    pub calls: u64,
-    /// Total time, ms.
-    pub total_ms: f64,
-}
-
-/// Statements of the profile taken together.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct StatementSum {
-    /// Statements (fingerprints).
-    pub statements: u64,
-    /// Their executions.
-    pub calls: u64,
-    /// Their total time, ms.
-    pub total_ms: f64,
-}
-
-/// One statement at one level (`--level` with database inputs).
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct StatementAtLevel {
-    /// Executions.
-    pub calls: u64,
-    /// Mean time per execution, ms.
-    pub mean_ms: f64,
-}
-
-/// One statement (fingerprint) of the database inputs, all its sources joined.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct QueryRow {
-    /// The fingerprint's 64-bit id, in hex.
-    pub fingerprint_id: String,
-    /// The normalized statement.
-    pub fingerprint: String,
-    /// Every source that saw it (`pg_log`, `mysql_slow`, `pg_stat_statements`).
-    pub sources: Vec<String>,
-    /// Executions.
-    pub calls: u64,
-    /// Their total time, ms.
-    pub total_ms: f64,
-    /// Share of the total time of all statements.
-    pub share: f64,
-    /// Mean time per execution, ms.
-    pub mean_ms: f64,
-    /// 95th percentile, ms, when each execution was logged (within 0.4%).
-    pub p95_ms: Option<f64>,
-    /// Longest execution, ms; 0 when unknown (a level's difference of cumulative
-    /// pg_stat_statements dumps whose maximum did not rise).
-    pub max_ms: f64,
-    /// Variance over mean of the execution time, in seconds (as pt-query-digest's V/M).
-    pub variance_to_mean: f64,
-    /// Rows sent or returned.
-    pub rows_sent: u64,
-    /// Rows examined (MySQL).
-    pub rows_examined: u64,
-    /// The source of calls, totals, mean, variance and rows sent.
-    pub calls_from: String,
-    /// The source of the p95, when there is one.
-    pub p95_from: Option<String>,
-    /// The databases it ran in.
-    pub databases: Vec<String>,
-    /// The server's query id, when known.
-    pub queryid: Option<i64>,
-    /// Parse steps (extended protocol), ms, not in `total_ms`.
-    pub parse_ms: f64,
-    /// Bind steps (extended protocol), ms, not in `total_ms`.
-    pub bind_ms: f64,
-    /// auto_explain plans read.
-    pub plans: u64,
-    /// Sequential scans in those plans, by table.
-    pub seq_scans: BTreeMap<String, ScanFacts>,
-    /// pg_stat_statements buffer counters.
-    pub blocks: Blocks,
-    /// First and last time a log saw it end, ns since the epoch.
-    pub window_unix_ns: Option<(i64, i64)>,
-    /// How its sources were joined: `queryid` when a log and pg_stat_statements gave the same
-    /// query id, else `fingerprint`; empty with one source.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub sources_joined_by: String,
-    /// The trace spans that ran it, per service, and how they were joined to it.
-    #[serde(default)]
-    pub spans: Vec<SpanJoin>,
-    /// Total time, ns (exact; what the ranking uses).
-    pub total_ns: u64,
-    /// The same statement in each level's own profile, in level order (None where that level's
-    /// inputs did not see it); empty without database inputs per level.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub by_level: Vec<Option<StatementAtLevel>>,
-    /// What the statement does, parsed from its first exemplar.
-    pub shape: StatementShape,
-}
-
-impl QueryRow {
-    /// The databases it ran in that have a name: a pg_stat_statements dump without `datname`
-    /// gives only the numeric `dbid`, which spans and people do not know it by.
-    pub fn database_names(&self) -> Vec<&str> {
-        self.databases
-            .iter()
-            .map(String::as_str)
-            .filter(|d| !d.bytes().all(|b| b.is_ascii_digit()))
-            .collect()
-    }
-}
-
-/// Database spans of one service joined to a statement: the request side of its cost.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct SpanJoin {
-    /// The service whose spans ran the statement.
-    pub service: String,
-    /// How they were joined: `traceparent` (a sqlcommenter comment in the database's record
-    /// named one of them), `fingerprint+database+time` (same fingerprint and database, ending
-    /// within the log's window), `fingerprint+database`, or `fingerprint` when the other side
-    /// did not say.
-    pub method: String,
-    /// Traceparent comments of the statement that named a span of these.
-    pub traceparents_matched: u64,
-    /// Spans joined.
-    pub spans: u64,
-    /// Requests (traces) they ran in.
-    pub traces: u64,
-    /// Their critical-path time per request of all levels, ms.
-    pub cp_ms_per_request: f64,
-    /// Their mean duration, ms.
-    pub mean_ms: f64,
-    /// Spans per request that ran any: median and most.
-    pub calls_per_trace_median: u64,
-    /// See `calls_per_trace_median`.
-    pub calls_per_trace_max: u64,
-    /// Levels of those requests.
-    pub levels: Vec<String>,
-    /// The longest joined span: its trace…
-    pub exemplar_trace_id: String,
-    /// … and its id.
-    pub exemplar_span_id: String,
-    /// The endpoints whose requests the spans serve (the nearest server span above each, else
-    /// the request's root), most requests first.
-    #[serde(default)]
-    pub endpoints: Vec<ServedEndpoint>,
-}
-
-/// An endpoint some spans serve.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct ServedEndpoint {
-    /// Its service.
-    pub service: String,
-    /// Its operation.
-    pub operation: String,
-    /// Requests in which it ran the spans.
-    pub traces: u64,
 }
 
 /// The slowest request's spans that hold its critical path, in tree order.
@@ -406,180 +250,6 @@ pub struct ScalingSummary {
     pub p95_knee_level: Option<String>,
     /// Levels or operations with too few requests to trust.
     pub warnings: Vec<String>,
-}
-
-/// The kind of a finding.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize, JsonSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum FindingKind {
-    /// The same query, with different arguments, repeated under one parent.
-    NPlusOneDb,
-    /// The same HTTP or RPC call, with different arguments, repeated under one parent.
-    NPlusOneHttp,
-    /// The same message sent again and again under one parent: one publish per item.
-    NPlusOneMessage,
-    /// The same call with the same arguments made again under one parent.
-    RedundantCall,
-    /// Independent downstream calls made one after another.
-    SequentialFanout,
-    /// A synchronous call chain across three or more services.
-    SyncChain,
-    /// A statement slow per call, or taking most of the database's time.
-    SlowStatement,
-    /// A statement that reads far more rows than it returns.
-    MissingIndexSuspect,
-    /// An HTTP or RPC call slow per call, from its spans.
-    SlowCall,
-    /// Many calls in flight at once under one parent: the callee's load multiplied.
-    ConcurrentFanout,
-    /// Many calls from one service to another in one request.
-    ChattyServices,
-    /// A wait for a resource (a pool, a lock) that grows faster than the load.
-    Saturation,
-}
-
-impl FindingKind {
-    /// Every kind, in the order reports list them.
-    pub const ALL: [FindingKind; 12] = [
-        FindingKind::NPlusOneDb,
-        FindingKind::NPlusOneHttp,
-        FindingKind::NPlusOneMessage,
-        FindingKind::RedundantCall,
-        FindingKind::SequentialFanout,
-        FindingKind::SyncChain,
-        FindingKind::SlowStatement,
-        FindingKind::MissingIndexSuspect,
-        FindingKind::SlowCall,
-        FindingKind::ConcurrentFanout,
-        FindingKind::ChattyServices,
-        FindingKind::Saturation,
-    ];
-
-    /// The name used in reports and in `chokepoint.toml`, and the title of its findings.
-    fn names(self) -> (&'static str, &'static str) {
-        match self {
-            FindingKind::NPlusOneDb => ("n_plus_one_db", "N+1 queries"),
-            FindingKind::NPlusOneHttp => ("n_plus_one_http", "N+1 calls"),
-            FindingKind::NPlusOneMessage => ("n_plus_one_message", "N+1 messages"),
-            FindingKind::RedundantCall => ("redundant_call", "Redundant calls"),
-            FindingKind::SequentialFanout => ("sequential_fanout", "Sequential fan-out"),
-            FindingKind::SyncChain => ("sync_chain", "Deep synchronous chain"),
-            FindingKind::SlowStatement => ("slow_statement", "Slow statement"),
-            FindingKind::MissingIndexSuspect => ("missing_index_suspect", "Missing-index suspect"),
-            FindingKind::SlowCall => ("slow_call", "Slow call"),
-            FindingKind::ConcurrentFanout => ("concurrent_fanout", "Excessive concurrent fan-out"),
-            FindingKind::ChattyServices => ("chatty_services", "Chatty services"),
-            FindingKind::Saturation => ("saturation", "Saturation"),
-        }
-    }
-
-    /// The name used in reports and in `chokepoint.toml`.
-    pub fn as_str(self) -> &'static str {
-        self.names().0
-    }
-
-    /// The title of its findings, for people.
-    pub fn title(self) -> &'static str {
-        self.names().1
-    }
-}
-
-/// How sure a finding is.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Confidence {
-    /// The evidence rules out other explanations as far as traces can.
-    High,
-    /// Part of the evidence is missing (such as unrecorded query parameters).
-    Medium,
-    /// The traces allow another explanation (such as a data dependency).
-    Low,
-}
-
-impl Confidence {
-    /// The name used in reports.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Confidence::High => "high",
-            Confidence::Medium => "medium",
-            Confidence::Low => "low",
-        }
-    }
-}
-
-/// A design problem, aggregated over the traces where it occurs.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct Finding {
-    /// Stable id: a hash of the kind and the keys, in hex.
-    pub id: String,
-    /// Kind.
-    pub kind: FindingKind,
-    /// Service of the span where it happens.
-    pub service: String,
-    /// Operation of the span where it happens (the parent of the calls; a chain's entry).
-    pub operation: String,
-    /// What repeats or runs in sequence: a SQL fingerprint, a URL template, the calls of a
-    /// fan-out, the services of a chain.
-    pub fingerprint: String,
-    /// Traces (requests) where it occurs.
-    pub traces_affected: u64,
-    /// Occurrences per affected trace: calls (repeats, fan-out calls) or services (chains).
-    pub occurrences_median: u64,
-    /// The most in one trace.
-    pub occurrences_max: u64,
-    /// Critical-path time of the spans involved, per request of all levels, ms: what it adds
-    /// to latency. Null for a database finding that no span joined.
-    pub cp_ms_per_request: Option<f64>,
-    /// The standard error of `cp_ms_per_request` by batch means over all requests in start
-    /// order, for comparing runs; null where not measured (too few requests, findings from
-    /// statement statistics or from levels).
-    #[serde(default)]
-    pub cp_ms_per_request_se: Option<f64>,
-    /// Estimated critical-path time saved by the suggestion, per request of all levels, ms.
-    /// Null when not estimated (database findings: only the database can say what an index or a
-    /// rewrite saves).
-    pub saving_ms_per_request: Option<f64>,
-    /// Time it keeps the database or the callee busy, per request of all levels, ms, on the
-    /// critical path or not: the calls' recorded durations, or a statement's total time. Null
-    /// when there are no requests to divide by.
-    #[serde(default)]
-    pub busy_ms_per_request: Option<f64>,
-    /// Levels where it occurs.
-    pub levels: Vec<String>,
-    /// How sure it is.
-    pub confidence: Confidence,
-    /// The facts it rests on.
-    pub evidence: Evidence,
-    /// Traces where it saves the most.
-    pub exemplar_trace_ids: Vec<String>,
-    /// In the same order: a span of it in each exemplar trace.
-    pub exemplar_span_ids: Vec<String>,
-    /// Code location from `code.*` attributes, when the spans carry them.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub code_location: String,
-    /// What to do about it.
-    pub suggestion: String,
-}
-
-/// A candidate that missed a rule.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-pub struct NearMiss {
-    /// The kind it would have been.
-    pub kind: FindingKind,
-    /// Service.
-    pub service: String,
-    /// Operation where it happens.
-    pub operation: String,
-    /// What repeats or runs in sequence.
-    pub fingerprint: String,
-    /// The rule it failed, with the value seen (such as "4 repeats, needs 5").
-    pub rule: String,
-    /// Traces where the candidate was seen.
-    pub traces: u64,
 }
 
 /// Name and version of the tool.
@@ -983,19 +653,5 @@ impl Report {
         let mut s = serde_json::to_string_pretty(self).expect("a report serializes");
         s.push('\n');
         s
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::FindingKind;
-
-    #[test]
-    fn every_kind_is_named_as_serde_spells_it_and_has_a_title() {
-        for kind in FindingKind::ALL {
-            let json = serde_json::to_string(&kind).unwrap();
-            assert_eq!(json, format!("\"{}\"", kind.as_str()));
-            assert!(!kind.title().is_empty());
-        }
     }
 }
