@@ -216,10 +216,37 @@ pub fn chunk_lines(chunk: &[u8]) -> Box<dyn Iterator<Item = std::borrow::Cow<'_,
     }
 }
 
-/// Reads the next CSV row of `bytes` into `record`, its fields decoded lossily when they are not
-/// UTF-8 (a stray Latin-1 byte costs its character, not the row): the row starting at byte `at`
-/// is read again as bytes. Other errors are the reader's.
-pub fn read_csv_row(
+/// Calls `on_row` with each CSV row of `bytes`: the reader's line where the row starts
+/// (1-based), the byte offset after it, and the row or why it could not be read. A row whose
+/// fields are not UTF-8 is decoded lossily (a stray Latin-1 byte costs its character, not the
+/// row); after any other error reading goes on with the next row, unless the reader is stuck.
+pub fn for_each_csv_row(
+    mut reader: csv::Reader<&[u8]>,
+    bytes: &[u8],
+    mut on_row: impl FnMut(u64, usize, csv::Result<&csv::StringRecord>),
+) {
+    let mut record = csv::StringRecord::new();
+    loop {
+        let line = reader.position().line();
+        let at = reader.position().byte();
+        let read = read_csv_row(&mut reader, &mut record, bytes, at);
+        let end = reader.position().byte() as usize;
+        match read {
+            Ok(false) => break,
+            Ok(true) => on_row(line, end, Ok(&record)),
+            Err(e) => {
+                on_row(line, end, Err(e));
+                if end as u64 == at {
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// Reads the next CSV row into `record`, again as bytes decoded lossily when its fields are
+/// not UTF-8 (the row starting at byte `at`). Other errors are the reader's.
+fn read_csv_row(
     reader: &mut csv::Reader<&[u8]>,
     record: &mut csv::StringRecord,
     bytes: &[u8],

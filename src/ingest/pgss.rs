@@ -157,24 +157,12 @@ pub fn parse_csv(bytes: &[u8]) -> StatementBatch {
             return batch;
         }
     };
-    let mut record = csv::StringRecord::new();
-    loop {
-        let line = reader.position().line();
-        let at = reader.position().byte();
-        match crate::ingest::chunks::read_csv_row(&mut reader, &mut record, bytes, at) {
-            Ok(false) => break,
-            Ok(true) => add_row(&(&headers, &record), line, &mut batch),
-            Err(e) => {
-                batch
-                    .ledger
-                    .skip_record(SkipReason::Malformed, || format!("line {line}: {e}"));
-                // The row is skipped and reading goes on, unless the reader is stuck.
-                if reader.position().byte() == at {
-                    break;
-                }
-            }
-        }
-    }
+    crate::ingest::chunks::for_each_csv_row(reader, bytes, |line, _, read| match read {
+        Ok(record) => add_row(&(&headers, record), line, &mut batch),
+        Err(e) => batch
+            .ledger
+            .skip_record(SkipReason::Malformed, || format!("line {line}: {e}")),
+    });
     batch
 }
 

@@ -1,6 +1,7 @@
 //! csvlog: one CSV row per entry, fields named by PostgreSQL's column order.
 
 use super::*;
+use crate::ingest::chunks::for_each_csv_row;
 
 pub(super) fn parse_csv(
     chunk: &[u8],
@@ -8,25 +9,21 @@ pub(super) fn parse_csv(
     batch: &mut StatementBatch,
     interpreter: &mut Interpreter,
 ) {
-    let mut reader = csv::ReaderBuilder::new()
+    let rows = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
         .from_reader(chunk);
     // An odd number of quotes leaves the last row's quoted field open to the end of the chunk.
     let unterminated = memchr::memchr_iter(b'"', chunk).count() % 2 == 1;
-    let mut record = csv::StringRecord::new();
-    loop {
-        let line = first_line + reader.position().line().saturating_sub(1);
-        let at = reader.position().byte();
-        let read = crate::ingest::chunks::read_csv_row(&mut reader, &mut record, chunk, at);
+    for_each_csv_row(rows, chunk, |row_line, end, read| {
+        let line = first_line + row_line.saturating_sub(1);
         match read {
-            Ok(false) => break,
-            Ok(true) if unterminated && reader.position().byte() as usize >= chunk.len() => {
+            Ok(_) if unterminated && end >= chunk.len() => {
                 batch.ledger.skip_record(SkipReason::Malformed, || {
                     format!("line {line}: a quoted field that never closes (the rest of the file is in it)")
                 });
             }
-            Ok(true) if record.len() >= 14 => {
+            Ok(record) if record.len() >= 14 => {
                 let get = |i: usize| record.get(i).unwrap_or("");
                 let entry = Entry {
                     line,
@@ -42,7 +39,7 @@ pub(super) fn parse_csv(
                 };
                 interpreter.entry(&entry, batch);
             }
-            Ok(true) => {
+            Ok(record) => {
                 batch.ledger.skip_record(SkipReason::Malformed, || {
                     format!(
                         "line {line}: {} columns, a csvlog row has at least 22",
@@ -54,13 +51,9 @@ pub(super) fn parse_csv(
                 batch
                     .ledger
                     .skip_record(SkipReason::Malformed, || format!("line {line}: {e}"));
-                // The row is skipped and reading goes on, unless the reader is stuck.
-                if reader.position().byte() == at {
-                    break;
-                }
             }
         }
-    }
+    });
 }
 
 /// A csvlog row: a timestamp, then a comma.
