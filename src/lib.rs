@@ -41,7 +41,8 @@
 //! # Layers
 //!
 //! `model` names nothing above it; `report` names only `model`; `ingest` names `model`;
-//! `analysis` names `model` and `report`; `gate` names those three. A unit test (`layers`, in
+//! `analysis` names `model` and `report`; `gate` names those three; [`config`] (the settings
+//! file) names `model` and `gate`. A unit test (`layers`, in
 //! this file) fails when a module names one above it.
 //!
 //! # Where things live
@@ -96,6 +97,7 @@
 #![deny(missing_docs)]
 
 pub mod analysis;
+pub mod config;
 pub mod error;
 pub mod gate;
 pub mod ingest;
@@ -111,12 +113,13 @@ mod layers {
     use std::path::Path;
 
     /// Each module, with the modules it may use besides itself.
-    const ALLOWED: [(&str, &[&str]); 6] = [
+    const ALLOWED: [(&str, &[&str]); 7] = [
         ("model", &[]),
         ("report", &["model"]),
         ("ingest", &["model", "error"]),
         ("analysis", &["model", "report"]),
         ("gate", &["model", "report", "analysis"]),
+        ("config", &["model", "gate"]),
         ("error", &[]),
     ];
 

@@ -1,28 +1,8 @@
-//! `chokepoint.toml`: the settings a team keeps beside its load tests (detector thresholds, and
-//! the budgets of `chokepoint check`, documented in `chokepoint::gate`), read once, checked, and
-//! overridden by the command-line flags.
-//!
-//! `fixtures/chokepoint.toml` lists every detector threshold with its default and what it
-//! means; a test holds it, and the README's table, to `DetectorThresholds::default()`.
+//! Where the binary finds `chokepoint.toml` (parsed and checked by [`chokepoint::config`]).
 
 use anyhow::{Context, Result};
-use chokepoint::gate;
-use chokepoint::model::settings::DetectorThresholds;
-use serde::Deserialize;
+pub use chokepoint::config::{Config, DEFAULT_NAME};
 use std::path::{Path, PathBuf};
-
-/// The file's contents; every section and key is optional.
-#[derive(Debug, Default, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct Config {
-    /// Detector thresholds.
-    pub detectors: DetectorThresholds,
-    /// What `chokepoint check` holds a run to.
-    pub budgets: gate::Budgets,
-}
-
-/// The name looked for in the working directory when `--config` is not given.
-pub const DEFAULT_NAME: &str = "chokepoint.toml";
 
 /// Reads `path`, or `./chokepoint.toml` when there is one, or the defaults; says on stderr which
 /// file it read when it was not named.
@@ -37,85 +17,7 @@ pub fn load(path: Option<&Path>) -> Result<Config> {
     };
     let text = std::fs::read_to_string(&path)
         .with_context(|| format!("cannot read {}", path.display()))?;
-    parse(&text).with_context(|| format!("{}: invalid settings", path.display()))
-}
-
-fn parse(text: &str) -> Result<Config> {
-    let config: Config = toml::from_str(text)?;
-    config
-        .detectors
-        .validate()
-        .map_err(|m| anyhow::anyhow!("detectors.{m}"))?;
-    config
-        .budgets
-        .validate()
-        .map_err(|m| anyhow::anyhow!("budgets.{m}"))?;
-    Ok(config)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn thresholds_are_read_and_the_rest_default() {
-        let c = parse(
-            "[detectors.n_plus_one]\nmin_repeats = 3\n[detectors.fanout]\nmin_saving_ms = 5\n",
-        )
-        .unwrap();
-        assert_eq!(c.detectors.n_plus_one.min_repeats, 3);
-        assert_eq!(c.detectors.fanout.min_saving_ms, 5.0);
-        assert_eq!(
-            c.detectors.sync_chain,
-            DetectorThresholds::default().sync_chain
-        );
-        assert_eq!(parse("").unwrap().detectors, DetectorThresholds::default());
-    }
-
-    /// The documented example holds every threshold at its default, and the README lists
-    /// each with its default.
-    #[test]
-    fn the_example_file_and_the_readme_list_every_threshold_at_its_default() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let text = std::fs::read_to_string(root.join("fixtures/chokepoint.toml")).unwrap();
-        assert_eq!(
-            parse(&text).unwrap().detectors,
-            DetectorThresholds::default()
-        );
-        let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
-        let defaults = serde_json::to_value(DetectorThresholds::default()).unwrap();
-        for (section, keys) in defaults.as_object().unwrap() {
-            for (key, value) in keys.as_object().unwrap() {
-                let line = format!("{key} = {value}");
-                let in_file = text
-                    .split(&format!("[detectors.{section}]"))
-                    .nth(1)
-                    .and_then(|rest| rest.split("\n[").next())
-                    .is_some_and(|body| body.lines().any(|l| l.starts_with(&line)));
-                assert!(
-                    in_file,
-                    "fixtures/chokepoint.toml lacks `{line}` in {section}"
-                );
-                let row = format!("| `{section}.{key}` | {value} |");
-                assert!(readme.contains(&row), "README.md lacks the row `{row}`");
-            }
-        }
-    }
-
-    #[test]
-    fn mistakes_name_the_line_or_the_setting() {
-        let e = format!(
-            "{:#}",
-            parse("[detectors.n_plus_one]\nmin_repeat = 3\n").unwrap_err()
-        );
-        assert!(e.contains("line 2") && e.contains("min_repeat"), "{e}");
-        let e = format!(
-            "{:#}",
-            parse("[detectors.sync_chain]\nmin_services = 1\n").unwrap_err()
-        );
-        assert!(
-            e.contains("detectors.sync_chain.min_services must be at least 2"),
-            "{e}"
-        );
-    }
+    chokepoint::config::parse(&text)
+        .map_err(anyhow::Error::msg)
+        .with_context(|| format!("{}: invalid settings", path.display()))
 }

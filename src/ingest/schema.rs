@@ -16,18 +16,21 @@ use sqlparser::ast::{
 };
 use sqlparser::dialect::{MySqlDialect, PostgreSqlDialect};
 use sqlparser::parser::Parser;
-use std::io::Read;
 use std::path::Path;
 
 /// Reads one schema file into `schema`, and says what it read.
 pub fn read_schema(path: &Path, schema: &mut Schema) -> Result<InputLedger> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
     let (_, mut reader) = decompress::open(file).map_err(|e| Error::io(path, e))?;
-    let mut bytes = Vec::new();
-    reader
-        .read_to_end(&mut bytes)
-        .map_err(|e| Error::io(path, e))?;
-    let text = String::from_utf8_lossy(&bytes);
+    let bytes = super::chunks::read_whole(path, &mut reader)?;
+    parse_schema(path, &bytes, schema)
+}
+
+/// Reads a schema dump's bytes (decompressed) into `schema`: a `pg_indexes` or
+/// `pg_stat_user_tables` CSV export, or SQL definitions (`pg_dump --schema-only`, `mysqldump
+/// --no-data`, `SHOW CREATE TABLE` output).
+pub fn parse_schema(path: &Path, bytes: &[u8], schema: &mut Schema) -> Result<InputLedger> {
+    let text = String::from_utf8_lossy(bytes);
     let header = text.lines().next().unwrap_or("").to_ascii_lowercase();
     let columns: Vec<&str> = header.split(',').map(|c| c.trim_matches('"')).collect();
     let mut ledger = InputLedger {
@@ -117,20 +120,28 @@ fn read_csv(
     let Ok(headers) = reader.headers().cloned() else {
         return ledger.skip_record(SkipReason::Malformed, || "line 1: no header".into());
     };
-    for record in reader.records() {
-        match record {
-            Ok(record) => {
-                let line = record.position().map_or(0, |p| p.line());
-                each(&(&headers, &record), line, ledger);
-            }
-            Err(e) => ledger.skip_record(SkipReason::Malformed, || e.to_string()),
-        }
-    }
+    super::chunks::for_each_csv_row(reader, text.as_bytes(), |line, _, read| match read {
+        Ok(record) => each(&(&headers, record), line, ledger),
+        Err(e) => ledger.skip_record(SkipReason::Malformed, || format!("line {line}: {e}")),
+    });
 }
+
+/// Definitions longer than this are not given to sqlparser, whose syntax tree costs many
+/// times the text (a real table's definition is a few KiB).
+const MAX_DEFINITION_BYTES: usize = 256 * 1024;
 
 /// Reads one table or index definition, PostgreSQL's grammar first, then MySQL's.
 fn read_definition(sql: &str, line: u64, schema: &mut Schema, ledger: &mut InputLedger) {
     ledger.records += 1;
+    if sql.len() > MAX_DEFINITION_BYTES {
+        return ledger.skip(SkipReason::TooLarge, 1, || {
+            format!(
+                "line {line}: a definition of {} bytes, over the {} KiB read",
+                sql.len(),
+                MAX_DEFINITION_BYTES >> 10
+            )
+        });
+    }
     let parsed = Parser::parse_sql(&PostgreSqlDialect {}, sql)
         .or_else(|e| Parser::parse_sql(&MySqlDialect {}, sql).map_err(|_| e));
     let statement = match parsed {
@@ -305,16 +316,20 @@ mod tests {
     use super::*;
 
     fn read(text: &str) -> (Schema, InputLedger) {
-        let dir = std::env::temp_dir().join(format!("chokepoint-schema-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join(format!(
-            "{:x}.sql",
-            crate::model::fingerprint::fnv1a64(text.as_bytes())
-        ));
-        std::fs::write(&path, text).unwrap();
         let mut schema = Schema::default();
-        let ledger = read_schema(&path, &mut schema).unwrap();
+        let ledger = parse_schema(Path::new("schema.sql"), text.as_bytes(), &mut schema).unwrap();
         (schema, ledger)
+    }
+
+    #[test]
+    fn a_definition_too_long_to_parse_is_counted_and_the_rest_read() {
+        let long = format!(
+            "CREATE TABLE big (a int DEFAULT {});\nCREATE INDEX i ON t (c);\n",
+            "1+".repeat(MAX_DEFINITION_BYTES) + "1"
+        );
+        let (schema, ledger) = read(&long);
+        assert_eq!(ledger.skip_reasons.get(&SkipReason::TooLarge), Some(&1));
+        assert_eq!(columns(&schema, "t"), [["c"]]);
     }
 
     fn columns(schema: &Schema, table: &str) -> Vec<Vec<String>> {
