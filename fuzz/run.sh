@@ -23,6 +23,8 @@ for t in "${targets[@]}"; do
   fi
 done
 cargo fuzz build --sanitizer none
+# The targets run as built here, so that editing the sources meanwhile changes nothing.
+bin="${CARGO_TARGET_DIR:-target}/$(rustc -vV | sed -n 's/^host: //p')/release"
 # Longer inputs for the whole command and the formats read whole; short ones elsewhere.
 max_len() {
   case "$1" in
@@ -35,7 +37,8 @@ failed=0
 printf '%-14s %8s %12s %8s\n' target seconds executions crashes
 for t in "${targets[@]}"; do
   status=0
-  cargo fuzz run --sanitizer none "$t" "corpus/$t" -- \
+  mkdir -p "artifacts/$t"
+  "$bin/$t" "corpus/$t" -artifact_prefix="artifacts/$t/" \
     -max_total_time="$seconds" -max_len="$(max_len "$t")" -print_final_stats=1 \
     >"$logs/$t.log" 2>&1 || status=$?
   runs=$(grep -o -E 'stat::number_of_executed_units: *[0-9]+' "$logs/$t.log" | grep -o -E '[0-9]+$' || echo '?')
