@@ -30,8 +30,10 @@ struct Timeline {
 /// overlap or share a name.
 pub fn read(path: &Path) -> Result<Vec<Phase>> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let (_, reader) = super::decompress::open(file).map_err(|e| Error::io(path, e))?;
-    parse(path, reader)
+    let (_, reader, break_off) = super::decompress::open(file).map_err(|e| Error::io(path, e))?;
+    let phases = parse(path, reader);
+    break_off.check(path, "load timeline")?;
+    phases
 }
 
 /// The phases of a load timeline read from `reader` (decompressed); `path` names it in errors.

@@ -219,7 +219,7 @@ pub fn read_file(path: &Path, options: &Options) -> Result<FileContents> {
         inner: file,
         progress: options.progress.clone(),
     };
-    let (_, mut reader) = decompress::open(file).map_err(|e| Error::io(path, e))?;
+    let (_, mut reader, break_off) = decompress::open(file).map_err(|e| Error::io(path, e))?;
     let mut wanted = sniff::HEAD_BYTES;
     let mut head = Vec::with_capacity(wanted);
     (&mut reader)
@@ -227,6 +227,7 @@ pub fn read_file(path: &Path, options: &Options) -> Result<FileContents> {
         .read_to_end(&mut head)
         .map_err(|e| Error::io(path, e))?;
     if head.trim_ascii().is_empty() {
+        break_off.check(path, "input")?;
         return Err(Error::Empty {
             path: path.into(),
             format: "input",
@@ -270,7 +271,16 @@ pub fn read_file(path: &Path, options: &Options) -> Result<FileContents> {
         options,
     };
     let mut contents = FileContents::default();
-    match format.read(&input, &mut reader, &mut ledger)? {
+    let records = format.read(&input, &mut reader, &mut ledger);
+    // A compressed file cut short: what came before the cut is read and the cut is a malformed
+    // record, as in a plain file; a format read whole has nothing to show for it.
+    if let Some(message) = break_off.message() {
+        match records {
+            Ok(_) => ledger.skip_record(SkipReason::Malformed, || message.to_string()),
+            Err(_) => break_off.check(path, format.as_str())?,
+        }
+    }
+    match records? {
         registry::Records::Spans(spans) => contents.spans = spans,
         registry::Records::Statements(statements) => contents.statements = statements,
         registry::Records::Log(statements, sessions) => {

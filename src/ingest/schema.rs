@@ -21,8 +21,9 @@ use std::path::Path;
 /// Reads one schema file into `schema`, and says what it read.
 pub fn read_schema(path: &Path, schema: &mut Schema) -> Result<InputLedger> {
     let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-    let (_, mut reader) = decompress::open(file).map_err(|e| Error::io(path, e))?;
+    let (_, mut reader, break_off) = decompress::open(file).map_err(|e| Error::io(path, e))?;
     let bytes = super::chunks::read_whole(path, &mut reader)?;
+    break_off.check(path, "schema")?;
     parse_schema(path, &bytes, schema)
 }
 

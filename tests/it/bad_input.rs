@@ -151,6 +151,40 @@ fn a_truncated_file_keeps_what_came_before_the_cut() {
 }
 
 #[test]
+fn a_compressed_file_cut_short_keeps_what_came_before_and_says_where() {
+    let dir = temp_dir("cut-gzip");
+    let full = std::fs::read(synth_json(&dir, 300, 4)).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(&full).unwrap();
+    let gz = gz.finish().unwrap();
+    let cut_at = gz.len() * 2 / 3;
+    let cut = dir.join("cut.jsonl.gz");
+    std::fs::write(&cut, &gz[..cut_at]).unwrap();
+    let dataset = read(std::slice::from_ref(&cut)).unwrap();
+    let whole = read(&[synth_json(&dir, 300, 4)]).unwrap();
+    assert!(!dataset.spans.is_empty() && dataset.spans.len() < whole.spans.len());
+    let example = &dataset.inputs[0].skip_examples[&SkipReason::Malformed];
+    assert!(
+        example.starts_with(&format!("byte {cut_at}: the gzip stream breaks off")),
+        "{example}"
+    );
+    // A file read whole has nothing to show for a cut: an error that says where.
+    let mut dump = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    dump.write_all(&b"CREATE TABLE t (a int PRIMARY KEY);\n".repeat(20_000))
+        .unwrap();
+    let dump = dump.finish().unwrap();
+    let schema = dir.join("schema.sql.gz");
+    std::fs::write(&schema, &dump[..dump.len() / 2]).unwrap();
+    let e = chokepoint::ingest::schema::read_schema(&schema, &mut Default::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("the gzip stream breaks off") && e.contains("schema.sql.gz"),
+        "{e}"
+    );
+}
+
+#[test]
 fn a_span_ending_before_it_starts_is_skipped_and_counted() {
     let dir = temp_dir("end-before-start");
     let path = dir.join("t.jsonl");
