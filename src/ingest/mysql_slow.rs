@@ -8,7 +8,9 @@
 
 use super::sniff::{Head, Sniff};
 use super::statements::StatementBatch;
-use super::time::{days_from_civil, decimal_ns, parse_iso, unix_ns};
+use super::time::{
+    checked_count, checked_decimal_ns, days_from_civil, decimal_ns, parse_iso, unix_ns,
+};
 use crate::model::ledger::SkipReason;
 use crate::model::query::{Phase, QueryEvent, Source};
 use std::borrow::Cow;
@@ -38,11 +40,6 @@ pub fn sniff(head: &Head) -> Sniff {
             || l.starts_with("# Query_time: ")
     });
     head.answer(found, false)
-}
-
-/// `0.003464` seconds as integer nanoseconds, exactly for up to nine decimals.
-pub fn parse_seconds(s: &str) -> Option<u64> {
-    super::time::decimal_ns(s, 9)
 }
 
 /// `# Time:` values: `2016-07-20T18:13:25.698433Z`, or `071218 11:48:27` / `081127  8:51:20`
@@ -103,6 +100,8 @@ struct Event<'c> {
     time: Option<i64>,
     set_timestamp_s: Option<i64>,
     rate_limit: Option<String>,
+    /// The first header field whose number is past 2^64, with its value.
+    out_of_range: Option<String>,
     /// Statement lines, borrowed from the chunk.
     body: Vec<Cow<'c, str>>,
 }
@@ -133,12 +132,21 @@ impl Event<'_> {
                 Some(v) if !v.ends_with(':') => tokens.next().unwrap_or_default(),
                 _ => "",
             };
+            // A number past 2^64 (ns, or rows) makes the event unusable; other unreadable
+            // values are unknown.
+            let mut checked = |read: Result<u64, SkipReason>| {
+                if read == Err(SkipReason::NumberOutOfRange) {
+                    self.out_of_range
+                        .get_or_insert_with(|| format!("{key} {value}"));
+                }
+                read.ok()
+            };
             match key {
-                "Query_time" => self.query_ns = parse_seconds(value),
-                "Lock_time" => self.lock_ns = parse_seconds(value).unwrap_or(0),
-                "Rows_sent" => self.rows_sent = value.parse().ok(),
-                "Rows_examined" => self.rows_examined = value.parse().ok(),
-                "Rows_affected" => self.rows_affected = value.parse().ok(),
+                "Query_time" => self.query_ns = checked(checked_decimal_ns(value, 9)),
+                "Lock_time" => self.lock_ns = checked(checked_decimal_ns(value, 9)).unwrap_or(0),
+                "Rows_sent" => self.rows_sent = checked(checked_count(value)),
+                "Rows_examined" => self.rows_examined = checked(checked_count(value)),
+                "Rows_affected" => self.rows_affected = checked(checked_count(value)),
                 "Schema" => self.schema = value.to_string(),
                 "Log_slow_rate_limit" => self.rate_limit = Some(value.to_string()),
                 _ => {}
@@ -200,6 +208,11 @@ pub fn parse_chunk(chunk: &[u8], first_line: u64) -> StatementBatch {
 
 fn finish(mut e: Event, batch: &mut StatementBatch) {
     batch.ledger.records += 1;
+    if let Some(field) = &e.out_of_range {
+        return batch.ledger.skip(SkipReason::NumberOutOfRange, 1, || {
+            format!("line {}: {field}", e.line)
+        });
+    }
     let Some(duration_ns) = e.query_ns else {
         batch.ledger.skip(SkipReason::Malformed, 1, || {
             format!("line {}: an event header without Query_time", e.line)
@@ -284,8 +297,12 @@ mod tests {
 
     #[test]
     fn times() {
-        assert_eq!(parse_seconds("0.003464"), Some(3_464_000));
-        assert_eq!(parse_seconds("2"), Some(2_000_000_000));
+        assert_eq!(decimal_ns("0.003464", 9), Some(3_464_000));
+        assert_eq!(decimal_ns("2", 9), Some(2_000_000_000));
+        assert_eq!(
+            checked_decimal_ns("18446744073.709551616", 9),
+            Err(SkipReason::NumberOutOfRange)
+        );
         assert_eq!(
             parse_time("2016-07-20T18:13:25.698433Z"),
             Some(1_469_038_405_698_433_000)

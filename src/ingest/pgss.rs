@@ -5,10 +5,9 @@
 //! Times are milliseconds in the dump and integer nanoseconds here. `stats_since` (17 and later)
 //! is kept: it tells whether two dumps count from the same start.
 
-use super::pglog::parse_ms;
 use super::sniff::{Head, Sniff};
 use super::statements::StatementBatch;
-use super::time::parse_pg_timestamp;
+use super::time::{checked_count, checked_decimal_ns, parse_pg_timestamp};
 use crate::model::ledger::SkipReason;
 use crate::model::query::{Blocks, Source, StatementStats};
 
@@ -40,29 +39,51 @@ impl Row for serde_json::Map<String, serde_json::Value> {
     }
 }
 
-/// Milliseconds as written by PostgreSQL (`12.5`, or `1.5e-05` from JSON) in ns.
-fn ms(value: &str) -> Option<u64> {
-    parse_ms(value).or_else(|| {
-        let v: f64 = value.parse().ok()?;
-        (v.is_finite() && v >= 0.0).then(|| (v * 1e6).round() as u64)
-    })
+/// Milliseconds as written by PostgreSQL (`12.5`, or `1.5e-05` from JSON) in ns; `None` when
+/// the column is missing or empty.
+fn ms(value: Option<String>) -> Result<Option<u64>, SkipReason> {
+    let Some(value) = value.filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    match checked_decimal_ns(&value, 6) {
+        Err(SkipReason::Malformed) => {
+            let v: f64 = value.parse().map_err(|_| SkipReason::Malformed)?;
+            if !v.is_finite() || v < 0.0 {
+                Err(SkipReason::Malformed)
+            } else if v * 1e6 >= u64::MAX as f64 {
+                Err(SkipReason::NumberOutOfRange)
+            } else {
+                Ok(Some((v * 1e6).round() as u64))
+            }
+        }
+        read => read.map(Some),
+    }
 }
 
-fn count(row: &dyn Row, column: &str) -> u64 {
-    row.text(column).and_then(|v| v.parse().ok()).unwrap_or(0)
+/// A counter column; 0 when the column is missing or empty (older versions lack some).
+fn count(value: Option<String>) -> Result<u64, SkipReason> {
+    match value.filter(|v| !v.is_empty()) {
+        Some(v) => checked_count(&v),
+        None => Ok(0),
+    }
 }
 
 /// Folds one row in; `line` names it in the ledger.
 fn add_row(row: &dyn Row, line: u64, batch: &mut StatementBatch) {
     batch.ledger.records += 1;
-    let (Some(query), Some(calls)) = (
-        row.text("query"),
-        row.text("calls").and_then(|c| c.parse::<u64>().ok()),
-    ) else {
-        batch.ledger.skip(SkipReason::Malformed, 1, || {
-            format!("row at line {line}: no query or calls column")
-        });
-        return;
+    let skip = |batch: &mut StatementBatch, reason, column: &str| {
+        batch.ledger.skip(reason, 1, || match row.text(column) {
+            Some(value) if !value.is_empty() => format!("row at line {line}: {column} = {value:?}"),
+            _ => format!("row at line {line}: no {column}"),
+        })
+    };
+    let Some(query) = row.text("query") else {
+        return skip(batch, SkipReason::Malformed, "query");
+    };
+    let calls = match row.text("calls").map(|c| checked_count(&c)) {
+        Some(Ok(calls)) => calls,
+        Some(Err(reason)) => return skip(batch, reason, "calls"),
+        None => return skip(batch, SkipReason::Malformed, "calls"),
     };
     if row
         .text("toplevel")
@@ -73,52 +94,53 @@ fn add_row(row: &dyn Row, line: u64, batch: &mut StatementBatch) {
         });
         return;
     }
-    let time = |column: &str| row.text(column).and_then(|v| ms(&v));
-    // A row without a readable total time (missing, empty, NaN, negative) would count its
-    // calls at 0 ms: it is skipped instead, and the ledger says why.
-    let total_ns = match (time("total_exec_time"), time("total_time")) {
-        (Some(exec), _) => exec.saturating_add(time("total_plan_time").unwrap_or(0)),
-        (None, Some(total)) => total,
-        (None, None) => {
-            batch.ledger.skip(SkipReason::Malformed, 1, || {
-                format!("row at line {line}: no readable total_exec_time (or total_time)")
-            });
-            return;
-        }
-    };
-    let stddev_ns = time("stddev_exec_time")
-        .or_else(|| time("stddev_time"))
-        .unwrap_or(0);
-    let min_ns = time("min_exec_time").or_else(|| time("min_time"));
-    let max_ns = time("max_exec_time")
-        .or_else(|| time("max_time"))
-        .unwrap_or(0);
-    let database = row
-        .text("datname")
+    match read_row(row, calls) {
+        Ok(found) => batch.statement(&query, &database_of(row)).merge(found),
+        Err((reason, column)) => skip(batch, reason, column),
+    }
+}
+
+fn database_of(row: &dyn Row) -> String {
+    row.text("datname")
         .or_else(|| row.text("dbname"))
         .or_else(|| row.text("dbid"))
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+/// A row's figures, or why it cannot be used and the column that says so. A row without a
+/// readable total time would count its calls at 0 ms, so it is not used.
+fn read_row(row: &dyn Row, calls: u64) -> Result<StatementStats, (SkipReason, &'static str)> {
+    let time = |column: &'static str| ms(row.text(column)).map_err(|reason| (reason, column));
+    let count = |column: &'static str| count(row.text(column)).map_err(|reason| (reason, column));
+    let total_ns = match (time("total_exec_time")?, time("total_time")?) {
+        (Some(exec), _) => exec.saturating_add(time("total_plan_time")?.unwrap_or(0)),
+        (None, Some(total)) => total,
+        (None, None) => return Err((SkipReason::Malformed, "total_exec_time")),
+    };
+    let stddev_ns = time("stddev_exec_time")?
+        .or(time("stddev_time")?)
+        .unwrap_or(0);
+    let min_ns = time("min_exec_time")?.or(time("min_time")?);
+    let max_ns = time("max_exec_time")?.or(time("max_time")?).unwrap_or(0);
     // Σd² = n(σ² + μ²) for the population deviation pg_stat_statements keeps.
     let mean = total_ns as f64 / calls.max(1) as f64;
     let sigma = stddev_ns as f64;
-    let found = StatementStats {
+    Ok(StatementStats {
         calls,
         total_ns,
         sum_sq_ns2: (calls as f64 * (sigma * sigma + mean * mean)) as u128,
         min_ns: min_ns.unwrap_or(0),
         max_ns,
-        rows_sent: count(row, "rows"),
+        rows_sent: count("rows")?,
         blocks: Blocks {
-            shared_hit: count(row, "shared_blks_hit"),
-            shared_read: count(row, "shared_blks_read"),
-            temp: count(row, "temp_blks_read").saturating_add(count(row, "temp_blks_written")),
+            shared_hit: count("shared_blks_hit")?,
+            shared_read: count("shared_blks_read")?,
+            temp: count("temp_blks_read")?.saturating_add(count("temp_blks_written")?),
         },
         queryid: row.text("queryid").and_then(|q| q.parse().ok()),
         stats_since_unix_ns: row.text("stats_since").and_then(|t| parse_pg_timestamp(&t)),
         ..StatementStats::default()
-    };
-    // Rows of the same statement (another user's, say) add up, without overflow.
-    batch.statement(&query, &database).merge(found);
+    })
 }
 
 /// A pg_stat_statements CSV dump: a header naming `query` and `calls`.

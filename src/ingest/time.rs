@@ -1,26 +1,46 @@
 //! The timestamps database logs print, read into integer nanoseconds since the Unix epoch: one
-//! place for the calendar arithmetic and the time-zone names.
+//! place for the calendar arithmetic and the time-zone names, and for the decimals and counts
+//! beside them, checked so that a number too large is said to be, never wrapped or saturated.
+
+use crate::model::ledger::SkipReason;
 
 /// A non-negative decimal (`12.345`) of a unit that is 10^`scale` ns (6 for milliseconds, 9
 /// for seconds) as integer nanoseconds: exact for up to `scale` decimals, further ones cut.
 pub fn decimal_ns(s: &str, scale: u32) -> Option<u64> {
+    checked_decimal_ns(s, scale).ok()
+}
+
+/// [`decimal_ns`], saying why not: [`SkipReason::Malformed`] for text that is not such a
+/// decimal, [`SkipReason::NumberOutOfRange`] for one past 2^64 ns.
+pub fn checked_decimal_ns(s: &str, scale: u32) -> Result<u64, SkipReason> {
     let (int, frac) = s.split_once('.').unwrap_or((s, ""));
     if int.is_empty()
         || !int.bytes().all(|b| b.is_ascii_digit())
         || !frac.bytes().all(|b| b.is_ascii_digit())
     {
-        return None;
+        return Err(SkipReason::Malformed);
     }
     let kept = &frac[..frac.len().min(scale as usize)];
-    let frac_ns = if kept.is_empty() {
-        0
-    } else {
-        kept.parse::<u64>().ok()? * 10u64.pow(scale - kept.len() as u32)
+    let frac_ns = match kept {
+        "" => 0,
+        _ => {
+            kept.parse::<u64>().map_err(|_| SkipReason::Malformed)?
+                * 10u64.pow(scale - kept.len() as u32)
+        }
     };
-    int.parse::<u64>()
-        .ok()?
-        .checked_mul(10u64.pow(scale))?
-        .checked_add(frac_ns)
+    checked_count(int)?
+        .checked_mul(10u64.pow(scale))
+        .and_then(|ns| ns.checked_add(frac_ns))
+        .ok_or(SkipReason::NumberOutOfRange)
+}
+
+/// A count (digits only): [`SkipReason::Malformed`] for other text,
+/// [`SkipReason::NumberOutOfRange`] past 2^64.
+pub fn checked_count(s: &str) -> Result<u64, SkipReason> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(SkipReason::Malformed);
+    }
+    s.parse().map_err(|_| SkipReason::NumberOutOfRange)
 }
 
 /// Days from 1970-01-01 to a proleptic Gregorian date.

@@ -48,6 +48,9 @@ pub enum SkipReason {
     /// A pg_stat_statements row of a statement nested in a function (`toplevel = false`): not a
     /// call the application made.
     NestedStatement,
+    /// A record with a number too large for what it measures (a duration past 2^64 ns, a count
+    /// past 2^64): it is not used rather than wrapped or cut to fit.
+    NumberOutOfRange,
 }
 
 impl SkipReason {
@@ -67,6 +70,7 @@ impl SkipReason {
             SkipReason::NoStatement => "duration_without_statement",
             SkipReason::PrefixMismatch => "prefix_mismatch",
             SkipReason::NestedStatement => "nested_statement",
+            SkipReason::NumberOutOfRange => "number_out_of_range",
         }
     }
 }

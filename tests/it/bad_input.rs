@@ -621,6 +621,56 @@ fn a_pg_stat_statements_row_without_a_readable_time_is_counted_not_zero() {
 /// OTLP JSON lines copied from the middle of a stream: the first line is the end of an object.
 /// The file is still recognized; the cut line is one malformed record and the rest are read.
 #[test]
+fn a_number_past_2_to_the_64_is_counted_out_of_range_in_every_database_format() {
+    let dir = temp_dir("out-of-range");
+    let pgss = dir.join("pgss.csv");
+    std::fs::write(
+        &pgss,
+        "query,calls,total_exec_time,rows\n\
+         select 1,18446744073709551616,5.0,1\n\
+         select 2,10,1e300,1\n\
+         select 3,10,5.0,184467440737095516160\n\
+         select 4,10,2.5,1\n",
+    )
+    .unwrap();
+    let pglog = dir.join("postgresql.log");
+    std::fs::write(
+        &pglog,
+        "2024-05-01 10:00:00.000 UTC [7] LOG:  duration: 99999999999999999999.5 ms  statement: select 1\n\
+         2024-05-01 10:00:01.000 UTC [7] LOG:  duration: 1.5 ms  statement: select 2\n",
+    )
+    .unwrap();
+    let mysql = dir.join("slow.log");
+    std::fs::write(
+        &mysql,
+        "# Time: 2024-05-01T10:00:00.000000Z\n\
+         # Query_time: 99999999999999999999  Lock_time: 0.000000 Rows_sent: 1  Rows_examined: 1\n\
+         SET timestamp=1714557600;\nselect 1;\n\
+         # Time: 2024-05-01T10:00:01.000000Z\n\
+         # Query_time: 0.001000  Lock_time: 0.000000 Rows_sent: 1  Rows_examined: 99999999999999999999\n\
+         SET timestamp=1714557601;\nselect 2;\n\
+         # Time: 2024-05-01T10:00:02.000000Z\n\
+         # Query_time: 0.002000  Lock_time: 0.000000 Rows_sent: 1  Rows_examined: 1\n\
+         SET timestamp=1714557602;\nselect 3;\n",
+    )
+    .unwrap();
+    for (path, out_of_range, used) in [(pgss, 3, 1), (pglog, 1, 1), (mysql, 2, 1)] {
+        let dataset = read(std::slice::from_ref(&path)).unwrap();
+        let input = &dataset.inputs[0];
+        assert_eq!(
+            input.skip_reasons.get(&SkipReason::NumberOutOfRange),
+            Some(&out_of_range),
+            "{input:?}"
+        );
+        assert_eq!(input.records - input.skipped, used, "{input:?}");
+        assert!(
+            dataset.statements.iter().all(|s| s.total_ns < 1 << 40),
+            "{path:?}: no number was cut to fit"
+        );
+    }
+}
+
+#[test]
 fn a_cut_first_line_does_not_make_a_file_unreadable() {
     let dir = temp_dir("cut-first-line");
     let whole = dir.join("whole.jsonl");

@@ -161,8 +161,7 @@ fn percona_slow_logs_give_the_expected_events() {
             events
                 .iter()
                 .map(|e| {
-                    chokepoint::ingest::mysql_slow::parse_seconds(e[key].as_str().unwrap_or("0"))
-                        .unwrap()
+                    chokepoint::ingest::time::decimal_ns(e[key].as_str().unwrap_or("0"), 9).unwrap()
                 })
                 .sum()
         };

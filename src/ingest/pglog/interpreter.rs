@@ -169,11 +169,13 @@ impl Interpreter {
         };
         let (ms, after) = rest.split_once(" ms").unwrap_or((rest, ""));
         let after = after.trim_start_matches(' ');
-        let Some(duration_ns) = parse_ms(ms) else {
-            batch.ledger.skip(SkipReason::Malformed, 1, || {
-                format!("line {}: unreadable duration {ms:?}", e.line)
-            });
-            return;
+        let duration_ns = match crate::ingest::time::checked_decimal_ns(ms, 6) {
+            Ok(ns) => ns,
+            Err(reason) => {
+                return batch.ledger.skip(reason, 1, || {
+                    format!("line {}: unreadable duration {ms:?} ms", e.line)
+                });
+            }
         };
         let (phase, sql) = if let Some(sql) = after.strip_prefix("statement: ") {
             (Phase::Execute, sql)
