@@ -9,7 +9,9 @@
 //! how many waited on a lock: the database's view of a pool run out or a lock queue.
 
 use crate::error::{Error, Result};
+use crate::ingest::chunks::for_each_csv_row;
 use crate::ingest::sniff::{Head, Sniff};
+use crate::ingest::time::checked_count;
 use crate::model::ledger::{InputLedger, SkipReason};
 use crate::model::query::ActivitySample;
 use std::io::BufRead;
@@ -72,13 +74,17 @@ fn sample_time(text: &str) -> Option<i64> {
     crate::ingest::time::parse_pg_timestamp(text)
 }
 
-/// Reads the samples; rows without a readable time are skipped and counted.
+/// Reads the samples (the file whole, up to the record cap); rows without a readable time
+/// are skipped and counted.
 pub fn read(
     path: &Path,
-    reader: impl BufRead,
+    mut reader: impl BufRead,
     ledger: &mut InputLedger,
 ) -> Result<Vec<ActivitySample>> {
-    let mut csv = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
+    let bytes = crate::ingest::chunks::read_whole(path, &mut reader)?;
+    let mut csv = csv::ReaderBuilder::new()
+        .flexible(true)
+        .from_reader(bytes.as_slice());
     let header: Vec<String> = csv
         .headers()
         .map_err(|e| Error::Parse {
@@ -101,34 +107,28 @@ pub fn read(
         column("count"),
     );
     let mut samples = Vec::new();
-    let mut bytes = csv::ByteRecord::new();
-    loop {
-        let line = csv.position().line();
-        let at = csv.position().byte();
-        match csv.read_byte_record(&mut bytes) {
-            Ok(false) => break,
-            Ok(true) => {}
+    for_each_csv_row(csv, &bytes, |line, _, read| {
+        let record = match read {
+            Ok(record) => record,
             Err(e) => {
-                if let csv::ErrorKind::Io(io) = e.kind() {
-                    let cause = std::io::Error::new(io.kind(), io.to_string());
-                    return Err(Error::io(path, cause));
-                }
-                ledger.skip_record(SkipReason::Malformed, || format!("line {line}: {e}"));
-                if csv.position().byte() == at {
-                    break;
-                }
-                continue;
+                return ledger.skip_record(SkipReason::Malformed, || format!("line {line}: {e}"));
             }
-        }
-        // Decoded lossily: a stray Latin-1 byte costs its character, not the row.
-        let record = csv::StringRecord::from_byte_record_lossy(bytes.clone());
+        };
         ledger.records += 1;
         let get = |i: Option<usize>| i.and_then(|i| record.get(i)).unwrap_or("").trim();
         let Some(time_unix_ns) = sample_time(get(time)) else {
-            ledger.skip(SkipReason::Malformed, 1, || {
+            return ledger.skip(SkipReason::Malformed, 1, || {
                 format!("line {line}: no readable sample time")
             });
-            continue;
+        };
+        let backends = match count.map(|_| checked_count(get(count))) {
+            None => 1,
+            Some(Ok(n)) => n,
+            Some(Err(reason)) => {
+                return ledger.skip(reason, 1, || {
+                    format!("line {line}: count = {:?}", get(count))
+                });
+            }
         };
         if samples.len() >= MAX_ROWS {
             ledger
@@ -137,10 +137,9 @@ pub fn read(
                 .or_insert_with(|| {
                     format!("over {MAX_ROWS} sample rows: the rest are left out, from line {line}")
                 });
-            ledger.skip(SkipReason::TooLarge, 1, || {
+            return ledger.skip(SkipReason::TooLarge, 1, || {
                 format!("line {line}: past the row cap")
             });
-            continue;
         }
         samples.push(ActivitySample {
             time_unix_ns,
@@ -149,13 +148,9 @@ pub fn read(
             application: get(application).into(),
             state: get(state).into(),
             wait_event_type: get(wait).into(),
-            backends: if count.is_some() {
-                get(count).parse().unwrap_or(0)
-            } else {
-                1
-            },
+            backends,
         });
-    }
+    });
     Ok(samples)
 }
 

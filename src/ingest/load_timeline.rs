@@ -36,15 +36,17 @@ pub fn read(path: &Path) -> Result<Vec<Phase>> {
     phases
 }
 
-/// The phases of a load timeline read from `reader` (decompressed); `path` names it in errors.
-pub fn parse(path: &Path, reader: impl std::io::Read) -> Result<Vec<Phase>> {
+/// The phases of a load timeline read from `reader` (decompressed, read whole up to the record
+/// cap); `path` names it in errors.
+pub fn parse(path: &Path, mut reader: impl std::io::Read) -> Result<Vec<Phase>> {
+    let bytes = super::chunks::read_whole(path, &mut reader)?;
     let bad = |location: String, message: String| Error::Parse {
         path: path.into(),
         format: "load timeline",
         location,
         message,
     };
-    let timeline: Timeline = serde_json::from_reader(reader).map_err(|e| {
+    let timeline: Timeline = serde_json::from_slice(&bytes).map_err(|e| {
         bad(
             format!("line {}: ", e.line()),
             format!(
