@@ -185,6 +185,47 @@ fn a_compressed_file_cut_short_keeps_what_came_before_and_says_where() {
 }
 
 #[test]
+fn a_length_prefixed_message_over_the_cap_is_read_past_not_held() {
+    use std::io::Read;
+    let options = chokepoint_synth::Options {
+        traces: 20,
+        seed: 5,
+        ..Default::default()
+    };
+    let mut proto = Vec::new();
+    chokepoint_synth::write_proto(&options, &mut proto).unwrap();
+    let huge = chokepoint::ingest::chunks::MAX_RECORD_BYTES as u32 + 1;
+    let mut huge_message = huge.to_be_bytes().to_vec();
+    huge_message.push(0x0a);
+    let stream = std::io::Cursor::new(proto.clone())
+        .chain(std::io::Cursor::new(huge_message))
+        .chain(std::io::repeat(0).take(u64::from(huge) - 1))
+        .chain(std::io::Cursor::new(proto.clone()));
+    let batches = chokepoint::ingest::otlp::framing::read_proto_delimited(
+        std::path::Path::new("huge.binpb"),
+        &mut std::io::BufReader::new(stream),
+        None,
+    )
+    .unwrap();
+    let spans: usize = batches.iter().map(|b| b.spans.len()).sum();
+    let once: usize = chokepoint::ingest::otlp::framing::read_proto_delimited(
+        std::path::Path::new("once.binpb"),
+        &mut proto.as_slice(),
+        None,
+    )
+    .unwrap()
+    .iter()
+    .map(|b| b.spans.len())
+    .sum();
+    assert_eq!(spans, 2 * once);
+    let too_large: u64 = batches
+        .iter()
+        .filter_map(|b| b.ledger.skip_reasons.get(&SkipReason::TooLarge))
+        .sum();
+    assert_eq!(too_large, 1);
+}
+
+#[test]
 fn a_span_ending_before_it_starts_is_skipped_and_counted() {
     let dir = temp_dir("end-before-start");
     let path = dir.join("t.jsonl");

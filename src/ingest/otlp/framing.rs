@@ -163,6 +163,22 @@ pub fn read_proto_delimited(
                 ),
             });
         }
+        if announced != usize::MAX && announced > MAX_RECORD_BYTES {
+            // Read past, never held; counted like a JSON line over the cap.
+            let passed = std::io::copy(&mut reader.take(announced as u64), &mut std::io::sink())
+                .map_err(|e| Error::io(path, e))?;
+            if passed < announced as u64 {
+                truncated.ledger.skip_record(SkipReason::Malformed, || {
+                    format!("byte {offset}: truncated message, the file ends inside it")
+                });
+                break;
+            }
+            truncated.ledger.skip_record(SkipReason::TooLarge, || {
+                format!("byte {offset}: a message of {announced} bytes, over {MAX_RECORD_BYTES}")
+            });
+            offset += 4 + announced as u64;
+            continue;
+        }
         let mut message = Vec::new();
         if announced != usize::MAX {
             reader
