@@ -214,7 +214,7 @@ fn write(sql: &str, dialect: Dialect, tokens: &[Token], w: &mut impl Sink) {
     let mut i = 0;
     while i < tokens.len() {
         let t = tokens[i];
-        w.push(t);
+        write_out(t, w);
         i += 1;
         let values =
             t.is_word(sql, "values") || (dialect == Dialect::Mysql && t.is_word(sql, "value"));
@@ -227,7 +227,7 @@ fn write(sql: &str, dialect: Dialect, tokens: &[Token], w: &mut impl Sink) {
             w.push(Token::punct(Kind::Close));
             i = end;
         } else if values && let Some(end) = tuple_end(tokens, i) {
-            tokens[i..end].iter().for_each(|&t| w.push(t));
+            tokens[i..end].iter().for_each(|&t| write_out(t, w));
             i = end;
         } else {
             continue;
@@ -238,6 +238,15 @@ fn write(sql: &str, dialect: Dialect, tokens: &[Token], w: &mut impl Sink) {
                 None => break,
             }
         }
+    }
+}
+
+/// Pushes a token, and a run of values as the values it stands for, commas between.
+fn write_out(t: Token, w: &mut impl Sink) {
+    w.push(Token { values: 1, ..t });
+    for _ in 1..t.values {
+        w.push(Token::punct(Kind::Comma));
+        w.push(Token::punct(Kind::Value));
     }
 }
 
@@ -348,6 +357,26 @@ mod tests {
 
     fn fp(s: &str) -> String {
         fingerprint(s, Dialect::Postgres).text
+    }
+
+    #[test]
+    fn a_run_of_values_is_one_token_and_written_out_where_it_does_not_fold() {
+        assert_eq!(
+            fp("SELECT f(1, 2, x), g(1,2) FROM t WHERE a IN (1, 2, 3, b) AND c IN (4, 5)"),
+            "select f(?, ?, x), g(?, ?) from t where a in (?, ?, ?, b) and c in (?)"
+        );
+        let ids: Vec<String> = (0..100_000).map(|i| i.to_string()).collect();
+        let long = format!("select * from t where id in ({})", ids.join(", "));
+        let mut tokens = Vec::new();
+        lexer::lex(&long, Dialect::Postgres, &mut tokens);
+        assert_eq!(tokens.len(), 10, "{tokens:?}");
+        assert_eq!(fp(&long), "select * from t where id in (?)");
+        let mut fingerprinter = Fingerprinter::default();
+        for sql in [long.as_str(), "select f(1, 2, x) from t"] {
+            let whole = fingerprint(sql, Dialect::Postgres);
+            assert_eq!(fingerprinter.id(sql, Dialect::Postgres), whole.id);
+            assert_eq!(fingerprinter.id(sql, Dialect::Postgres), whole.id);
+        }
     }
 
     #[test]

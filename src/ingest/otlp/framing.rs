@@ -192,34 +192,43 @@ pub fn read_proto_delimited(
             });
             break;
         }
-        pending_bytes += message.len();
+        // A message costs its bytes and its place in the group, so that a stream of empty
+        // messages (4 bytes each) also makes bounded groups.
+        pending_bytes += message.len() + MESSAGE_OVERHEAD_BYTES;
         pending.push((message, offset));
         offset += 4 + announced as u64;
         if pending_bytes >= group_bytes {
-            batches.par_extend(
-                pending
-                    .par_drain(..)
-                    .map(|m| decode_delimited(m, level_key)),
-            );
+            decode_group(&mut pending, level_key, &mut batches);
             pending_bytes = 0;
         }
     }
-    batches.par_extend(
-        pending
-            .par_drain(..)
-            .map(|m| decode_delimited(m, level_key)),
-    );
+    decode_group(&mut pending, level_key, &mut batches);
     batches.push(truncated);
     Ok(batches)
 }
 
-fn decode_delimited((message, offset): (Vec<u8>, u64), level_key: Option<&str>) -> SpanBatch {
-    let mut batch = SpanBatch::new(level_key);
-    let location = format!("byte {offset}");
-    if let Err(e) = super::proto::parse_message(&mut batch, &message, &location) {
-        batch.ledger.skip_record(SkipReason::Malformed, || {
-            format!("{location}: not a valid TracesData message: {e}")
-        });
-    }
-    batch
+/// What a message waiting in a group costs besides its bytes (its buffer and offset).
+const MESSAGE_OVERHEAD_BYTES: usize = 64;
+
+/// Decodes a group of messages in parallel into one batch per thread's share of the group, in
+/// file order, and empties the group.
+fn decode_group(
+    pending: &mut Vec<(Vec<u8>, u64)>,
+    level_key: Option<&str>,
+    batches: &mut Vec<SpanBatch>,
+) {
+    let share = pending.len().div_ceil(rayon::current_num_threads()).max(1);
+    batches.par_extend(pending.par_chunks(share).map(|messages| {
+        let mut batch = SpanBatch::new(level_key);
+        for (message, offset) in messages {
+            let location = format!("byte {offset}");
+            if let Err(e) = super::proto::parse_message(&mut batch, message, &location) {
+                batch.ledger.skip_record(SkipReason::Malformed, || {
+                    format!("{location}: not a valid TracesData message: {e}")
+                });
+            }
+        }
+        batch
+    }));
+    pending.clear();
 }

@@ -24,13 +24,23 @@ pub(super) enum Kind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Token {
     pub(super) kind: Kind,
+    /// How many values a [`Kind::Value`] token stands for: a run `v, v, v` is lexed as one
+    /// token (from the first value's start to the last one's end), so that a list of a million
+    /// ids costs one token, not two million; the writer writes it out again where it does not
+    /// fold. 1 for every other token.
+    pub(super) values: u32,
     pub(super) start: usize,
     pub(super) end: usize,
 }
 
 impl Token {
     pub(super) fn new(kind: Kind, start: usize, end: usize) -> Token {
-        Token { kind, start, end }
+        Token {
+            kind,
+            values: 1,
+            start,
+            end,
+        }
     }
 
     /// A token of punctuation the writer adds (its text is not read).
@@ -225,7 +235,19 @@ pub(super) fn lex(sql: &str, dialect: Dialect, tokens: &mut Vec<Token>) -> bool 
                 Kind::Op
             }
         };
-        tokens.push(Token::new(kind, start, i));
+        match tokens.as_mut_slice() {
+            [.., run, comma]
+                if kind == Kind::Value
+                    && run.kind == Kind::Value
+                    && comma.kind == Kind::Comma
+                    && run.values < u32::MAX =>
+            {
+                run.values += 1;
+                run.end = i;
+                tokens.pop();
+            }
+            _ => tokens.push(Token::new(kind, start, i)),
+        }
     }
     placeholders
 }
