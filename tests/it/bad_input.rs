@@ -712,6 +712,27 @@ fn a_number_past_2_to_the_64_is_counted_out_of_range_in_every_database_format() 
 }
 
 #[test]
+fn a_multi_byte_character_where_a_time_is_expected_panics_nowhere() {
+    // Both panicked once: the prefix inference sliced inside the euro sign, and so did the
+    // syslog date reader that format recognition runs on every file's first lines.
+    let dir = temp_dir("euro-times");
+    std::fs::write(
+        dir.join("a.log"),
+        "2024-05-01 10:00:0\u{20ac} UTC [7] LOG:  duration: 1.5 ms  statement: select 1\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("b.log"),
+        "Feb 1\u{20ac}x:00:00 host postgres[1]: [1-1] LOG:  duration: 1.5 ms  statement: select 1\n",
+    )
+    .unwrap();
+    std::fs::write(dir.join("c.jsonl"), format!("{SPAN_LINE}\n")).unwrap();
+    let dataset = read(&[dir]).unwrap();
+    assert_eq!(dataset.spans.len(), 1);
+    assert_eq!(dataset.inputs.len(), 3, "{:?}", dataset.inputs);
+}
+
+#[test]
 fn a_cut_first_line_does_not_make_a_file_unreadable() {
     let dir = temp_dir("cut-first-line");
     let whole = dir.join("whole.jsonl");
