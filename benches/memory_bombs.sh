@@ -53,6 +53,13 @@ bomb schema-sql 'CREATE TABLE t (a int PRIMARY KEY);\n-- ' a '\n'
 record pg-stderr-statement-250MiB "${pg}2024-05-01 10:00:01.000 UTC [7] LOG:  duration: 1.5 ms  statement: select '" 250 a "'\n$pg"
 record pg-stderr-in-list-200MiB "${pg}2024-05-01 10:00:01.000 UTC [7] LOG:  duration: 1.5 ms  statement: select * from t where id in (" 200 '1,' "1)\n$pg"
 record otlp-json-line-250MiB "$span\n{\"resourceSpans\":[],\"pad\":\"" 250 a "\"}\n$span\n"
+# Formats with their own row or document reader: one 200 MiB field.
+record otlp-json-document-200MiB '{\n "resourceSpans": [], "pad": "' 200 a '"\n}\n'
+record pg-csvlog-statement-200MiB "${csvlog}2024-05-01 10:00:01.000 UTC,\"u\",\"d\",7,\"[local]\",1,1,\"SELECT\",\"2024-05-01 10:00:00 UTC\",1/1,0,LOG,00000,\"duration: 1.5 ms  statement: select '" 200 a "'\",,,,,,,,,\"psql\",\"client backend\",,0\n$csvlog"
+record mysql-statement-200MiB "${mysql}# Time: 2024-05-01T10:00:01.000000Z\n# Query_time: 0.001  Lock_time: 0.0\nselect '" 200 a "';\n$mysql"
+record pgss-csv-query-200MiB "${pgss}\"select '" 200 a "'\",1,1.5,1\n"
+record pgss-json-query-200MiB '[{"query":"select 1","calls":1,"total_exec_time":1.5},{"query":"select ' 200 a '","calls":1,"total_exec_time":1.5}]\n'
+record pg-activity-csv-field-200MiB "${activity}2024-05-01 10:00:01+00,\"" 200 a "\",active,1\n"
 
 printf '%-32s' case
 for b in "${bins[@]}"; do printf ' | %-44s' "$(basename "$b"): peak MB, exit, stderr"; done
