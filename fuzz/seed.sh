@@ -53,6 +53,7 @@ schema=("$root"/fixtures/*/*.sql "$root"/fixtures/pg-index/*.csv "$root"/fixture
 seed sniff "" "${otlp_json[@]}" "${pg_stderr[@]}" "${pgbadger[@]}" "${mysql[@]}" "${pgss[@]}" \
   "$root"/fixtures/pyshop/steps/traces.binpb.gz "$root"/fixtures/pyshop/steps/activity.csv.gz
 seed otlp_json "" "${otlp_json[@]}"
+seed jaeger "" "$shared"/otlp/jaeger-ui.*out.json
 seed otlp_proto "" "$root"/fixtures/pyshop/*/traces.binpb.gz
 seed pglog 00 "${pg_stderr[@]}"
 for f in "${pgbadger[@]}"; do

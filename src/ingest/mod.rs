@@ -6,6 +6,7 @@
 pub mod activity;
 pub mod chunks;
 pub mod decompress;
+pub mod jaeger;
 pub mod load_timeline;
 pub mod mysql_slow;
 pub mod otlp;

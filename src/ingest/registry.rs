@@ -2,7 +2,7 @@
 //! format answers for itself in its own module; the registry only asks them, in one stated
 //! order ([`DETECTION_ORDER`]), and calls their readers.
 
-use super::{Options, activity, chunks, mysql_slow, otlp, pglog, pgss};
+use super::{Options, activity, chunks, jaeger, mysql_slow, otlp, pglog, pgss};
 use crate::error::Result;
 use crate::ingest::sniff::{Head, Sniff};
 use crate::ingest::spans::SpanBatch;
@@ -18,6 +18,8 @@ pub enum Format {
     OtlpJson,
     /// OTLP protobuf traces: one message, or length-prefixed messages.
     OtlpProto,
+    /// Jaeger JSON traces (the UI's download, the query API's answer).
+    JaegerJson,
     /// PostgreSQL log, stderr destination, any `log_line_prefix`.
     PgStderr,
     /// PostgreSQL log through syslog.
@@ -40,9 +42,10 @@ pub enum Format {
 
 impl Format {
     /// Every format.
-    pub const ALL: [Format; 11] = [
+    pub const ALL: [Format; 12] = [
         Format::OtlpJson,
         Format::OtlpProto,
+        Format::JaegerJson,
         Format::PgStderr,
         Format::PgSyslog,
         Format::PgLogplex,
@@ -64,6 +67,7 @@ impl Format {
         match self {
             Format::OtlpJson => "otlp-json",
             Format::OtlpProto => "otlp-proto",
+            Format::JaegerJson => "jaeger-json",
             Format::PgStderr => "pg-stderr",
             Format::PgSyslog => "pg-syslog",
             Format::PgLogplex => "pg-logplex",
@@ -79,8 +83,9 @@ impl Format {
 
 /// The order formats are asked in: JSON shapes by their keys first, text formats by their
 /// lines, protobuf last (some text could pass its check).
-const DETECTION_ORDER: [Format; 11] = [
+const DETECTION_ORDER: [Format; 12] = [
     Format::OtlpJson,
+    Format::JaegerJson,
     Format::PgssJson,
     Format::PgJsonlog,
     Format::PgssCsv,
@@ -149,6 +154,7 @@ impl Format {
         match self {
             Format::OtlpJson => otlp::json::sniff(head),
             Format::OtlpProto => otlp::proto::sniff(head),
+            Format::JaegerJson => jaeger::sniff(head),
             Format::PgStderr => pglog::sniff_stderr(head),
             Format::PgSyslog => pglog::sniff_syslog(head),
             Format::PgLogplex => pglog::sniff_logplex(head),
@@ -164,7 +170,7 @@ impl Format {
     /// What its records are, for a message about a file that has none.
     pub fn holds(self) -> &'static str {
         match self {
-            Format::OtlpJson | Format::OtlpProto => "spans",
+            Format::OtlpJson | Format::OtlpProto | Format::JaegerJson => "spans",
             Format::PgssCsv | Format::PgssJson => "statements",
             Format::PgActivityCsv => "pg_stat_activity samples",
             _ => "queries with a duration",
@@ -186,6 +192,13 @@ impl Format {
             Format::OtlpProto => {
                 Records::Spans(otlp::framing::read_proto(path, reader, input.head, otlp)?)
             }
+            Format::JaegerJson => Records::Spans(vec![otlp::framing::read_json_spans(
+                path,
+                reader,
+                otlp.level_attribute.as_deref(),
+                self,
+                jaeger::parse,
+            )?]),
             Format::PgStderr
             | Format::PgSyslog
             | Format::PgLogplex
@@ -228,6 +241,14 @@ mod tests {
             Some(Format::OtlpJson)
         );
         assert_eq!(format_of(b"{\"batches\":[]}"), Some(Format::OtlpJson));
+        assert_eq!(
+            format_of(b"{\"result\":{\"resourceSpans\":[]}}"),
+            Some(Format::OtlpJson)
+        );
+        assert_eq!(
+            format_of(b"{\"data\":[{\"traceID\":\"1\",\"spans\":[{\"spanID\":\"2\"}]}]}"),
+            Some(Format::JaegerJson)
+        );
         assert_eq!(
             format_of(&[0x0a, 0x03, 0x0a, 0x01, 0x00]),
             Some(Format::OtlpProto)

@@ -17,3 +17,4 @@ mod pyshop;
 mod reports;
 mod sql_shape;
 mod synth_truth;
+mod trace_formats;

@@ -80,10 +80,24 @@ pub fn read_json_document(
     reader: &mut impl Read,
     level_key: Option<&str>,
 ) -> Result<SpanBatch> {
+    read_json_spans(path, reader, level_key, Format::OtlpJson, |batch, bytes| {
+        super::json::parse_value(batch, bytes, "document")
+    })
+}
+
+/// A JSON document of spans in `format` (OTLP, Jaeger, Zipkin), read whole and parsed by
+/// `parse`; a syntax error names its line and column.
+pub fn read_json_spans(
+    path: &Path,
+    reader: &mut impl Read,
+    level_key: Option<&str>,
+    format: Format,
+    parse: impl FnOnce(&mut SpanBatch, &[u8]) -> std::result::Result<(), serde_json::Error>,
+) -> Result<SpanBatch> {
     read_one(path, reader, level_key, |batch, bytes| {
-        super::json::parse_value(batch, bytes, "document").map_err(|e| Error::Parse {
+        parse(batch, bytes).map_err(|e| Error::Parse {
             path: path.into(),
-            format: Format::OtlpJson.as_str(),
+            format: format.as_str(),
             location: format!("line {}, column {}: ", e.line(), e.column()),
             message: e
                 .to_string()

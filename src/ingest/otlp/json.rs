@@ -6,7 +6,8 @@
 //! accepts what the OTLP/JSON rules and the protobuf JSON mapping allow: lowerCamelCase and
 //! snake_case field names, ids in hex or base64, 64-bit integers as strings or numbers, enums as
 //! numbers or names. The Tempo `batches` wrapper and the pre-1.0 `instrumentationLibrarySpans`
-//! are accepted too. `opentelemetry-proto`'s serde types are the reference it is tested against.
+//! are accepted too, and Jaeger API v3's `{"result": …}` envelope. `opentelemetry-proto`'s
+//! serde types are the reference it is tested against.
 
 use crate::ingest::sniff::{Head, Sniff};
 use crate::ingest::spans::{AttrValue, ResourceDraft, SpanBatch, SpanDraft, decode_id};
@@ -27,6 +28,9 @@ struct TracesData<'a> {
         alias = "batches"
     )]
     resource_spans: Vec<ResourceSpans<'a>>,
+    /// Jaeger's API v3 answers with OTLP inside `{"result": …}`.
+    #[serde(borrow, default)]
+    result: Option<Box<TracesData<'a>>>,
 }
 
 #[derive(Deserialize)]
@@ -203,7 +207,10 @@ pub fn parse_value(
     bytes: &[u8],
     location: &str,
 ) -> Result<(), serde_json::Error> {
-    let data: TracesData<'_> = serde_json::from_slice(bytes)?;
+    let mut data: TracesData<'_> = serde_json::from_slice(bytes)?;
+    if let Some(inner) = data.result.take() {
+        data.resource_spans.extend(inner.resource_spans);
+    }
     let level_key = batch.level_key.clone();
     for rs in data.resource_spans {
         let mut resource = ResourceDraft::new(level_key.as_deref());
