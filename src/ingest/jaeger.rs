@@ -9,7 +9,7 @@
 //! not on its critical path, so a span that only follows another starts a tree of its own.
 
 use crate::ingest::sniff::{Head, Sniff};
-use crate::ingest::spans::{AttrValue, ResourceDraft, SpanBatch, SpanDraft, decode_id};
+use crate::ingest::spans::{AttrValue, ResourceDraft, SpanBatch, SpanDraft, padded_hex_id};
 use crate::model::ledger::SkipReason;
 use crate::model::{SpanId, SpanKind, TraceId};
 use serde::Deserialize;
@@ -177,15 +177,15 @@ fn draft<'s>(span: &'s JaegerSpan<'s>, level_key: Option<&'s str>) -> SpanDraft<
     let mut links = 0u32;
     for r in &span.references {
         if r.ref_type == "CHILD_OF" && r.trace_id == span.trace_id && parent == Some(SpanId::NONE) {
-            parent = padded_id(&r.span_id).map(SpanId);
+            parent = padded_hex_id(&r.span_id).map(SpanId);
         } else {
             links = links.saturating_add(1);
         }
     }
     let start_unix_ns = span.start_time.saturating_mul(1000);
     SpanDraft {
-        trace_id: padded_id(&span.trace_id).map(TraceId),
-        span_id: padded_id(&span.span_id).map(SpanId),
+        trace_id: padded_hex_id(&span.trace_id).map(TraceId),
+        span_id: padded_hex_id(&span.span_id).map(SpanId),
         parent_span_id: parent,
         start_unix_ns,
         end_unix_ns: start_unix_ns.saturating_add(span.duration.saturating_mul(1000)),
@@ -210,14 +210,6 @@ fn resource<'p>(process: &'p Process<'p>, level_key: Option<&'p str>) -> Resourc
         resource.set(key, tag.value.clone().into_attr());
     }
     resource
-}
-
-/// An id of up to `2N` hex digits, padded with the zeros Jaeger leaves out.
-fn padded_id<const N: usize>(hex: &str) -> Option<[u8; N]> {
-    if hex.is_empty() || hex.len() > 2 * N || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
-        return None;
-    }
-    decode_id(&format!("{hex:0>width$}", width = 2 * N))
 }
 
 /// The `span.kind` tag's values, as OpenTracing and OpenTelemetry's Jaeger exporter write them.

@@ -18,6 +18,7 @@ pub mod sniff;
 pub mod spans;
 pub mod statements;
 pub mod time;
+pub mod zipkin;
 
 use crate::error::{Error, Result};
 use crate::model::Dataset;

@@ -2,7 +2,7 @@
 //! format answers for itself in its own module; the registry only asks them, in one stated
 //! order ([`DETECTION_ORDER`]), and calls their readers.
 
-use super::{Options, activity, chunks, jaeger, mysql_slow, otlp, pglog, pgss};
+use super::{Options, activity, chunks, jaeger, mysql_slow, otlp, pglog, pgss, zipkin};
 use crate::error::Result;
 use crate::ingest::sniff::{Head, Sniff};
 use crate::ingest::spans::SpanBatch;
@@ -20,6 +20,8 @@ pub enum Format {
     OtlpProto,
     /// Jaeger JSON traces (the UI's download, the query API's answer).
     JaegerJson,
+    /// Zipkin v2 JSON span arrays.
+    ZipkinJson,
     /// PostgreSQL log, stderr destination, any `log_line_prefix`.
     PgStderr,
     /// PostgreSQL log through syslog.
@@ -42,10 +44,11 @@ pub enum Format {
 
 impl Format {
     /// Every format.
-    pub const ALL: [Format; 12] = [
+    pub const ALL: [Format; 13] = [
         Format::OtlpJson,
         Format::OtlpProto,
         Format::JaegerJson,
+        Format::ZipkinJson,
         Format::PgStderr,
         Format::PgSyslog,
         Format::PgLogplex,
@@ -68,6 +71,7 @@ impl Format {
             Format::OtlpJson => "otlp-json",
             Format::OtlpProto => "otlp-proto",
             Format::JaegerJson => "jaeger-json",
+            Format::ZipkinJson => "zipkin-json",
             Format::PgStderr => "pg-stderr",
             Format::PgSyslog => "pg-syslog",
             Format::PgLogplex => "pg-logplex",
@@ -83,9 +87,10 @@ impl Format {
 
 /// The order formats are asked in: JSON shapes by their keys first, text formats by their
 /// lines, protobuf last (some text could pass its check).
-const DETECTION_ORDER: [Format; 12] = [
+const DETECTION_ORDER: [Format; 13] = [
     Format::OtlpJson,
     Format::JaegerJson,
+    Format::ZipkinJson,
     Format::PgssJson,
     Format::PgJsonlog,
     Format::PgssCsv,
@@ -155,6 +160,7 @@ impl Format {
             Format::OtlpJson => otlp::json::sniff(head),
             Format::OtlpProto => otlp::proto::sniff(head),
             Format::JaegerJson => jaeger::sniff(head),
+            Format::ZipkinJson => zipkin::sniff(head),
             Format::PgStderr => pglog::sniff_stderr(head),
             Format::PgSyslog => pglog::sniff_syslog(head),
             Format::PgLogplex => pglog::sniff_logplex(head),
@@ -170,7 +176,9 @@ impl Format {
     /// What its records are, for a message about a file that has none.
     pub fn holds(self) -> &'static str {
         match self {
-            Format::OtlpJson | Format::OtlpProto | Format::JaegerJson => "spans",
+            Format::OtlpJson | Format::OtlpProto | Format::JaegerJson | Format::ZipkinJson => {
+                "spans"
+            }
             Format::PgssCsv | Format::PgssJson => "statements",
             Format::PgActivityCsv => "pg_stat_activity samples",
             _ => "queries with a duration",
@@ -192,13 +200,16 @@ impl Format {
             Format::OtlpProto => {
                 Records::Spans(otlp::framing::read_proto(path, reader, input.head, otlp)?)
             }
-            Format::JaegerJson => Records::Spans(vec![otlp::framing::read_json_spans(
-                path,
-                reader,
-                otlp.level_attribute.as_deref(),
-                self,
-                jaeger::parse,
-            )?]),
+            Format::JaegerJson | Format::ZipkinJson => {
+                let parse = match self {
+                    Format::JaegerJson => jaeger::parse,
+                    _ => zipkin::parse,
+                };
+                let level_key = otlp.level_attribute.as_deref();
+                Records::Spans(vec![otlp::framing::read_json_spans(
+                    path, reader, level_key, self, parse,
+                )?])
+            }
             Format::PgStderr
             | Format::PgSyslog
             | Format::PgLogplex
@@ -248,6 +259,10 @@ mod tests {
         assert_eq!(
             format_of(b"{\"data\":[{\"traceID\":\"1\",\"spans\":[{\"spanID\":\"2\"}]}]}"),
             Some(Format::JaegerJson)
+        );
+        assert_eq!(
+            format_of(b"[{\"traceId\":\"1\",\"id\":\"2\",\"timestamp\":1}]"),
+            Some(Format::ZipkinJson)
         );
         assert_eq!(
             format_of(&[0x0a, 0x03, 0x0a, 0x01, 0x00]),

@@ -202,6 +202,15 @@ pub fn decode_id<const N: usize>(text: &str) -> Option<[u8; N]> {
         .ok()
 }
 
+/// An id of up to `2N` hex digits, padded with the leading zeros Jaeger leaves out and that a
+/// 64-bit Zipkin trace id lacks.
+pub fn padded_hex_id<const N: usize>(hex: &str) -> Option<[u8; N]> {
+    if hex.is_empty() || hex.len() > 2 * N || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    decode_id(&format!("{hex:0>width$}", width = 2 * N))
+}
+
 /// Spans of one chunk of one file, with their chunk-local strings and ledger.
 #[derive(Debug, Default)]
 pub struct SpanBatch {

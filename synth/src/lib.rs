@@ -11,6 +11,7 @@
 mod civil;
 mod json;
 mod logs;
+mod other_formats;
 mod rng;
 
 pub use json::json_message;
@@ -25,6 +26,8 @@ use opentelemetry_proto::tonic::trace::v1::{
 use prost::Message;
 use std::collections::BTreeMap;
 use std::io::Write;
+
+pub use other_formats::{write_jaeger, write_zipkin};
 
 /// What to generate.
 #[derive(Debug, Clone)]
@@ -48,6 +51,9 @@ pub struct Options {
     /// Time added to the network path into the cart service (a congested link, a slow
     /// listener): its callers wait longer while its own spans do not change; 0 by default.
     pub slower_cart_network_ns: u64,
+    /// Every span's start and end cut to a whole microsecond, the resolution of Jaeger and
+    /// Zipkin, so that one set reads the same in every trace format; false by default.
+    pub whole_microseconds: bool,
 }
 
 /// A stepped load profile: `rates_rps[k]` for `step_s` seconds each, with a linear ramp of
@@ -127,6 +133,7 @@ impl Default for Options {
             profile: None,
             slower_fraud_check_ns: 0,
             slower_cart_network_ns: 0,
+            whole_microseconds: false,
         }
     }
 }
@@ -555,10 +562,16 @@ pub fn messages(options: &Options) -> impl Iterator<Item = TracesData> + '_ {
                     None,
                 ),
             };
-            for (all, spans) in by_service
+            for (all, mut spans) in by_service
                 .iter_mut()
                 .zip(trace(&mut rng, start, load, options))
             {
+                if options.whole_microseconds {
+                    for s in &mut spans {
+                        s.start_time_unix_nano -= s.start_time_unix_nano % US;
+                        s.end_time_unix_nano -= s.end_time_unix_nano % US;
+                    }
+                }
                 all.extend(spans);
             }
         }

@@ -14,6 +14,10 @@ enum Format {
     OtlpJson,
     /// Length-prefixed OTLP protobuf.
     OtlpProto,
+    /// One Jaeger JSON document (times in whole microseconds).
+    JaegerJson,
+    /// One Zipkin v2 span array (times in whole microseconds).
+    ZipkinJson,
     /// A PostgreSQL stderr log.
     PgStderr,
     /// A MySQL slow log.
@@ -79,6 +83,7 @@ fn write(a: &Args) -> Result<(), String> {
         }),
         slower_fraud_check_ns: a.slower_fraud_check_ms * 1_000_000,
         slower_cart_network_ns: a.slower_cart_network_ms * 1_000_000,
+        whole_microseconds: matches!(a.format, Format::JaegerJson | Format::ZipkinJson),
         ..Options::default()
     };
     let cannot = |e: std::io::Error| format!("cannot write {}: {e}", a.out.display());
@@ -87,6 +92,8 @@ fn write(a: &Args) -> Result<(), String> {
     let truth = match a.format {
         Format::OtlpJson => chokepoint_synth::write_json(&options, &mut out),
         Format::OtlpProto => chokepoint_synth::write_proto(&options, &mut out),
+        Format::JaegerJson => chokepoint_synth::write_jaeger(&options, &mut out),
+        Format::ZipkinJson => chokepoint_synth::write_zipkin(&options, &mut out),
         Format::PgStderr => chokepoint_synth::write_db_log(&options, DbLog::Postgres, &mut out),
         Format::MysqlSlow => chokepoint_synth::write_db_log(&options, DbLog::Mysql, &mut out),
     }

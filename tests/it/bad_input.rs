@@ -44,7 +44,9 @@ fn binary_garbage_names_the_formats_tried() {
         .collect();
     let err = error_of("garbage.bin", &garbage);
     assert!(
-        err.contains("not a recognized input (tried otlp-json, otlp-proto, jaeger-json, pg-stderr,"),
+        err.contains(
+            "not a recognized input (tried otlp-json, otlp-proto, jaeger-json, zipkin-json, pg-stderr,"
+        ),
         "{err}"
     );
 }

@@ -1,5 +1,6 @@
 //! Trace formats other than OTLP: Jaeger JSON read from real exports (the Jaeger UI's own
-//! conversions of the OTLP corpus files) and from hand-built documents for each rule.
+//! conversions of the OTLP corpus files), Jaeger and Zipkin JSON from hand-built documents for
+//! each rule, and one generated trace set in every trace format giving one report.
 
 use crate::common::{SpanRow, corpus, read, span_rows, temp_dir};
 use chokepoint::analysis::critical_path::{Options, critical_path};
@@ -183,4 +184,183 @@ fn jaeger_api_v3_envelope_reads_as_otlp() {
     let want = span_rows(&read(&[plain]).unwrap());
     assert!(!want.is_empty());
     assert_eq!(span_rows(&read(&[wrapped]).unwrap()), want);
+}
+
+/// One generated set (an N+1, a fan-out, a deep chain, a slow dependency, errors, a clock
+/// skew) written as OTLP/JSON, OTLP protobuf, Jaeger JSON and Zipkin JSON gives the same
+/// report: critical paths, bottlenecks, scaling, services and findings; only the inputs'
+/// ledgers (their formats) and the host names (Zipkin records an address, not a name) differ.
+#[test]
+fn one_trace_set_in_every_trace_format_gives_one_report() {
+    let dir = temp_dir("every-format");
+    let options = chokepoint_synth::Options {
+        traces: 300,
+        seed: 11,
+        whole_microseconds: true,
+        ..Default::default()
+    };
+    type Writer = fn(
+        &chokepoint_synth::Options,
+        &mut std::fs::File,
+    ) -> std::io::Result<chokepoint_synth::Truth>;
+    let writers: [(&str, Writer); 4] = [
+        ("otlp.jsonl", |o, f| chokepoint_synth::write_json(o, f)),
+        ("otlp.binpb", |o, f| chokepoint_synth::write_proto(o, f)),
+        ("jaeger.json", |o, f| chokepoint_synth::write_jaeger(o, f)),
+        ("zipkin.json", |o, f| chokepoint_synth::write_zipkin(o, f)),
+    ];
+    let mut reports = Vec::new();
+    for (name, write) in writers {
+        let path = dir.join(name);
+        write(&options, &mut std::fs::File::create(&path).unwrap()).unwrap();
+        let dataset = read(std::slice::from_ref(&path)).unwrap();
+        let mut report =
+            serde_json::to_value(crate::common::analyze(&dataset, &Default::default())).unwrap();
+        report["inputs"] = serde_json::Value::Null;
+        report["inputs_total"] = serde_json::Value::Null;
+        // Clock skew is told per host; the skew table names the hosts.
+        for row in report["skew"].as_array_mut().unwrap() {
+            row["client"] = serde_json::Value::Null;
+            row["server"] = serde_json::Value::Null;
+        }
+        reports.push((name, strip_hosts(report)));
+    }
+    let (first, want) = &reports[0];
+    assert!(
+        want["findings"].as_array().is_some_and(|f| f.len() >= 2),
+        "{}",
+        want["findings"]
+    );
+    for (name, got) in &reports[1..] {
+        let differences = differences(got, want, String::new());
+        assert!(
+            differences.is_empty(),
+            "{name} against {first}:\n{}",
+            differences.join("\n")
+        );
+    }
+}
+
+/// Where two JSON values differ, by path, with both sides.
+fn differences(a: &serde_json::Value, b: &serde_json::Value, path: String) -> Vec<String> {
+    use serde_json::Value;
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+            keys.into_iter()
+                .flat_map(|k| {
+                    let none = Value::Null;
+                    differences(
+                        x.get(k).unwrap_or(&none),
+                        y.get(k).unwrap_or(&none),
+                        format!("{path}.{k}"),
+                    )
+                })
+                .collect()
+        }
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => x
+            .iter()
+            .zip(y)
+            .enumerate()
+            .flat_map(|(i, (x, y))| differences(x, y, format!("{path}[{i}]")))
+            .collect(),
+        _ if a == b => Vec::new(),
+        _ => vec![
+            format!("{path}: {a} against {b}")
+                .chars()
+                .take(300)
+                .collect(),
+        ],
+    }
+}
+
+/// The report without host names.
+fn strip_hosts(mut value: serde_json::Value) -> serde_json::Value {
+    match &mut value {
+        serde_json::Value::Object(map) => {
+            map.remove("host");
+            for v in map.values_mut() {
+                *v = strip_hosts(v.take());
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for v in items {
+                *v = strip_hosts(v.take());
+            }
+        }
+        _ => {}
+    }
+    value
+}
+
+/// Zipkin v2, per its API specification (zipkin-api's `zipkin2-api.yaml`: ids of 16 or 32 hex
+/// digits, microsecond `timestamp` and `duration`, `kind`, endpoints, string tags, `shared`):
+/// a 64-bit trace id padded; a shared server span (B3 single-host style, the client's id)
+/// becomes the client's child with an id of its own, and its service's spans under the
+/// shared id its children; a client's remote service names the peer; an `error` tag fails the
+/// span; a span without a timestamp is counted; `GET /api/v2/traces`'s array of traces reads.
+#[test]
+fn zipkin_rules_on_hand_built_spans() {
+    let dir = temp_dir("zipkin-rules");
+    let path = dir.join("traces.json");
+    std::fs::write(
+        &path,
+        r#"[[
+  {"traceId": "5af7183fb1d4cf5f", "id": "6b221d5bc9e6496c", "name": "get /api", "kind": "SERVER",
+   "timestamp": 1556604172355000, "duration": 30000,
+   "localEndpoint": {"serviceName": "frontend", "ipv4": "10.0.0.1"},
+   "tags": {"http.method": "GET", "http.route": "/api"}},
+  {"traceId": "5af7183fb1d4cf5f", "parentId": "6b221d5bc9e6496c", "id": "352bff9a74ca9ad2",
+   "name": "get", "kind": "CLIENT", "timestamp": 1556604172356000, "duration": 20000,
+   "localEndpoint": {"serviceName": "frontend", "ipv4": "10.0.0.1"},
+   "remoteEndpoint": {"serviceName": "backend"}, "tags": {"http.method": "GET", "http.url": "http://backend/api"}},
+  {"traceId": "5af7183fb1d4cf5f", "parentId": "6b221d5bc9e6496c", "id": "352bff9a74ca9ad2",
+   "name": "get /api", "kind": "SERVER", "shared": true, "timestamp": 1556604172357000, "duration": 18000,
+   "localEndpoint": {"serviceName": "backend", "ipv4": "10.0.0.2"}, "tags": {"http.method": "GET", "http.route": "/api"}},
+  {"traceId": "5af7183fb1d4cf5f", "parentId": "352bff9a74ca9ad2", "id": "0000000000000abc",
+   "name": "query", "kind": "CLIENT", "timestamp": 1556604172358000, "duration": 15000,
+   "localEndpoint": {"serviceName": "backend", "ipv4": "10.0.0.2"}, "remoteEndpoint": {"serviceName": "mysql"},
+   "tags": {"sql.query": "select 1", "error": "timeout"}}
+ ], [
+  {"traceId": "463ac35c9f6413ad48485a3953bb6124", "id": "a2fb4a1d1a96d312", "name": "incomplete",
+   "localEndpoint": {"serviceName": "frontend"}}
+]]"#,
+    )
+    .unwrap();
+    let dataset = read(std::slice::from_ref(&path)).unwrap();
+    assert_eq!(dataset.inputs[0].format, "zipkin-json");
+    let rows = span_rows(&dataset);
+    assert_eq!(rows.len(), 4);
+    let root = &rows
+        .iter()
+        .find(|r| r.parent == "0000000000000000")
+        .unwrap();
+    assert_eq!(root.trace, "00000000000000005af7183fb1d4cf5f");
+    assert_eq!(
+        (root.kind, root.service.as_str(), root.host.as_str()),
+        (SpanKind::Server, "frontend", "10.0.0.1")
+    );
+    let client = rows
+        .iter()
+        .find(|r| r.kind == SpanKind::Client && r.service == "frontend")
+        .unwrap();
+    assert_eq!(client.span, "352bff9a74ca9ad2");
+    let server = rows
+        .iter()
+        .find(|r| r.service == "backend" && r.kind == SpanKind::Server)
+        .unwrap();
+    assert_eq!(server.parent, client.span);
+    assert_ne!(server.span, client.span);
+    let query = rows.iter().find(|r| r.name == "query").unwrap();
+    assert_eq!(
+        query.parent, server.span,
+        "the server's own span is the query's parent"
+    );
+    assert!(query.error);
+    let ledger = &dataset.inputs[0];
+    assert_eq!(ledger.skip_reasons.get(&SkipReason::Malformed), Some(&1));
+    // The tree: the backend's server time is waited on by the frontend's client, not added.
+    let report = crate::common::analyze(&dataset, &Default::default());
+    assert_eq!(report.traces.duplicate_spans, 0);
+    assert_eq!(report.levels[0].latency_ns_total, 30_000_000);
 }
