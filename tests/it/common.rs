@@ -54,10 +54,36 @@ pub fn analyze_json(dir: &Path, args: &[&str]) -> chokepoint::report::Report {
 
 /// A fresh temporary folder for one test.
 pub fn temp_dir(name: &str) -> PathBuf {
+    static SWEPT: std::sync::Once = std::sync::Once::new();
+    SWEPT.call_once(sweep_earlier_runs);
     let dir = std::env::temp_dir().join(format!("chokepoint-it-{}-{name}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("temp dir");
     dir
+}
+
+/// Removes the folders earlier test runs left (some hold 100 MB inputs): those of processes
+/// that no longer run, told by `/proc` (where there is none, nothing is removed).
+fn sweep_earlier_runs() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    if !Path::new("/proc/self").exists() {
+        return;
+    }
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("chokepoint-it-"))
+            .and_then(|rest| rest.split('-').next())
+        else {
+            continue;
+        };
+        if !Path::new("/proc").join(pid).exists() {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// Builds spans for hand-made traces: ids are given as small numbers.
