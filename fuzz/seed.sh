@@ -57,6 +57,9 @@ seed jaeger "" "$shared"/otlp/jaeger-ui.*out.json
 # Zipkin and Jaeger seeds written by the generator (chokepoint-synth --format zipkin-json).
 mkdir -p corpus/zipkin
 printf '[{"traceId":"5af7183fb1d4cf5f","id":"352bff9a74ca9ad2","parentId":"6b221d5bc9e6496c","name":"get /api","kind":"SERVER","shared":true,"timestamp":1556604172355737,"duration":1431,"localEndpoint":{"serviceName":"backend","ipv4":"192.168.99.1"},"tags":{"http.method":"GET","error":"x"}}]' > corpus/zipkin/seed-span
+mkdir -p corpus/mysql_digest
+printf 'SCHEMA_NAME,DIGEST,DIGEST_TEXT,COUNT_STAR,SUM_TIMER_WAIT,SUM_ROWS_EXAMINED,FIRST_SEEN\nshop,d1,"SELECT `a` FROM `t` WHERE `b` IN (...)",10,2000000000,500,2026-12-05 10:00:00.000000\nNULL,NULL,NULL,7,9,0,2026-12-05 10:00:00\n' > corpus/mysql_digest/seed-csv
+printf '[{"DIGEST_TEXT":"SELECT `a` FROM `t` WHERE `b` = ?","COUNT_STAR":3,"SUM_TIMER_WAIT":"1000"}]' > corpus/mysql_digest/seed-json
 seed otlp_proto "" "$root"/fixtures/pyshop/*/traces.binpb.gz
 seed pglog 00 "${pg_stderr[@]}"
 for f in "${pgbadger[@]}"; do

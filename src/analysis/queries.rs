@@ -138,11 +138,12 @@ pub fn profile(statements: &[&StatementStats]) -> Profile {
     let mut rows: Vec<Profiled> = joined
         .into_par_iter()
         .filter_map(|(id, j)| {
-            // Calls and totals: pg_stat_statements when it saw the statement, else the logs.
+            // Calls and totals: a counter dump (pg_stat_statements, performance_schema digests)
+            // when one saw the statement, else the logs.
             let counted = j
                 .by_source
                 .iter()
-                .find(|(source, s)| **source == Source::PgStatStatements && s.calls > 0)
+                .find(|(source, s)| source.is_counter_dump() && s.calls > 0)
                 .or_else(|| j.by_source.iter().find(|(_, s)| s.calls > 0))?;
             let (counted_source, counted) = counted;
             let measured = j.by_source.iter().find(|(_, s)| s.histogram.is_some());
@@ -320,8 +321,7 @@ pub fn by_level(
     assume_cumulative: bool,
 ) -> LevelStatements {
     let level_of = |s: &StatementStats| of_input.get(s.input as usize).copied().flatten();
-    let is_dump =
-        |s: &StatementStats| s.source == Source::PgStatStatements && level_of(s).is_some();
+    let is_dump = |s: &StatementStats| s.source.is_counter_dump() && level_of(s).is_some();
     let mut out: Vec<StatementStats> = Vec::with_capacity(statements.len());
     let mut level = Vec::with_capacity(statements.len());
     // Each dumped statement's row per level, inputs of one level merged.

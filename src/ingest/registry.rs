@@ -2,7 +2,9 @@
 //! format answers for itself in its own module; the registry only asks them, in one stated
 //! order ([`DETECTION_ORDER`]), and calls their readers.
 
-use super::{Options, activity, chunks, jaeger, mysql_slow, otlp, pglog, pgss, zipkin};
+use super::{
+    Options, activity, chunks, jaeger, mysql_digest, mysql_slow, otlp, pglog, pgss, zipkin,
+};
 use crate::error::Result;
 use crate::ingest::sniff::{Head, Sniff};
 use crate::ingest::spans::SpanBatch;
@@ -40,11 +42,15 @@ pub enum Format {
     PgssJson,
     /// pg_stat_activity samples as CSV with a header.
     PgActivityCsv,
+    /// MySQL performance_schema statement digests as CSV with a header.
+    MysqlDigestCsv,
+    /// MySQL performance_schema statement digests as JSON.
+    MysqlDigestJson,
 }
 
 impl Format {
     /// Every format.
-    pub const ALL: [Format; 13] = [
+    pub const ALL: [Format; 15] = [
         Format::OtlpJson,
         Format::OtlpProto,
         Format::JaegerJson,
@@ -58,6 +64,8 @@ impl Format {
         Format::PgssCsv,
         Format::PgssJson,
         Format::PgActivityCsv,
+        Format::MysqlDigestCsv,
+        Format::MysqlDigestJson,
     ];
 
     /// The format a name (`otlp-json`, …) names.
@@ -81,19 +89,23 @@ impl Format {
             Format::PgssCsv => "pgss-csv",
             Format::PgssJson => "pgss-json",
             Format::PgActivityCsv => "pg-activity-csv",
+            Format::MysqlDigestCsv => "mysql-digest-csv",
+            Format::MysqlDigestJson => "mysql-digest-json",
         }
     }
 }
 
 /// The order formats are asked in: JSON shapes by their keys first, text formats by their
 /// lines, protobuf last (some text could pass its check).
-const DETECTION_ORDER: [Format; 13] = [
+const DETECTION_ORDER: [Format; 15] = [
     Format::OtlpJson,
     Format::JaegerJson,
     Format::ZipkinJson,
     Format::PgssJson,
+    Format::MysqlDigestJson,
     Format::PgJsonlog,
     Format::PgssCsv,
+    Format::MysqlDigestCsv,
     Format::PgActivityCsv,
     Format::MysqlSlow,
     Format::PgCsvlog,
@@ -170,6 +182,8 @@ impl Format {
             Format::PgssCsv => pgss::sniff_csv(head),
             Format::PgssJson => pgss::sniff_json(head),
             Format::PgActivityCsv => activity::sniff(head),
+            Format::MysqlDigestCsv => mysql_digest::sniff_csv(head),
+            Format::MysqlDigestJson => mysql_digest::sniff_json(head),
         }
     }
 
@@ -179,7 +193,10 @@ impl Format {
             Format::OtlpJson | Format::OtlpProto | Format::JaegerJson | Format::ZipkinJson => {
                 "spans"
             }
-            Format::PgssCsv | Format::PgssJson => "statements",
+            Format::PgssCsv
+            | Format::PgssJson
+            | Format::MysqlDigestCsv
+            | Format::MysqlDigestJson => "statements",
             Format::PgActivityCsv => "pg_stat_activity samples",
             _ => "queries with a duration",
         }
@@ -229,6 +246,12 @@ impl Format {
                 pgss::parse_json(&chunks::read_whole(path, reader)?).finish(ledger),
             ),
             Format::PgActivityCsv => Records::Activity(activity::read(path, reader, ledger)?),
+            Format::MysqlDigestCsv => Records::Statements(
+                mysql_digest::parse_csv(&chunks::read_whole(path, reader)?).finish(ledger),
+            ),
+            Format::MysqlDigestJson => Records::Statements(
+                mysql_digest::parse_json(&chunks::read_whole(path, reader)?).finish(ledger),
+            ),
         })
     }
 }
@@ -291,6 +314,8 @@ mod tests {
             (b"userid,dbid,queryid,query,calls,total_exec_time\n", Format::PgssCsv),
             (b"[{\"queryid\": 1, \"query\": \"select 1\", \"calls\": 2}]", Format::PgssJson),
             (b"now,datname,pid,usename,application_name,state,wait_event_type\n", Format::PgActivityCsv),
+            (b"SCHEMA_NAME,DIGEST,DIGEST_TEXT,COUNT_STAR,SUM_TIMER_WAIT\n", Format::MysqlDigestCsv),
+            (b"[{\"DIGEST_TEXT\": \"SELECT ?\", \"COUNT_STAR\": 2}]", Format::MysqlDigestJson),
         ] {
             assert_eq!(format_of(head), Some(format), "{}", String::from_utf8_lossy(head));
         }

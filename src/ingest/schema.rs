@@ -7,7 +7,7 @@
 //! are skipped.
 
 use super::decompress;
-use super::pgss::Row;
+use super::rows::Row;
 use crate::model::ledger::{InputLedger, SkipReason};
 use crate::model::schema::{Index, Schema};
 use crate::{Error, Result};

@@ -18,6 +18,8 @@ pub enum Source {
     MysqlSlow,
     /// A pg_stat_statements dump.
     PgStatStatements,
+    /// A dump of MySQL's `performance_schema.events_statements_summary_by_digest`.
+    MysqlDigest,
 }
 
 impl Source {
@@ -27,15 +29,23 @@ impl Source {
             Source::PgLog => "pg_log",
             Source::MysqlSlow => "mysql_slow",
             Source::PgStatStatements => "pg_stat_statements",
+            Source::MysqlDigest => "performance_schema",
         }
     }
 
     /// The SQL dialect of the statements it records.
     pub fn dialect(self) -> Dialect {
         match self {
-            Source::MysqlSlow => Dialect::Mysql,
+            Source::MysqlSlow | Source::MysqlDigest => Dialect::Mysql,
             Source::PgLog | Source::PgStatStatements => Dialect::Postgres,
         }
+    }
+
+    /// Counters the server kept since a reset, dumped at a moment (pg_stat_statements,
+    /// performance_schema digests), rather than events a log recorded: they count every call,
+    /// and a dump per level may continue the previous level's.
+    pub fn is_counter_dump(self) -> bool {
+        matches!(self, Source::PgStatStatements | Source::MysqlDigest)
     }
 }
 

@@ -413,8 +413,9 @@ fn a_first_statement_longer_than_the_head_is_still_recognized() {
 }
 
 /// One query as every source records it: a span from psycopg (`%s`), a PostgreSQL log (`$1`
-/// with its parameters), a MySQL slow log (literals) and pg_stat_statements (`$1`), read by
-/// their own readers, is one statement: one fingerprint id, and the span joins it.
+/// with its parameters), a MySQL slow log (literals), pg_stat_statements (`$1`) and MySQL's
+/// digest (backquoted names, `?`), read by their own readers, is one statement: one
+/// fingerprint id, and the span joins it.
 #[test]
 fn one_query_from_every_source_is_one_statement() {
     let dir = crate::common::temp_dir("one-statement");
@@ -439,17 +440,28 @@ fn one_query_from_every_source_is_one_statement() {
         "query,calls,total_exec_time,rows\n\"SELECT name FROM customers WHERE id = $1\",3,0.9,3\n",
     )
     .unwrap();
-    let files: Vec<std::path::PathBuf> = ["traces.jsonl", "postgresql.log", "slow.log", "pgss.csv"]
-        .iter()
-        .map(|f| dir.join(f))
-        .collect();
+    std::fs::write(
+        dir.join("digests.csv"),
+        "SCHEMA_NAME,DIGEST,DIGEST_TEXT,COUNT_STAR,SUM_TIMER_WAIT\nshop,ab12,SELECT `name` FROM `customers` WHERE `id` = ?,4,800000000\n",
+    )
+    .unwrap();
+    let files: Vec<std::path::PathBuf> = [
+        "traces.jsonl",
+        "postgresql.log",
+        "slow.log",
+        "pgss.csv",
+        "digests.csv",
+    ]
+    .iter()
+    .map(|f| dir.join(f))
+    .collect();
     let dataset = chokepoint::ingest::read_inputs(&files, &Options::default()).unwrap();
     let ids: std::collections::BTreeSet<u64> = dataset
         .statements
         .iter()
         .map(|s| s.fingerprint_id)
         .collect();
-    assert_eq!(dataset.statements.len(), 3, "{:?}", dataset.statements);
+    assert_eq!(dataset.statements.len(), 4, "{:?}", dataset.statements);
     assert_eq!(ids.len(), 1, "{:?}", dataset.statements);
     let label = dataset.strings.get(dataset.spans[0].op_label);
     assert_eq!(
@@ -728,4 +740,123 @@ fn a_statement_slower_for_the_same_work_is_waiting() {
             .iter()
             .any(|(k, _)| *k == chokepoint::report::FindingKind::Saturation)
     );
+}
+
+/// MySQL's performance_schema digests, as `SELECT * FROM
+/// performance_schema.events_statements_summary_by_digest` writes them (MySQL 8.0's columns,
+/// picoseconds), in CSV and in JSON: the same statements; times in ns; the overflow row (no
+/// digest text) counted; a digest with `IN (...)` joined with the slow log's literal list; a
+/// dump per level whose FIRST_SEEN did not move is a difference from the previous one; and the
+/// rows examined make a missing-index suspect, as a slow log's do.
+#[test]
+fn mysql_digests_read_like_pg_stat_statements() {
+    let dir = crate::common::temp_dir("mysql-digests");
+    let header = "SCHEMA_NAME,DIGEST,DIGEST_TEXT,COUNT_STAR,SUM_TIMER_WAIT,MIN_TIMER_WAIT,AVG_TIMER_WAIT,MAX_TIMER_WAIT,SUM_LOCK_TIME,SUM_ERRORS,SUM_ROWS_AFFECTED,SUM_ROWS_SENT,SUM_ROWS_EXAMINED,SUM_NO_INDEX_USED,FIRST_SEEN,LAST_SEEN,QUERY_SAMPLE_TEXT";
+    let level = |calls: u64, examined: u64| {
+        format!(
+            "{header}\n\
+             shop,d1,\"SELECT `id` , `name` FROM `customers` WHERE `email` = ? ORDER BY `created_at` DESC LIMIT ?\",{calls},{},150000000,{},{},4000000,0,0,{calls},{examined},{calls},2026-12-05 10:00:00.000000,2026-12-05 10:01:00.000000,\"SELECT id, name FROM customers WHERE email = 'a@b.c' ORDER BY created_at DESC LIMIT 1\"\n\
+             shop,d2,\"SELECT `name` FROM `countries` WHERE `code` IN (...)\",{calls},{},1000000,{},2000000000,0,0,0,{calls},{calls},0,2026-12-05 10:00:00.000000,2026-12-05 10:01:00.000000,NULL\n\
+             NULL,NULL,NULL,7,9000000000,1,2,3,0,0,0,0,0,0,2026-12-05 10:00:00.000000,2026-12-05 10:01:00.000000,NULL\n",
+            calls * 200_000_000_000,
+            calls * 200_000_000_000 / calls.max(1),
+            250_000_000_000u64,
+            calls * 1_500_000_000,
+            1_500_000_000u64,
+        )
+    };
+    let first = dir.join("digests-1.csv");
+    std::fs::write(&first, level(10, 5_000_000)).unwrap();
+    let dataset = crate::common::read(std::slice::from_ref(&first)).unwrap();
+    assert_eq!(dataset.inputs[0].format, "mysql-digest-csv");
+    assert_eq!(
+        (dataset.inputs[0].records, dataset.inputs[0].skipped),
+        (3, 1)
+    );
+    let lookup = dataset
+        .statements
+        .iter()
+        .find(|s| s.fingerprint.contains("customers"))
+        .unwrap();
+    assert_eq!(
+        lookup.fingerprint,
+        "select id, name from customers where email = ? order by created_at desc limit ?"
+    );
+    assert_eq!((lookup.calls, lookup.total_ns), (10, 2_000_000_000));
+    assert_eq!((lookup.rows_sent, lookup.rows_examined), (10, 5_000_000));
+    assert!(
+        lookup
+            .exemplar
+            .starts_with("SELECT id, name FROM customers WHERE email = 'a@b.c'")
+    );
+    let list = dataset
+        .statements
+        .iter()
+        .find(|s| s.fingerprint.contains("countries"))
+        .unwrap();
+    assert_eq!(
+        list.fingerprint,
+        "select name from countries where code in (?)"
+    );
+    assert_eq!(
+        list.fingerprint_id,
+        chokepoint::model::fingerprint::fingerprint(
+            "SELECT name FROM countries WHERE code IN ('C1', 'C4')",
+            chokepoint::model::fingerprint::Dialect::Mysql
+        )
+        .id
+    );
+
+    // The same rows as JSON (MySQL Shell's array of objects, keys as the server names them).
+    let json = dir.join("digests.json");
+    let mut reader = csv::Reader::from_path(&first).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let rows: Vec<serde_json::Map<String, serde_json::Value>> = reader
+        .records()
+        .map(|r| {
+            headers
+                .iter()
+                .zip(r.unwrap().iter())
+                .map(|(k, v)| (k.to_string(), serde_json::Value::String(v.to_string())))
+                .collect()
+        })
+        .collect();
+    std::fs::write(&json, serde_json::to_string(&rows).unwrap()).unwrap();
+    let from_json = crate::common::read(&[json]).unwrap();
+    assert_eq!(from_json.inputs[0].format, "mysql-digest-json");
+    assert_eq!(from_json.statements, dataset.statements);
+
+    // The rows examined per row sent make the lookup a suspect.
+    let report = crate::common::analyze(&dataset, &Default::default());
+    let suspect = report
+        .findings
+        .iter()
+        .find(|f| f.kind == chokepoint::report::FindingKind::MissingIndexSuspect)
+        .expect("a suspect");
+    assert!(
+        suspect.fingerprint.contains("customers"),
+        "{:?}",
+        report.findings
+    );
+
+    // Two levels' dumps, counters not reset (FIRST_SEEN unchanged): the second is a difference.
+    let second = dir.join("digests-2.csv");
+    std::fs::write(&second, level(30, 15_000_000)).unwrap();
+    let report = crate::common::analyze_json(
+        &dir,
+        &[
+            "--level",
+            "low=digests-1.csv",
+            "--level",
+            "high=digests-2.csv",
+        ],
+    );
+    let calls = |level: usize| {
+        report.levels[level]
+            .queries
+            .iter()
+            .find(|q| q.fingerprint.contains("customers"))
+            .map(|q| q.calls)
+    };
+    assert_eq!((calls(0), calls(1)), (Some(10), Some(20)));
 }

@@ -70,6 +70,8 @@ pub(super) fn lex(sql: &str, dialect: Dialect, tokens: &mut Vec<Token>) -> bool 
     let mut i = 0;
     while i < s.len() {
         let start = i;
+        // Where the token's text is, when not all of what was read (a backquoted name).
+        let mut name = None;
         let b = s[i];
         let next = s.get(i + 1).copied();
         let kind = match b {
@@ -100,6 +102,22 @@ pub(super) fn lex(sql: &str, dialect: Dialect, tokens: &mut Vec<Token>) -> bool 
             b'"' if mysql => {
                 i = skip_quoted(s, i, b'"', true);
                 Kind::Value
+            }
+            b'`' if mysql => {
+                i = skip_quoted(s, i, b'`', false);
+                // A backquoted plain name is the name (MySQL's digests quote every name).
+                let closed = i >= start + 2 && s[i - 1] == b'`';
+                let inside = if closed {
+                    &s[start + 1..i - 1]
+                } else {
+                    &[][..]
+                };
+                if !inside.is_empty() && inside.iter().all(|&c| is_word_byte(c)) {
+                    name = Some((start + 1, i - 1));
+                    Kind::Word
+                } else {
+                    Kind::Quoted
+                }
             }
             b'"' | b'`' => {
                 i = skip_quoted(s, i, b, false);
@@ -190,6 +208,11 @@ pub(super) fn lex(sql: &str, dialect: Dialect, tokens: &mut Vec<Token>) -> bool 
                 i += 1;
                 Kind::Comma
             }
+            // MySQL's digests write a folded list as `(...)`.
+            b'.' if s[i..].starts_with(b"...") => {
+                i += 3;
+                Kind::Value
+            }
             b'.' => {
                 i += 1;
                 Kind::Dot
@@ -246,7 +269,10 @@ pub(super) fn lex(sql: &str, dialect: Dialect, tokens: &mut Vec<Token>) -> bool 
                 run.end = i;
                 tokens.pop();
             }
-            _ => tokens.push(Token::new(kind, start, i)),
+            _ => {
+                let (from, to) = name.unwrap_or((start, i));
+                tokens.push(Token::new(kind, from, to));
+            }
         }
     }
     placeholders
