@@ -39,18 +39,17 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
-/// Where `analyze` with no input looks; relative to the working directory when below it, so
-/// that reports name it the same on every checkout.
-fn demo_dir() -> PathBuf {
+/// The bundled demo, when the working directory holds it (a clone of the source, where the
+/// README's first command runs); named relative to the working directory, so that reports
+/// name it the same on every checkout. An installed binary run elsewhere has none: it does not
+/// read the source tree it was built from.
+fn demo_dir() -> Option<PathBuf> {
     let demo = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("fixtures")
         .join("demo");
-    match std::env::current_dir() {
-        Ok(cwd) => demo
-            .strip_prefix(&cwd)
-            .map_or(demo.clone(), Path::to_path_buf),
-        Err(_) => demo,
-    }
+    let cwd = std::env::current_dir().ok()?;
+    let relative = demo.strip_prefix(&cwd).ok()?.to_path_buf();
+    relative.is_dir().then_some(relative)
 }
 
 /// The demo's data files: the files at its top but its documentation (`EXPECTED.md`); the
@@ -265,12 +264,15 @@ fn build_report(a: &AnalyzeArgs, config: &config::Config) -> Result<report::Repo
     let mut inputs = a.inputs.clone();
     inputs.extend(a.level.iter().map(|(_, path)| path.clone()));
     let inputs = if inputs.is_empty() {
-        let demo = demo_dir();
-        anyhow::ensure!(
-            demo.is_dir(),
-            "no input given, and the bundled demo is not at {}: pass trace files or folders",
-            demo.display()
-        );
+        let Some(demo) = demo_dir() else {
+            anyhow::bail!(
+                "no input given: name the traces (files or folders of OTLP, Jaeger or Zipkin \
+                 JSON, OTLP protobuf) and any database logs or dumps, as in `chokepoint analyze \
+                 traces/ postgresql.log`. To try it first, analyze the demo in chokepoint's \
+                 source: `cargo run --release -- analyze` in a clone, or `chokepoint analyze \
+                 CLONE/fixtures/demo`"
+            );
+        };
         eprintln!(
             "chokepoint: no input given; analyzing the bundled demo in {}",
             demo.display()
@@ -293,7 +295,11 @@ fn build_report(a: &AnalyzeArgs, config: &config::Config) -> Result<report::Repo
     let mut dataset = ingest::read_inputs(&inputs, &options)?;
     let mut schemas = a.schema.clone();
     if a.inputs.is_empty() && a.level.is_empty() && schemas.is_empty() {
-        schemas.extend(Some(demo_dir().join("capture/schema.sql")).filter(|p| p.is_file()));
+        schemas.extend(
+            demo_dir()
+                .map(|d| d.join("capture/schema.sql"))
+                .filter(|p| p.is_file()),
+        );
     }
     for path in &schemas {
         let ledger = ingest::schema::read_schema(path, &mut dataset.schema)?;

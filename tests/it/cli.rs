@@ -64,6 +64,15 @@ fn usage_errors_and_missing_files_exit_2() {
         stderr.starts_with("chokepoint: error: missing.jsonl: "),
         "{stderr}"
     );
+    // Outside a clone of the source, no input is an error that says how to get the demo; the
+    // binary does not read the source tree it was built from.
+    let out = run(&dir, &["analyze"]);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("no input given") && stderr.contains("CLONE/fixtures/demo"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -140,9 +149,18 @@ fn bad_settings_exit_2_naming_the_file_and_line_or_the_setting() {
 #[test]
 fn a_missing_file_is_named_with_its_cause_once() {
     let dir = temp_dir("cli-missing");
+    let traces = crate::common::synth_json(&dir, 5, 1);
+    let traces = traces.to_str().unwrap();
     for args in [
         &["analyze", "absent.jsonl"][..],
-        &["analyze", "--schema", "absent.sql", "--levels", "none"][..],
+        &[
+            "analyze",
+            traces,
+            "--schema",
+            "absent.sql",
+            "--levels",
+            "none",
+        ][..],
     ] {
         let out = run(&dir, args);
         assert_eq!(out.status.code(), Some(2));
