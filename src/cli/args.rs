@@ -24,13 +24,42 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Attribute end-to-end latency to operations by critical path and rank the bottlenecks.
+    #[command(after_help = "Examples:
+  chokepoint analyze traces/ --out report/              traces in any format, a folder or files
+  chokepoint analyze traces/ postgresql.log pgss.csv --schema schema.sql
+  chokepoint analyze --level 50rps=run1/ --level 200rps=run2/
+  chokepoint analyze traces.jsonl --levels timeline:load.json --json > report.json
+  chokepoint analyze                                     the bundled demo, in a clone")]
     Analyze(AnalyzeArgs),
     /// The CI gate: analyze the inputs and check them against the budgets of chokepoint.toml
     /// and a baseline report; exit 1 when a budget is broken.
+    #[command(after_help = "Examples:
+  chokepoint check traces/ --config chokepoint.toml
+  chokepoint check traces/ --baseline main/report.json --sarif chokepoint.sarif --out report/")]
     Check(CheckArgs),
     /// What changed between two report.json files: new, fixed, regressed and improved findings,
     /// slower and faster operations and endpoints.
+    #[command(after_help = "Examples:
+  chokepoint diff before/report.json after/report.json
+  chokepoint diff before/report.json after/report.json --json > diff.json")]
     Diff(DiffArgs),
+    /// Shell completions (bash, zsh, fish, elvish, powershell) on standard output.
+    #[command(
+        hide = true,
+        after_help = "Example:
+  chokepoint completions bash > /etc/bash_completion.d/chokepoint"
+    )]
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// The manual page (roff) on standard output.
+    #[command(
+        hide = true,
+        after_help = "Example:
+  chokepoint man > /usr/local/share/man/man1/chokepoint.1"
+    )]
+    Man,
 }
 
 /// `chokepoint analyze`.

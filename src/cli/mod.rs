@@ -8,7 +8,7 @@ use anyhow::{Context, Result};
 use args::{AnalyzeArgs, CheckArgs, Cli, Command, Destination, DiffArgs};
 use chokepoint::report::output::Output;
 use chokepoint::{analysis, gate, ingest, report};
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -20,6 +20,15 @@ pub fn run() -> ExitCode {
         Command::Analyze(a) => analyze(a),
         Command::Check(c) => check(c),
         Command::Diff(d) => diff(d),
+        Command::Completions { shell } => {
+            let mut command = Cli::command();
+            clap_complete::generate(shell, &mut command, "chokepoint", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Man => clap_mangen::Man::new(Cli::command())
+            .render(&mut std::io::stdout())
+            .map(|()| ExitCode::SUCCESS)
+            .map_err(anyhow::Error::from),
     };
     match result {
         Ok(code) => code,

@@ -76,11 +76,31 @@ fn usage_errors_and_missing_files_exit_2() {
 }
 
 #[test]
-fn help_documents_the_exit_codes() {
-    let out = run(&temp_dir("cli-help"), &["--help"]);
+fn help_documents_the_exit_codes_and_every_subcommand_an_example() {
+    let dir = temp_dir("cli-help");
+    let out = run(&dir, &["--help"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains(
         "Exit codes: 0 success; 1 a check gate was breached; 2 bad usage or unreadable input."
     ));
+    for command in ["analyze", "check", "diff", "completions", "man"] {
+        let out = run(&dir, &[command, "--help"]);
+        let help = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            help.contains("Example") && help.contains(&format!("chokepoint {command}")),
+            "{help}"
+        );
+    }
+    // Completions and the manual page come from the same definitions.
+    let out = run(&dir, &["completions", "bash"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("analyze"));
+    let out = run(&dir, &["man"]);
+    assert_eq!(out.status.code(), Some(0));
+    let page = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        page.starts_with(".ie") && page.contains(".TH chokepoint 1"),
+        "{page}"
+    );
 }
 
 /// The N+1 findings of the JSON report of a small generated run, with `args`, in `dir`.
