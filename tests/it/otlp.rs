@@ -254,3 +254,52 @@ fn a_pretty_printed_document_reads_like_its_lines() {
         span_rows(&read(&[single_line]).unwrap())
     );
 }
+
+/// The Collector configuration the README links to uses only the file exporter's documented
+/// options (its README: path, format, compression, flush_interval, append, group_by, encoding,
+/// and rotation's max_megabytes, max_days, max_backups, localtime), and every file exporter
+/// writes a format chokepoint reads, uncompressed.
+#[test]
+fn the_collector_configuration_uses_the_file_exporter_s_documented_options() {
+    let text = std::fs::read_to_string(crate::common::fixture("otelcol/collector.yaml")).unwrap();
+    let documented = [
+        "path",
+        "format",
+        "compression",
+        "flush_interval",
+        "append",
+        "group_by",
+        "encoding",
+        "rotation",
+        "max_megabytes",
+        "max_days",
+        "max_backups",
+        "localtime",
+    ];
+    let mut exporters = 0;
+    let mut in_file_exporter = false;
+    for line in text
+        .lines()
+        .filter(|l| !l.trim_start().starts_with('#') && !l.trim().is_empty())
+    {
+        let indent = line.len() - line.trim_start().len();
+        let key = line.trim().split(':').next().unwrap();
+        if indent <= 2 {
+            in_file_exporter = indent == 2 && key.starts_with("file");
+            exporters += usize::from(in_file_exporter);
+            continue;
+        }
+        if in_file_exporter {
+            assert!(documented.contains(&key), "undocumented option {key:?}");
+            let value = line.split(':').nth(1).unwrap_or("").trim();
+            if key == "format" {
+                assert!(["json", "proto"].contains(&value), "{line}");
+            }
+            assert_ne!(
+                key, "compression",
+                "compressed, the exporter writes blobs chokepoint does not read"
+            );
+        }
+    }
+    assert_eq!(exporters, 2);
+}
