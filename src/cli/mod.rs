@@ -99,7 +99,10 @@ fn analyze(a: AnalyzeArgs) -> Result<ExitCode> {
     let written = write_outputs(&report, &exports)?;
     if to_stdout == 0 {
         let mut stdout = std::io::stdout().lock();
-        stdout.write_all(report::terminal::render(&report).as_bytes())?;
+        // Colour for a terminal, unless NO_COLOR (https://no-color.org) asks for none.
+        let colour =
+            stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        stdout.write_all(report::terminal::render_with(&report, colour).as_bytes())?;
         for path in &written {
             writeln!(stdout, "wrote {}", path.display())?;
         }

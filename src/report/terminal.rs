@@ -1,16 +1,53 @@
 //! The short summary printed on the terminal after `analyze`: per level, its latency and the top
-//! bottlenecks; then what the ledger counted. Plain text, no color codes.
+//! bottlenecks; then what the ledger counted. Plain text; with colour (for a terminal that has
+//! not asked for none), the headings are bold and the scaling verdict is coloured by how bad it
+//! is. Table cells never carry colour codes, so columns stay aligned.
 
 use super::table::{Align, Table};
 use super::units::{ms, ms_or_unknown, percent, plain, rate};
-use super::{InputsTotal, Report};
+use super::{InputsTotal, Report, Verdict};
 use std::fmt::Write;
 
 /// Bottlenecks shown per level.
 const SHOWN: usize = 10;
 
-/// Renders the summary.
+/// Renders the summary, plain.
 pub fn render(report: &Report) -> String {
+    render_with(report, false)
+}
+
+/// ANSI styles, or none.
+struct Style {
+    colour: bool,
+}
+
+impl Style {
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.colour {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_string()
+        }
+    }
+
+    fn heading(&self, text: &str) -> String {
+        self.paint("1", text)
+    }
+
+    fn verdict(&self, verdict: Verdict) -> String {
+        let code = match verdict {
+            Verdict::Superlinear => "1;31",
+            Verdict::Linear => "33",
+            Verdict::Flat => "32",
+            Verdict::TooFewSamples | Verdict::NotByLoad => "2",
+        };
+        self.paint(code, verdict.as_str())
+    }
+}
+
+/// Renders the summary, with colour when `colour` is set.
+pub fn render_with(report: &Report, colour: bool) -> String {
+    let style = Style { colour };
     let mut out = String::new();
     let levels = if report.traces.traces > 0 {
         &report.levels[..]
@@ -21,8 +58,8 @@ pub fn render(report: &Report) -> String {
         let l = &level.latency_ms;
         let _ = writeln!(
             out,
-            "level {}: {} requests, {} req/s, latency p50 {} ms, p95 {} ms, p99 {} ms, errors {}",
-            plain(&level.name),
+            "{} {} requests, {} req/s, latency p50 {} ms, p95 {} ms, p99 {} ms, errors {}",
+            style.heading(&format!("level {}:", plain(&level.name))),
             level.requests,
             rate(level.rps),
             ms(l.p50),
@@ -51,20 +88,22 @@ pub fn render(report: &Report) -> String {
     if let (Some(summary), Some(top)) = (&report.scaling_summary, report.scaling.first()) {
         let _ = writeln!(
             out,
-            "scaling: mean latency {:+.3} ms from level {} to {}; largest part {} {} ({}, {})",
+            "{} mean latency {:+.3} ms from level {} to {}; largest part {} {} ({}, {})",
+            style.heading("scaling:"),
             summary.change_ms,
             plain(&report.levels[0].name),
             plain(&report.levels[report.levels.len() - 1].name),
             plain(&top.service),
             plain(&top.operation),
             percent(top.part_of_change),
-            top.verdict.as_str()
+            style.verdict(top.verdict)
         );
     }
     if !report.findings.is_empty() {
         let _ = writeln!(
             out,
-            "findings, largest critical-path cost first (– unknown):"
+            "{}",
+            style.heading("findings, largest critical-path cost first (– unknown):")
         );
         let mut t = Table::new(&[
             ("CP ms/req", Align::Right),
@@ -92,7 +131,8 @@ pub fn render(report: &Report) -> String {
         let all = &report.statements_total;
         let _ = writeln!(
             out,
-            "statements: {} fingerprints, {} calls; most time: {} ({} ms, {} of database time)",
+            "{} {} fingerprints, {} calls; most time: {} ({} ms, {} of database time)",
+            style.heading("statements:"),
             all.statements,
             all.calls,
             plain(&top.fingerprint.chars().take(80).collect::<String>()),
@@ -108,7 +148,8 @@ pub fn render(report: &Report) -> String {
     let t = &report.traces;
     let _ = writeln!(
         out,
-        "ledger: {records} records from {files} file(s), {skipped} skipped; {} traces, {} spans analyzed, {} extra roots, {} clipped, {} skewed",
+        "{} {records} records from {files} file(s), {skipped} skipped; {} traces, {} spans analyzed, {} extra roots, {} clipped, {} skewed",
+        style.heading("ledger:"),
         t.traces,
         t.spans_analyzed,
         t.unknown_parent_spans + t.second_root_spans,

@@ -334,6 +334,19 @@ fn renderers_on_a_small_report() {
         "small_terminal_summary",
         chokepoint::report::terminal::render(&report)
     );
+    // With colour: the same text once the codes are taken out, headings bold.
+    let coloured = chokepoint::report::terminal::render_with(&report, true);
+    assert!(coloured.contains("\x1b[1mlevel all:\x1b[0m"), "{coloured}");
+    assert!(coloured.contains("\x1b[1mledger:\x1b[0m"), "{coloured}");
+    let mut plain = String::new();
+    let mut rest = coloured.as_str();
+    while let Some(at) = rest.find('\x1b') {
+        plain += &rest[..at];
+        rest = &rest[at..];
+        rest = &rest[rest.find('m').map_or(rest.len(), |m| m + 1)..];
+    }
+    plain += rest;
+    assert_eq!(plain, chokepoint::report::terminal::render(&report));
 }
 
 /// Per endpoint, the operations that hold its own latency: the demo's unindexed lookup holds a
