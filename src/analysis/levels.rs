@@ -22,6 +22,7 @@
 //! match levels by order when both runs have as many.
 
 use crate::model::ledger::InputLedger;
+use crate::model::load::LoadTimeline;
 use std::path::Path;
 
 /// How traces are split into levels.
@@ -37,12 +38,7 @@ pub enum Levels {
     ByAttribute,
     /// By the phase of a load generator's timeline each trace's root span started in
     /// (`ingest::load_timeline`).
-    ByWindow {
-        /// Level names, in time order.
-        names: Vec<String>,
-        /// Each level's window, start and end (exclusive), ns since the epoch.
-        windows: Vec<(i64, i64)>,
-    },
+    ByWindow(LoadTimeline),
     /// By the input file of each trace's root span.
     ByInput {
         /// Level names, in the order given.
@@ -116,14 +112,17 @@ impl Levels {
                     .collect(),
                 false,
             ),
-            Levels::ByWindow { names, windows } => (
-                names.clone(),
+            Levels::ByWindow(timeline) => (
+                timeline.phases.iter().map(|p| p.name.clone()).collect(),
                 roots
                     .iter()
                     .map(|r| {
-                        windows
+                        timeline
+                            .phases
                             .iter()
-                            .position(|&(start, end)| start <= r.start_ns && r.start_ns < end)
+                            .position(|p| {
+                                p.start_unix_ns <= r.start_ns && r.start_ns < p.end_unix_ns
+                            })
                             .map(|i| i as u32)
                     })
                     .collect(),

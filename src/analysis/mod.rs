@@ -70,7 +70,11 @@ impl Options {
                 levels::Levels::Auto => LevelSplit::Auto,
                 levels::Levels::ByAttribute => LevelSplit::Attribute,
                 levels::Levels::ByInput { .. } => LevelSplit::Input,
-                levels::Levels::ByWindow { .. } => LevelSplit::Timeline,
+                levels::Levels::ByWindow(_) => LevelSplit::Timeline,
+            },
+            levels_from: match &self.levels {
+                levels::Levels::ByWindow(timeline) => Some(timeline.source.to_string()),
+                _ => None,
             },
             pgss_cumulative: self.pgss_cumulative,
             statements_listed: STATEMENTS_LISTED,

@@ -77,7 +77,8 @@ pub struct AnalyzeArgs {
     /// Without --level: find the steps of a stepped load profile from the rate of requests
     /// (auto; ramps between steps are in no level), take each request's level from an attribute
     /// of its root span or of that span's resource (attr:KEY, such as attr:load.level), from
-    /// the phase of a load generator's timeline its root span started in (timeline:FILE, JSON
+    /// the phase of a load generator's record its root span started in (timeline:FILE:
+    /// Locust's stats history CSV, k6's JSON output, JMeter's CSV results, or JSON
     /// {"phases": [{"name", "start_unix_ns", "end_unix_ns"}, …]}), or analyze all requests as
     /// one level (none).
     #[arg(

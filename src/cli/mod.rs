@@ -346,14 +346,7 @@ fn build_report(a: &AnalyzeArgs, config: &config::Config) -> Result<report::Repo
             args::LevelsMode::Auto => analysis::levels::Levels::Auto,
             args::LevelsMode::Attribute(_) => analysis::levels::Levels::ByAttribute,
             args::LevelsMode::Timeline(path) => {
-                let phases = ingest::load_timeline::read(path)?;
-                analysis::levels::Levels::ByWindow {
-                    names: phases.iter().map(|p| p.name.clone()).collect(),
-                    windows: phases
-                        .iter()
-                        .map(|p| (p.start_unix_ns, p.end_unix_ns))
-                        .collect(),
-                }
+                analysis::levels::Levels::ByWindow(ingest::load_timeline::read(path)?)
             }
             args::LevelsMode::None => analysis::levels::Levels::None,
         }

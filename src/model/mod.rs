@@ -5,6 +5,7 @@
 pub mod fingerprint;
 pub mod intern;
 pub mod ledger;
+pub mod load;
 pub mod op_key;
 pub mod query;
 pub mod schema;

@@ -17,6 +17,10 @@ pub struct Settings {
     pub overlap_tolerance_ppm: u32,
     /// How requests were split into load levels.
     pub levels: LevelSplit,
+    /// Whose record the levels came from, when a load generator's: `Locust stats history`,
+    /// `k6 JSON output`, `JMeter results` or `chokepoint timeline`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub levels_from: Option<String>,
     /// pg_stat_statements dumps of the levels were taken as cumulative when `stats_since` did
     /// not say.
     pub pgss_cumulative: bool,

@@ -132,17 +132,17 @@ fn the_ramp_capture_shows_both_planted_waits() {
 #[test]
 fn the_load_generators_timeline_gives_exact_levels() {
     let dir = fixture("pyshop/steps");
-    let phases = chokepoint::ingest::load_timeline::read(&dir.join("load.json.gz")).unwrap();
+    let timeline = chokepoint::ingest::load_timeline::read(&dir.join("load.json.gz")).unwrap();
+    assert_eq!(timeline.source, "chokepoint timeline");
     let dataset = read(&[dir.join("traces.otlp.jsonl.gz")]).unwrap();
     let mut options = chokepoint::analysis::Options::default();
-    options.levels = chokepoint::analysis::levels::Levels::ByWindow {
-        names: phases.iter().map(|p| p.name.clone()).collect(),
-        windows: phases
-            .iter()
-            .map(|p| (p.start_unix_ns, p.end_unix_ns))
-            .collect(),
-    };
+    options.levels = chokepoint::analysis::levels::Levels::ByWindow(timeline);
     let report = analyze(&dataset, &options);
+    let from = report
+        .settings
+        .as_ref()
+        .and_then(|s| s.levels_from.as_deref());
+    assert_eq!(from, Some("chokepoint timeline"));
     let truth: Value =
         serde_json::from_slice(&std::fs::read(fixture("pyshop/truth.json")).unwrap()).unwrap();
     let got: Vec<(&str, u64)> = report
