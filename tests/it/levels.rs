@@ -1009,3 +1009,28 @@ fn ramps_without_steps_are_bands_and_steps_are_not_ramps() {
     assert!(bands >= 80, "{bands} of {ramps}");
     assert!(called_ramps <= 4, "{called_ramps} of {profiles}");
 }
+
+/// A real Locust run's stats history (fixtures/locust, recorded by its run.sh with Locust 2.32:
+/// 4 users for 15 s, then 8): two levels, named by the users, each as long as its step.
+#[test]
+fn a_real_locust_stats_history_gives_its_steps() {
+    let path = crate::common::fixture("locust/locust_stats_history.csv");
+    let timeline = chokepoint::ingest::load_timeline::read(&path).unwrap();
+    assert_eq!(timeline.source, "Locust stats history");
+    let steps: Vec<(&str, i64)> = timeline
+        .phases
+        .iter()
+        .map(|p| {
+            (
+                p.name.as_str(),
+                (p.end_unix_ns - p.start_unix_ns) / 1_000_000_000,
+            )
+        })
+        .collect();
+    assert_eq!(steps.len(), 2, "{steps:?}");
+    assert_eq!((steps[0].0, steps[1].0), ("4 users", "8 users"));
+    assert!(
+        steps.iter().all(|&(_, s)| (13..=15).contains(&s)),
+        "{steps:?}"
+    );
+}
