@@ -364,3 +364,41 @@ fn zipkin_rules_on_hand_built_spans() {
     assert_eq!(report.traces.duplicate_spans, 0);
     assert_eq!(report.levels[0].latency_ns_total, 30_000_000);
 }
+
+/// A real Zipkin v2 export (fixtures/zipkin/spans.json, posted by the OpenTelemetry Python
+/// SDK's Zipkin JSON exporter to a local receiver): one request's tree, its kinds, its
+/// statements fingerprinted, its failed span, the peer its client call names.
+#[test]
+fn a_real_zipkin_export_reads_as_its_tree() {
+    let path = crate::common::fixture("zipkin/spans.json");
+    let dataset = read(std::slice::from_ref(&path)).unwrap();
+    assert_eq!(dataset.inputs[0].format, "zipkin-json");
+    assert_eq!(dataset.inputs[0].skipped, 0);
+    let rows = span_rows(&dataset);
+    assert_eq!(rows.len(), 6);
+    let root = rows.iter().find(|r| r.kind == SpanKind::Server).unwrap();
+    assert_eq!(
+        (root.name.as_str(), root.service.as_str()),
+        ("GET /orders/{id}", "shop")
+    );
+    assert!(
+        rows.iter()
+            .filter(|r| r.span != root.span)
+            .all(|r| r.parent == root.span)
+    );
+    let queries: Vec<&SpanRow> = rows
+        .iter()
+        .filter(|r| r.op_system == "postgresql")
+        .collect();
+    assert_eq!(queries.len(), 3);
+    assert!(
+        queries
+            .iter()
+            .all(|q| q.op_label == "select * from lines where id = ?")
+    );
+    let call = rows.iter().find(|r| r.name == "GET").unwrap();
+    assert!(call.op_label.contains("stock"), "{}", call.op_label);
+    assert!(rows.iter().find(|r| r.name == "charge").unwrap().error);
+    let report = crate::common::analyze(&dataset, &Default::default());
+    assert_eq!(report.traces.traces, 1);
+}
