@@ -15,7 +15,7 @@
 use super::rows::{self, Row};
 use super::sniff::{Head, Sniff};
 use super::statements::StatementBatch;
-use super::time::{checked_count, parse_pg_timestamp};
+use super::time::parse_pg_timestamp;
 use crate::model::ledger::SkipReason;
 use crate::model::query::{Source, StatementStats};
 
@@ -59,23 +59,16 @@ pub fn sniff_json(head: &Head) -> Sniff {
 /// Folds one row in; `line` names it in the ledger.
 fn add_row(row: &dyn Row, line: u64, batch: &mut StatementBatch) {
     batch.ledger.records += 1;
-    let skip = |batch: &mut StatementBatch, reason, column: &str| {
-        batch.ledger.skip(reason, 1, || match row.text(column) {
-            Some(value) if !value.is_empty() => format!("row at line {line}: {column} = {value:?}"),
-            _ => format!("row at line {line}: no {column}"),
-        })
-    };
+    let skip =
+        |batch: &mut StatementBatch, reason, column| rows::skip(batch, row, line, (reason, column));
     let Some(digest_text) = row
         .text("digest_text")
         .filter(|t| !t.is_empty() && t != "NULL")
     else {
         return skip(batch, SkipReason::Malformed, "DIGEST_TEXT");
     };
-    let count = |column: &'static str| match row.text(column).filter(|v| !v.is_empty()) {
-        Some(v) => checked_count(&v).map_err(|reason| (reason, column)),
-        None => Ok(0),
-    };
-    let read = || -> Result<StatementStats, (SkipReason, &'static str)> {
+    let count = |column| rows::count(row, column);
+    let read = || -> Result<StatementStats, rows::Unusable> {
         let calls = count("count_star")?;
         if calls == 0 {
             return Err((SkipReason::Malformed, "COUNT_STAR"));

@@ -33,23 +33,11 @@ fn ms(value: Option<String>) -> Result<Option<u64>, SkipReason> {
     }
 }
 
-/// A counter column; 0 when the column is missing or empty (older versions lack some).
-fn count(value: Option<String>) -> Result<u64, SkipReason> {
-    match value.filter(|v| !v.is_empty()) {
-        Some(v) => checked_count(&v),
-        None => Ok(0),
-    }
-}
-
 /// Folds one row in; `line` names it in the ledger.
 fn add_row(row: &dyn Row, line: u64, batch: &mut StatementBatch) {
     batch.ledger.records += 1;
-    let skip = |batch: &mut StatementBatch, reason, column: &str| {
-        batch.ledger.skip(reason, 1, || match row.text(column) {
-            Some(value) if !value.is_empty() => format!("row at line {line}: {column} = {value:?}"),
-            _ => format!("row at line {line}: no {column}"),
-        })
-    };
+    let skip =
+        |batch: &mut StatementBatch, reason, column| rows::skip(batch, row, line, (reason, column));
     let Some(query) = row.text("query") else {
         return skip(batch, SkipReason::Malformed, "query");
     };
@@ -82,9 +70,9 @@ fn database_of(row: &dyn Row) -> String {
 
 /// A row's figures, or why it cannot be used and the column that says so. A row without a
 /// readable total time would count its calls at 0 ms, so it is not used.
-fn read_row(row: &dyn Row, calls: u64) -> Result<StatementStats, (SkipReason, &'static str)> {
+fn read_row(row: &dyn Row, calls: u64) -> Result<StatementStats, rows::Unusable> {
     let time = |column: &'static str| ms(row.text(column)).map_err(|reason| (reason, column));
-    let count = |column: &'static str| count(row.text(column)).map_err(|reason| (reason, column));
+    let count = |column| rows::count(row, column);
     let total_ns = match (time("total_exec_time")?, time("total_time")?) {
         (Some(exec), _) => exec.saturating_add(time("total_plan_time")?.unwrap_or(0)),
         (None, Some(total)) => total,

@@ -10,6 +10,25 @@ use crate::model::query::Source;
 /// What a format does with one row: fold it into the batch, or count it in the ledger.
 pub type AddRow = fn(&dyn Row, u64, &mut StatementBatch);
 
+/// Why a row cannot be used, and the column that says so.
+pub type Unusable = (SkipReason, &'static str);
+
+/// A counter column; 0 when the column is missing or empty (older versions lack some).
+pub fn count(row: &dyn Row, column: &'static str) -> Result<u64, Unusable> {
+    match row.text(column).filter(|v| !v.is_empty()) {
+        Some(v) => super::time::checked_count(&v).map_err(|reason| (reason, column)),
+        None => Ok(0),
+    }
+}
+
+/// Counts the row at `line` as skipped for `reason`, with the column and its value.
+pub fn skip(batch: &mut StatementBatch, row: &dyn Row, line: u64, (reason, column): Unusable) {
+    batch.ledger.skip(reason, 1, || match row.text(column) {
+        Some(value) if !value.is_empty() => format!("row at line {line}: {column} = {value:?}"),
+        _ => format!("row at line {line}: no {column}"),
+    })
+}
+
 /// One row of a dump, by column name (CSV with its header, or a JSON object); the schema
 /// dumps (`super::schema`) read their CSV rows through it too.
 pub trait Row {
