@@ -9,6 +9,8 @@ runner=$(mktemp -d)
 trap 'rm -rf "$runner"' EXIT
 export GITHUB_ACTION_PATH=$PWD GITHUB_OUTPUT=$runner/output GITHUB_PATH=$runner/path
 export GITHUB_STEP_SUMMARY=$runner/summary.md
+# cargo install builds in a temporary folder unless told otherwise: reuse the project's.
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$PWD/target}
 
 .ci/action/version.sh
 key=$(sed -n 's/^key=//p' "$runner/output")
@@ -20,7 +22,7 @@ export CHOKEPOINT_ROOT=$runner/tool_cache/chokepoint/$key
 grep -qx "$CHOKEPOINT_ROOT/bin" "$GITHUB_PATH" || { echo "the binary is not on the PATH"; exit 1; }
 
 cargo build --release --locked --quiet -p chokepoint-synth
-"${CARGO_TARGET_DIR:-target}/release/chokepoint-synth" --traces 300 --seed 5 --out "$runner/traces.jsonl" >/dev/null
+"$CARGO_TARGET_DIR/release/chokepoint-synth" --traces 300 --seed 5 --out "$runner/traces.jsonl" >/dev/null
 cd "$runner"
 expect() { # STATUS, then the step's environment
   local want=$1 status=0
