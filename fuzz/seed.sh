@@ -54,7 +54,7 @@ seed sniff "" "${otlp_json[@]}" "${pg_stderr[@]}" "${pgbadger[@]}" "${mysql[@]}"
   "$root"/fixtures/pyshop/steps/traces.binpb.gz "$root"/fixtures/pyshop/steps/activity.csv.gz
 seed otlp_json "" "${otlp_json[@]}"
 seed jaeger "" "$shared"/otlp/jaeger-ui.*out.json
-# Zipkin and Jaeger seeds written by the generator (chokepoint-synth --format zipkin-json).
+# A Zipkin seed: a shared server span with an error tag, as the API specification has them.
 mkdir -p corpus/zipkin
 printf '[{"traceId":"5af7183fb1d4cf5f","id":"352bff9a74ca9ad2","parentId":"6b221d5bc9e6496c","name":"get /api","kind":"SERVER","shared":true,"timestamp":1556604172355737,"duration":1431,"localEndpoint":{"serviceName":"backend","ipv4":"192.168.99.1"},"tags":{"http.method":"GET","error":"x"}}]' > corpus/zipkin/seed-span
 mkdir -p corpus/mysql_digest
