@@ -18,6 +18,8 @@ pub struct Config {
     pub detectors: DetectorThresholds,
     /// What `chokepoint check` holds a run to.
     pub budgets: gate::Budgets,
+    /// Where a trace id links to in the reports: an address with `{trace_id}` in it.
+    pub trace_url: Option<String>,
 }
 
 /// The name looked for in the working directory when no settings file is named.
@@ -34,6 +36,10 @@ pub fn parse(text: &str) -> Result<Config, String> {
         .budgets
         .validate()
         .map_err(|m| format!("budgets.{m}"))?;
+    if let Some(template) = &config.trace_url {
+        crate::model::settings::validate_trace_url(template)
+            .map_err(|m| format!("trace_url: {m}"))?;
+    }
     Ok(config)
 }
 

@@ -79,6 +79,8 @@ impl Options {
             pgss_cumulative: self.pgss_cumulative,
             statements_listed: STATEMENTS_LISTED,
             detectors: self.detect.clone(),
+            // A renderer's setting, which the binary sets.
+            trace_url: None,
         }
     }
 }
@@ -285,7 +287,7 @@ pub fn analyze(dataset: &Dataset, options: &Options) -> Report {
         scaling_services,
         levels_along_a_ramp: along_a_ramp,
         timeline: run.and_then(|run| timeline::timeline(&results, &run)),
-        waterfall: waterfall::waterfall(&results, dataset, options),
+        waterfalls: waterfall::waterfalls(&results, dataset, options, &level_names, &findings),
         off_path: per_trace::off_path_rows(&results, dataset),
         skew: per_trace::skew_rows(&results, dataset),
         findings,
@@ -301,5 +303,6 @@ pub fn analyze(dataset: &Dataset, options: &Options) -> Report {
         statements_unlisted,
         pgss_snapshots: by_level.summary,
         settings: Some(options.settings()),
+        check: None,
     }
 }

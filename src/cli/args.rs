@@ -119,6 +119,11 @@ pub struct AnalyzeArgs {
     /// breaches and comparison (check).
     #[arg(long)]
     pub json: bool,
+    /// Link every trace id in the HTML and markdown reports to this address, `{trace_id}`
+    /// replaced (a Jaeger or Tempo UI: `https://tempo.example/explore?traceId={trace_id}`)
+    /// [default: `trace_url` in chokepoint.toml].
+    #[arg(long, value_name = "TEMPLATE", value_parser = parse_trace_url)]
+    pub trace_url: Option<String>,
     /// Show the literals of input text in every output (statement values, URL queries, ids in
     /// span names, the ledger's examples); hidden by default.
     #[arg(long)]
@@ -244,6 +249,11 @@ fn parse_level(s: &str) -> Result<(String, PathBuf), String> {
         }
         _ => Err(format!("{s:?} is not NAME=PATH")),
     }
+}
+
+fn parse_trace_url(s: &str) -> Result<String, String> {
+    chokepoint::model::settings::validate_trace_url(s)?;
+    Ok(s.to_string())
 }
 
 fn parse_percent(s: &str) -> Result<f64, String> {

@@ -132,8 +132,13 @@ fn check(c: CheckArgs) -> Result<ExitCode> {
         exports.iter().all(|(_, d)| *d != Destination::Stdout),
         "check prints its summary on stdout: export the report to a file"
     );
-    let report = build_report(a, &config)?;
+    let mut report = build_report(a, &config)?;
     let outcome = gate::check(&report, baseline.as_ref(), &config.budgets);
+    report.check = Some(report::CheckVerdict {
+        passed: outcome.passed(),
+        checked: outcome.checked,
+        breaches: outcome.breaches.clone(),
+    });
     write_outputs(&report, &exports)?;
     if let Some(path) = &c.sarif {
         let text = serde_json::to_string_pretty(&gate::sarif::sarif(&report))?;
@@ -206,7 +211,7 @@ fn read_report(path: &Path) -> Result<report::Report> {
 }
 
 /// The outputs an `--out` folder gets.
-fn folder_outputs(dir: &Path) -> [(Output, Destination); 3] {
+fn folder_outputs(dir: &Path) -> [(Output, Destination); 4] {
     Output::FOLDER.map(|o| (o, Destination::Folder(dir.to_path_buf())))
 }
 
@@ -272,6 +277,8 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
 
 /// Reads the inputs `a` names (or the demo) and analyzes them.
 fn build_report(a: &AnalyzeArgs, config: &config::Config) -> Result<report::Report> {
+    // Both checked where they were read: the flag by clap, the file by its parser.
+    let trace_url = a.trace_url.clone().or_else(|| config.trace_url.clone());
     let detectors = detector_options(a, config)?;
     let mut inputs = a.inputs.clone();
     inputs.extend(a.level.iter().map(|(_, path)| path.clone()));
@@ -361,7 +368,10 @@ fn build_report(a: &AnalyzeArgs, config: &config::Config) -> Result<report::Repo
     };
     analysis_options.critical_path.overlap_tolerance_ppm =
         (a.overlap_tolerance * 10_000.0).round() as u32;
-    let report = analysis::analyze(&dataset, &analysis_options);
+    let mut report = analysis::analyze(&dataset, &analysis_options);
+    if let Some(settings) = &mut report.settings {
+        settings.trace_url = trace_url;
+    }
     if a.show_literals {
         Ok(report)
     } else {

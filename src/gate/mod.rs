@@ -24,7 +24,7 @@ pub mod sarif;
 use crate::report::markdown::escape;
 use crate::report::table::{Align, Table};
 use crate::report::units::{ms, ms_or_unknown, percent};
-use crate::report::{FindingKind, Report};
+use crate::report::{Breach, FindingKind, Report};
 use compare::{Comparison, Tolerance};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -94,24 +94,6 @@ impl Budgets {
         }
         Ok(())
     }
-}
-
-/// One broken budget.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Breach {
-    /// Which budget: `max_findings`, `max_share`, `p95`, `new_finding`, `regression`.
-    pub budget: String,
-    /// What broke it.
-    pub what: String,
-    /// Where: level, service, operation.
-    pub location: String,
-    /// The measured value.
-    pub value: String,
-    /// The budget.
-    pub limit: String,
-    /// The stable finding id, when a finding broke it.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub finding_id: String,
 }
 
 /// What the check found.
@@ -264,26 +246,7 @@ pub fn summary(outcome: &Outcome) -> String {
         outcome.checked,
         outcome.breaches.len()
     );
-    if !outcome.breaches.is_empty() {
-        let mut t = Table::new(&[
-            ("budget", Align::Left),
-            ("what", Align::Left),
-            ("where", Align::Left),
-            ("measured", Align::Left),
-            ("budget", Align::Left),
-        ]);
-        for b in &outcome.breaches {
-            t.row(vec![
-                format!("`{}`", b.budget),
-                escape(&b.what),
-                escape(&b.location),
-                escape(&b.value),
-                escape(&b.limit),
-            ]);
-        }
-        out += &t.markdown();
-        out.push('\n');
-    }
+    out += &crate::report::markdown::breaches(&outcome.breaches);
     if let Some(c) = &outcome.comparison {
         out += &compare_markdown(c);
     }

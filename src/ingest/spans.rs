@@ -187,13 +187,8 @@ fn set_if_empty<'a>(slot: &mut Option<Cow<'a, str>>, v: Cow<'a, str>) {
 /// (an empty string included).
 pub fn decode_id<const N: usize>(text: &str) -> Option<[u8; N]> {
     use base64::Engine;
-    let mut out = [0u8; N];
-    if text.len() == 2 * N && text.bytes().all(|b| b.is_ascii_hexdigit()) {
-        for (i, pair) in text.as_bytes().chunks_exact(2).enumerate() {
-            let hex = |b: u8| (b as char).to_digit(16).expect("checked hex digit") as u8;
-            out[i] = hex(pair[0]) << 4 | hex(pair[1]);
-        }
-        return Some(out);
+    if let Some(id) = crate::model::hex_id(text.as_bytes()) {
+        return Some(id);
     }
     base64::engine::general_purpose::STANDARD
         .decode(text)

@@ -147,21 +147,9 @@ pub fn trace_context(sql: &str) -> Option<(TraceId, SpanId)> {
     if b.len() < 49 || b[32] != b'-' {
         return None;
     }
-    let mut trace = [0u8; 16];
-    let mut span = [0u8; 8];
-    hex_into(&b[..32], &mut trace)?;
-    hex_into(&b[33..49], &mut span)?;
+    let trace = super::hex_id::<16>(&b[..32])?;
+    let span = super::hex_id::<8>(&b[33..49])?;
     (trace != [0; 16] && span != [0; 8]).then_some((TraceId(trace), SpanId(span)))
-}
-
-fn hex_into(hex: &[u8], out: &mut [u8]) -> Option<()> {
-    fn nibble(c: u8) -> Option<u8> {
-        (c as char).to_digit(16).map(|d| d as u8)
-    }
-    for (i, pair) in hex.chunks_exact(2).enumerate() {
-        out[i] = nibble(pair[0])? << 4 | nibble(pair[1])?;
-    }
-    Some(())
 }
 
 /// FNV-1a, 64 bits.

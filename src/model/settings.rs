@@ -28,6 +28,28 @@ pub struct Settings {
     pub statements_listed: u32,
     /// The detectors' thresholds; absent when no detector ran.
     pub detectors: Option<DetectorThresholds>,
+    /// Where a trace id links to in the HTML and markdown reports (`--trace-url`): an address
+    /// with `{trace_id}` in it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub trace_url: Option<String>,
+}
+
+/// Checks a `--trace-url` template: an http(s) address with `{trace_id}` in it.
+pub fn validate_trace_url(template: &str) -> Result<(), String> {
+    if !(template.starts_with("https://") || template.starts_with("http://")) {
+        return Err(format!(
+            "{template:?} is not an http:// or https:// address"
+        ));
+    }
+    if !template.contains("{trace_id}") {
+        return Err(format!("{template:?} has no {{trace_id}} in it"));
+    }
+    Ok(())
+}
+
+/// The address of a trace by the `--trace-url` template.
+pub fn trace_address(template: &str, trace_id: &str) -> String {
+    template.replace("{trace_id}", trace_id)
 }
 
 /// How requests were split into load levels.

@@ -7,7 +7,8 @@
 //! an RGB buffer with DejaVu Sans embedded in the binary, so that no system font is needed and
 //! two runs give the same bytes.
 
-use super::Report;
+use super::units::tick;
+use super::{Report, Waterfall, WaterfallSpan};
 use plotters::coord::Shift;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
@@ -67,17 +68,43 @@ pub fn names(report: &Report) -> Vec<Chart> {
     {
         charts.push(Chart::Timeline);
     }
-    if report
-        .waterfall
-        .as_ref()
-        .is_some_and(|w| !w.spans.is_empty())
-    {
+    if slowest_request(report).is_some() {
         charts.push(Chart::Waterfall);
     }
     if report.levels.len() >= 2 {
         charts.extend([Chart::Latency, Chart::Share, Chart::PerRequest]);
     }
     charts
+}
+
+/// The slowest of the requests drawn as their level's slowest (ties: the first drawn).
+pub fn slowest_request(report: &Report) -> Option<&Waterfall> {
+    report
+        .waterfalls
+        .iter()
+        .filter(|w| w.slowest_at_level && !w.spans.is_empty())
+        .reduce(|a, b| if b.duration_ns > a.duration_ns { b } else { a })
+}
+
+/// Rows of the waterfall chart at most.
+const WATERFALL_ROWS: usize = 20;
+
+/// The rows of the waterfall chart: the spans holding the critical path, in the waterfall's
+/// order, and the services in the order they first appear (their colours).
+pub fn waterfall_rows(w: &Waterfall) -> (Vec<&WaterfallSpan>, Vec<&str>) {
+    let rows: Vec<&WaterfallSpan> = w
+        .spans
+        .iter()
+        .filter(|s| s.holds_path)
+        .take(WATERFALL_ROWS)
+        .collect();
+    let mut services: Vec<&str> = Vec::new();
+    for s in &rows {
+        if !services.contains(&s.service.as_str()) {
+            services.push(&s.service);
+        }
+    }
+    (rows, services)
 }
 
 /// One line or stack of a chart.
@@ -178,15 +205,35 @@ pub fn per_request_series(report: &Report) -> Vec<Series> {
         .collect()
 }
 
-const COLORS: [RGBColor; 7] = [
+/// The colours of series and services (Tableau 10), grey last for `other`; the HTML report
+/// uses the same.
+const COLORS: [RGBColor; 10] = [
     RGBColor(31, 119, 180),
     RGBColor(255, 127, 14),
     RGBColor(44, 160, 44),
     RGBColor(214, 39, 40),
     RGBColor(148, 103, 189),
     RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(188, 189, 34),
+    RGBColor(23, 190, 207),
     RGBColor(160, 160, 160),
 ];
+
+/// The colour of the `i`th series or service; grey for `other`.
+fn color_at(i: usize, label: &str) -> RGBColor {
+    if label == "other" {
+        COLORS[COLORS.len() - 1]
+    } else {
+        COLORS[i % (COLORS.len() - 1)]
+    }
+}
+
+/// The same as CSS: `#1f77b4`.
+pub fn css_color(i: usize, label: &str) -> String {
+    let RGBColor(r, g, b) = color_at(i, label);
+    format!("#{r:02x}{g:02x}{b:02x}")
+}
 
 const FONT: &str = "sans-serif";
 
@@ -198,14 +245,17 @@ fn register_font() {
     });
 }
 
-fn short(text: &str) -> String {
-    const MAX: usize = 44;
-    if text.chars().count() <= MAX {
+/// `text` cut to `max` characters, an ellipsis marking the cut: what fits a label's room.
+fn short(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
         text.to_string()
     } else {
-        text.chars().take(MAX - 1).collect::<String>() + "…"
+        text.chars().take(max - 1).collect::<String>() + "…"
     }
 }
+
+/// Characters of a legend label that fit the legend column at its font size.
+const LEGEND_CHARS: usize = 36;
 
 type Area<'a> = DrawingArea<BitMapBackend<'a>, Shift>;
 type DrawResult = Result<(), Box<dyn std::error::Error>>;
@@ -223,11 +273,11 @@ pub fn render(report: &Report) -> Result<Vec<(Chart, Vec<u8>)>, String> {
                 Chart::Timeline => draw(|a| timeline(a, title, report)),
                 Chart::Waterfall => draw(|a| waterfall(a, title, report)),
                 Chart::Latency => {
-                    draw(|a| lines(a, title, &rps, &latency_series(report), "latency (ms)"))
+                    draw(|a| lines(a, title, &rps, &latency_series(report), "latency"))
                 }
                 Chart::Share => draw(|a| stacks(a, title, &levels, &share_series(report))),
                 Chart::PerRequest => draw(|a| {
-                    let y = "critical path (ms per request)";
+                    let y = "critical path per request";
                     lines(a, title, &rps, &per_request_series(report), y)
                 }),
             }
@@ -260,11 +310,7 @@ fn draw(f: impl FnOnce(&Area) -> DrawResult) -> Result<Vec<u8>, Box<dyn std::err
 const LEGEND_W: u32 = 330;
 
 fn color_of(i: usize, s: &Series) -> RGBColor {
-    if s.label == "other" {
-        COLORS[COLORS.len() - 1]
-    } else {
-        COLORS[i % (COLORS.len() - 1)]
-    }
+    color_at(i, &s.label)
 }
 
 /// Titles the chart and fills the legend column right of the plot (a swatch and the label of
@@ -282,7 +328,11 @@ fn with_legend<'a>(
             [(8, y - 7), (26, y + 7)],
             color_of(i, s).filled(),
         ))?;
-        legend.draw(&Text::new(short(&s.label), (34, y - 8), (FONT, 14)))?;
+        legend.draw(&Text::new(
+            short(&s.label, LEGEND_CHARS),
+            (34, y - 8),
+            (FONT, 14),
+        ))?;
     }
     Ok(plot)
 }
@@ -304,12 +354,14 @@ fn lines(area: &Area, title: &str, x: &[f64], series: &[Series], y_desc: &str) -
     let mut chart = ChartBuilder::on(&area)
         .margin(16)
         .x_label_area_size(48)
-        .y_label_area_size(72)
+        .y_label_area_size(90)
         .build_cartesian_2d((x_lo - pad)..(x_hi + pad), 0f64..y_hi)?;
     chart
         .configure_mesh()
-        .x_desc("throughput (requests per second)")
+        .x_desc("throughput")
         .y_desc(y_desc)
+        .x_label_formatter(&|v| format!("{} rps", tick(*v)))
+        .y_label_formatter(&|v| format!("{} ms", tick(*v)))
         .label_style((FONT, 14))
         .axis_desc_style((FONT, 16))
         .light_line_style(RGBColor(235, 235, 235))
@@ -337,7 +389,8 @@ fn stacks(area: &Area, title: &str, levels: &[String], series: &[Series]) -> Dra
         .configure_mesh()
         .disable_x_mesh()
         .x_desc("load level")
-        .y_desc("share of end-to-end latency (%)")
+        .y_desc("share of end-to-end latency")
+        .y_label_formatter(&|v| format!("{}%", tick(*v)))
         .x_label_formatter(&|v| match v {
             SegmentValue::CenterOf(i) => levels.get(*i).cloned().unwrap_or_default(),
             _ => String::new(),
@@ -381,14 +434,14 @@ fn timeline(area: &Area, title: &str, report: &Report) -> DrawResult {
         _ => 1.0,
     };
     let rps_hi = points.iter().map(|p| p.1).fold(0.0, f64::max);
-    let mut chart = timeline_panel(&top, x_hi, rps_hi, "requests per second", "", &levels)?;
+    let mut chart = timeline_panel(&top, x_hi, (rps_hi, "rps"), "throughput", "", &levels)?;
     chart.draw_series(LineSeries::new(
         points.iter().map(|p| (p.0, p.1)),
         COLORS[0].stroke_width(2),
     ))?;
     let ms_hi = points.iter().filter_map(|p| p.3).fold(0.0, f64::max);
-    let x_desc = "seconds since the run started";
-    let mut chart = timeline_panel(&bottom, x_hi, ms_hi, "latency (ms)", x_desc, &levels)?;
+    let x_desc = "time since the run started";
+    let mut chart = timeline_panel(&bottom, x_hi, (ms_hi, "ms"), "latency", x_desc, &levels)?;
     type Pick = fn(&(f64, f64, Option<f64>, Option<f64>)) -> Option<f64>;
     let percentiles: [(&str, Pick); 2] = [("p50", |p| p.2), ("p95", |p| p.3)];
     for (i, (label, pick)) in percentiles.into_iter().enumerate() {
@@ -412,11 +465,12 @@ fn timeline(area: &Area, title: &str, report: &Report) -> DrawResult {
 type TimeChart<'a, 'b> =
     ChartContext<'a, BitMapBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
 
-/// One panel of the timeline: axes from 0 to `x_hi` s and to `y_hi`, the levels shaded.
+/// One panel of the timeline: axes from 0 to `x_hi` s and to `y_hi` of `y_unit`, the levels
+/// shaded.
 fn timeline_panel<'a, 'b>(
     on: &'a Area<'b>,
     x_hi: f64,
-    y_hi: f64,
+    (y_hi, y_unit): (f64, &str),
     y_desc: &str,
     x_desc: &str,
     levels: &[(f64, f64, String)],
@@ -424,13 +478,16 @@ fn timeline_panel<'a, 'b>(
     let top = y_hi.max(1e-3) * 1.15;
     let mut chart = ChartBuilder::on(on)
         .margin(12)
+        .margin_right(28)
         .x_label_area_size(if x_desc.is_empty() { 20 } else { 44 })
-        .y_label_area_size(72)
+        .y_label_area_size(90)
         .build_cartesian_2d(0f64..x_hi, 0f64..top)?;
     chart
         .configure_mesh()
         .x_desc(x_desc)
         .y_desc(y_desc)
+        .x_label_formatter(&|v| format!("{} s", tick(*v)))
+        .y_label_formatter(&|v| format!("{} {y_unit}", tick(*v)))
         .label_style((FONT, 13))
         .axis_desc_style((FONT, 15))
         .light_line_style(RGBColor(240, 240, 240))
@@ -444,40 +501,42 @@ fn timeline_panel<'a, 'b>(
     chart.draw_series(
         levels
             .iter()
-            .map(|(a, _, name)| Text::new(short(name), (*a, top * 0.97), (FONT, 13))),
+            .map(|(a, _, name)| Text::new(short(name, 24), (*a, top * 0.97), (FONT, 13))),
     )?;
     Ok(chart)
 }
 
-/// One row per span of the slowest request: its extent in grey, the stretches of the critical
-/// path it holds itself in its service's color.
+/// One row per span holding the critical path of the slowest request: its extent in grey, the
+/// stretches of the path it holds itself in its service's colour, the services in the legend.
 fn waterfall(area: &Area, title: &str, report: &Report) -> DrawResult {
-    let Some(w) = &report.waterfall else {
+    let Some(w) = slowest_request(report) else {
         return Ok(());
     };
-    let caption = format!("{title}: trace {}, {:.3} ms", w.trace_id, w.duration_ms);
-    let area = area.margin(10, 0, 0, 0).titled(&caption, (FONT, 22))?;
-    let rows = w.spans.len();
-    let labels: Vec<String> = w
-        .spans
+    let (rows, services) = waterfall_rows(w);
+    let legend: Vec<Series> = services
         .iter()
-        .map(|s| short(&format!("{} {}", s.service, s.operation)))
+        .map(|s| Series {
+            label: s.to_string(),
+            values: Vec::new(),
+        })
         .collect();
-    let mut services: Vec<&str> = Vec::new();
-    for s in &w.spans {
-        if !services.contains(&s.service.as_str()) {
-            services.push(&s.service);
-        }
-    }
+    let duration_ms = w.duration_ns as f64 / 1e6;
+    let caption = format!("{title} ({} ms)", tick(duration_ms));
+    let area = with_legend(area, &caption, &legend)?;
+    let labels: Vec<String> = rows
+        .iter()
+        .map(|s| short(&s.operation, 34))
+        .collect();
+    let n = rows.len();
     let mut chart = ChartBuilder::on(&area)
         .margin(16)
         .x_label_area_size(48)
-        .y_label_area_size(340)
-        .build_cartesian_2d(0f64..w.duration_ms.max(1e-3), (rows as f64 - 0.5)..-0.5f64)?;
+        .y_label_area_size(250)
+        .build_cartesian_2d(0f64..duration_ms.max(1e-3), (n as f64 - 0.5)..-0.5f64)?;
     chart
         .configure_mesh()
         .disable_y_mesh()
-        .y_labels(rows)
+        .y_labels(n)
         .y_label_formatter(&|y| {
             let i = y.round();
             if (y - i).abs() < 1e-6 && i >= 0.0 {
@@ -486,23 +545,28 @@ fn waterfall(area: &Area, title: &str, report: &Report) -> DrawResult {
                 String::new()
             }
         })
-        .x_desc("time since the request started (ms)")
+        .x_label_formatter(&|v| format!("{} ms", tick(*v)))
+        .x_desc(format!(
+            "time since the request started; trace {}",
+            w.trace_id
+        ))
         .label_style((FONT, 13))
-        .axis_desc_style((FONT, 16))
+        .axis_desc_style((FONT, 15))
         .light_line_style(RGBColor(235, 235, 235))
         .draw()?;
-    for (row, s) in w.spans.iter().enumerate() {
+    let ms = |ns: i64| ns as f64 / 1e6;
+    for (row, s) in rows.iter().enumerate() {
         let y = row as f64;
-        let color =
-            COLORS[services.iter().position(|&x| x == s.service).unwrap_or(0) % (COLORS.len() - 1)];
+        let i = services.iter().position(|&x| x == s.service).unwrap_or(0);
+        let color = color_at(i, &s.service);
         chart.draw_series(std::iter::once(Rectangle::new(
-            [(s.start_ms, y - 0.3), (s.end_ms, y + 0.3)],
+            [(ms(s.start_ns), y - 0.3), (ms(s.end_ns), y + 0.3)],
             RGBColor(215, 215, 215).filled(),
         )))?;
         chart.draw_series(
-            s.path_ms
-                .iter()
-                .map(|&(a, b)| Rectangle::new([(a, y - 0.3), (b, y + 0.3)], color.filled())),
+            s.path_ns.iter().map(|&(a, b)| {
+                Rectangle::new([(ms(a), y - 0.3), (ms(b), y + 0.3)], color.filled())
+            }),
         )?;
     }
     Ok(())
@@ -541,7 +605,7 @@ mod tests {
         report.levels.truncate(1);
         let files: Vec<&str> = names(&report).iter().map(|n| n.file()).collect();
         assert_eq!(files, ["timeline.png", "waterfall.png"]);
-        report.waterfall = None;
+        report.waterfalls.clear();
         report.timeline = None;
         assert!(render(&report).unwrap().is_empty());
     }

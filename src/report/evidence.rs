@@ -401,6 +401,53 @@ pub enum Fact<'a> {
 /// A named fact.
 pub type Named<'a> = (&'static str, Fact<'a>);
 
+/// How a renderer writes text from the inputs: escaped as prose, or as code.
+pub struct Markup {
+    /// Text as prose.
+    pub escape: fn(&str) -> String,
+    /// Text as code (a fingerprint, an operation).
+    pub code: fn(&str) -> String,
+}
+
+impl Fact<'_> {
+    /// The fact printed as what it is (a time in ms, a share as a percentage, text as code).
+    pub fn text(&self, markup: &Markup) -> String {
+        use super::units::{ms, percent};
+        match self {
+            Fact::Ms(v) => ms(*v),
+            Fact::Share(v) => percent(*v),
+            Fact::Count(n) => n.to_string(),
+            Fact::Number(v) => format!("{v:.2}"),
+            Fact::Flag(b) => b.to_string(),
+            Fact::Text(text) => (markup.code)(text),
+            Fact::Record(fields) => fields
+                .iter()
+                .map(|(name, f)| format!("{name} {}", f.text(markup)))
+                .collect::<Vec<_>>()
+                .join(", "),
+            Fact::List(items) => items
+                .iter()
+                .map(|item| match item {
+                    Fact::Record(_) => format!("({})", item.text(markup)),
+                    other => other.text(markup),
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+            Fact::Hops(hops) => hops
+                .iter()
+                .map(|h| {
+                    format!(
+                        "{} {}",
+                        (markup.escape)(&h.service),
+                        (markup.code)(&h.operation)
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(" → "),
+        }
+    }
+}
+
 impl Evidence {
     /// The statement's figures, for a database finding.
     pub fn database(&self) -> Option<&StatementFacts> {

@@ -155,6 +155,11 @@ pub struct Finding {
     pub exemplar_trace_ids: Vec<String>,
     /// In the same order: a span of it in each exemplar trace.
     pub exemplar_span_ids: Vec<String>,
+    /// In the same order: every span of it in each exemplar trace (the repeated calls, a
+    /// fan-out's calls, a chain's spans), which the HTML report's waterfalls mark; empty for a
+    /// finding without spans.
+    #[serde(default)]
+    pub exemplar_involved_span_ids: Vec<Vec<String>>,
     /// Code location from `code.*` attributes, when the spans carry them.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub code_location: String,

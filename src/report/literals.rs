@@ -22,7 +22,9 @@ pub fn hide_in(report: &Report) -> Result<Report, String> {
 /// Keys whose strings are not input text that may hold literals: ids, trace ids, file paths,
 /// and the report's own prose (a suggestion, a rule).
 fn kept(key: &str) -> bool {
-    key.ends_with("id") || key.ends_with("ids") || ["path", "suggestion", "rule"].contains(&key)
+    key.ends_with("id")
+        || key.ends_with("ids")
+        || ["path", "suggestion", "rule", "trace_url"].contains(&key)
 }
 
 fn walk(value: &mut Value, key: &str) {

@@ -6,6 +6,7 @@
 pub mod charts;
 pub mod evidence;
 mod finding;
+pub mod html;
 pub mod literals;
 pub mod markdown;
 pub mod output;
@@ -71,9 +72,9 @@ pub struct Report {
     /// largest change first (`analysis::services`).
     #[serde(default)]
     pub scaling_services: Vec<ServiceScalingRow>,
-    /// The critical path of the slowest request, for the waterfall chart.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub waterfall: Option<Waterfall>,
+    /// Requests drawn whole: each level's slowest, then the findings' exemplar traces.
+    #[serde(default)]
+    pub waterfalls: Vec<Waterfall>,
     /// Design problems found, largest critical-path cost first (see `analysis::detect::rank`).
     #[serde(default)]
     pub findings: Vec<Finding>,
@@ -102,6 +103,38 @@ pub struct Report {
     /// The settings it was computed under (absent in reports of earlier versions).
     #[serde(default)]
     pub settings: Option<Settings>,
+    /// The verdict of `chokepoint check`, in the reports it writes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub check: Option<CheckVerdict>,
+}
+
+/// What `chokepoint check` decided.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CheckVerdict {
+    /// True when no budget was broken.
+    pub passed: bool,
+    /// Budgets checked.
+    pub checked: u64,
+    /// The budgets broken.
+    pub breaches: Vec<Breach>,
+}
+
+/// One broken budget.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Breach {
+    /// Which budget: `max_findings`, `max_share`, `p95`, `new_finding`, `regression`.
+    pub budget: String,
+    /// What broke it.
+    pub what: String,
+    /// Where: level, service, operation.
+    pub location: String,
+    /// The measured value.
+    pub value: String,
+    /// The budget.
+    pub limit: String,
+    /// The stable finding id, when a finding broke it.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub finding_id: String,
 }
 
 /// How the pg_stat_statements dumps of the levels (one per level) were read.
@@ -132,33 +165,53 @@ pub struct InputsTotal {
     pub skipped: u64,
 }
 
-/// The slowest request's spans that hold its critical path, in tree order.
+/// A request drawn whole (`analysis::waterfall`): each level's slowest requests and the
+/// findings' exemplar traces, a bounded number.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Waterfall {
     /// Its trace id.
     pub trace_id: String,
-    /// Its end-to-end latency, ms.
-    pub duration_ms: f64,
-    /// Spans whose subtree is on the critical path, parents before children (at most 20).
+    /// Its load level; empty when it is in none.
+    pub level: String,
+    /// Its end-to-end latency, ns.
+    pub duration_ns: u64,
+    /// True when it is among the slowest requests of its level.
+    pub slowest_at_level: bool,
+    /// The findings it is an exemplar of.
+    pub finding_ids: Vec<String>,
+    /// Its spans depth first (children in start order), at most 200: those holding the critical
+    /// path or a finding's spans first, then the others.
     pub spans: Vec<WaterfallSpan>,
+    /// Spans left out past the cap.
+    pub spans_not_shown: u64,
 }
 
-/// One row of the waterfall; times are ms from the request's start.
+/// One row of a waterfall; times are ns from the request's start.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct WaterfallSpan {
+    /// Span id.
+    pub span_id: String,
+    /// Row of its parent; null for a root.
+    pub parent: Option<u32>,
+    /// Depth below its root (0 for a root).
+    pub depth: u32,
     /// Service.
     pub service: String,
     /// Operation.
     pub operation: String,
-    /// Depth below the root (0 for the root).
-    pub depth: u32,
+    /// Kind of operation.
+    pub kind: OpKind,
+    /// Status ERROR.
+    pub error: bool,
     /// Start, as recorded.
-    pub start_ms: f64,
+    pub start_ns: i64,
     /// End, as recorded.
-    pub end_ms: f64,
+    pub end_ns: i64,
     /// The stretches of the critical path this span holds itself (in the root's clock, after
     /// placing skewed servers inside their clients).
-    pub path_ms: Vec<(f64, f64)>,
+    pub path_ns: Vec<(i64, i64)>,
+    /// True when it or a span below it holds part of the critical path.
+    pub holds_path: bool,
 }
 
 /// How an operation's critical-path time per request grows with throughput, judged on the
@@ -648,6 +701,11 @@ pub fn json_schema() -> String {
 }
 
 impl Report {
+    /// The `--trace-url` template, when one was given.
+    pub fn trace_url(&self) -> Option<&str> {
+        self.settings.as_ref()?.trace_url.as_deref()
+    }
+
     /// The JSON report.
     pub fn to_json(&self) -> String {
         let mut s = serde_json::to_string_pretty(self).expect("a report serializes");

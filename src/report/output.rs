@@ -2,13 +2,15 @@
 //! renders the one [`Report`] into named files' bytes, and the binary decides where they go (a
 //! folder, a path, or standard output with `-`).
 
-use super::{Report, charts, markdown, terminal};
+use super::{Report, charts, html, markdown, terminal};
 
 /// One kind of output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Output {
     /// `report.md`.
     Markdown,
+    /// `report.html`, one self-contained page.
+    Html,
     /// `report.json`, the serde form of the report.
     Json,
     /// The PNG charts, one file each.
@@ -19,20 +21,22 @@ pub enum Output {
 
 impl Output {
     /// Every output, as `--export` names them.
-    pub const ALL: [Output; 4] = [
+    pub const ALL: [Output; 5] = [
         Output::Markdown,
+        Output::Html,
         Output::Json,
         Output::Charts,
         Output::Terminal,
     ];
 
     /// The outputs written to an `--out` folder.
-    pub const FOLDER: [Output; 3] = [Output::Markdown, Output::Json, Output::Charts];
+    pub const FOLDER: [Output; 4] = [Output::Markdown, Output::Html, Output::Json, Output::Charts];
 
     /// Its name on the command line.
     pub fn name(self) -> &'static str {
         match self {
             Output::Markdown => "md",
+            Output::Html => "html",
             Output::Json => "json",
             Output::Charts => "charts",
             Output::Terminal => "terminal",
@@ -53,6 +57,7 @@ impl Output {
     pub fn render(self, report: &Report) -> Result<Vec<(String, Vec<u8>)>, String> {
         Ok(match self {
             Output::Markdown => vec![("report.md".into(), markdown::render(report).into_bytes())],
+            Output::Html => vec![("report.html".into(), html::render(report).into_bytes())],
             Output::Json => vec![("report.json".into(), report.to_json().into_bytes())],
             Output::Terminal => vec![("summary.txt".into(), terminal::render(report).into_bytes())],
             Output::Charts => charts::render(report)
@@ -73,6 +78,6 @@ mod tests {
         for o in Output::ALL {
             assert_eq!(Output::from_name(o.name()), Some(o));
         }
-        assert_eq!(Output::from_name("html"), None);
+        assert_eq!(Output::from_name("pdf"), None);
     }
 }

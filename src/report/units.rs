@@ -45,6 +45,16 @@ pub fn plain(text: &str) -> std::borrow::Cow<'_, str> {
     )
 }
 
+/// An axis tick as people write it: `10`, `2.5`, `0.125`; never `10.0`.
+pub fn tick(v: f64) -> String {
+    let text = format!("{v:.3}");
+    let text = text.trim_end_matches('0').trim_end_matches('.');
+    match text {
+        "-0" => "0".into(),
+        _ => text.into(),
+    }
+}
+
 /// A rate with one decimal: `123.4`.
 pub fn rate(v: f64) -> String {
     format!("{v:.1}")
@@ -62,5 +72,10 @@ mod tests {
         assert_eq!(super::ns_as_ms(1_500_000), "1.500");
         assert_eq!(super::percent(0.1234), "12.3%");
         assert_eq!(super::rate(99.95), "100.0");
+        assert_eq!(super::tick(10.0), "10");
+        assert_eq!(super::tick(2.50), "2.5");
+        assert_eq!(super::tick(0.1254), "0.125");
+        assert_eq!(super::tick(-0.0001), "0");
+        assert_eq!(super::tick(0.0), "0");
     }
 }

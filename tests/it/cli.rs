@@ -211,6 +211,8 @@ fn exports_go_where_they_are_named_and_only_there() {
             "json=r.json",
             "--export",
             "charts=pictures",
+            "--export",
+            "html=page.html",
         ],
     );
     assert_eq!(
@@ -225,12 +227,16 @@ fn exports_go_where_they_are_named_and_only_there() {
         serde_json::from_slice(&std::fs::read(dir.join("r.json")).unwrap()).unwrap();
     assert_eq!(report.traces.traces, 200);
     assert!(dir.join("pictures/waterfall.png").is_file());
+    let page = std::fs::read_to_string(dir.join("page.html")).unwrap();
+    assert!(page.starts_with("<!DOCTYPE html>"));
     assert!(!dir.join("chokepoint-report").exists());
     // Two outputs on stdout, a folder output on stdout, an unknown kind: usage errors.
     for bad in [
         &["--export", "md=-", "--json"][..],
         &["--export", "charts=-"],
-        &["--export", "html=x.html"],
+        &["--export", "pdf=x.pdf"],
+        &["--trace-url", "https://tempo.example/explore"],
+        &["--trace-url", "javascript:alert(1)//{trace_id}"],
         &["--export", "md"],
     ] {
         let mut args = vec!["analyze", traces];

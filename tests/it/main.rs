@@ -8,6 +8,7 @@ mod conformance;
 mod dblogs;
 mod detectors;
 mod gate;
+mod html;
 mod levels;
 mod otlp;
 mod pg_capture;

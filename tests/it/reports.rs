@@ -25,6 +25,11 @@ fn run_demo() -> (String, String, String) {
     );
     let md = std::fs::read_to_string(dir.join("report.md")).unwrap();
     let json = std::fs::read_to_string(dir.join("report.json")).unwrap();
+    // The page is checked in a browser (tests/browser/check.sh); here, that it is written whole
+    // and stays small.
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    assert!(html.starts_with("<!DOCTYPE html>") && html.ends_with("</html>\n"));
+    assert!(html.len() < 2 << 20, "{} bytes", html.len());
     let summary = String::from_utf8(out.stdout)
         .unwrap()
         .lines()
@@ -149,32 +154,69 @@ fn the_demo_findings_are_those_expected_md_lists() {
 }
 
 #[test]
-fn the_waterfall_is_the_slowest_request_and_its_path_tiles_it() {
+fn the_waterfalls_hold_each_levels_slowest_and_the_findings_exemplars_whole() {
     let (_, json, _) = demo_outputs();
     let report: Report = serde_json::from_str(json).unwrap();
-    let w = report.waterfall.expect("the demo has requests");
-    let slowest = report
+    let slowest = chokepoint::report::charts::slowest_request(&report).expect("requests");
+    let max = report
         .levels
         .iter()
         .map(|l| l.latency_ms.max)
         .fold(0.0, f64::max);
-    assert_eq!(w.duration_ms, slowest);
-    assert_eq!(w.spans[0].depth, 0, "the root first");
-    assert!(
-        w.spans.len() < 20,
-        "all rows kept, so the whole path is there"
-    );
-    let path: f64 = w
-        .spans
-        .iter()
-        .flat_map(|s| &s.path_ms)
-        .map(|(a, b)| b - a)
-        .sum();
-    assert!(
-        (path - w.duration_ms).abs() < 1e-6,
-        "{path} vs {}",
-        w.duration_ms
-    );
+    assert_eq!(slowest.duration_ns as f64 / 1e6, max);
+    assert!(report.waterfalls.len() <= 40);
+    for level in &report.levels {
+        let drawn = report
+            .waterfalls
+            .iter()
+            .filter(|w| w.slowest_at_level && w.level == level.name)
+            .count();
+        assert_eq!(drawn, 3, "{}", level.name);
+    }
+    for w in &report.waterfalls {
+        // The critical path tiles the request, to the nanosecond.
+        let path: i64 = w
+            .spans
+            .iter()
+            .flat_map(|s| &s.path_ns)
+            .map(|(a, b)| b - a)
+            .sum();
+        assert_eq!(path as u64, w.duration_ns, "{}", w.trace_id);
+        assert_eq!(w.spans[0].parent, None, "the root first");
+        for (row, s) in w.spans.iter().enumerate() {
+            if let Some(p) = s.parent {
+                assert!((p as usize) < row, "parents before children");
+                assert_eq!(s.depth, w.spans[p as usize].depth + 1);
+            }
+        }
+    }
+    // Each finding's exemplars are drawn, and every span it names is a row of the waterfall.
+    for f in &report.findings {
+        for (trace, spans) in f
+            .exemplar_trace_ids
+            .iter()
+            .zip(&f.exemplar_involved_span_ids)
+        {
+            let w = report
+                .waterfalls
+                .iter()
+                .find(|w| w.trace_id == *trace)
+                .unwrap_or_else(|| panic!("{}: {trace} not drawn", f.id));
+            assert!(w.finding_ids.contains(&f.id));
+            for span in spans {
+                assert!(w.spans.iter().any(|s| s.span_id == *span), "{span}");
+            }
+        }
+        if f.kind == chokepoint::report::FindingKind::NPlusOneDb {
+            assert!(
+                f.exemplar_involved_span_ids
+                    .iter()
+                    .all(|spans| spans.len() as u64 >= 5),
+                "the loop's calls, not one span: {:?}",
+                f.exemplar_involved_span_ids
+            );
+        }
+    }
 }
 
 #[test]
@@ -300,7 +342,7 @@ fn the_schema_rejects_broken_reports() {
 
 /// A small report with a finding of each detector that can fire on it: a generated run of 150
 /// requests (N+1, fan-out, chain) with the real PostgreSQL capture of a missing index.
-fn small_report() -> Report {
+pub fn small_report() -> Report {
     let dir = temp_dir("small-report");
     let traces = crate::common::synth_json(&dir, 150, 11);
     let dataset = read(&[traces, crate::common::fixture("pg-index/postgresql.log.gz")]).unwrap();

@@ -221,11 +221,12 @@ pub fn aggregate(
         };
         let mut counts: Vec<u64> = group.occurrences.iter().map(|o| o.count).collect();
         counts.sort_unstable();
-        let mut exemplars: Vec<(u64, (TraceId, SpanId))> = Vec::new();
+        // By saving; the index into `in_traces` finds the occurrence's spans.
+        let mut exemplars: Vec<(u64, (TraceId, SpanId, usize))> = Vec::new();
         let mut level_ids: BTreeSet<u32> = BTreeSet::new();
         let mut cost_per_batch = vec![0u64; batches.count() as usize];
-        for &(t, o) in in_traces {
-            stats::keep_top(&mut exemplars, (o.saving_ns, (t.trace_id, o.span)), 3);
+        for (i, &(t, o)) in in_traces.iter().enumerate() {
+            stats::keep_top(&mut exemplars, (o.saving_ns, (t.trace_id, o.span, i)), 3);
             level_ids.extend(t.level);
             if let Some(b) = t.batch {
                 cost_per_batch[b] += o.cost_ns;
@@ -236,8 +237,19 @@ pub fn aggregate(
         };
         let (trace_ids, span_ids) = exemplars
             .iter()
-            .map(|(_, (tr, sp))| (tr.to_string(), sp.to_string()))
+            .map(|(_, (tr, sp, _))| (tr.to_string(), sp.to_string()))
             .unzip();
+        let involved = exemplars
+            .iter()
+            .map(|&(_, (_, _, i))| {
+                in_traces[i]
+                    .1
+                    .involved
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect()
+            })
+            .collect();
         findings.push(Finding {
             id: id(&key, detector, strings),
             kind: *kind,
@@ -262,6 +274,7 @@ pub fn aggregate(
             evidence: verdict.evidence,
             exemplar_trace_ids: trace_ids,
             exemplar_span_ids: span_ids,
+            exemplar_involved_span_ids: involved,
             code_location: group
                 .occurrences
                 .iter()

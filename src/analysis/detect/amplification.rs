@@ -163,6 +163,7 @@ fn concurrent(view: &TraceView, min: u64, found: &mut Vec<Occurrence>) {
             saving_ns: 0,
             busy_ns: calls.iter().map(|&c| view.duration(c)).sum(),
             span: tree.span(parent).span_id,
+            involved: view.span_ids(&calls),
             code: tree.span(parent).code_location,
             detail: Detail::Counted,
         });
@@ -224,6 +225,7 @@ fn chatty(view: &TraceView, min: u64, found: &mut Vec<Occurrence>) {
             saving_ns: 0,
             busy_ns: calls.iter().map(|&c| view.duration(c)).sum(),
             span: tree.span(first).span_id,
+            involved: view.span_ids(&calls),
             code: tree.span(first).code_location,
             detail: Detail::Counted,
         });

@@ -246,6 +246,7 @@ fn detect(view: &TraceView, options: &FanoutThresholds, found: &mut Vec<Occurren
             saving_ns: cost - costs.iter().max().copied().unwrap_or(0),
             busy_ns: set.iter().map(|&c| view.duration(c)).sum(),
             span: tree.span(parent).span_id,
+            involved: view.span_ids(&set),
             code: tree.span(parent).code_location,
             detail: Detail::Sequence(Sequence {
                 order: set.iter().map(|&c| key(c)).collect(),

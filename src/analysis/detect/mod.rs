@@ -112,6 +112,11 @@ impl<'t, 'd> TraceView<'t, 'd> {
     pub fn duration(&self, node: Node) -> u64 {
         self.tree.span(node).duration_ns() as u64
     }
+
+    /// The span ids of `nodes`, in their order.
+    pub fn span_ids(&self, nodes: &[Node]) -> Vec<SpanId> {
+        nodes.iter().map(|&n| self.tree.span(n).span_id).collect()
+    }
 }
 
 /// What a detector found in one trace.
@@ -134,6 +139,9 @@ pub struct Occurrence {
     pub busy_ns: u64,
     /// A span of it.
     pub span: SpanId,
+    /// Every span of it: the repeated calls, a fan-out's calls, a chain's spans from its entry
+    /// down (what a waterfall marks).
+    pub involved: Vec<SpanId>,
     /// Code location of the calls, may be empty.
     pub code: Sym,
     /// The detector's own facts of it.

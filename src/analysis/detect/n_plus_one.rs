@@ -197,6 +197,7 @@ fn detect(
                     saving_ns: cost,
                     busy_ns: repeated.iter().map(|&n| view.duration(n)).sum(),
                     span: tree.span(repeated[0]).span_id,
+                    involved: view.span_ids(&repeated),
                     code: code_of(view, &members),
                     detail: Detail::Repeats(Repeats {
                         distinct_args: distinct,
@@ -413,6 +414,7 @@ fn occurrence(view: &TraceView, kind: FindingKind, parent: OpKey, body: &[Repeat
         saving_ns: cost.saturating_sub(batched),
         busy_ns: members.iter().map(|&n| view.duration(n)).sum(),
         span: view.tree.span(first).span_id,
+        involved: view.span_ids(&members),
         code: code_of(view, &members),
         detail: Detail::Repeats(Repeats {
             distinct_args: body.iter().map(|g| g.distinct).min().unwrap_or(0),

@@ -517,6 +517,7 @@ fn finding(
         }),
         exemplar_trace_ids: exemplars.iter().map(|(_, t)| t.to_string()).collect(),
         exemplar_span_ids: Vec::new(),
+        exemplar_involved_span_ids: Vec::new(),
         code_location: String::new(),
         suggestion: w.resource.suggestion().into(),
     }

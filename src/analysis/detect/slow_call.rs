@@ -162,6 +162,11 @@ pub(in crate::analysis) fn detect(
             }),
             exemplar_trace_ids: d.longest.iter().map(|(_, (t, _))| t.to_string()).collect(),
             exemplar_span_ids: d.longest.iter().map(|(_, (_, s))| s.to_string()).collect(),
+            exemplar_involved_span_ids: d
+                .longest
+                .iter()
+                .map(|(_, (_, s))| vec![s.to_string()])
+                .collect(),
             code_location: String::new(),
             suggestion: suggestion.into(),
         });

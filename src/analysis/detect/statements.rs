@@ -157,6 +157,11 @@ fn finding(statement: &Statement, kind: FindingKind, verdict: Verdict, requests:
             .map(|s| s.exemplar_trace_id.clone())
             .collect(),
         exemplar_span_ids: q.spans.iter().map(|s| s.exemplar_span_id.clone()).collect(),
+        exemplar_involved_span_ids: q
+            .spans
+            .iter()
+            .map(|s| vec![s.exemplar_span_id.clone()])
+            .collect(),
         code_location: String::new(),
         suggestion: verdict.suggestion,
     }

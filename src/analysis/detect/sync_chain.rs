@@ -111,6 +111,18 @@ fn add_hops(into: &mut [(u64, u64)], from: &[(u64, u64)]) {
 const MAX_CHAINS: usize = 256;
 
 /// Finds the maximal synchronous chains of the trace that cross enough services.
+/// The spans from `entry` down to `end`, its descendant, entry first.
+fn chain_spans(tree: &crate::model::trace::Tree<'_>, entry: Node, end: Node) -> Vec<Node> {
+    let mut spans = vec![end];
+    let mut at = end;
+    while at != entry && tree.parent[at as usize] != NO_PARENT {
+        at = tree.parent[at as usize];
+        spans.push(at);
+    }
+    spans.reverse();
+    spans
+}
+
 fn detect(view: &TraceView, options: &SyncChainThresholds, found: &mut Vec<Occurrence>) {
     let tree = view.tree;
     let n = tree.len();
@@ -187,6 +199,7 @@ fn detect(view: &TraceView, options: &SyncChainThresholds, found: &mut Vec<Occur
             // The chain below the entry keeps its services busy for the first call's length.
             busy_ns: view.duration(first_call),
             span: tree.span(end).span_id,
+            involved: view.span_ids(&chain_spans(tree, entries[0], end)),
             code: tree.span(end).code_location,
             detail: Detail::Chain(Hops(hops)),
         });

@@ -2,7 +2,7 @@
 //! is, and the near misses.
 
 use super::*;
-use crate::report::evidence::Fact;
+use crate::report::evidence::{Fact, Markup};
 use crate::report::{Finding, FindingKind};
 
 pub(super) fn render_findings(out: &mut String, report: &Report) {
@@ -47,11 +47,11 @@ pub(super) fn render_findings(out: &mut String, report: &Report) {
     out.push_str(&t.markdown());
     out.push('\n');
     for (i, f) in report.findings.iter().enumerate() {
-        render_finding(out, i + 1, f);
+        render_finding(out, i + 1, f, report.trace_url());
     }
 }
 
-pub(super) fn render_finding(out: &mut String, rank: usize, f: &Finding) {
+pub(super) fn render_finding(out: &mut String, rank: usize, f: &Finding, trace_url: Option<&str>) {
     let title = f.kind.title();
     let _ = writeln!(
         out,
@@ -113,41 +113,16 @@ pub(super) fn render_finding(out: &mut String, rank: usize, f: &Finding) {
         .exemplar_trace_ids
         .iter()
         .zip(&f.exemplar_span_ids)
-        .map(|(t, s)| format!("trace `{t}` span `{s}`"))
+        .map(|(t, s)| format!("trace {} span `{s}`", trace_ref(t, trace_url)))
         .collect();
     let _ = writeln!(out, "- exemplars: {}", exemplars.join("; "));
     // The suggestion is the tool's own text, written as markdown.
     let _ = writeln!(out, "\n{}\n", f.suggestion);
 }
 
-/// One fact, printed as what it is.
+/// One fact in markdown.
 pub(super) fn fact_text(fact: &Fact) -> String {
-    match fact {
-        Fact::Ms(v) => ms(*v),
-        Fact::Share(v) => percent(*v),
-        Fact::Count(n) => n.to_string(),
-        Fact::Number(v) => format!("{v:.2}"),
-        Fact::Flag(b) => b.to_string(),
-        Fact::Text(text) => code(text),
-        Fact::Record(fields) => fields
-            .iter()
-            .map(|(name, f)| format!("{name} {}", fact_text(f)))
-            .collect::<Vec<_>>()
-            .join(", "),
-        Fact::List(items) => items
-            .iter()
-            .map(|item| match item {
-                Fact::Record(_) => format!("({})", fact_text(item)),
-                other => fact_text(other),
-            })
-            .collect::<Vec<_>>()
-            .join(", "),
-        Fact::Hops(hops) => hops
-            .iter()
-            .map(|h| format!("{} {}", escape(&h.service), code(&h.operation)))
-            .collect::<Vec<_>>()
-            .join(" → "),
-    }
+    fact.text(&Markup { escape, code })
 }
 
 /// Near misses listed in report.md; report.json has them all.

@@ -25,6 +25,16 @@ pub fn render(report: &Report) -> String {
         spans,
         report.inputs.len()
     );
+    if let Some(check) = &report.check {
+        let verdict = if check.passed { "passed" } else { "failed" };
+        let _ = writeln!(
+            out,
+            "`chokepoint check` {verdict}: {} budget(s) checked, {} breach(es).\n",
+            check.checked,
+            check.breaches.len()
+        );
+        out.push_str(&breaches(&check.breaches));
+    }
     if report.levels_along_a_ramp {
         let _ = writeln!(
             out,
@@ -34,7 +44,7 @@ pub fn render(report: &Report) -> String {
     }
     if report.traces.traces > 0 {
         for level in &report.levels {
-            render_level(&mut out, level);
+            render_level(&mut out, level, report.trace_url());
         }
         render_scaling(&mut out, report);
         render_charts(&mut out, report);
@@ -54,7 +64,7 @@ pub fn render(report: &Report) -> String {
     out
 }
 
-fn render_level(out: &mut String, level: &Level) {
+fn render_level(out: &mut String, level: &Level, trace_url: Option<&str>) {
     let _ = writeln!(out, "## Level `{}`\n", escape(&level.name));
     let mut t = Table::new(&[
         ("requests", Align::Right),
@@ -162,7 +172,7 @@ fn render_level(out: &mut String, level: &Level) {
             code(&b.operation),
             b.exemplar_trace_ids
                 .first()
-                .map(|id| format!("`{id}`"))
+                .map(|id| trace_ref(id, trace_url))
                 .unwrap_or_default(),
         ]);
     }
@@ -680,6 +690,45 @@ per-operation percentiles are over the requests where the operation is on the pa
             }
         }
         let _ = writeln!(out, "Detector thresholds: {}.", lines.join(", "));
+    }
+}
+
+/// The broken budgets of `chokepoint check` as a table; nothing without any.
+pub fn breaches(breaches: &[super::Breach]) -> String {
+    if breaches.is_empty() {
+        return String::new();
+    }
+    let mut t = Table::new(&[
+        ("budget", Align::Left),
+        ("what", Align::Left),
+        ("where", Align::Left),
+        ("measured", Align::Left),
+        ("budget", Align::Left),
+    ]);
+    for b in breaches {
+        t.row(vec![
+            format!("`{}`", b.budget),
+            escape(&b.what),
+            escape(&b.location),
+            escape(&b.value),
+            escape(&b.limit),
+        ]);
+    }
+    t.markdown() + "\n"
+}
+
+/// A trace id, linked to its address when `--trace-url` was given.
+fn trace_ref(id: &str, trace_url: Option<&str>) -> String {
+    match trace_url {
+        Some(template) => {
+            // A markdown link's address ends at a space or an unbalanced parenthesis.
+            let address = crate::model::settings::trace_address(template, id)
+                .replace(' ', "%20")
+                .replace('(', "%28")
+                .replace(')', "%29");
+            format!("[`{id}`]({address})")
+        }
+        None => format!("`{id}`"),
     }
 }
 
