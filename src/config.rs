@@ -93,6 +93,19 @@ mod tests {
     }
 
     #[test]
+    fn the_trace_url_is_read_and_checked() {
+        let c = parse("trace_url = \"http://localhost:16686/trace/{trace_id}\"\n").unwrap();
+        assert_eq!(
+            c.trace_url.as_deref(),
+            Some("http://localhost:16686/trace/{trace_id}")
+        );
+        let e = parse("trace_url = \"http://localhost:16686/trace/\"\n").unwrap_err();
+        assert!(e.contains("trace_url") && e.contains("{trace_id}"), "{e}");
+        let e = parse("trace_url = \"javascript:alert(1)//{trace_id}\"\n").unwrap_err();
+        assert!(e.contains("http"), "{e}");
+    }
+
+    #[test]
     fn mistakes_name_the_line_or_the_setting() {
         let e = parse("[detectors.n_plus_one]\nmin_repeat = 3\n").unwrap_err();
         assert!(e.contains("line 2") && e.contains("min_repeat"), "{e}");
