@@ -523,10 +523,7 @@ fn waterfall(area: &Area, title: &str, report: &Report) -> DrawResult {
     let duration_ms = w.duration_ns as f64 / 1e6;
     let caption = format!("{title} ({} ms)", tick(duration_ms));
     let area = with_legend(area, &caption, &legend)?;
-    let labels: Vec<String> = rows
-        .iter()
-        .map(|s| short(&s.operation, 34))
-        .collect();
+    let labels: Vec<String> = rows.iter().map(|s| short(&s.operation, 34)).collect();
     let n = rows.len();
     let mut chart = ChartBuilder::on(&area)
         .margin(16)

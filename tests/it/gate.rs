@@ -450,6 +450,7 @@ fn the_summary_goes_to_the_github_step_summary_and_sarif_has_what_2_1_0_requires
             config.to_str().unwrap(),
         ])
         .args(["--sarif", "findings.sarif"])
+        .args(["--export", "json=r.json", "--export", "html=r.html"])
         .current_dir(&dir)
         .env("GITHUB_STEP_SUMMARY", &summary)
         .output()
@@ -461,6 +462,16 @@ fn the_summary_goes_to_the_github_step_summary_and_sarif_has_what_2_1_0_requires
         "{written}"
     );
     assert!(written.ends_with(&String::from_utf8_lossy(&out.stdout).into_owned()));
+    // The reports it writes carry its verdict.
+    let report: Report =
+        serde_json::from_slice(&std::fs::read(dir.join("r.json")).unwrap()).unwrap();
+    let verdict = report.check.expect("check's verdict");
+    assert!(!verdict.passed && verdict.breaches[0].budget == "max_findings");
+    let page = std::fs::read_to_string(dir.join("r.html")).unwrap();
+    assert!(
+        page.contains("<code>chokepoint check</code> failed"),
+        "the verdict at a glance"
+    );
 
     // SARIF 2.1.0's required properties: sarifLog {version, runs}, run {tool}, tool {driver},
     // toolComponent {name}, result {message}, message {text}, reportingDescriptor {id}, and a
