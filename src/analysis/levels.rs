@@ -453,7 +453,10 @@ fn pelt(cumulative: &[u64], phi: f64, penalty: f64) -> Vec<usize> {
             .expect("a candidate is always kept");
         best[t] = value;
         previous[t] = from;
-        candidates.retain(|&s| best[s] + cost(s, t) <= best[t]);
+        // A candidate no better than a cut at t can never be better later (a split never costs
+        // more than the whole), ties included: without pruning ties, every second of a long idle
+        // stretch (cost 0) stays a candidate and the search turns quadratic.
+        candidates.retain(|&s| best[s] + cost(s, t) < best[t]);
         candidates.push(t);
     }
     let mut cuts = vec![n];
@@ -541,6 +544,27 @@ mod tests {
             .map(|s| ((s.start_ns - base) / S, s.rps))
             .collect();
         assert_eq!(found, [(26, 10.0), (46, 40.0)]);
+    }
+
+    #[test]
+    fn two_runs_a_day_apart_keep_their_steps() {
+        // Two captures analyzed together: two steps each, 30 hours of nothing between them.
+        const S: i64 = 1_000_000_000;
+        let base = 1_767_225_600 * S;
+        let mut starts = Vec::new();
+        for (from, rate) in [(0, 10), (30, 40), (108_000, 20), (108_030, 60)] {
+            for second in 0..30 {
+                starts.extend((0..rate).map(|k| base + (from + second) * S + k * S / rate));
+            }
+        }
+        let found: Vec<(i64, f64)> = detect_steps(&starts, MIN_STEP_S)
+            .iter()
+            .map(|s| ((s.start_ns - base) / S, s.rps))
+            .collect();
+        assert_eq!(
+            found,
+            [(0, 10.0), (30, 40.0), (108_000, 20.0), (108_030, 60.0)]
+        );
     }
 
     fn inputs(paths: &[&str]) -> Vec<InputLedger> {
