@@ -1,15 +1,18 @@
-//! OTLP protobuf with prost and opentelemetry-proto's types: a file holding one `TracesData` or
-//! `ExportTraceServiceRequest` message (the two share field 1, so one decoder serves both), or
-//! the Collector file exporter's `proto` format, where each message is preceded by its length as
-//! a 4-byte big-endian integer.
+//! OTLP protobuf: a file holding one `TracesData` or `ExportTraceServiceRequest` message (the
+//! two share field 1, so one decoder serves both), or the Collector file exporter's `proto`
+//! format, where each message is preceded by its length as a 4-byte big-endian integer.
+//!
+//! The messages are walked on the wire with prost's primitives (keys, varints, skipping), and
+//! only the fields the model uses are read: strings and ids are borrowed from the message, as
+//! the JSON reader borrows them from its text, so that a span costs no allocation per
+//! attribute. The field numbers are those of `opentelemetry/proto/trace/v1/trace.proto` and
+//! `common/v1/common.proto`. A message is taken whole or not at all: its spans are pushed only
+//! once all of it decoded.
 
 use crate::ingest::sniff::{Head, Sniff};
 use crate::ingest::spans::{AttrValue, ResourceDraft, SpanBatch, SpanDraft};
 use crate::model::SpanKind;
 use crate::model::{SpanId, TraceId};
-use opentelemetry_proto::tonic::common::v1::{AnyValue, any_value};
-use opentelemetry_proto::tonic::trace::v1::TracesData;
-use prost::Message;
 
 /// The largest single message accepted; a larger length prefix is taken as corruption.
 pub const MAX_MESSAGE_BYTES: usize = 1 << 30;
@@ -36,51 +39,339 @@ pub fn is_message(head: &[u8]) -> bool {
     head.first() == Some(&0x0a)
 }
 
-/// Decodes one message into `batch`; `location` names it in errors and ledger examples.
-pub fn parse_message(
-    batch: &mut SpanBatch,
-    bytes: &[u8],
-    location: &str,
-) -> Result<(), prost::DecodeError> {
-    let data = TracesData::decode(bytes)?;
-    let level_key = batch.level_key.clone();
-    for rs in &data.resource_spans {
-        let mut resource = ResourceDraft::new(level_key.as_deref());
-        for kv in rs.resource.iter().flat_map(|r| &r.attributes) {
-            resource.set(&kv.key, attr(kv.value.as_ref()));
+/// One field's value as the wire holds it, borrowed from the message.
+#[derive(Clone, Copy)]
+enum Value<'a> {
+    Varint(u64),
+    Fixed64(u64),
+    Bytes(&'a [u8]),
+    /// A 32-bit value or a group, skipped.
+    Skipped,
+}
+
+impl<'a> Value<'a> {
+    fn bytes(self, field: &str) -> Result<&'a [u8], String> {
+        match self {
+            Value::Bytes(b) => Ok(b),
+            _ => Err(format!("{field} is not length-delimited")),
         }
-        for span in rs.scope_spans.iter().flat_map(|s| &s.spans) {
-            let parent = match span.parent_span_id.len() {
-                0 => Some(SpanId::NONE),
-                _ => span.parent_span_id.as_slice().try_into().ok().map(SpanId),
-            };
-            let mut draft = SpanDraft {
-                trace_id: span.trace_id.as_slice().try_into().ok().map(TraceId),
-                span_id: span.span_id.as_slice().try_into().ok().map(SpanId),
-                parent_span_id: parent,
-                start_unix_ns: span.start_time_unix_nano,
-                end_unix_ns: span.end_time_unix_nano,
-                name: span.name.as_str().into(),
-                kind: SpanKind::from_otlp(i64::from(span.kind)),
-                // STATUS_CODE_ERROR.
-                is_error: span.status.as_ref().is_some_and(|s| s.code == 2),
-                link_count: u32::try_from(span.links.len()).unwrap_or(u32::MAX),
-                level_key: level_key.as_deref(),
-                ..SpanDraft::default()
-            };
-            for kv in &span.attributes {
-                draft.set(&kv.key, attr(kv.value.as_ref()));
+    }
+
+    fn text(self, field: &str) -> Result<&'a str, String> {
+        std::str::from_utf8(self.bytes(field)?).map_err(|_| format!("{field} is not UTF-8"))
+    }
+
+    fn varint(self, field: &str) -> Result<u64, String> {
+        match self {
+            Value::Varint(v) => Ok(v),
+            _ => Err(format!("{field} is not a varint")),
+        }
+    }
+
+    fn fixed64(self, field: &str) -> Result<u64, String> {
+        match self {
+            Value::Fixed64(v) => Ok(v),
+            _ => Err(format!("{field} is not a fixed64")),
+        }
+    }
+}
+
+/// The fields of one message in wire order: (field number, value).
+struct Fields<'a> {
+    rest: &'a [u8],
+}
+
+fn fields(message: &[u8]) -> Fields<'_> {
+    Fields { rest: message }
+}
+
+impl<'a> Fields<'a> {
+    fn field(&mut self) -> Result<(u32, Value<'a>), String> {
+        use prost::encoding::{DecodeContext, WireType, decode_key, decode_varint, skip_field};
+        let error = |e: prost::DecodeError| e.to_string();
+        let (number, wire) = decode_key(&mut self.rest).map_err(error)?;
+        let value = match wire {
+            WireType::Varint => Value::Varint(decode_varint(&mut self.rest).map_err(error)?),
+            WireType::SixtyFourBit => {
+                let (v, rest) = self
+                    .rest
+                    .split_first_chunk::<8>()
+                    .ok_or("a fixed64 cut short")?;
+                self.rest = rest;
+                Value::Fixed64(u64::from_le_bytes(*v))
             }
-            batch.push(draft, &resource, || location.to_string());
+            WireType::LengthDelimited => {
+                let len = decode_varint(&mut self.rest).map_err(error)?;
+                let len = usize::try_from(len)
+                    .ok()
+                    .filter(|&n| n <= self.rest.len())
+                    .ok_or("a field longer than its message")?;
+                let (v, rest) = self.rest.split_at(len);
+                self.rest = rest;
+                Value::Bytes(v)
+            }
+            other => {
+                skip_field(other, number, &mut self.rest, DecodeContext::default())
+                    .map_err(error)?;
+                Value::Skipped
+            }
+        };
+        Ok((number, value))
+    }
+}
+
+impl<'a> Iterator for Fields<'a> {
+    type Item = Result<(u32, Value<'a>), String>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.rest.is_empty() {
+            return None;
         }
+        let field = self.field();
+        if field.is_err() {
+            self.rest = &[];
+        }
+        Some(field)
+    }
+}
+
+/// Decodes one message into `batch`; `location` names it in errors and ledger examples.
+pub fn parse_message(batch: &mut SpanBatch, bytes: &[u8], location: &str) -> Result<(), String> {
+    let level_key = batch.level_key.clone();
+    let level_key = level_key.as_deref();
+    let mut resources: Vec<ResourceDraft> = Vec::new();
+    let mut spans: Vec<(usize, SpanDraft)> = Vec::new();
+    for field in fields(bytes) {
+        if let (1, v) = field? {
+            let at = resources.len();
+            resources.push(resource_spans(
+                v.bytes("resource_spans")?,
+                at,
+                level_key,
+                &mut spans,
+            )?);
+        }
+    }
+    for (resource, draft) in spans {
+        batch.push(draft, &resources[resource], || location.to_string());
     }
     Ok(())
 }
 
-fn attr(value: Option<&AnyValue>) -> AttrValue<'_> {
-    match value.and_then(|v| v.value.as_ref()) {
-        Some(any_value::Value::StringValue(s)) => AttrValue::Str(s.as_str().into()),
-        Some(any_value::Value::IntValue(n)) => AttrValue::Int(*n),
-        _ => AttrValue::Other,
+/// A `ResourceSpans`: its resource's attributes, and its spans into `spans` (with `at`, the
+/// resource's index).
+fn resource_spans<'a>(
+    message: &'a [u8],
+    at: usize,
+    level_key: Option<&'a str>,
+    spans: &mut Vec<(usize, SpanDraft<'a>)>,
+) -> Result<ResourceDraft<'a>, String> {
+    let mut resource = ResourceDraft::new(level_key);
+    for field in fields(message) {
+        match field? {
+            // Resource.attributes.
+            (1, v) => {
+                for field in fields(v.bytes("resource")?) {
+                    if let (1, kv) = field? {
+                        let (key, value) = key_value(kv.bytes("resource attribute")?)?;
+                        resource.set(key, value);
+                    }
+                }
+            }
+            // ScopeSpans.spans.
+            (2, v) => {
+                for field in fields(v.bytes("scope_spans")?) {
+                    if let (2, span_bytes) = field? {
+                        spans.push((at, span(span_bytes.bytes("span")?, level_key)?));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(resource)
+}
+
+/// An id of `N` bytes; None when it has another length.
+fn id<const N: usize>(bytes: &[u8]) -> Option<[u8; N]> {
+    bytes.try_into().ok()
+}
+
+fn span<'a>(message: &'a [u8], level_key: Option<&'a str>) -> Result<SpanDraft<'a>, String> {
+    let mut draft = SpanDraft {
+        // Absent fields are empty: no trace or span id, no parent (a root).
+        parent_span_id: Some(SpanId::NONE),
+        level_key,
+        ..SpanDraft::default()
+    };
+    for field in fields(message) {
+        match field? {
+            (1, v) => draft.trace_id = id(v.bytes("trace_id")?).map(TraceId),
+            (2, v) => draft.span_id = id(v.bytes("span_id")?).map(SpanId),
+            (4, v) => {
+                let bytes = v.bytes("parent_span_id")?;
+                draft.parent_span_id = match bytes.len() {
+                    0 => Some(SpanId::NONE),
+                    _ => id(bytes).map(SpanId),
+                };
+            }
+            (5, v) => draft.name = v.text("name")?.into(),
+            // An enum is an int32 on the wire.
+            (6, v) => draft.kind = SpanKind::from_otlp(i64::from(v.varint("kind")? as i32)),
+            (7, v) => draft.start_unix_ns = v.fixed64("start_time_unix_nano")?,
+            (8, v) => draft.end_unix_ns = v.fixed64("end_time_unix_nano")?,
+            (9, v) => {
+                let (key, value) = key_value(v.bytes("attribute")?)?;
+                draft.set(key, value);
+            }
+            (13, v) => {
+                v.bytes("link")?;
+                draft.link_count = draft.link_count.saturating_add(1);
+            }
+            (15, v) => {
+                for field in fields(v.bytes("status")?) {
+                    // Status.code; STATUS_CODE_ERROR is 2.
+                    if let (3, code) = field? {
+                        draft.is_error = code.varint("status code")? as i32 == 2;
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(draft)
+}
+
+/// A `KeyValue`: its key, and its value when a string or an integer.
+fn key_value(message: &[u8]) -> Result<(&str, AttrValue<'_>), String> {
+    let (mut key, mut value) = ("", AttrValue::Other);
+    for field in fields(message) {
+        match field? {
+            (1, v) => key = v.text("attribute key")?,
+            (2, v) => {
+                value = AttrValue::Other;
+                for field in fields(v.bytes("attribute value")?) {
+                    value = match field? {
+                        (1, s) => AttrValue::Str(s.text("string value")?.into()),
+                        (3, n) => AttrValue::Int(n.varint("int value")? as i64),
+                        _ => AttrValue::Other,
+                    };
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok((key, value))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry_proto::tonic::common::v1::{AnyValue, KeyValue, any_value};
+    use opentelemetry_proto::tonic::resource::v1::Resource;
+    use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status, span};
+    use prost::Message;
+
+    fn kv(key: &str, value: any_value::Value) -> KeyValue {
+        KeyValue {
+            key: key.into(),
+            value: Some(AnyValue { value: Some(value) }),
+            ..Default::default()
+        }
+    }
+
+    fn message() -> ResourceSpans {
+        ResourceSpans {
+            resource: Some(Resource {
+                attributes: vec![kv(
+                    "service.name",
+                    any_value::Value::StringValue("shop".into()),
+                )],
+                ..Default::default()
+            }),
+            scope_spans: vec![ScopeSpans {
+                spans: vec![Span {
+                    trace_id: vec![1; 16],
+                    span_id: vec![2; 8],
+                    name: "SELECT".into(),
+                    kind: 3,
+                    start_time_unix_nano: 1_000,
+                    end_time_unix_nano: 5_000,
+                    attributes: vec![
+                        kv(
+                            "db.system",
+                            any_value::Value::StringValue("postgresql".into()),
+                        ),
+                        kv("code.lineno", any_value::Value::IntValue(42)),
+                        kv("flag", any_value::Value::BoolValue(true)),
+                    ],
+                    links: vec![span::Link::default(), span::Link::default()],
+                    status: Some(Status {
+                        code: 2,
+                        ..Default::default()
+                    }),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+            ..Default::default()
+        }
+    }
+
+    /// A message as its resource spans' bytes (field 1, length-delimited).
+    fn wrap(resource_spans: &[u8]) -> Vec<u8> {
+        let mut out = vec![0x0a];
+        prost::encoding::encode_varint(resource_spans.len() as u64, &mut out);
+        out.extend_from_slice(resource_spans);
+        out
+    }
+
+    #[test]
+    fn what_prost_encodes_is_read_whatever_the_order_of_the_fields() {
+        let rs = message();
+        // The resource written after the spans: protobuf allows fields in any order.
+        let mut reordered = Vec::new();
+        for s in &rs.scope_spans {
+            prost::encoding::message::encode(2, s, &mut reordered);
+        }
+        prost::encoding::message::encode(1, rs.resource.as_ref().unwrap(), &mut reordered);
+        for bytes in [wrap(&rs.encode_to_vec()), wrap(&reordered)] {
+            let mut batch = SpanBatch::new(None);
+            parse_message(&mut batch, &bytes, "message").unwrap();
+            assert_eq!(batch.ledger.records, 1);
+            let s = &batch.spans[0];
+            assert_eq!(s.trace_id, TraceId([1; 16]));
+            assert_eq!(s.span_id, SpanId([2; 8]));
+            assert_eq!(s.parent_span_id, SpanId::NONE);
+            assert_eq!(batch.strings.get(s.service), "shop");
+            assert_eq!(batch.strings.get(s.name), "SELECT");
+            assert_eq!((s.start_unix_ns, s.end_unix_ns), (1_000, 5_000));
+            assert_eq!(s.kind, SpanKind::Client);
+            assert!(s.is_error);
+            assert_eq!(s.link_count, 2);
+        }
+    }
+
+    #[test]
+    fn a_message_is_taken_whole_or_not_at_all() {
+        let mut two = message();
+        let second = two.scope_spans[0].spans[0].clone();
+        two.scope_spans[0].spans.push(second);
+        let bytes = wrap(&two.encode_to_vec());
+        // Cut inside the second span: the first is not kept either.
+        for cut in [bytes.len() - 3, bytes.len() / 2, 1] {
+            let mut batch = SpanBatch::new(None);
+            assert!(parse_message(&mut batch, &bytes[..cut], "message").is_err());
+            assert_eq!((batch.ledger.records, batch.spans.len()), (0, 0), "{cut}");
+        }
+        // A known field with the wrong wire type is an error, as prost would say.
+        let mut span = Vec::new();
+        prost::encoding::uint64::encode(5, &7, &mut span);
+        let mut scope = Vec::new();
+        prost::encoding::bytes::encode(2, &span, &mut scope);
+        let mut rs = Vec::new();
+        prost::encoding::bytes::encode(2, &scope, &mut rs);
+        let error = parse_message(&mut SpanBatch::new(None), &wrap(&rs), "m").unwrap_err();
+        assert!(error.contains("name"), "{error}");
     }
 }
