@@ -63,7 +63,7 @@ pub fn csv_cut(buf: &[u8]) -> usize {
 /// counted, so memory stays bounded.
 pub fn read_statements(
     path: &Path,
-    reader: &mut impl BufRead,
+    reader: &mut (impl BufRead + Send),
     chunk_bytes: usize,
     cut: &(dyn Fn(&[u8]) -> usize + Sync),
     parse: &(dyn Fn(&[u8], u64) -> StatementBatch + Sync),
@@ -97,61 +97,104 @@ pub fn read_statements(
 pub type Chunk = (Vec<u8>, u64);
 
 /// Reads `reader` in chunks cut by `cut` and hands groups of chunks (with the number of their
-/// first line) to `each`, in file order. A line that leaves no cut within `max_record` bytes
-/// is skipped, without being held; the returned ledger counts such lines.
+/// first line) to `each`, in file order. The next group is read (and decompressed) while `each`
+/// parses the current one, so that reading overlaps parsing. A line that leaves no cut within
+/// `max_record` bytes is skipped, without being held; the returned ledger counts such lines.
 pub fn for_each_chunk_group(
     path: &Path,
-    reader: &mut impl BufRead,
+    reader: &mut (impl BufRead + Send),
     chunk_bytes: usize,
     max_record: usize,
     cut: &(dyn Fn(&[u8]) -> usize + Sync),
-    each: &mut dyn FnMut(&mut Vec<Chunk>),
+    each: &mut (dyn FnMut(&mut Vec<Chunk>) + Send),
 ) -> Result<InputLedger> {
-    let group = 2 * rayon::current_num_threads();
-    let mut pending: Vec<Chunk> = Vec::new();
-    let mut carry = Vec::new();
-    let mut next_line = 1u64;
-    let mut too_large = InputLedger::default();
+    let mut splitter = Splitter {
+        group: 2 * rayon::current_num_threads(),
+        chunk_bytes,
+        max_record,
+        carry: Vec::new(),
+        next_line: 1,
+        too_large: InputLedger::default(),
+        eof: false,
+    };
+    let mut current = splitter.read_group(path, reader, cut)?;
     loop {
-        let mut buf = std::mem::take(&mut carry);
-        // Grow geometrically while one record fills the buffer, so a long record is read in
-        // linear time, and never past the record cap.
-        let want = chunk_bytes
-            .saturating_sub(buf.len())
-            .max(buf.len())
-            .max(chunk_bytes.min(1 << 16))
-            .min((max_record + 1).saturating_sub(buf.len()).max(1));
-        let n = reader
-            .take(want as u64)
-            .read_to_end(&mut buf)
-            .map_err(|e| Error::io(path, e))?;
-        let eof = n == 0;
-        let at = if eof { buf.len() } else { cut(&buf) };
-        if at == 0 && !eof {
-            if buf.len() > max_record {
-                too_large.skip_record(SkipReason::TooLarge, || {
-                    format!("line {next_line}: longer than {max_record} bytes")
-                });
-                skip_past_newline(path, reader)?;
-                next_line += 1;
-            } else {
-                carry = buf;
+        if splitter.eof {
+            if !current.is_empty() {
+                each(&mut current);
             }
-            continue;
+            return Ok(splitter.too_large);
         }
-        carry = buf.split_off(at);
-        if !buf.is_empty() {
-            let lines = memchr::memchr_iter(b'\n', &buf).count() as u64;
-            pending.push((buf, next_line));
-            next_line += lines;
+        let (_, next) = rayon::join(
+            || each(&mut current),
+            || splitter.read_group(path, reader, cut),
+        );
+        current = next?;
+    }
+}
+
+/// Where [`for_each_chunk_group`] is in its stream.
+struct Splitter {
+    /// Chunks in a group.
+    group: usize,
+    chunk_bytes: usize,
+    max_record: usize,
+    /// The start of a record the last chunk cut off.
+    carry: Vec<u8>,
+    /// The line the next chunk starts at.
+    next_line: u64,
+    /// Lines over the record cap.
+    too_large: InputLedger,
+    eof: bool,
+}
+
+impl Splitter {
+    /// The next group of chunks (fewer at the end of the stream).
+    fn read_group(
+        &mut self,
+        path: &Path,
+        reader: &mut impl BufRead,
+        cut: &(dyn Fn(&[u8]) -> usize + Sync),
+    ) -> Result<Vec<Chunk>> {
+        let mut pending: Vec<Chunk> = Vec::new();
+        while pending.len() < self.group && !self.eof {
+            let mut buf = std::mem::take(&mut self.carry);
+            // Grow geometrically while one record fills the buffer, so a long record is read
+            // in linear time, and never past the record cap.
+            let want = self
+                .chunk_bytes
+                .saturating_sub(buf.len())
+                .max(buf.len())
+                .max(self.chunk_bytes.min(1 << 16))
+                .min((self.max_record + 1).saturating_sub(buf.len()).max(1));
+            let n = reader
+                .take(want as u64)
+                .read_to_end(&mut buf)
+                .map_err(|e| Error::io(path, e))?;
+            self.eof = n == 0;
+            let at = if self.eof { buf.len() } else { cut(&buf) };
+            if at == 0 && !self.eof {
+                if buf.len() > self.max_record {
+                    let line = self.next_line;
+                    let max = self.max_record;
+                    self.too_large.skip_record(SkipReason::TooLarge, || {
+                        format!("line {line}: longer than {max} bytes")
+                    });
+                    skip_past_newline(path, reader)?;
+                    self.next_line += 1;
+                } else {
+                    self.carry = buf;
+                }
+                continue;
+            }
+            self.carry = buf.split_off(at);
+            if !buf.is_empty() {
+                let lines = memchr::memchr_iter(b'\n', &buf).count() as u64;
+                pending.push((buf, self.next_line));
+                self.next_line += lines;
+            }
         }
-        if pending.len() >= group || eof {
-            each(&mut pending);
-            pending.clear();
-        }
-        if eof {
-            return Ok(too_large);
-        }
+        Ok(pending)
     }
 }
 

@@ -18,7 +18,7 @@ use std::borrow::Cow;
 /// Reads a slow log in chunks of whole events parsed in parallel.
 pub fn read(
     path: &std::path::Path,
-    reader: &mut impl std::io::BufRead,
+    reader: &mut (impl std::io::BufRead + Send),
     ledger: &mut crate::model::ledger::InputLedger,
 ) -> crate::Result<Vec<crate::model::query::StatementStats>> {
     let cut = |buf: &[u8]| super::chunks::record_cut(buf, is_record_start);

@@ -206,7 +206,7 @@ impl Format {
     pub fn read(
         self,
         input: &Input,
-        reader: &mut impl BufRead,
+        reader: &mut (impl BufRead + Send),
         ledger: &mut InputLedger,
     ) -> Result<Records> {
         let (path, otlp) = (input.path, &input.options.otlp);

@@ -17,7 +17,7 @@ use std::path::Path;
 /// OTLP/JSON: one value per line, or one document.
 pub fn read_json(
     path: &Path,
-    reader: &mut impl BufRead,
+    reader: &mut (impl BufRead + Send),
     head: &[u8],
     options: &Options,
 ) -> Result<Vec<SpanBatch>> {
@@ -48,7 +48,7 @@ pub fn read_proto(
 /// longer than `max_record` bytes is skipped, without being held, and counted.
 pub fn read_json_lines(
     path: &Path,
-    reader: &mut impl BufRead,
+    reader: &mut (impl BufRead + Send),
     chunk_bytes: usize,
     max_record: usize,
     level_key: Option<&str>,

@@ -207,7 +207,12 @@ pub fn parse_value(
     bytes: &[u8],
     location: &str,
 ) -> Result<(), serde_json::Error> {
-    let mut data: TracesData<'_> = serde_json::from_slice(bytes)?;
+    // Text checked once as a whole is not checked again string by string; bytes that are not
+    // UTF-8 get serde_json's error, which says where.
+    let mut data: TracesData<'_> = match std::str::from_utf8(bytes) {
+        Ok(text) => serde_json::from_str(text)?,
+        Err(_) => serde_json::from_slice(bytes)?,
+    };
     if let Some(inner) = data.result.take() {
         data.resource_spans.extend(inner.resource_spans);
     }

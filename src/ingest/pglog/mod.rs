@@ -190,7 +190,7 @@ pub fn read(
     path: &Path,
     head: &[u8],
     options: &Options,
-    reader: &mut impl BufRead,
+    reader: &mut (impl BufRead + Send),
     ledger: &mut InputLedger,
 ) -> crate::Result<(Vec<StatementStats>, Vec<crate::model::query::SessionSecond>)> {
     let rule = prefix_rule(path, layout, head, options.prefix.as_deref(), ledger)?;
