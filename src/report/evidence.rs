@@ -409,6 +409,20 @@ pub struct Markup {
     pub code: fn(&str) -> String,
 }
 
+impl Hop {
+    /// The hop in words: the service, its entry and what it adds.
+    pub fn text(&self, markup: &Markup) -> String {
+        use super::units::ms;
+        format!(
+            "{} {}: adds {} ms per request, {} ms of it in the call to the next service",
+            (markup.escape)(&self.service),
+            (markup.code)(&self.operation),
+            ms(self.cp_ms_per_request),
+            ms(self.call_ms_per_request)
+        )
+    }
+}
+
 impl Fact<'_> {
     /// The fact printed as what it is (a time in ms, a share as a percentage, text as code).
     pub fn text(&self, markup: &Markup) -> String {

@@ -167,6 +167,33 @@ pub struct Finding {
     pub suggestion: String,
 }
 
+impl Finding {
+    /// What it costs on the critical path, what the suggestion would save and how busy it keeps
+    /// its callee, per request, in words; `figure` writes each figure (bold, in HTML).
+    pub fn cost_in_words(&self, figure: fn(String) -> String) -> String {
+        use super::units::ms;
+        let cost = match self.cp_ms_per_request {
+            Some(cp) => format!(
+                "costs {} per request on the critical path",
+                figure(format!("{} ms", ms(cp)))
+            ),
+            None => "no span joined it, so its critical-path cost is unknown".into(),
+        };
+        let saving = match self.saving_ms_per_request {
+            Some(saving) => format!(
+                "the suggestion would save about {}",
+                figure(format!("{} ms", ms(saving)))
+            ),
+            None => "the saving is not estimated (only the database can tell)".into(),
+        };
+        let busy = match self.busy_ms_per_request {
+            Some(busy) => format!("; it keeps its callee busy {} ms per request", ms(busy)),
+            None => String::new(),
+        };
+        format!("{cost}; {saving}{busy}")
+    }
+}
+
 /// A candidate that missed a rule.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct NearMiss {

@@ -181,39 +181,18 @@ fn finding(out: &mut String, report: &Report, drawn: &Drawn, rank: usize, f: &Fi
         f.occurrences_max,
         esc(&f.levels.join(", "))
     );
-    let cost = match f.cp_ms_per_request {
-        Some(cp) => format!(
-            "costs <b>{} ms</b> per request on the critical path",
-            ms(cp)
-        ),
-        None => "no span joined it, so its critical-path cost is unknown".into(),
-    };
-    let saving = match f.saving_ms_per_request {
-        Some(s) => format!("the suggestion would save about <b>{} ms</b>", ms(s)),
-        None => "the saving is not estimated (only the database can tell)".into(),
-    };
-    let busy = f
-        .busy_ms_per_request
-        .map(|b| format!("; it keeps its callee busy {} ms per request", ms(b)))
-        .unwrap_or_default();
-    let _ = write!(out, "<li>{cost}; {saving}{busy}</li>");
-    let markup = Markup {
-        escape: esc,
-        code: |t| format!("<code>{}</code>", esc(t)),
-    };
+    let _ = write!(
+        out,
+        "<li>{}</li>",
+        f.cost_in_words(|figure| format!("<b>{figure}</b>"))
+    );
+    let markup = Markup { escape: esc, code };
     for (name, fact) in f.evidence.facts() {
         match fact {
             Fact::Hops(hops) => {
                 let _ = write!(out, "<li>{}:<ul>", esc(name));
                 for hop in hops {
-                    let _ = write!(
-                        out,
-                        "<li>{} {}: adds {} ms per request, {} ms of it in the call to the next service</li>",
-                        esc(&hop.service),
-                        code(&hop.operation),
-                        ms(hop.cp_ms_per_request),
-                        ms(hop.call_ms_per_request)
-                    );
+                    let _ = write!(out, "<li>{}</li>", hop.text(&markup));
                 }
                 out.push_str("</ul></li>");
             }

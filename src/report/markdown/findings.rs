@@ -73,32 +73,13 @@ pub(super) fn render_finding(out: &mut String, rank: usize, f: &Finding, trace_u
             .collect::<Vec<_>>()
             .join(", ")
     );
-    let cost = match f.cp_ms_per_request {
-        Some(cp) => format!("costs {} ms per request on the critical path", ms(cp)),
-        None => "no span joined it, so its critical-path cost is unknown".into(),
-    };
-    let saving = match f.saving_ms_per_request {
-        Some(saving) => format!("the suggestion would save about {} ms", ms(saving)),
-        None => "the saving is not estimated (only the database can tell)".into(),
-    };
-    let busy = match f.busy_ms_per_request {
-        Some(busy) => format!("; it keeps its callee busy {} ms per request", ms(busy)),
-        None => String::new(),
-    };
-    let _ = writeln!(out, "- {cost}; {saving}{busy}");
+    let _ = writeln!(out, "- {}", f.cost_in_words(|figure| figure));
     for (name, fact) in f.evidence.facts() {
         match fact {
             Fact::Hops(hops) => {
                 let _ = writeln!(out, "- {name}:");
                 for hop in hops {
-                    let _ = writeln!(
-                        out,
-                        "  - {} {}: adds {} ms per request, {} ms of it in the call to the next service",
-                        escape(&hop.service),
-                        code(&hop.operation),
-                        ms(hop.cp_ms_per_request),
-                        ms(hop.call_ms_per_request)
-                    );
+                    let _ = writeln!(out, "  - {}", hop.text(&MARKUP));
                 }
             }
             fact => {
@@ -120,9 +101,12 @@ pub(super) fn render_finding(out: &mut String, rank: usize, f: &Finding, trace_u
     let _ = writeln!(out, "\n{}\n", f.suggestion);
 }
 
+/// Input text in markdown.
+const MARKUP: Markup = Markup { escape, code };
+
 /// One fact in markdown.
 pub(super) fn fact_text(fact: &Fact) -> String {
-    fact.text(&Markup { escape, code })
+    fact.text(&MARKUP)
 }
 
 /// Near misses listed in report.md; report.json has them all.
