@@ -93,3 +93,17 @@ fn trace_ids_link_to_the_trace_url() {
     let hidden = chokepoint::report::literals::hide_in(&report).unwrap();
     assert_eq!(hidden.trace_url(), Some(template));
 }
+
+#[test]
+fn database_inputs_alone_show_their_statements_and_no_empty_level() {
+    let dataset = read(&[fixture("pg/postgresql.log.gz")]).unwrap();
+    let report = analyze(&dataset, &Default::default());
+    let page = html::render(&report);
+    assert!(page.contains("No trace was read"));
+    assert!(
+        !page.contains("load levels</span>"),
+        "no level of 0 requests"
+    );
+    assert!(page.contains("statements</span>"));
+    assert!(page.contains(r#"<section id="statements">"#));
+}

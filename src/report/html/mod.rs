@@ -200,15 +200,23 @@ fn glance(out: &mut String, report: &Report) {
         [one] => f(one),
         [first, .., last] => format!("{} → {}", f(first), f(last)),
     };
-    card(out, report.levels.len().to_string(), "load levels");
-    card(out, report.traces.traces.to_string(), "requests");
-    card(out, range(|l| format!("{} rps", rate(l.rps))), "throughput");
-    card(
-        out,
-        range(|l| format!("{} ms", ms(l.latency_ms.p95))),
-        "p95 latency",
-    );
-    card(out, range(|l| percent(l.error_rate)), "requests in error");
+    if report.traces.traces > 0 {
+        card(out, report.levels.len().to_string(), "load levels");
+        card(out, report.traces.traces.to_string(), "requests");
+        card(out, range(|l| format!("{} rps", rate(l.rps))), "throughput");
+        card(
+            out,
+            range(|l| format!("{} ms", ms(l.latency_ms.p95))),
+            "p95 latency",
+        );
+        card(out, range(|l| percent(l.error_rate)), "requests in error");
+    } else {
+        // Database inputs alone: no request, so no level, throughput or latency to show.
+        let total = &report.statements_total;
+        card(out, total.statements.to_string(), "statements");
+        card(out, total.calls.to_string(), "executions");
+        card(out, format!("{} ms", ms(total.total_ms)), "database time");
+    }
     card(out, report.findings.len().to_string(), "findings");
     out.push_str("</div>");
     traces::top_findings(out, report);
@@ -218,6 +226,10 @@ fn glance(out: &mut String, report: &Report) {
 /// The levels' table and timeline, then each level's bottlenecks, endpoints and services.
 fn levels(out: &mut String, report: &Report, drawn: &traces::Drawn) {
     out.push_str(r#"<section id="levels"><h2>Load levels</h2>"#);
+    if report.traces.traces == 0 {
+        out.push_str("<p>No trace was read: levels, bottlenecks and waterfalls come from spans. The statement profile below is from the database inputs.</p></section>\n");
+        return;
+    }
     if report.levels_along_a_ramp {
         out.push_str("<p>The load ramps without steps: each level is a band of the ramp (a range of throughput, named by its mean rate), not a steady load.</p>");
     }
