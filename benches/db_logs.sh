@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Times chokepoint against pgBadger and pt-query-digest on the same generated logs, in one run:
-# a PostgreSQL stderr log and a MySQL slow log of about SIZE_MB each. Prints wall time, MB/s and
-# peak RSS.
+# a PostgreSQL stderr log and a MySQL slow log of about SIZE_MB each, then chokepoint alone on
+# high-cardinality logs of the same size (DISTINCT distinct statements, default 10,000: long
+# SELECTs of 8 to 47 columns, varied literals). Prints wall time, MB/s and peak RSS.
 # Installs pgbadger and percona-toolkit (Debian packages) when missing.
 # Usage: benches/db_logs.sh [SIZE_MB]   (from the project root; builds the release binary)
 set -euo pipefail
@@ -22,15 +23,19 @@ bytes=$((size_mb * 1000 * 1000))
 # The logs come from chokepoint's seeded generator (its shop's statements with varied literals,
 # a third of the PostgreSQL ones as `execute` with `DETAIL: parameters`, some over two lines,
 # half with a traceparent comment), sized from a sample's bytes per request.
-generate() { # FORMAT FILE
+generate() { # FORMAT FILE [DISTINCT]
   [ -s "$2" ] && return
-  "$synth" --traces 2000 --format "$1" --out "$work/sample"
+  local distinct=(--distinct-statements "${3:-0}")
+  "$synth" --traces 2000 --format "$1" "${distinct[@]}" --out "$work/sample"
   local traces=$(( bytes / ($(stat -c %s "$work/sample") / 2000) ))
-  "$synth" --traces "$traces" --rps 2000 --format "$1" --out "$2"
+  "$synth" --traces "$traces" --rps 2000 --format "$1" "${distinct[@]}" --out "$2"
   rm -f "$work"/sample*
 }
 generate pg-stderr "$work/pg.log"
 generate mysql-slow "$work/mysql.log"
+distinct=${DISTINCT:-10000}
+generate pg-stderr "$work/pg-distinct.log" "$distinct"
+generate mysql-slow "$work/mysql-distinct.log" "$distinct"
 
 # measure NAME FILE RUNS COMMAND...: the median wall time of RUNS runs and the largest peak RSS.
 measure() {
@@ -51,4 +56,6 @@ measure chokepoint "$work/pg.log" 3 "$bin" analyze "$work/pg.log" --out "$work/o
 measure pgbadger "$work/pg.log" 1 pgbadger -q -f stderr -p '%m [%p] %u@%d ' -o "$work/pgbadger.json" "$work/pg.log"
 measure chokepoint "$work/mysql.log" 3 "$bin" analyze "$work/mysql.log" --out "$work/out-my"
 measure pt-query-digest "$work/mysql.log" 1 pt-query-digest "$work/mysql.log"
+measure chokepoint "$work/pg-distinct.log" 3 "$bin" analyze "$work/pg-distinct.log" --out "$work/out-pg-distinct"
+measure chokepoint "$work/mysql-distinct.log" 3 "$bin" analyze "$work/mysql-distinct.log" --out "$work/out-my-distinct"
 echo "inputs kept in $work"

@@ -28,6 +28,14 @@ pub fn write_db_log(options: &Options, log: DbLog, out: &mut impl Write) -> std:
             .collect();
         spans.sort_by_key(|(span, _)| (span.end_time_unix_nano, span.span_id.clone()));
         for (span, template) in spans {
+            let varied;
+            let template = match options.distinct_statements {
+                0 => template,
+                n => {
+                    varied = distinct_statement(rng.range(0, n - 1));
+                    varied.as_str()
+                }
+            };
             let micros = (span.end_time_unix_nano - span.start_time_unix_nano) / US;
             let stats = truth.statements.entry(template.to_string()).or_default();
             stats.calls += 1;
@@ -93,4 +101,16 @@ pub fn write_db_log(options: &Options, log: DbLog, out: &mut impl Write) -> std:
         }
     }
     Ok(truth)
+}
+
+/// The `k`th of the high-cardinality shapes: its own predicate column, one of 97 tables, 8 to
+/// 47 columns.
+fn distinct_statement(k: u64) -> String {
+    let columns: Vec<String> = (0..8 + k % 40).map(|c| format!("column_{c}")).collect();
+    format!(
+        "SELECT {} FROM table_{} WHERE tenant_id = $1 AND key_{k} = $2 AND created_at > $3 \
+         ORDER BY created_at DESC LIMIT 100",
+        columns.join(", "),
+        k % 97
+    )
 }

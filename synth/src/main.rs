@@ -52,6 +52,9 @@ struct Args {
     /// Time added to the network path into the cart service (its callers wait, it does not), ms.
     #[arg(long, default_value_t = 0)]
     slower_cart_network_ms: u64,
+    /// Database logs only: take each statement from this many distinct shapes (0: the shop's).
+    #[arg(long, default_value_t = 0)]
+    distinct_statements: u64,
     /// Output format.
     #[arg(long, value_enum, default_value = "otlp-json")]
     format: Format,
@@ -84,6 +87,7 @@ fn write(a: &Args) -> Result<(), String> {
         slower_fraud_check_ns: a.slower_fraud_check_ms * 1_000_000,
         slower_cart_network_ns: a.slower_cart_network_ms * 1_000_000,
         whole_microseconds: matches!(a.format, Format::JaegerJson | Format::ZipkinJson),
+        distinct_statements: a.distinct_statements,
         ..Options::default()
     };
     let cannot = |e: std::io::Error| format!("cannot write {}: {e}", a.out.display());

@@ -312,25 +312,38 @@ fn waterfall(out: &mut String, report: &Report, drawn: &Drawn, i: usize, w: &Wat
         ns_as_ms(w.duration_ns)
     );
     let has_children: BTreeSet<u32> = w.spans.iter().filter_map(|s| s.parent).collect();
-    // The end of the previous sibling (or the parent's start): the gap before each span.
-    let mut last_end: HashMap<Option<u32>, i64> = HashMap::new();
+    // The latest end of the earlier siblings: the gap before each span, or its overlap.
+    let mut latest_end: HashMap<Option<u32>, i64> = HashMap::new();
     for (row, s) in w.spans.iter().enumerate() {
-        let before = last_end
-            .get(&s.parent)
-            .copied()
-            .or_else(|| s.parent.map(|p| w.spans[p as usize].start_ns))
-            .unwrap_or(s.start_ns);
-        last_end.insert(s.parent, s.end_ns);
+        let ms_of = |ns: i64| ms(ns as f64 / 1e6);
+        let gap = match latest_end.get(&s.parent) {
+            Some(&end) if end > s.start_ns => format!(
+                "starts {} ms before an earlier sibling ends (concurrent)",
+                ms_of(end - s.start_ns)
+            ),
+            Some(&end) => format!(
+                "gap after the earlier siblings: {} ms",
+                ms_of(s.start_ns - end)
+            ),
+            None => match s.parent {
+                Some(p) => format!(
+                    "starts {} ms after its parent",
+                    ms_of(s.start_ns - w.spans[p as usize].start_ns)
+                ),
+                None => "a root".into(),
+            },
+        };
+        let end = latest_end.entry(s.parent).or_insert(s.end_ns);
+        *end = (*end).max(s.end_ns);
         let on_path: i64 = s.path_ns.iter().map(|(a, b)| b - a).sum();
         let color = drawn.color(&s.service);
         let hover = format!(
-            "{} {}\nstarts at {} ms, lasts {} ms\ncritical path here: {} ms\ngap before it: {} ms{}",
+            "{} {}\nstarts at {} ms, lasts {} ms\ncritical path here: {} ms\n{gap}{}",
             s.service,
             s.operation,
-            ms(s.start_ns as f64 / 1e6),
-            ms((s.end_ns - s.start_ns) as f64 / 1e6),
-            ms(on_path as f64 / 1e6),
-            ms((s.start_ns - before) as f64 / 1e6),
+            ms_of(s.start_ns),
+            ms_of(s.end_ns - s.start_ns),
+            ms_of(on_path),
             if s.error { "\nstatus ERROR" } else { "" }
         );
         let marks = findings_of
