@@ -32,7 +32,7 @@ pub fn read_json(
 /// OTLP protobuf: length-prefixed messages, or one message.
 pub fn read_proto(
     path: &Path,
-    reader: &mut impl BufRead,
+    reader: &mut (impl BufRead + Send),
     head: &[u8],
     options: &Options,
 ) -> Result<Vec<SpanBatch>> {
@@ -138,87 +138,124 @@ fn read_one(
     Ok(batch)
 }
 
-/// Length-prefixed messages; groups of messages are decoded in parallel. A message that does
-/// not decode, or that the file cuts short, is counted as malformed; a length beyond
-/// [`super::proto::MAX_MESSAGE_BYTES`] means the stream is not what it seemed, and is an error
-/// naming the byte offset.
+/// Length-prefixed messages; groups of messages are decoded in parallel while the next group
+/// is read. A message that does not decode, or that the file cuts short, is counted as
+/// malformed; a length beyond [`super::proto::MAX_MESSAGE_BYTES`] means the stream is not what
+/// it seemed, and is an error naming the byte offset.
 pub fn read_proto_delimited(
     path: &Path,
-    reader: &mut impl Read,
+    reader: &mut (impl Read + Send),
     level_key: Option<&str>,
 ) -> Result<Vec<SpanBatch>> {
-    let group_bytes = CHUNK_BYTES * rayon::current_num_threads();
+    let mut messages = Messages {
+        group_bytes: CHUNK_BYTES * rayon::current_num_threads(),
+        offset: 0,
+        truncated: SpanBatch::default(),
+        done: false,
+    };
     let mut batches = Vec::new();
-    let mut pending: Vec<(Vec<u8>, u64)> = Vec::new();
-    let mut pending_bytes = 0;
-    let mut offset = 0u64;
-    let mut truncated = SpanBatch::default();
-    loop {
-        let mut prefix = Vec::with_capacity(4);
-        reader
-            .take(4)
-            .read_to_end(&mut prefix)
-            .map_err(|e| Error::io(path, e))?;
-        if prefix.is_empty() {
-            break;
-        }
-        let announced = match <[u8; 4]>::try_from(prefix.as_slice()) {
-            Ok(bytes) => u32::from_be_bytes(bytes) as usize,
-            Err(_) => usize::MAX,
-        };
-        if announced != usize::MAX && announced > super::proto::MAX_MESSAGE_BYTES {
-            return Err(Error::Parse {
-                path: path.into(),
-                format: Format::OtlpProto.as_str(),
-                location: format!("byte {offset}: "),
-                message: format!(
-                    "length prefix {announced} exceeds the {} byte limit; not a length-prefixed OTLP stream",
-                    super::proto::MAX_MESSAGE_BYTES
-                ),
-            });
-        }
-        if announced != usize::MAX && announced > MAX_RECORD_BYTES {
-            // Read past, never held; counted like a JSON line over the cap.
-            let passed = std::io::copy(&mut reader.take(announced as u64), &mut std::io::sink())
+    let mut current = messages.read_group(path, reader)?;
+    while !messages.done {
+        let (_, next) = rayon::join(
+            || decode_group(&mut current, level_key, &mut batches),
+            || messages.read_group(path, reader),
+        );
+        current = next?;
+    }
+    decode_group(&mut current, level_key, &mut batches);
+    batches.push(messages.truncated);
+    Ok(batches)
+}
+
+/// Where [`read_proto_delimited`] is in its stream.
+struct Messages {
+    /// Bytes a group holds before it is decoded.
+    group_bytes: usize,
+    /// The byte offset of the next length prefix.
+    offset: u64,
+    /// Messages cut short or over the cap.
+    truncated: SpanBatch,
+    /// The stream ended (or was cut inside a message).
+    done: bool,
+}
+
+impl Messages {
+    /// The next group of messages with their offsets.
+    fn read_group(&mut self, path: &Path, reader: &mut impl Read) -> Result<Vec<(Vec<u8>, u64)>> {
+        let mut pending: Vec<(Vec<u8>, u64)> = Vec::new();
+        let mut pending_bytes = 0;
+        while !self.done && pending_bytes < self.group_bytes {
+            let offset = self.offset;
+            let mut prefix = Vec::with_capacity(4);
+            reader
+                .take(4)
+                .read_to_end(&mut prefix)
                 .map_err(|e| Error::io(path, e))?;
-            if passed < announced as u64 {
-                truncated.ledger.skip_record(SkipReason::Malformed, || {
-                    format!("byte {offset}: truncated message, the file ends inside it")
-                });
+            if prefix.is_empty() {
+                self.done = true;
                 break;
             }
-            truncated.ledger.skip_record(SkipReason::TooLarge, || {
-                format!("byte {offset}: a message of {announced} bytes, over {MAX_RECORD_BYTES}")
-            });
-            offset += 4 + announced as u64;
-            continue;
+            let announced = match <[u8; 4]>::try_from(prefix.as_slice()) {
+                Ok(bytes) => u32::from_be_bytes(bytes) as usize,
+                Err(_) => usize::MAX,
+            };
+            if announced != usize::MAX && announced > super::proto::MAX_MESSAGE_BYTES {
+                return Err(Error::Parse {
+                    path: path.into(),
+                    format: Format::OtlpProto.as_str(),
+                    location: format!("byte {offset}: "),
+                    message: format!(
+                        "length prefix {announced} exceeds the {} byte limit; not a length-prefixed OTLP stream",
+                        super::proto::MAX_MESSAGE_BYTES
+                    ),
+                });
+            }
+            if announced != usize::MAX && announced > MAX_RECORD_BYTES {
+                // Read past, never held; counted like a JSON line over the cap.
+                let passed =
+                    std::io::copy(&mut reader.take(announced as u64), &mut std::io::sink())
+                        .map_err(|e| Error::io(path, e))?;
+                if passed < announced as u64 {
+                    self.truncated
+                        .ledger
+                        .skip_record(SkipReason::Malformed, || {
+                            format!("byte {offset}: truncated message, the file ends inside it")
+                        });
+                    self.done = true;
+                    break;
+                }
+                self.truncated.ledger.skip_record(SkipReason::TooLarge, || {
+                    format!(
+                        "byte {offset}: a message of {announced} bytes, over {MAX_RECORD_BYTES}"
+                    )
+                });
+                self.offset += 4 + announced as u64;
+                continue;
+            }
+            let mut message = Vec::new();
+            if announced != usize::MAX {
+                reader
+                    .take(announced as u64)
+                    .read_to_end(&mut message)
+                    .map_err(|e| Error::io(path, e))?;
+            }
+            if message.len() < announced || announced == usize::MAX {
+                self.truncated
+                    .ledger
+                    .skip_record(SkipReason::Malformed, || {
+                        format!("byte {offset}: truncated message, the file ends inside it")
+                    });
+                self.done = true;
+                break;
+            }
+            // A message costs its bytes and its place in the group, so that a stream of empty
+            // messages (4 bytes each) also makes bounded groups.
+            pending_bytes += message.len() + MESSAGE_OVERHEAD_BYTES;
+            pending.push((message, offset));
+            self.offset += 4 + announced as u64;
         }
-        let mut message = Vec::new();
-        if announced != usize::MAX {
-            reader
-                .take(announced as u64)
-                .read_to_end(&mut message)
-                .map_err(|e| Error::io(path, e))?;
-        }
-        if message.len() < announced || announced == usize::MAX {
-            truncated.ledger.skip_record(SkipReason::Malformed, || {
-                format!("byte {offset}: truncated message, the file ends inside it")
-            });
-            break;
-        }
-        // A message costs its bytes and its place in the group, so that a stream of empty
-        // messages (4 bytes each) also makes bounded groups.
-        pending_bytes += message.len() + MESSAGE_OVERHEAD_BYTES;
-        pending.push((message, offset));
-        offset += 4 + announced as u64;
-        if pending_bytes >= group_bytes {
-            decode_group(&mut pending, level_key, &mut batches);
-            pending_bytes = 0;
-        }
+        Ok(pending)
     }
-    decode_group(&mut pending, level_key, &mut batches);
-    batches.push(truncated);
-    Ok(batches)
 }
 
 /// What a message waiting in a group costs besides its bytes (its buffer and offset).
