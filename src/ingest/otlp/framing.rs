@@ -180,6 +180,16 @@ struct Messages {
 }
 
 impl Messages {
+    /// The file ends inside the message at `offset`: it is counted malformed, and the stream ends.
+    fn cut_short(&mut self, offset: u64) {
+        self.truncated
+            .ledger
+            .skip_record(SkipReason::Malformed, || {
+                format!("byte {offset}: truncated message, the file ends inside it")
+            });
+        self.done = true;
+    }
+
     /// The next group of messages with their offsets.
     fn read_group(&mut self, path: &Path, reader: &mut impl Read) -> Result<Vec<(Vec<u8>, u64)>> {
         let mut pending: Vec<(Vec<u8>, u64)> = Vec::new();
@@ -216,12 +226,7 @@ impl Messages {
                     std::io::copy(&mut reader.take(announced as u64), &mut std::io::sink())
                         .map_err(|e| Error::io(path, e))?;
                 if passed < announced as u64 {
-                    self.truncated
-                        .ledger
-                        .skip_record(SkipReason::Malformed, || {
-                            format!("byte {offset}: truncated message, the file ends inside it")
-                        });
-                    self.done = true;
+                    self.cut_short(offset);
                     break;
                 }
                 self.truncated.ledger.skip_record(SkipReason::TooLarge, || {
@@ -240,12 +245,7 @@ impl Messages {
                     .map_err(|e| Error::io(path, e))?;
             }
             if message.len() < announced || announced == usize::MAX {
-                self.truncated
-                    .ledger
-                    .skip_record(SkipReason::Malformed, || {
-                        format!("byte {offset}: truncated message, the file ends inside it")
-                    });
-                self.done = true;
+                self.cut_short(offset);
                 break;
             }
             // A message costs its bytes and its place in the group, so that a stream of empty
