@@ -56,7 +56,9 @@ fn chosen(
             let Some(&i) = hex_id::<16>(id.as_bytes()).and_then(|t| by_id.get(&TraceId(t))) else {
                 continue;
             };
+            // A trace can be an exemplar of one finding twice (two occurrences in it).
             match chosen.iter().position(|c| c.0 == i) {
+                Some(c) if chosen[c].2.contains(&f) => {}
                 Some(c) => chosen[c].2.push(f),
                 None if chosen.len() < WATERFALLS => chosen.push((i, false, vec![f])),
                 None => {}
@@ -79,15 +81,17 @@ pub(super) fn waterfalls(
         .filter_map(|(i, slowest, of)| {
             let r = &results[i];
             let id = r.trace_id.to_string();
-            // The spans of the findings this request is an exemplar of.
+            // The spans of the findings this request is an exemplar of (of each occurrence in it).
             let marked: HashSet<SpanId> = of
                 .iter()
                 .flat_map(|&f| {
                     let finding = &findings[f];
-                    let at = finding.exemplar_trace_ids.iter().position(|t| *t == id);
-                    at.and_then(|at| finding.exemplar_involved_span_ids.get(at))
-                        .into_iter()
-                        .flatten()
+                    finding
+                        .exemplar_trace_ids
+                        .iter()
+                        .zip(&finding.exemplar_involved_span_ids)
+                        .filter(|(t, _)| **t == id)
+                        .flat_map(|(_, spans)| spans)
                 })
                 .filter_map(|s| hex_id::<8>(s.as_bytes()).map(SpanId))
                 .collect();

@@ -110,7 +110,6 @@ fn add_hops(into: &mut [(u64, u64)], from: &[(u64, u64)]) {
 /// square of its size; real traces have a handful of chains.
 const MAX_CHAINS: usize = 256;
 
-/// Finds the maximal synchronous chains of the trace that cross enough services.
 /// The spans from `entry` down to `end`, its descendant, entry first.
 fn chain_spans(tree: &crate::model::trace::Tree<'_>, entry: Node, end: Node) -> Vec<Node> {
     let mut spans = vec![end];
@@ -123,6 +122,7 @@ fn chain_spans(tree: &crate::model::trace::Tree<'_>, entry: Node, end: Node) -> 
     spans
 }
 
+/// Finds the maximal synchronous chains of the trace that cross enough services.
 fn detect(view: &TraceView, options: &SyncChainThresholds, found: &mut Vec<Occurrence>) {
     let tree = view.tree;
     let n = tree.len();
