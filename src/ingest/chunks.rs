@@ -242,6 +242,19 @@ pub fn read_whole(path: &Path, reader: &mut impl Read) -> Result<Vec<u8>> {
     Ok(bytes)
 }
 
+/// The lines of `bytes` split at `\n` (the last one empty when `bytes` ends with a newline), found
+/// with memchr rather than byte by byte.
+pub fn byte_lines(bytes: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut start = 0;
+    memchr::memchr_iter(b'\n', bytes)
+        .chain([bytes.len()])
+        .map(move |end| {
+            let line = &bytes[start..end];
+            start = end + 1;
+            line
+        })
+}
+
 /// The lines of a chunk of a text log, without their `\r\n`; a chunk of valid UTF-8 (the usual
 /// case) is checked once, not per line.
 pub fn chunk_lines(chunk: &[u8]) -> Box<dyn Iterator<Item = std::borrow::Cow<'_, str>> + '_> {
@@ -252,9 +265,7 @@ pub fn chunk_lines(chunk: &[u8]) -> Box<dyn Iterator<Item = std::borrow::Cow<'_,
                 .map(|l| std::borrow::Cow::Borrowed(l.strip_suffix('\r').unwrap_or(l))),
         ),
         Err(_) => Box::new(
-            chunk
-                .split(|&b| b == b'\n')
-                .map(|l| String::from_utf8_lossy(l.strip_suffix(b"\r").unwrap_or(l))),
+            byte_lines(chunk).map(|l| String::from_utf8_lossy(l.strip_suffix(b"\r").unwrap_or(l))),
         ),
     }
 }
@@ -407,6 +418,15 @@ mod tests {
         let mut ledger = InputLedger::default();
         let stats = batch.finish(&mut ledger);
         (stats, ledger)
+    }
+
+    proptest! {
+        #[test]
+        fn byte_lines_are_the_lines_split_gives(bytes in proptest::collection::vec(
+            prop_oneof![Just(b'\n'), Just(b'a'), any::<u8>()], 0..200)) {
+            let split: Vec<&[u8]> = bytes.split(|&b| b == b'\n').collect();
+            prop_assert_eq!(byte_lines(&bytes).collect::<Vec<_>>(), split);
+        }
     }
 
     proptest! {

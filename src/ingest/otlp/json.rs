@@ -1,8 +1,10 @@
 //! OTLP/JSON, as the OpenTelemetry Collector's file exporter writes it (one `TracesData` /
 //! `ExportTraceServiceRequest` object per line) or as one (pretty-printed) document.
 //!
-//! A lean serde decoder: strings are borrowed from the input where they have no escapes, only
-//! the fields the model needs are kept, and everything else is skipped without allocation. It
+//! A lean serde decoder: each level of the message is visited by a `DeserializeSeed` that
+//! writes into the drafts of [`crate::ingest::spans`] as it reads (a span's attributes are set
+//! one by one, never collected into a vector), strings are borrowed from the input where they
+//! have no escapes, and everything else is skipped without allocation. It
 //! accepts what the OTLP/JSON rules and the protobuf JSON mapping allow: lowerCamelCase and
 //! snake_case field names, ids in hex or base64, 64-bit integers as strings or numbers, enums as
 //! numbers or names. The Tempo `batches` wrapper and the pre-1.0 `instrumentationLibrarySpans`
@@ -18,70 +20,416 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, Visitor};
 use std::borrow::Cow;
 
+/// What one JSON value decodes to, held until all of it decoded (a value is taken whole or not
+/// at all): its resources, and each span's draft with the index of its resource. Reused from
+/// line to line of a chunk, so that its vectors are allocated once.
+struct Decoded<'a> {
+    level_key: Option<&'a str>,
+    resources: Vec<ResourceDraft<'a>>,
+    spans: Vec<(SpanDraft<'a>, usize)>,
+}
+
+impl<'a> Decoded<'a> {
+    fn new(level_key: Option<&'a str>) -> Decoded<'a> {
+        Decoded {
+            level_key,
+            resources: Vec::new(),
+            spans: Vec::new(),
+        }
+    }
+
+    /// Decodes one JSON value (checked as UTF-8 once, so that serde_json does not check it
+    /// again string by string); on an error what it had decoded is dropped.
+    fn decode(&mut self, bytes: &'a [u8]) -> Result<(), serde_json::Error> {
+        let result = match std::str::from_utf8(bytes) {
+            Ok(text) => decode_document(self, &mut serde_json::Deserializer::from_str(text)),
+            Err(_) => decode_document(self, &mut serde_json::Deserializer::from_slice(bytes)),
+        };
+        if result.is_err() {
+            self.resources.clear();
+            self.spans.clear();
+        }
+        result
+    }
+
+    /// Validates and interns the spans decoded, and empties itself for the next value.
+    fn push_into(&mut self, batch: &mut SpanBatch, location: &str) {
+        for (draft, resource) in self.spans.drain(..) {
+            batch.push(draft, &self.resources[resource], || location.to_string());
+        }
+        self.resources.clear();
+    }
+}
+
+fn decode_document<'de: 'a, 'a, R: serde_json::de::Read<'de>>(
+    decoded: &mut Decoded<'a>,
+    de: &mut serde_json::Deserializer<R>,
+) -> Result<(), serde_json::Error> {
+    use serde::de::DeserializeSeed;
+    Document(decoded).deserialize(&mut *de)?;
+    de.end()
+}
+
+/// The keys of a `TracesData` (or an `ExportTraceServiceRequest`, or Jaeger API v3's
+/// `{"result": …}` envelope around one).
 #[derive(Deserialize)]
-struct TracesData<'a> {
-    #[serde(
-        borrow,
-        default,
-        rename = "resourceSpans",
-        alias = "resource_spans",
-        alias = "batches"
-    )]
-    resource_spans: Vec<ResourceSpans<'a>>,
-    /// Jaeger's API v3 answers with OTLP inside `{"result": …}`.
-    #[serde(borrow, default)]
-    result: Option<Box<TracesData<'a>>>,
+#[serde(field_identifier)]
+enum DocumentKey {
+    #[serde(rename = "resourceSpans", alias = "resource_spans", alias = "batches")]
+    ResourceSpans,
+    #[serde(rename = "result")]
+    Result,
+    #[serde(other)]
+    Other,
 }
 
 #[derive(Deserialize)]
-struct ResourceSpans<'a> {
-    #[serde(borrow, default)]
-    resource: Option<Resource<'a>>,
+#[serde(field_identifier)]
+enum ResourceSpansKey {
+    #[serde(rename = "resource")]
+    Resource,
     #[serde(
-        borrow,
-        default,
         rename = "scopeSpans",
         alias = "scope_spans",
         alias = "instrumentationLibrarySpans",
         alias = "instrumentation_library_spans"
     )]
-    scope_spans: Vec<ScopeSpans<'a>>,
+    ScopeSpans,
+    #[serde(other)]
+    Other,
 }
 
 #[derive(Deserialize)]
-struct Resource<'a> {
-    #[serde(borrow, default)]
-    attributes: Vec<KeyValue<'a>>,
+#[serde(field_identifier)]
+enum SpansKey {
+    #[serde(rename = "spans")]
+    Spans,
+    #[serde(rename = "attributes")]
+    Attributes,
+    #[serde(other)]
+    Other,
 }
 
 #[derive(Deserialize)]
-struct ScopeSpans<'a> {
-    #[serde(borrow, default)]
-    spans: Vec<JsonSpan<'a>>,
+#[serde(field_identifier)]
+enum SpanKey {
+    #[serde(rename = "traceId", alias = "trace_id")]
+    TraceId,
+    #[serde(rename = "spanId", alias = "span_id")]
+    SpanId,
+    #[serde(rename = "parentSpanId", alias = "parent_span_id")]
+    ParentSpanId,
+    #[serde(rename = "name")]
+    Name,
+    #[serde(rename = "kind")]
+    Kind,
+    #[serde(rename = "startTimeUnixNano", alias = "start_time_unix_nano")]
+    StartTimeUnixNano,
+    #[serde(rename = "endTimeUnixNano", alias = "end_time_unix_nano")]
+    EndTimeUnixNano,
+    #[serde(rename = "attributes")]
+    Attributes,
+    #[serde(rename = "status")]
+    Status,
+    #[serde(rename = "links")]
+    Links,
+    #[serde(other)]
+    Other,
 }
 
+/// A string borrowed from the input when it has no escapes.
 #[derive(Deserialize)]
-struct JsonSpan<'a> {
-    #[serde(borrow, default, rename = "traceId", alias = "trace_id")]
-    trace_id: Cow<'a, str>,
-    #[serde(borrow, default, rename = "spanId", alias = "span_id")]
-    span_id: Cow<'a, str>,
-    #[serde(borrow, default, rename = "parentSpanId", alias = "parent_span_id")]
-    parent_span_id: Cow<'a, str>,
-    #[serde(borrow, default)]
-    name: Cow<'a, str>,
-    #[serde(default)]
-    kind: EnumNumber,
-    #[serde(default, rename = "startTimeUnixNano", alias = "start_time_unix_nano")]
-    start_time_unix_nano: Int64,
-    #[serde(default, rename = "endTimeUnixNano", alias = "end_time_unix_nano")]
-    end_time_unix_nano: Int64,
-    #[serde(borrow, default)]
-    attributes: Vec<KeyValue<'a>>,
-    #[serde(default)]
-    status: Option<Status>,
-    #[serde(default)]
-    links: Vec<IgnoredAny>,
+struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
+
+/// Implements `DeserializeSeed` for a seed whose `Visitor` impl follows, through `$how`
+/// (`deserialize_map` or `deserialize_seq`).
+macro_rules! seed {
+    ($seed:ident, $how:ident) => {
+        impl<'de: 'a, 'a> de::DeserializeSeed<'de> for $seed<'_, 'a> {
+            type Value = ();
+            fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+                d.$how(self)
+            }
+        }
+    };
+}
+
+/// The top-level object.
+struct Document<'s, 'a>(&'s mut Decoded<'a>);
+seed!(Document, deserialize_map);
+
+impl<'de: 'a, 'a> Visitor<'de> for Document<'_, 'a> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an OTLP TracesData object")
+    }
+    fn visit_map<M: de::MapAccess<'de>>(self, mut map: M) -> Result<(), M::Error> {
+        while let Some(key) = map.next_key()? {
+            match key {
+                DocumentKey::ResourceSpans => map.next_value_seed(ResourceSpansList(self.0))?,
+                DocumentKey::Result => map.next_value_seed(Nullable(Document(self.0)))?,
+                DocumentKey::Other => map.next_value::<IgnoredAny>().map(drop)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A seed that also accepts `null`, as nothing.
+struct Nullable<S>(S);
+
+impl<'de, S: de::DeserializeSeed<'de, Value = ()>> de::DeserializeSeed<'de> for Nullable<S> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_option(self)
+    }
+}
+
+impl<'de, S: de::DeserializeSeed<'de, Value = ()>> Visitor<'de> for Nullable<S> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an object or null")
+    }
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        self.0.deserialize(d)
+    }
+}
+
+/// `resourceSpans`: an array of `ResourceSpans`.
+struct ResourceSpansList<'s, 'a>(&'s mut Decoded<'a>);
+seed!(ResourceSpansList, deserialize_seq);
+
+impl<'de: 'a, 'a> Visitor<'de> for ResourceSpansList<'_, 'a> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an array of ResourceSpans")
+    }
+    fn visit_seq<S: de::SeqAccess<'de>>(self, mut seq: S) -> Result<(), S::Error> {
+        while seq
+            .next_element_seed(ResourceSpans(&mut *self.0))?
+            .is_some()
+        {}
+        Ok(())
+    }
+}
+
+/// One `ResourceSpans`: its resource (wherever it comes among the keys) and its spans.
+struct ResourceSpans<'s, 'a>(&'s mut Decoded<'a>);
+seed!(ResourceSpans, deserialize_map);
+
+impl<'de: 'a, 'a> Visitor<'de> for ResourceSpans<'_, 'a> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a ResourceSpans object")
+    }
+    fn visit_map<M: de::MapAccess<'de>>(self, mut map: M) -> Result<(), M::Error> {
+        let decoded = self.0;
+        let resource = decoded.resources.len();
+        decoded
+            .resources
+            .push(ResourceDraft::new(decoded.level_key));
+        while let Some(key) = map.next_key()? {
+            match key {
+                ResourceSpansKey::Resource => {
+                    let draft = &mut decoded.resources[resource];
+                    map.next_value_seed(Nullable(Resource(draft)))?;
+                }
+                ResourceSpansKey::ScopeSpans => {
+                    map.next_value_seed(ScopeSpansList(decoded, resource))?;
+                }
+                ResourceSpansKey::Other => map.next_value::<IgnoredAny>().map(drop)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A `Resource`: its attributes.
+struct Resource<'s, 'a>(&'s mut ResourceDraft<'a>);
+seed!(Resource, deserialize_map);
+
+impl<'de: 'a, 'a> Visitor<'de> for Resource<'_, 'a> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a Resource object")
+    }
+    fn visit_map<M: de::MapAccess<'de>>(self, mut map: M) -> Result<(), M::Error> {
+        while let Some(key) = map.next_key()? {
+            match key {
+                SpansKey::Attributes => {
+                    map.next_value_seed(Attributes(&mut |k, v| self.0.set(k, v)))?;
+                }
+                SpansKey::Spans | SpansKey::Other => map.next_value::<IgnoredAny>().map(drop)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `scopeSpans`: an array of `ScopeSpans`, all of resource number `.1`.
+struct ScopeSpansList<'s, 'a>(&'s mut Decoded<'a>, usize);
+seed!(ScopeSpansList, deserialize_seq);
+
+impl<'de: 'a, 'a> Visitor<'de> for ScopeSpansList<'_, 'a> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an array of ScopeSpans")
+    }
+    fn visit_seq<S: de::SeqAccess<'de>>(self, mut seq: S) -> Result<(), S::Error> {
+        while seq
+            .next_element_seed(ScopeSpans(&mut *self.0, self.1))?
+            .is_some()
+        {}
+        Ok(())
+    }
+}
+
+/// One `ScopeSpans`: its spans.
+struct ScopeSpans<'s, 'a>(&'s mut Decoded<'a>, usize);
+seed!(ScopeSpans, deserialize_map);
+
+impl<'de: 'a, 'a> Visitor<'de> for ScopeSpans<'_, 'a> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a ScopeSpans object")
+    }
+    fn visit_map<M: de::MapAccess<'de>>(self, mut map: M) -> Result<(), M::Error> {
+        while let Some(key) = map.next_key()? {
+            match key {
+                SpansKey::Spans => map.next_value_seed(SpanList(&mut *self.0, self.1))?,
+                SpansKey::Attributes | SpansKey::Other => {
+                    map.next_value::<IgnoredAny>().map(drop)?
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `spans`: an array of spans.
+struct SpanList<'s, 'a>(&'s mut Decoded<'a>, usize);
+seed!(SpanList, deserialize_seq);
+
+impl<'de: 'a, 'a> Visitor<'de> for SpanList<'_, 'a> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an array of spans")
+    }
+    fn visit_seq<S: de::SeqAccess<'de>>(self, mut seq: S) -> Result<(), S::Error> {
+        while seq
+            .next_element_seed(JsonSpan(&mut *self.0, self.1))?
+            .is_some()
+        {}
+        Ok(())
+    }
+}
+
+/// One span, decoded straight into its draft: its attributes are set one by one as they are
+/// read, never collected.
+struct JsonSpan<'s, 'a>(&'s mut Decoded<'a>, usize);
+seed!(JsonSpan, deserialize_map);
+
+impl<'de: 'a, 'a> Visitor<'de> for JsonSpan<'_, 'a> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a Span object")
+    }
+    fn visit_map<M: de::MapAccess<'de>>(self, mut map: M) -> Result<(), M::Error> {
+        let mut draft = SpanDraft {
+            // A span without a parent id is a root.
+            parent_span_id: Some(SpanId::NONE),
+            level_key: self.0.level_key,
+            ..SpanDraft::default()
+        };
+        while let Some(key) = map.next_key()? {
+            match key {
+                SpanKey::TraceId => {
+                    draft.trace_id = decode_id(&map.next_value::<Text>()?.0).map(TraceId);
+                }
+                SpanKey::SpanId => {
+                    draft.span_id = decode_id(&map.next_value::<Text>()?.0).map(SpanId);
+                }
+                SpanKey::ParentSpanId => {
+                    let text = map.next_value::<Text>()?.0;
+                    draft.parent_span_id = if text.is_empty() {
+                        Some(SpanId::NONE)
+                    } else {
+                        decode_id(&text).map(SpanId)
+                    };
+                }
+                SpanKey::Name => draft.name = map.next_value::<Text>()?.0,
+                SpanKey::Kind => {
+                    draft.kind = SpanKind::from_otlp(map.next_value::<EnumNumber>()?.0);
+                }
+                SpanKey::StartTimeUnixNano => {
+                    draft.start_unix_ns = map.next_value::<Int64>()?.0;
+                }
+                SpanKey::EndTimeUnixNano => draft.end_unix_ns = map.next_value::<Int64>()?.0,
+                SpanKey::Attributes => {
+                    map.next_value_seed(Attributes(&mut |k, v| draft.set(k, v)))?;
+                }
+                SpanKey::Status => {
+                    // STATUS_CODE_ERROR.
+                    draft.is_error = map
+                        .next_value::<Option<Status>>()?
+                        .is_some_and(|s| s.code.0 == 2);
+                }
+                SpanKey::Links => draft.link_count = map.next_value_seed(Count)?,
+                SpanKey::Other => map.next_value::<IgnoredAny>().map(drop)?,
+            }
+        }
+        self.0.spans.push((draft, self.1));
+        Ok(())
+    }
+}
+
+/// An array of attributes (`KeyValue`s), each handed to `.0` as it is read.
+struct Attributes<'s, 'a>(&'s mut dyn FnMut(&str, AttrValue<'a>));
+seed!(Attributes, deserialize_seq);
+
+impl<'de: 'a, 'a> Visitor<'de> for Attributes<'_, 'a> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an array of attributes")
+    }
+    fn visit_seq<S: de::SeqAccess<'de>>(self, mut seq: S) -> Result<(), S::Error> {
+        while let Some(kv) = seq.next_element::<KeyValue<'de>>()? {
+            if let Some(value) = kv.value {
+                (self.0)(&kv.key, value.into_attr());
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The number of elements of an array (a span's links).
+struct Count;
+
+impl<'de> de::DeserializeSeed<'de> for Count {
+    type Value = u32;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<u32, D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Count {
+    type Value = u32;
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("an array")
+    }
+    fn visit_seq<S: de::SeqAccess<'de>>(self, mut seq: S) -> Result<u32, S::Error> {
+        let mut n = 0u32;
+        while seq.next_element::<IgnoredAny>()?.is_some() {
+            n = n.saturating_add(1);
+        }
+        Ok(n)
+    }
 }
 
 #[derive(Deserialize)]
@@ -207,50 +555,10 @@ pub fn parse_value(
     bytes: &[u8],
     location: &str,
 ) -> Result<(), serde_json::Error> {
-    // Text checked once as a whole is not checked again string by string; bytes that are not
-    // UTF-8 get serde_json's error, which says where.
-    let mut data: TracesData<'_> = match std::str::from_utf8(bytes) {
-        Ok(text) => serde_json::from_str(text)?,
-        Err(_) => serde_json::from_slice(bytes)?,
-    };
-    if let Some(inner) = data.result.take() {
-        data.resource_spans.extend(inner.resource_spans);
-    }
     let level_key = batch.level_key.clone();
-    for rs in data.resource_spans {
-        let mut resource = ResourceDraft::new(level_key.as_deref());
-        for kv in rs.resource.map(|r| r.attributes).unwrap_or_default() {
-            if let Some(v) = kv.value {
-                resource.set(&kv.key, v.into_attr());
-            }
-        }
-        for span in rs.scope_spans.into_iter().flat_map(|s| s.spans) {
-            let mut draft = SpanDraft {
-                trace_id: decode_id(&span.trace_id).map(TraceId),
-                span_id: decode_id(&span.span_id).map(SpanId),
-                parent_span_id: if span.parent_span_id.is_empty() {
-                    Some(SpanId::NONE)
-                } else {
-                    decode_id(&span.parent_span_id).map(SpanId)
-                },
-                start_unix_ns: span.start_time_unix_nano.0,
-                end_unix_ns: span.end_time_unix_nano.0,
-                name: span.name,
-                kind: SpanKind::from_otlp(span.kind.0),
-                // STATUS_CODE_ERROR.
-                is_error: span.status.is_some_and(|s| s.code.0 == 2),
-                link_count: u32::try_from(span.links.len()).unwrap_or(u32::MAX),
-                level_key: level_key.as_deref(),
-                ..SpanDraft::default()
-            };
-            for kv in span.attributes {
-                if let Some(v) = kv.value {
-                    draft.set(&kv.key, v.into_attr());
-                }
-            }
-            batch.push(draft, &resource, || location.to_string());
-        }
-    }
+    let mut decoded = Decoded::new(level_key.as_deref());
+    decoded.decode(bytes)?;
+    decoded.push_into(batch, location);
     Ok(())
 }
 
@@ -258,7 +566,9 @@ pub fn parse_value(
 /// each line that is not valid OTLP/JSON as one malformed record, and each longer than
 /// `max_record` bytes as one too large.
 pub fn parse_lines(batch: &mut SpanBatch, chunk: &[u8], first_line: u64, max_record: usize) {
-    for (i, line) in chunk.split(|&b| b == b'\n').enumerate() {
+    let level_key = batch.level_key.clone();
+    let mut decoded = Decoded::new(level_key.as_deref());
+    for (i, line) in crate::ingest::chunks::byte_lines(chunk).enumerate() {
         let line_no = first_line + i as u64;
         let trimmed = line.trim_ascii();
         if trimmed.is_empty() {
@@ -269,10 +579,12 @@ pub fn parse_lines(batch: &mut SpanBatch, chunk: &[u8], first_line: u64, max_rec
             batch.ledger.skip_record(SkipReason::TooLarge, || {
                 format!("{location}: longer than {max_record} bytes")
             });
-        } else if let Err(e) = parse_value(batch, trimmed, &location) {
+        } else if let Err(e) = decoded.decode(trimmed) {
             batch
                 .ledger
                 .skip_record(SkipReason::Malformed, || format!("{location}: {e}"));
+        } else {
+            decoded.push_into(batch, &location);
         }
     }
 }
