@@ -18,12 +18,33 @@ use ledger::InputLedger;
 pub use op_key::{OpKey, OpKind};
 
 /// A 16-byte trace id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct TraceId(pub [u8; 16]);
 
 /// An 8-byte span id; all zeros means "none" (as in OTLP).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub struct SpanId(pub [u8; 8]);
+
+/// Ids order as their bytes do, compared as one big-endian integer rather than byte by byte
+/// (the derived order calls `memcmp`; spans are sorted and searched by id a lot).
+macro_rules! order_as_integer {
+    ($id:ty, $int:ty) => {
+        impl Ord for $id {
+            fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+                <$int>::from_be_bytes(self.0).cmp(&<$int>::from_be_bytes(other.0))
+            }
+        }
+
+        impl PartialOrd for $id {
+            fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+                Some(self.cmp(other))
+            }
+        }
+    };
+}
+
+order_as_integer!(TraceId, u128);
+order_as_integer!(SpanId, u64);
 
 impl SpanId {
     /// The absent id.
@@ -328,5 +349,20 @@ impl Dataset {
                 .then_with(|| strings.get(a.service).cmp(strings.get(b.service)))
                 .then_with(|| strings.get(a.op_label).cmp(strings.get(b.op_label)))
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn ids_order_as_their_bytes(a: [u8; 16], b: [u8; 16]) {
+            prop_assert_eq!(TraceId(a).cmp(&TraceId(b)), a.cmp(&b));
+            let (x, y) = (a[..8].try_into().unwrap(), b[8..].try_into().unwrap());
+            prop_assert_eq!(SpanId(x).cmp(&SpanId(y)), x.cmp(&y));
+        }
     }
 }
