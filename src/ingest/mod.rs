@@ -23,10 +23,10 @@ pub mod time;
 pub mod zipkin;
 
 use crate::error::{Error, Result};
-use crate::model::Dataset;
 use crate::model::intern::remap;
 use crate::model::ledger::{InputLedger, SkipReason};
 use crate::model::query::StatementStats;
+use crate::model::{Dataset, Sym};
 use rayon::prelude::*;
 use registry::Detected;
 pub use registry::Format;
@@ -185,15 +185,29 @@ pub fn read_inputs(paths: &[PathBuf], options: &Options) -> Result<Dataset> {
             }));
         dataset.sessions.extend(contents.sessions);
         dataset.activity.extend(contents.activity);
-        for batch in contents.spans {
-            let table = dataset.strings.absorb(&batch.strings);
-            dataset.spans.extend(batch.spans.into_iter().map(|mut s| {
-                for sym in s.symbols_mut() {
-                    *sym = remap(*sym, &table);
+        // Strings are merged in batch order (so that symbols do not depend on thread timing),
+        // spans rewritten in parallel, then moved into one vector of the exact size.
+        let mut batches = contents.spans;
+        let tables: Vec<Vec<Sym>> = batches
+            .iter()
+            .map(|batch| dataset.strings.absorb(&batch.strings))
+            .collect();
+        batches
+            .par_iter_mut()
+            .zip(&tables)
+            .for_each(|(batch, table)| {
+                for s in &mut batch.spans {
+                    for sym in s.symbols_mut() {
+                        *sym = remap(*sym, table);
+                    }
+                    s.input = input;
                 }
-                s.input = input;
-                s
-            }));
+            });
+        dataset
+            .spans
+            .reserve(batches.iter().map(|b| b.spans.len()).sum());
+        for batch in batches {
+            dataset.spans.extend(batch.spans);
         }
         dataset.inputs.push(contents.ledger);
     }
