@@ -125,15 +125,17 @@ pub fn analyze(dataset: &Dataset, options: &Options) -> Report {
     if let Some(run) = &run {
         ledger.time_outliers = starts.iter().filter(|t| !run.contains(t)).count() as u64;
     }
+    let mut traces_by_level: Vec<Vec<&TraceResult>> = vec![Vec::new(); level_names.len()];
+    for r in &results {
+        if let Some(level) = r.level {
+            traces_by_level[level as usize].push(r);
+        }
+    }
     let (levels, keys_by_level): (Vec<Level>, Vec<Vec<scaling::KeyAtLevel>>) = level_names
-        .iter()
-        .enumerate()
-        .map(|(i, name)| {
+        .par_iter()
+        .zip(traces_by_level)
+        .map(|(name, mut traces)| {
             // In start order: batch means cut consecutive requests.
-            let mut traces: Vec<&TraceResult> = results
-                .iter()
-                .filter(|r| r.level == Some(i as u32))
-                .collect();
             traces.sort_by_key(|t| (t.root_start_ns, t.trace_id));
             ranking::level(name, &traces, dataset, options)
         })
