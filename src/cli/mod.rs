@@ -9,6 +9,7 @@ use args::{AnalyzeArgs, CheckArgs, Cli, Command, Destination, DiffArgs};
 use chokepoint::report::output::Output;
 use chokepoint::{analysis, gate, ingest, report};
 use clap::{CommandFactory, Parser};
+use rayon::prelude::*;
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -220,9 +221,14 @@ fn write_outputs(
     report: &report::Report,
     exports: &[(Output, Destination)],
 ) -> Result<Vec<PathBuf>> {
+    // Rendered side by side (the charts' PNG compression is the longest), written in order.
+    let rendered: Vec<_> = exports
+        .par_iter()
+        .map(|(output, _)| output.render(report))
+        .collect();
     let mut written = Vec::new();
-    for (output, destination) in exports {
-        let files = output.render(report).map_err(anyhow::Error::msg)?;
+    for ((_, destination), files) in exports.iter().zip(rendered) {
+        let files = files.map_err(anyhow::Error::msg)?;
         let paths: Vec<(PathBuf, Vec<u8>)> = match destination {
             Destination::Stdout => {
                 let mut stdout = std::io::stdout().lock();

@@ -12,6 +12,7 @@ use super::{Report, Waterfall, WaterfallSpan};
 use plotters::coord::Shift;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
+use rayon::iter::{IntoParallelIterator, ParallelIterator};
 
 /// Width and height of every chart, pixels.
 pub const SIZE: (u32, u32) = (1000, 560);
@@ -266,7 +267,7 @@ pub fn render(report: &Report) -> Result<Vec<(Chart, Vec<u8>)>, String> {
     let rps: Vec<f64> = report.levels.iter().map(|l| l.rps).collect();
     let levels: Vec<String> = report.levels.iter().map(|l| l.name.clone()).collect();
     names(report)
-        .into_iter()
+        .into_par_iter()
         .map(|name| {
             let title = name.title();
             let png = match name {
