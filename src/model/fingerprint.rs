@@ -176,21 +176,50 @@ struct ShapeHasher<'a> {
     hash: u64,
 }
 
+impl ShapeHasher<'_> {
+    fn mix(&mut self, v: u64) {
+        self.hash = (self.hash.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    /// Mixes `bytes` eight at a time (lower-cased when `fold_case`), then their length.
+    fn mix_bytes(&mut self, bytes: &[u8], fold_case: bool) {
+        let fold = |x: u64| if fold_case { ascii_lowercase(x) } else { x };
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.mix(fold(u64::from_le_bytes(word)));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0u8; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.mix(fold(u64::from_le_bytes(word)));
+        }
+        self.mix(bytes.len() as u64);
+    }
+}
+
+/// The eight bytes of `x`, each ASCII capital letter lower-cased, every other byte unchanged
+/// (`u8::to_ascii_lowercase` on all eight at once).
+fn ascii_lowercase(x: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    let low7 = x & (0x7f * ONES);
+    // A byte's high bit is set in `at_least_a` when its low seven bits are ≥ b'A', in
+    // `past_z` when they are > b'Z' (no sum carries into the next byte).
+    let at_least_a = low7 + (0x80 - u64::from(b'A')) * ONES;
+    let past_z = low7 + (0x7f - u64::from(b'Z')) * ONES;
+    let ascii = !x & (0x80 * ONES);
+    let capital = (at_least_a ^ past_z) & ascii;
+    x | (capital >> 2)
+}
+
 impl Sink for ShapeHasher<'_> {
     fn push(&mut self, t: Token) {
-        let mix = |h: u64, v: u64| (h.rotate_left(5) ^ v).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-        self.hash = mix(self.hash, t.kind as u64 + 1);
+        self.mix(t.kind as u64 + 1);
         match t.kind {
-            Kind::Word => {
-                for &b in t.text(self.sql).as_bytes() {
-                    self.hash = mix(self.hash, u64::from(b.to_ascii_lowercase()));
-                }
-            }
-            Kind::Quoted | Kind::Op => {
-                for &b in t.text(self.sql).as_bytes() {
-                    self.hash = mix(self.hash, u64::from(b));
-                }
-            }
+            Kind::Word => self.mix_bytes(t.text(self.sql).as_bytes(), true),
+            Kind::Quoted | Kind::Op => self.mix_bytes(t.text(self.sql).as_bytes(), false),
             _ => {}
         }
     }
@@ -585,6 +614,12 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn eight_bytes_lower_case_as_one_by_one(x: u64) {
+            let one_by_one = u64::from_le_bytes(x.to_le_bytes().map(|b| b.to_ascii_lowercase()));
+            proptest::prop_assert_eq!(ascii_lowercase(x), one_by_one);
+        }
+
         /// The shape cache gives the id the writer gives, whatever was seen before.
         #[test]
         fn cached_ids_equal_written_ids(statements in proptest::collection::vec(
