@@ -1,12 +1,15 @@
 //! Where database parsers put what they read: each query event is fingerprinted and folded at
 //! once into its statement's [`StatementStats`], so a chunk of a log costs memory for its
 //! distinct statements only. Chunks of one file merge in file order, which keeps the first
-//! exemplar the file's first.
+//! exemplar the file's first. The fingerprint caches (raw text to id, shape to id, id to
+//! normalized text) belong to the thread, not the chunk: with thousands of distinct statements,
+//! most of a chunk's are new to the chunk but not to the thread.
 
-use crate::model::fingerprint::{Fingerprinter, fnv1a64, trace_context};
+use crate::model::fingerprint::{Dialect, Fingerprinter, fnv1a64, trace_context};
 use crate::model::ledger::InputLedger;
 use crate::model::query::{MAX_TRACE_CONTEXTS, Phase, QueryEvent, Source, StatementStats};
 use rustc_hash::FxHashMap;
+use std::cell::RefCell;
 
 /// Raw statement texts remembered with their fingerprint before the cache is cleared: enough
 /// for the statements of a chunk, bounded however many literals a log holds.
@@ -19,13 +22,45 @@ pub struct StatementBatch {
     stats: FxHashMap<(u64, u64), StatementStats>,
     /// Records read and skipped in this chunk.
     pub ledger: InputLedger,
-    /// FxHash of the raw text → fingerprint id (a cache: a collision could only ever give a
-    /// statement another's fingerprint, with odds of 2^-64 per pair).
-    cache: FxHashMap<u64, u64>,
-    fingerprinter: Fingerprinter,
     source: Source,
     /// Per session second: statements and their time.
     sessions: FxHashMap<SessionKey, (u64, u64)>,
+}
+
+/// A thread's fingerprint caches.
+#[derive(Default)]
+struct Fingerprints {
+    /// FxHash of the raw text → fingerprint id (a cache: a collision could only ever give a
+    /// statement another's fingerprint, with odds of 2^-64 per pair).
+    by_text: FxHashMap<u64, u64>,
+    /// Fingerprint id → normalized text, [`MAX_CACHED_TEXT_BYTES`] at most.
+    texts: FxHashMap<u64, Box<str>>,
+    text_bytes: usize,
+    fingerprinter: Fingerprinter,
+}
+
+/// Bytes of normalized text a thread remembers before it forgets them all.
+const MAX_CACHED_TEXT_BYTES: usize = 16 << 20;
+
+impl Fingerprints {
+    /// The normalized text of `sql`, whose fingerprint id is `id`.
+    fn text(&mut self, id: u64, sql: &str, dialect: Dialect) -> String {
+        if let Some(text) = self.texts.get(&id) {
+            return text.to_string();
+        }
+        let text = self.fingerprinter.normalize(sql, dialect).text.to_string();
+        if self.text_bytes + text.len() > MAX_CACHED_TEXT_BYTES {
+            self.texts.clear();
+            self.text_bytes = 0;
+        }
+        self.text_bytes += text.len();
+        self.texts.insert(id, text.as_str().into());
+        text
+    }
+}
+
+thread_local! {
+    static FINGERPRINTS: RefCell<Fingerprints> = RefCell::default();
 }
 
 /// Role, database, application, backend pid and second of a session's statements.
@@ -53,24 +88,23 @@ impl StatementBatch {
             h.finish()
         };
         let dialect = self.source.dialect();
-        let id = match self.cache.get(&raw) {
+        let id = FINGERPRINTS.with_borrow_mut(|f| match f.by_text.get(&raw) {
             Some(&id) => id,
             None => {
-                if self.cache.len() >= MAX_CACHED_TEXTS {
-                    self.cache.clear();
+                if f.by_text.len() >= MAX_CACHED_TEXTS {
+                    f.by_text.clear();
                 }
-                let id = self.fingerprinter.id(sql, dialect);
-                self.cache.insert(raw, id);
+                let id = f.fingerprinter.id(sql, dialect);
+                f.by_text.insert(raw, id);
                 id
             }
-        };
+        });
         let source = self.source;
-        let fingerprinter = &mut self.fingerprinter;
         self.stats
             .entry((id, fnv1a64(database.as_bytes())))
             .or_insert_with(|| StatementStats {
                 fingerprint_id: id,
-                fingerprint: fingerprinter.normalize(sql, dialect).text.to_string(),
+                fingerprint: FINGERPRINTS.with_borrow_mut(|f| f.text(id, sql, dialect)),
                 exemplar: sql.to_string(),
                 database: database.to_string(),
                 source,
