@@ -69,6 +69,16 @@ pub fn read_statements(
     parse: &(dyn Fn(&[u8], u64) -> StatementBatch + Sync),
 ) -> Result<StatementBatch> {
     let mut merged: Option<StatementBatch> = None;
+    let merge = |merged: &mut Option<StatementBatch>, parsed: Vec<StatementBatch>| {
+        for batch in parsed {
+            match merged {
+                Some(m) => m.merge(batch),
+                None => *merged = Some(batch),
+            }
+        }
+    };
+    // A group's batches merge (in file order, on one thread) while the next group is parsed.
+    let mut parsed: Vec<StatementBatch> = Vec::new();
     let too_large = for_each_chunk_group(
         path,
         reader,
@@ -76,18 +86,20 @@ pub fn read_statements(
         MAX_RECORD_BYTES,
         cut,
         &mut |group| {
-            let parsed: Vec<StatementBatch> = group
-                .par_iter()
-                .map(|(chunk, first)| parse(chunk, *first))
-                .collect();
-            for batch in parsed {
-                match &mut merged {
-                    Some(m) => m.merge(batch),
-                    None => merged = Some(batch),
-                }
-            }
+            let previous = std::mem::take(&mut parsed);
+            let ((), next) = rayon::join(
+                || merge(&mut merged, previous),
+                || {
+                    group
+                        .par_iter()
+                        .map(|(chunk, first)| parse(chunk, *first))
+                        .collect()
+                },
+            );
+            parsed = next;
         },
     )?;
+    merge(&mut merged, parsed);
     let mut merged = merged.unwrap_or_default();
     merged.ledger.merge(too_large);
     Ok(merged)
