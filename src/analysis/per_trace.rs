@@ -79,11 +79,11 @@ pub(super) fn analyze_trace(
     let path = critical_path(&tree, &options.critical_path);
     let (self_ns, anomalies) = self_times(&tree);
     let view = detect::TraceView::new(&tree, strings, &path, &anomalies);
-    let detected = match &options.detect {
+    let mut detected = match &options.detect {
         Some(detectors) => detect::run(&view, detectors),
         None => Default::default(),
     };
-    let blame = super::services::in_trace(&view);
+    let mut blame = super::services::in_trace(&view);
     let cp_ns = &view.cp_ns;
     let mut endpoint: Vec<Node> = (0..tree.len() as Node).collect();
     for &node in &view.order {
@@ -166,6 +166,11 @@ pub(super) fn analyze_trace(
         .iter()
         .map(|&(c, s, shift)| (endpoint(tree.span(c)), endpoint(tree.span(s)), shift))
         .collect();
+    // Kept until every trace is done: sized to what they hold (a trace's keys and blame
+    // were one per span before they were merged; a million spans' worth is 60 MB).
+    keys.shrink_to_fit();
+    blame.shrink_to_fit();
+    detected.found.shrink_to_fit();
     let root = tree.span(tree.root);
     Some(TraceResult {
         trace_id: root.trace_id,
