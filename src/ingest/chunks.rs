@@ -179,6 +179,8 @@ impl Splitter {
                 .max(buf.len())
                 .max(self.chunk_bytes.min(1 << 16))
                 .min((self.max_record + 1).saturating_sub(buf.len()).max(1));
+            // Reserved exactly: left to itself, `read_to_end` would double the buffer past it.
+            buf.reserve_exact(want);
             let n = reader
                 .take(want as u64)
                 .read_to_end(&mut buf)

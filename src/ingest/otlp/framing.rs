@@ -239,6 +239,8 @@ impl Messages {
             }
             let mut message = Vec::new();
             if announced != usize::MAX {
+                // Reserved (not touched) at once, so that the read does not grow and copy it.
+                message.reserve_exact(announced);
                 reader
                     .take(announced as u64)
                     .read_to_end(&mut message)
