@@ -4,16 +4,17 @@
 //! detectors, which see every execution. Each finding says what share of its requests' latency
 //! the operation holds on the critical path, and which endpoints it serves.
 //!
-//! It reads the run's spans once, grouped by operation key, and the per-trace folds for the
+//! It reads the run's spans once (in parallel), grouped by operation key, and the per-trace folds for the
 //! critical path: one pass, no per-trace state of its own.
 
 use crate::analysis::per_trace::TraceResult;
 use crate::analysis::{sql, stats};
 use crate::model::fingerprint::fnv1a64;
 use crate::model::settings::DetectorThresholds;
-use crate::model::{Dataset, OpKey, OpKind, SpanId, SpanKind, TraceId};
+use crate::model::{Dataset, OpKey, OpKind, SpanId, SpanKind, Sym, TraceId};
 use crate::report::evidence::{Evidence, SlowSpansEvidence};
 use crate::report::{Confidence, Finding, FindingKind};
+use rayon::prelude::*;
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::collections::BTreeSet;
 
@@ -35,27 +36,51 @@ pub(in crate::analysis) fn detect(
     options: &DetectorThresholds,
 ) -> Vec<Finding> {
     let strings = &dataset.strings;
-    let mut by_key: HashMap<OpKey, Durations> = HashMap::default();
-    for span in &dataset.spans {
-        let candidate = match span.op_kind {
-            OpKind::Db => {
-                let label = strings.get(span.op_label);
-                span.kind != SpanKind::Consumer
-                    && !span.is_connection
-                    && !sql::is_housekeeping(label)
-                    && !profiled.contains(&fnv1a64(label.as_bytes()))
+    // Whether a statement's spans are this detector's, by its label's symbol: the text is
+    // looked at once per thread, not once per span.
+    let db_candidate = |label: Sym, known: &mut HashMap<Sym, bool>| {
+        *known.entry(label).or_insert_with(|| {
+            let text = strings.get(label);
+            !sql::is_housekeeping(text) && !profiled.contains(&fnv1a64(text.as_bytes()))
+        })
+    };
+    let by_key: HashMap<OpKey, Durations> = dataset
+        .spans
+        .par_iter()
+        .fold(
+            || (HashMap::<OpKey, Durations>::default(), HashMap::default()),
+            |(mut by_key, mut known), span| {
+                let candidate = match span.op_kind {
+                    OpKind::Db => {
+                        span.kind != SpanKind::Consumer
+                            && !span.is_connection
+                            && db_candidate(span.op_label, &mut known)
+                    }
+                    OpKind::Http | OpKind::Rpc => span.kind == SpanKind::Client,
+                    _ => false,
+                };
+                if candidate {
+                    let d = by_key.entry(OpKey::of(span)).or_default();
+                    let ns = span.duration_ns() as u64;
+                    d.ns.push(ns);
+                    stats::keep_top(&mut d.longest, (ns, (span.trace_id, span.span_id)), 3);
+                }
+                (by_key, known)
+            },
+        )
+        .map(|(by_key, _)| by_key)
+        // The durations are sorted and the longest kept by a total order: the order in which
+        // the threads' shares merge does not matter.
+        .reduce(HashMap::default, |mut into, from| {
+            for (key, d) in from {
+                let e = into.entry(key).or_default();
+                e.ns.extend(d.ns);
+                for longest in d.longest {
+                    stats::keep_top(&mut e.longest, longest, 3);
+                }
             }
-            OpKind::Http | OpKind::Rpc => span.kind == SpanKind::Client,
-            _ => false,
-        };
-        if !candidate {
-            continue;
-        }
-        let d = by_key.entry(OpKey::of(span)).or_default();
-        let ns = span.duration_ns() as u64;
-        d.ns.push(ns);
-        stats::keep_top(&mut d.longest, (ns, (span.trace_id, span.span_id)), 3);
-    }
+            into
+        });
     // Only the slow ones go further.
     let judged: HashMap<OpKey, (Durations, String)> = by_key
         .into_iter()
