@@ -220,14 +220,6 @@ pub fn analyze(dataset: &Dataset, options: &Options) -> Report {
                     .filter(|r| r.keys.binary_search_by(|k| k.key.cmp(&op)).is_ok())
                     .count() as u64
             };
-            let (mut findings, mut near) = detect::aggregate::aggregate(
-                &in_traces,
-                &dataset.strings,
-                detectors,
-                &level_names,
-                batches,
-                &traces_with,
-            );
             let context = detect::statements::Context {
                 levels: &levels,
                 level_stats: &level_stats,
@@ -235,28 +227,62 @@ pub fn analyze(dataset: &Dataset, options: &Options) -> Report {
                 total_ns: stats::saturating_sum(statement_stats.iter().map(|s| s.total_ns)),
                 requests: results.len() as u64,
             };
-            let (database, database_near) =
-                detect::statements::detect(&queries, &statement_stats, &context, detectors);
-            findings.extend(database);
             let profiled = join_keys
                 .iter()
                 .flat_map(|k| k.fingerprint_ids.iter().copied())
                 .collect();
-            findings.extend(detect::slow_call::detect(
-                dataset,
-                &results,
-                &profiled,
-                &level_names,
-                detectors,
-            ));
-            let waits = detect::saturation::detect(
-                dataset,
-                &results,
-                &levels,
-                &keys_by_level,
-                &level_names,
-                detectors,
-            );
+            // The detectors that read all traces or all statements run side by side; their
+            // findings are put together in one order whatever finishes first.
+            let (((mut findings, mut near), (database, database_near)), (slow, waits)) =
+                rayon::join(
+                    || {
+                        rayon::join(
+                            || {
+                                detect::aggregate::aggregate(
+                                    &in_traces,
+                                    &dataset.strings,
+                                    detectors,
+                                    &level_names,
+                                    batches,
+                                    &traces_with,
+                                )
+                            },
+                            || {
+                                detect::statements::detect(
+                                    &queries,
+                                    &statement_stats,
+                                    &context,
+                                    detectors,
+                                )
+                            },
+                        )
+                    },
+                    || {
+                        rayon::join(
+                            || {
+                                detect::slow_call::detect(
+                                    dataset,
+                                    &results,
+                                    &profiled,
+                                    &level_names,
+                                    detectors,
+                                )
+                            },
+                            || {
+                                detect::saturation::detect(
+                                    dataset,
+                                    &results,
+                                    &levels,
+                                    &keys_by_level,
+                                    &level_names,
+                                    detectors,
+                                )
+                            },
+                        )
+                    },
+                );
+            findings.extend(database);
+            findings.extend(slow);
             // A statement seen waiting by its spans and by the database is one finding: the
             // spans', which knows its cost on the critical path.
             findings.retain(|f| {
