@@ -263,14 +263,18 @@ impl Messages {
 /// What a message waiting in a group costs besides its bytes (its buffer and offset).
 const MESSAGE_OVERHEAD_BYTES: usize = 64;
 
-/// Decodes a group of messages in parallel into one batch per thread's share of the group, in
-/// file order, and empties the group.
+/// Decodes a group of messages in parallel into one batch per share of the group, in file
+/// order, and empties the group. A thread gets four shares, so that a thread done early (or
+/// back from reading the next group) takes work from the others.
 fn decode_group(
     pending: &mut Vec<(Vec<u8>, u64)>,
     level_key: Option<&str>,
     batches: &mut Vec<SpanBatch>,
 ) {
-    let share = pending.len().div_ceil(rayon::current_num_threads()).max(1);
+    let share = pending
+        .len()
+        .div_ceil(4 * rayon::current_num_threads())
+        .max(1);
     batches.par_extend(pending.par_chunks(share).map(|messages| {
         let mut batch = SpanBatch::new(level_key);
         for (message, offset) in messages {
