@@ -4,7 +4,7 @@
 //! Parsers intern into a chunk-local [`Interner`] so that chunks parse in parallel without a
 //! lock; [`Interner::absorb`] merges a chunk's table into the dataset's and returns the remap.
 
-use std::collections::HashMap;
+use foldhash::{HashMap, HashMapExt};
 
 /// An interned string. `Sym::EMPTY` is the empty string and stands for "absent".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
