@@ -9,7 +9,9 @@
 //! not on its critical path, so a span that only follows another starts a tree of its own.
 
 use crate::ingest::sniff::{Head, Sniff};
-use crate::ingest::spans::{AttrValue, ResourceDraft, SpanBatch, SpanDraft, padded_hex_id};
+use crate::ingest::spans::{
+    AttrValue, Attributes, ResourceDraft, SpanBatch, SpanDraft, padded_hex_id,
+};
 use crate::model::ledger::SkipReason;
 use crate::model::{SpanId, SpanKind, TraceId};
 use serde::Deserialize;

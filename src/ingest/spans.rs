@@ -7,8 +7,8 @@ use crate::model::fingerprint::{Dialect, fingerprint, fnv1a64, fnv1a64_of};
 use crate::model::ledger::{InputLedger, SkipReason};
 use crate::model::op_key::{Classified, OpAttrs, classify};
 use crate::model::{Arguments, Interner, Span, SpanId, SpanKind, Sym, TraceId};
+use foldhash::HashMap;
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 /// Service name of spans whose resource has no `service.name` (the SDKs' default prefix).
 pub const UNKNOWN_SERVICE: &str = "unknown_service";
@@ -55,9 +55,22 @@ impl<'a> ResourceDraft<'a> {
             ..ResourceDraft::default()
         }
     }
+}
 
-    /// Records one resource attribute.
-    pub fn set(&mut self, key: &str, value: AttrValue<'a>) {
+/// Where a decoder hands the attributes it reads, one by one.
+pub trait Attributes<'a> {
+    /// True when the attribute `key` is read: a decoder may skip the value of any other.
+    fn wants(&self, key: &str) -> bool;
+    /// Records one attribute; unknown keys are ignored.
+    fn set(&mut self, key: &str, value: AttrValue<'a>);
+}
+
+impl<'a> Attributes<'a> for ResourceDraft<'a> {
+    fn wants(&self, key: &str) -> bool {
+        self.level_key == Some(key) || matches!(key, "service.name" | "host.name")
+    }
+
+    fn set(&mut self, key: &str, value: AttrValue<'a>) {
         if self.level_key == Some(key) {
             self.level = value.text();
         }
@@ -107,13 +120,104 @@ pub struct SpanDraft<'a> {
     pub level: Option<Cow<'a, str>>,
 }
 
+/// The prefix of the attributes that hold a statement's parameters, one each.
+const PARAMETER_PREFIX: &str = "db.query.parameter.";
+
+/// A span field an attribute fills.
+#[derive(Debug, Clone, Copy)]
+enum SpanField {
+    DbSystem,
+    DbStatement,
+    DbOperation,
+    DbNamespace,
+    HttpMethod,
+    HttpRoute,
+    UrlFull,
+    UrlPath,
+    ServerAddress,
+    RpcSystem,
+    RpcService,
+    RpcMethod,
+    MessagingSystem,
+    CodeFunction,
+    CodeFilepath,
+    CodeLineno,
+}
+
+/// The field the span attribute `key` fills, and whether `key` is an older semantic-convention
+/// name: the newer name wins over the older one, whatever their order.
+fn span_field(key: &str) -> Option<(SpanField, bool)> {
+    use SpanField::*;
+    Some(match key {
+        "db.system.name" => (DbSystem, false),
+        "db.system" => (DbSystem, true),
+        "db.query.text" => (DbStatement, false),
+        "db.statement" => (DbStatement, true),
+        "db.operation.name" => (DbOperation, false),
+        "db.operation" => (DbOperation, true),
+        "db.namespace" => (DbNamespace, false),
+        "db.name" => (DbNamespace, true),
+        "http.request.method" => (HttpMethod, false),
+        "http.method" => (HttpMethod, true),
+        "http.route" => (HttpRoute, false),
+        "url.full" => (UrlFull, false),
+        "http.url" => (UrlFull, true),
+        "url.path" => (UrlPath, false),
+        "http.target" => (UrlPath, true),
+        "server.address" => (ServerAddress, false),
+        "net.peer.name" | "peer.service" => (ServerAddress, true),
+        "rpc.system" => (RpcSystem, false),
+        "rpc.service" => (RpcService, false),
+        "rpc.method" => (RpcMethod, false),
+        "messaging.system" => (MessagingSystem, false),
+        "code.function.name" => (CodeFunction, false),
+        "code.function" => (CodeFunction, true),
+        "code.file.path" => (CodeFilepath, false),
+        "code.filepath" => (CodeFilepath, true),
+        "code.line.number" => (CodeLineno, false),
+        "code.lineno" => (CodeLineno, true),
+        _ => return None,
+    })
+}
+
 impl<'a> SpanDraft<'a> {
-    /// Records one span attribute; unknown keys are ignored.
-    pub fn set(&mut self, key: &str, value: AttrValue<'a>) {
+    /// The text slot of `field`; None for the line number.
+    fn text_slot(&mut self, field: SpanField) -> Option<&mut Option<Cow<'a, str>>> {
+        use SpanField::*;
+        let op = &mut self.op;
+        Some(match field {
+            DbSystem => &mut op.db_system,
+            DbStatement => &mut op.db_statement,
+            DbOperation => &mut op.db_operation,
+            DbNamespace => &mut op.db_namespace,
+            HttpMethod => &mut op.http_method,
+            HttpRoute => &mut op.http_route,
+            UrlFull => &mut op.url_full,
+            UrlPath => &mut op.url_path,
+            ServerAddress => &mut op.server_address,
+            RpcSystem => &mut op.rpc_system,
+            RpcService => &mut op.rpc_service,
+            RpcMethod => &mut op.rpc_method,
+            MessagingSystem => &mut op.messaging_system,
+            CodeFunction => &mut self.code_function,
+            CodeFilepath => &mut self.code_filepath,
+            CodeLineno => return None,
+        })
+    }
+}
+
+impl<'a> Attributes<'a> for SpanDraft<'a> {
+    fn wants(&self, key: &str) -> bool {
+        self.level_key == Some(key)
+            || key.starts_with(PARAMETER_PREFIX)
+            || span_field(key).is_some()
+    }
+
+    fn set(&mut self, key: &str, value: AttrValue<'a>) {
         if self.level_key == Some(key) {
             self.level = value.text();
         }
-        if let Some(name) = key.strip_prefix("db.query.parameter.") {
+        if let Some(name) = key.strip_prefix(PARAMETER_PREFIX) {
             // Hashed as `name \0 value` in decimal text, so that "7" and 7 are the same value.
             let int;
             let text: &[u8] = match &value {
@@ -128,57 +232,15 @@ impl<'a> SpanDraft<'a> {
             self.parameters = self.parameters.wrapping_add(entry) | 1;
             return;
         }
-        let op = &mut self.op;
-        match value {
-            AttrValue::Str(v) => {
-                let slot = match key {
-                    "db.system.name" => &mut op.db_system,
-                    "db.system" => return set_if_empty(&mut op.db_system, v),
-                    "db.query.text" => &mut op.db_statement,
-                    "db.statement" => return set_if_empty(&mut op.db_statement, v),
-                    "db.operation.name" => &mut op.db_operation,
-                    "db.operation" => return set_if_empty(&mut op.db_operation, v),
-                    "db.namespace" => &mut op.db_namespace,
-                    "db.name" => return set_if_empty(&mut op.db_namespace, v),
-                    "http.request.method" => &mut op.http_method,
-                    "http.method" => return set_if_empty(&mut op.http_method, v),
-                    "http.route" => &mut op.http_route,
-                    "url.full" => &mut op.url_full,
-                    "http.url" => return set_if_empty(&mut op.url_full, v),
-                    "url.path" => &mut op.url_path,
-                    "http.target" => return set_if_empty(&mut op.url_path, v),
-                    "server.address" => &mut op.server_address,
-                    "net.peer.name" | "peer.service" => {
-                        return set_if_empty(&mut op.server_address, v);
-                    }
-                    "rpc.system" => &mut op.rpc_system,
-                    "rpc.service" => &mut op.rpc_service,
-                    "rpc.method" => &mut op.rpc_method,
-                    "messaging.system" => &mut op.messaging_system,
-                    "code.function.name" => &mut self.code_function,
-                    "code.function" => return set_if_empty(&mut self.code_function, v),
-                    "code.file.path" => &mut self.code_filepath,
-                    "code.filepath" => return set_if_empty(&mut self.code_filepath, v),
-                    _ => return,
-                };
-                *slot = Some(v);
-            }
-            AttrValue::Int(n) => match key {
-                "code.line.number" => self.code_lineno = Some(n),
-                "code.lineno" => {
-                    self.code_lineno.get_or_insert(n);
-                }
-                _ => {}
-            },
-            AttrValue::Other => {}
+        let Some((field, older)) = span_field(key) else {
+            return;
+        };
+        let lineno_free = !older || self.code_lineno.is_none();
+        match (self.text_slot(field), value) {
+            (Some(slot), AttrValue::Str(v)) if !older || slot.is_none() => *slot = Some(v),
+            (None, AttrValue::Int(n)) if lineno_free => self.code_lineno = Some(n),
+            _ => {}
         }
-    }
-}
-
-/// The newer semantic-convention name wins over the older one, whatever their order.
-fn set_if_empty<'a>(slot: &mut Option<Cow<'a, str>>, v: Cow<'a, str>) {
-    if slot.is_none() {
-        *slot = Some(v);
     }
 }
 

@@ -11,7 +11,9 @@
 //! client's child; the spans its service records under the shared id become its children.
 
 use crate::ingest::sniff::{Head, Sniff};
-use crate::ingest::spans::{AttrValue, ResourceDraft, SpanBatch, SpanDraft, padded_hex_id};
+use crate::ingest::spans::{
+    AttrValue, Attributes, ResourceDraft, SpanBatch, SpanDraft, padded_hex_id,
+};
 use crate::model::fingerprint::fnv1a64_of;
 use crate::model::ledger::SkipReason;
 use crate::model::{SpanId, SpanKind, TraceId};

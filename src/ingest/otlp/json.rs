@@ -12,7 +12,7 @@
 //! serde types are the reference it is tested against.
 
 use crate::ingest::sniff::{Head, Sniff};
-use crate::ingest::spans::{AttrValue, ResourceDraft, SpanBatch, SpanDraft, decode_id};
+use crate::ingest::spans::{AttrValue, Attributes, ResourceDraft, SpanBatch, SpanDraft, decode_id};
 use crate::model::SpanKind;
 use crate::model::ledger::SkipReason;
 use crate::model::{SpanId, TraceId};
@@ -263,7 +263,7 @@ impl<'de: 'a, 'a> Visitor<'de> for Resource<'_, 'a> {
         while let Some(key) = map.next_key()? {
             match key {
                 SpansKey::Attributes => {
-                    map.next_value_seed(Attributes(&mut |k, v| self.0.set(k, v)))?;
+                    map.next_value_seed(AttributeList(self.0))?;
                 }
                 SpansKey::Spans | SpansKey::Other => map.next_value::<IgnoredAny>().map(drop)?,
             }
@@ -372,7 +372,7 @@ impl<'de: 'a, 'a> Visitor<'de> for JsonSpan<'_, 'a> {
                 }
                 SpanKey::EndTimeUnixNano => draft.end_unix_ns = map.next_value::<Int64>()?.0,
                 SpanKey::Attributes => {
-                    map.next_value_seed(Attributes(&mut |k, v| draft.set(k, v)))?;
+                    map.next_value_seed(AttributeList(&mut draft))?;
                 }
                 SpanKey::Status => {
                     // STATUS_CODE_ERROR.
@@ -390,19 +390,59 @@ impl<'de: 'a, 'a> Visitor<'de> for JsonSpan<'_, 'a> {
 }
 
 /// An array of attributes (`KeyValue`s), each handed to `.0` as it is read.
-struct Attributes<'s, 'a>(&'s mut dyn FnMut(&str, AttrValue<'a>));
-seed!(Attributes, deserialize_seq);
+struct AttributeList<'s, 'a>(&'s mut dyn Attributes<'a>);
+seed!(AttributeList, deserialize_seq);
 
-impl<'de: 'a, 'a> Visitor<'de> for Attributes<'_, 'a> {
+impl<'de: 'a, 'a> Visitor<'de> for AttributeList<'_, 'a> {
     type Value = ();
     fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
         f.write_str("an array of attributes")
     }
     fn visit_seq<S: de::SeqAccess<'de>>(self, mut seq: S) -> Result<(), S::Error> {
-        while let Some(kv) = seq.next_element::<KeyValue<'de>>()? {
-            if let Some(value) = kv.value {
-                (self.0)(&kv.key, value.into_attr());
+        while seq.next_element_seed(KeyValue(&mut *self.0))?.is_some() {}
+        Ok(())
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(field_identifier)]
+enum KeyValueKey {
+    #[serde(rename = "key")]
+    Key,
+    #[serde(rename = "value")]
+    Value,
+    #[serde(other)]
+    Other,
+}
+
+/// One `KeyValue`. When its key comes first (as every exporter writes it) and names an
+/// attribute the model does not read, its value is skipped undecoded.
+struct KeyValue<'s, 'a>(&'s mut dyn Attributes<'a>);
+seed!(KeyValue, deserialize_map);
+
+impl<'de: 'a, 'a> Visitor<'de> for KeyValue<'_, 'a> {
+    type Value = ();
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a KeyValue object")
+    }
+    fn visit_map<M: de::MapAccess<'de>>(self, mut map: M) -> Result<(), M::Error> {
+        let (mut key, mut value): (Option<Cow<'de, str>>, Option<AttrValue<'de>>) = (None, None);
+        while let Some(field) = map.next_key()? {
+            match field {
+                KeyValueKey::Key => key = Some(map.next_value::<Text>()?.0),
+                KeyValueKey::Value if key.as_deref().is_some_and(|k| !self.0.wants(k)) => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+                KeyValueKey::Value => {
+                    value = map
+                        .next_value::<Option<AnyValue>>()?
+                        .map(AnyValue::into_attr);
+                }
+                KeyValueKey::Other => map.next_value::<IgnoredAny>().map(drop)?,
             }
+        }
+        if let (Some(key), Some(value)) = (key, value) {
+            self.0.set(&key, value);
         }
         Ok(())
     }
@@ -436,14 +476,6 @@ impl<'de> Visitor<'de> for Count {
 struct Status {
     #[serde(default)]
     code: EnumNumber,
-}
-
-#[derive(Deserialize)]
-struct KeyValue<'a> {
-    #[serde(borrow)]
-    key: Cow<'a, str>,
-    #[serde(borrow, default)]
-    value: Option<AnyValue<'a>>,
 }
 
 #[derive(Deserialize)]

@@ -10,7 +10,7 @@
 //! once all of it decoded.
 
 use crate::ingest::sniff::{Head, Sniff};
-use crate::ingest::spans::{AttrValue, ResourceDraft, SpanBatch, SpanDraft};
+use crate::ingest::spans::{AttrValue, Attributes, ResourceDraft, SpanBatch, SpanDraft};
 use crate::model::SpanKind;
 use crate::model::{SpanId, TraceId};
 
@@ -173,8 +173,7 @@ fn resource_spans<'a>(
             (1, v) => {
                 for field in fields(v.bytes("resource")?) {
                     if let (1, kv) = field? {
-                        let (key, value) = key_value(kv.bytes("resource attribute")?)?;
-                        resource.set(key, value);
+                        key_value(kv.bytes("resource attribute")?, &mut resource)?;
                     }
                 }
             }
@@ -220,10 +219,7 @@ fn span<'a>(message: &'a [u8], level_key: Option<&'a str>) -> Result<SpanDraft<'
             (6, v) => draft.kind = SpanKind::from_otlp(i64::from(v.varint("kind")? as i32)),
             (7, v) => draft.start_unix_ns = v.fixed64("start_time_unix_nano")?,
             (8, v) => draft.end_unix_ns = v.fixed64("end_time_unix_nano")?,
-            (9, v) => {
-                let (key, value) = key_value(v.bytes("attribute")?)?;
-                draft.set(key, value);
-            }
+            (9, v) => key_value(v.bytes("attribute")?, &mut draft)?,
             (13, v) => {
                 v.bytes("link")?;
                 draft.link_count = draft.link_count.saturating_add(1);
@@ -242,26 +238,30 @@ fn span<'a>(message: &'a [u8], level_key: Option<&'a str>) -> Result<SpanDraft<'
     Ok(draft)
 }
 
-/// A `KeyValue`: its key, and its value when a string or an integer.
-fn key_value(message: &[u8]) -> Result<(&str, AttrValue<'_>), String> {
-    let (mut key, mut value) = ("", AttrValue::Other);
+/// A `KeyValue`, handed to `attributes`: its key, and its value when a string or an integer.
+/// The value of an attribute the model does not read is not decoded.
+fn key_value<'a>(message: &'a [u8], attributes: &mut dyn Attributes<'a>) -> Result<(), String> {
+    let (mut key, mut value) = ("", None);
     for field in fields(message) {
         match field? {
             (1, v) => key = v.text("attribute key")?,
-            (2, v) => {
-                value = AttrValue::Other;
-                for field in fields(v.bytes("attribute value")?) {
-                    value = match field? {
-                        (1, s) => AttrValue::Str(s.text("string value")?.into()),
-                        (3, n) => AttrValue::Int(n.varint("int value")? as i64),
-                        _ => AttrValue::Other,
-                    };
-                }
-            }
+            (2, v) => value = Some(v.bytes("attribute value")?),
             _ => {}
         }
     }
-    Ok((key, value))
+    let Some(value) = value.filter(|_| attributes.wants(key)) else {
+        return Ok(());
+    };
+    let mut decoded = AttrValue::Other;
+    for field in fields(value) {
+        decoded = match field? {
+            (1, s) => AttrValue::Str(s.text("string value")?.into()),
+            (3, n) => AttrValue::Int(n.varint("int value")? as i64),
+            _ => AttrValue::Other,
+        };
+    }
+    attributes.set(key, decoded);
+    Ok(())
 }
 
 #[cfg(test)]
