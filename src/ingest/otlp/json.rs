@@ -672,4 +672,22 @@ mod tests {
                 .starts_with("line 2: ")
         );
     }
+
+    #[test]
+    fn attribute_values_are_read_in_any_order_and_skipped_when_not_read() {
+        // The value before its key is still read; an attribute the model does not read may
+        // hold any JSON value.
+        let line = br#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b174","name":"q","kind":3,"startTimeUnixNano":"1","endTimeUnixNano":"2","attributes":[
+            {"value":{"stringValue":"postgresql"},"key":"db.system"},
+            {"key":"app.blob","value":{"kvlistValue":{"values":[{"key":"a","value":{"arrayValue":{}}}]}}},
+            {"key":"db.statement","value":{"stringValue":"SELECT * FROM t WHERE id = 7"}}]}]}]}]}"#;
+        let mut batch = SpanBatch::default();
+        parse_value(&mut batch, line, "line 1").unwrap();
+        let span = &batch.spans[0];
+        assert_eq!(batch.strings.get(span.op_system), "postgresql");
+        assert_eq!(
+            batch.strings.get(span.op_label),
+            "select * from t where id = ?"
+        );
+    }
 }

@@ -374,4 +374,43 @@ mod tests {
         let error = parse_message(&mut SpanBatch::new(None), &wrap(&rs), "m").unwrap_err();
         assert!(error.contains("name"), "{error}");
     }
+
+    /// The test message with its span's attributes replaced by `(key, string value)` pairs
+    /// written as raw bytes, UTF-8 or not.
+    fn with_raw_attributes(attributes: &[(&str, &[u8])]) -> Vec<u8> {
+        let mut rs = message();
+        let span = &mut rs.scope_spans[0].spans[0];
+        span.attributes.clear();
+        let mut span_bytes = span.encode_to_vec();
+        for (key, value) in attributes {
+            let mut any = Vec::new();
+            prost::encoding::bytes::encode(1, &value.to_vec(), &mut any);
+            let mut kv = Vec::new();
+            prost::encoding::string::encode(1, &key.to_string(), &mut kv);
+            prost::encoding::bytes::encode(2, &any, &mut kv);
+            prost::encoding::bytes::encode(9, &kv, &mut span_bytes);
+        }
+        let mut scope = Vec::new();
+        prost::encoding::bytes::encode(2, &span_bytes, &mut scope);
+        let mut bytes = Vec::new();
+        prost::encoding::message::encode(1, rs.resource.as_ref().unwrap(), &mut bytes);
+        prost::encoding::bytes::encode(2, &scope, &mut bytes);
+        wrap(&bytes)
+    }
+
+    #[test]
+    fn the_values_of_attributes_not_read_are_not_decoded() {
+        // An attribute the model does not read may hold bytes that are not UTF-8.
+        let bytes = with_raw_attributes(&[
+            ("db.statement", b"SELECT 1"),
+            ("http.user_agent", b"\xff\xfe"),
+        ]);
+        let mut batch = SpanBatch::new(None);
+        parse_message(&mut batch, &bytes, "m").unwrap();
+        assert_eq!(batch.strings.get(batch.spans[0].op_label), "select ?");
+        // In an attribute it reads, they make the message malformed.
+        let bytes = with_raw_attributes(&[("db.statement", b"\xff")]);
+        let error = parse_message(&mut SpanBatch::new(None), &bytes, "m").unwrap_err();
+        assert!(error.contains("not UTF-8"), "{error}");
+    }
 }
