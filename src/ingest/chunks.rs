@@ -110,21 +110,23 @@ pub type Chunk = (Vec<u8>, u64);
 
 /// Reads `reader` in chunks cut by `cut` and hands groups of chunks (with the number of their
 /// first line) to `each`, in file order. The next group is read (and decompressed) while `each`
-/// parses the current one, so that reading overlaps parsing. A line that leaves no cut within
-/// `max_record` bytes is skipped, without being held; the returned ledger counts such lines.
+/// parses the current one, so that reading overlaps parsing; the buffers of a parsed group are
+/// read into again. A line that leaves no cut within `max_record` bytes is skipped, without
+/// being held; the returned ledger counts such lines.
 pub fn for_each_chunk_group(
     path: &Path,
     reader: &mut (impl BufRead + Send),
     chunk_bytes: usize,
     max_record: usize,
     cut: &(dyn Fn(&[u8]) -> usize + Sync),
-    each: &mut (dyn FnMut(&mut Vec<Chunk>) + Send),
+    each: &mut (dyn FnMut(&[Chunk]) + Send),
 ) -> Result<InputLedger> {
     let mut splitter = Splitter {
         group: 2 * rayon::current_num_threads(),
         chunk_bytes,
         max_record,
         carry: Vec::new(),
+        spare: Vec::new(),
         next_line: 1,
         too_large: InputLedger::default(),
         eof: false,
@@ -133,14 +135,12 @@ pub fn for_each_chunk_group(
     loop {
         if splitter.eof {
             if !current.is_empty() {
-                each(&mut current);
+                each(&current);
             }
             return Ok(splitter.too_large);
         }
-        let (_, next) = rayon::join(
-            || each(&mut current),
-            || splitter.read_group(path, reader, cut),
-        );
+        let (_, next) = rayon::join(|| each(&current), || splitter.read_group(path, reader, cut));
+        splitter.recycle(&mut current);
         current = next?;
     }
 }
@@ -153,6 +153,9 @@ struct Splitter {
     max_record: usize,
     /// The start of a record the last chunk cut off.
     carry: Vec<u8>,
+    /// Buffers of chunks already parsed, read into again: a chunk's buffer is allocated (and
+    /// its pages touched) once, not once per chunk.
+    spare: Vec<Vec<u8>>,
     /// The line the next chunk starts at.
     next_line: u64,
     /// Lines over the record cap.
@@ -170,7 +173,8 @@ impl Splitter {
     ) -> Result<Vec<Chunk>> {
         let mut pending: Vec<Chunk> = Vec::new();
         while pending.len() < self.group && !self.eof {
-            let mut buf = std::mem::take(&mut self.carry);
+            let mut buf = self.spare.pop().unwrap_or_default();
+            buf.append(&mut self.carry);
             // Grow geometrically while one record fills the buffer, so a long record is read
             // in linear time, and never past the record cap.
             let want = self
@@ -209,6 +213,18 @@ impl Splitter {
             }
         }
         Ok(pending)
+    }
+}
+
+impl Splitter {
+    /// Keeps the buffers of a parsed group (as many as two groups use) for the next reads.
+    fn recycle(&mut self, parsed: &mut Vec<Chunk>) {
+        for (mut buf, _) in parsed.drain(..) {
+            if self.spare.len() < 2 * self.group {
+                buf.clear();
+                self.spare.push(buf);
+            }
+        }
     }
 }
 
@@ -477,8 +493,8 @@ mod tests {
         let mut merged = None::<StatementBatch>;
         let too_large =
             for_each_chunk_group(path, &mut reader, 1 << 16, 1 << 20, &cut, &mut |group| {
-                for (chunk, first) in group.drain(..) {
-                    let b = parse(&chunk, first);
+                for (chunk, first) in group {
+                    let b = parse(chunk, *first);
                     match &mut merged {
                         Some(m) => m.merge(b),
                         None => merged = Some(b),

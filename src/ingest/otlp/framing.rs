@@ -61,9 +61,9 @@ pub fn read_json_lines(
         max_record,
         &line_cut,
         &mut |group| {
-            batches.par_extend(group.par_drain(..).map(|(chunk, first)| {
+            batches.par_extend(group.par_iter().map(|(chunk, first)| {
                 let mut batch = SpanBatch::new(level_key);
-                super::json::parse_lines(&mut batch, &chunk, first, max_record);
+                super::json::parse_lines(&mut batch, chunk, *first, max_record);
                 batch
             }));
         },
