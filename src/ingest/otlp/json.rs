@@ -272,23 +272,31 @@ impl<'de: 'a, 'a> Visitor<'de> for Resource<'_, 'a> {
     }
 }
 
-/// `scopeSpans`: an array of `ScopeSpans`, all of resource number `.1`.
-struct ScopeSpansList<'s, 'a>(&'s mut Decoded<'a>, usize);
-seed!(ScopeSpansList, deserialize_seq);
+/// An array whose elements `$element` reads, all of resource number `.1` of the `Decoded`.
+macro_rules! array_of {
+    ($list:ident, $element:ident, $what:literal) => {
+        struct $list<'s, 'a>(&'s mut Decoded<'a>, usize);
+        seed!($list, deserialize_seq);
 
-impl<'de: 'a, 'a> Visitor<'de> for ScopeSpansList<'_, 'a> {
-    type Value = ();
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("an array of ScopeSpans")
-    }
-    fn visit_seq<S: de::SeqAccess<'de>>(self, mut seq: S) -> Result<(), S::Error> {
-        while seq
-            .next_element_seed(ScopeSpans(&mut *self.0, self.1))?
-            .is_some()
-        {}
-        Ok(())
-    }
+        impl<'de: 'a, 'a> Visitor<'de> for $list<'_, 'a> {
+            type Value = ();
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str($what)
+            }
+            fn visit_seq<S: de::SeqAccess<'de>>(self, mut seq: S) -> Result<(), S::Error> {
+                while seq
+                    .next_element_seed($element(&mut *self.0, self.1))?
+                    .is_some()
+                {}
+                Ok(())
+            }
+        }
+    };
 }
+
+// `scopeSpans` and `spans`.
+array_of!(ScopeSpansList, ScopeSpans, "an array of ScopeSpans");
+array_of!(SpanList, JsonSpan, "an array of spans");
 
 /// One `ScopeSpans`: its spans.
 struct ScopeSpans<'s, 'a>(&'s mut Decoded<'a>, usize);
@@ -308,24 +316,6 @@ impl<'de: 'a, 'a> Visitor<'de> for ScopeSpans<'_, 'a> {
                 }
             }
         }
-        Ok(())
-    }
-}
-
-/// `spans`: an array of spans.
-struct SpanList<'s, 'a>(&'s mut Decoded<'a>, usize);
-seed!(SpanList, deserialize_seq);
-
-impl<'de: 'a, 'a> Visitor<'de> for SpanList<'_, 'a> {
-    type Value = ();
-    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-        f.write_str("an array of spans")
-    }
-    fn visit_seq<S: de::SeqAccess<'de>>(self, mut seq: S) -> Result<(), S::Error> {
-        while seq
-            .next_element_seed(JsonSpan(&mut *self.0, self.1))?
-            .is_some()
-        {}
         Ok(())
     }
 }
