@@ -81,13 +81,16 @@ impl StatementBatch {
 
     /// The statement `sql` belongs to in `database`, created when new.
     pub fn statement(&mut self, sql: &str, database: &str) -> &mut StatementStats {
+        let dialect = self.source.dialect();
+        // The thread's cache serves every source: the same text may lex otherwise in another
+        // dialect (MySQL's "a" is a string, PostgreSQL's a name).
         let raw = {
             use std::hash::{BuildHasher, Hasher};
             let mut h = rustc_hash::FxBuildHasher.build_hasher();
+            h.write_u8(dialect as u8);
             h.write(sql.as_bytes());
             h.finish()
         };
-        let dialect = self.source.dialect();
         let id = FINGERPRINTS.with_borrow_mut(|f| match f.by_text.get(&raw) {
             Some(&id) => id,
             None => {
@@ -247,6 +250,21 @@ impl StatementBatch {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_text_seen_in_one_dialect_is_fingerprinted_anew_in_the_other() {
+        let sql = r#"SELECT "a" FROM t"#;
+        let fingerprint = |source| {
+            let mut batch = StatementBatch::new(source);
+            batch.statement(sql, "db").fingerprint.clone()
+        };
+        // The same thread, so the same caches, in both orders.
+        for _ in 0..2 {
+            assert_eq!(fingerprint(Source::PgLog), r#"select "a" from t"#);
+            assert_eq!(fingerprint(Source::MysqlSlow), "select ? from t");
+        }
+        assert_eq!(fingerprint(Source::PgLog), r#"select "a" from t"#);
+    }
 
     #[test]
     fn session_seconds_are_capped_with_a_note() {
