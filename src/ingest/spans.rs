@@ -57,17 +57,71 @@ impl<'a> ResourceDraft<'a> {
     }
 }
 
+/// What one message decodes to, held until all of it decoded (a message is taken whole or not
+/// at all): its resources, and each span's draft with the index of its resource. A decoder
+/// reuses one from message to message, so that its vectors are allocated once.
+pub struct Drafts<'a> {
+    /// The attribute that names the load level, for the drafts made.
+    pub level_key: Option<&'a str>,
+    /// The message's resources.
+    pub resources: Vec<ResourceDraft<'a>>,
+    /// Its spans, each with the index of its resource.
+    pub spans: Vec<(SpanDraft<'a>, usize)>,
+}
+
+impl<'a> Drafts<'a> {
+    /// No drafts yet; they will read the `level_key` attribute.
+    pub fn new(level_key: Option<&'a str>) -> Drafts<'a> {
+        Drafts {
+            level_key,
+            resources: Vec::new(),
+            spans: Vec::new(),
+        }
+    }
+
+    /// A resource's draft, added; returns its index.
+    pub fn add_resource(&mut self) -> usize {
+        self.resources.push(ResourceDraft::new(self.level_key));
+        self.resources.len() - 1
+    }
+
+    /// A span's draft, empty: no ids, a root until a parent id is read.
+    pub fn new_span(&self) -> SpanDraft<'a> {
+        SpanDraft {
+            parent_span_id: Some(SpanId::NONE),
+            level_key: self.level_key,
+            ..SpanDraft::default()
+        }
+    }
+
+    /// Drops what a message that failed to decode left.
+    pub fn clear(&mut self) {
+        self.resources.clear();
+        self.spans.clear();
+    }
+
+    /// Validates and interns the spans decoded, and empties itself for the next message.
+    pub fn push_into(&mut self, batch: &mut SpanBatch, location: &str) {
+        for (draft, resource) in self.spans.drain(..) {
+            batch.push(draft, &self.resources[resource], || location.to_string());
+        }
+        self.resources.clear();
+    }
+}
+
 /// Where a decoder hands the attributes it reads, one by one.
 pub trait Attributes<'a> {
-    /// True when the attribute `key` is read: a decoder may skip the value of any other.
-    fn wants(&self, key: &str) -> bool;
+    /// True when the attribute `key` is read: a decoder may skip the value of any other (and
+    /// need not check that its key is text).
+    fn wants(&self, key: &[u8]) -> bool;
     /// Records one attribute; unknown keys are ignored.
     fn set(&mut self, key: &str, value: AttrValue<'a>);
 }
 
 impl<'a> Attributes<'a> for ResourceDraft<'a> {
-    fn wants(&self, key: &str) -> bool {
-        self.level_key == Some(key) || matches!(key, "service.name" | "host.name")
+    fn wants(&self, key: &[u8]) -> bool {
+        self.level_key.map(str::as_bytes) == Some(key)
+            || matches!(key, b"service.name" | b"host.name")
     }
 
     fn set(&mut self, key: &str, value: AttrValue<'a>) {
@@ -146,36 +200,36 @@ enum SpanField {
 
 /// The field the span attribute `key` fills, and whether `key` is an older semantic-convention
 /// name: the newer name wins over the older one, whatever their order.
-fn span_field(key: &str) -> Option<(SpanField, bool)> {
+fn span_field(key: &[u8]) -> Option<(SpanField, bool)> {
     use SpanField::*;
     Some(match key {
-        "db.system.name" => (DbSystem, false),
-        "db.system" => (DbSystem, true),
-        "db.query.text" => (DbStatement, false),
-        "db.statement" => (DbStatement, true),
-        "db.operation.name" => (DbOperation, false),
-        "db.operation" => (DbOperation, true),
-        "db.namespace" => (DbNamespace, false),
-        "db.name" => (DbNamespace, true),
-        "http.request.method" => (HttpMethod, false),
-        "http.method" => (HttpMethod, true),
-        "http.route" => (HttpRoute, false),
-        "url.full" => (UrlFull, false),
-        "http.url" => (UrlFull, true),
-        "url.path" => (UrlPath, false),
-        "http.target" => (UrlPath, true),
-        "server.address" => (ServerAddress, false),
-        "net.peer.name" | "peer.service" => (ServerAddress, true),
-        "rpc.system" => (RpcSystem, false),
-        "rpc.service" => (RpcService, false),
-        "rpc.method" => (RpcMethod, false),
-        "messaging.system" => (MessagingSystem, false),
-        "code.function.name" => (CodeFunction, false),
-        "code.function" => (CodeFunction, true),
-        "code.file.path" => (CodeFilepath, false),
-        "code.filepath" => (CodeFilepath, true),
-        "code.line.number" => (CodeLineno, false),
-        "code.lineno" => (CodeLineno, true),
+        b"db.system.name" => (DbSystem, false),
+        b"db.system" => (DbSystem, true),
+        b"db.query.text" => (DbStatement, false),
+        b"db.statement" => (DbStatement, true),
+        b"db.operation.name" => (DbOperation, false),
+        b"db.operation" => (DbOperation, true),
+        b"db.namespace" => (DbNamespace, false),
+        b"db.name" => (DbNamespace, true),
+        b"http.request.method" => (HttpMethod, false),
+        b"http.method" => (HttpMethod, true),
+        b"http.route" => (HttpRoute, false),
+        b"url.full" => (UrlFull, false),
+        b"http.url" => (UrlFull, true),
+        b"url.path" => (UrlPath, false),
+        b"http.target" => (UrlPath, true),
+        b"server.address" => (ServerAddress, false),
+        b"net.peer.name" | b"peer.service" => (ServerAddress, true),
+        b"rpc.system" => (RpcSystem, false),
+        b"rpc.service" => (RpcService, false),
+        b"rpc.method" => (RpcMethod, false),
+        b"messaging.system" => (MessagingSystem, false),
+        b"code.function.name" => (CodeFunction, false),
+        b"code.function" => (CodeFunction, true),
+        b"code.file.path" => (CodeFilepath, false),
+        b"code.filepath" => (CodeFilepath, true),
+        b"code.line.number" => (CodeLineno, false),
+        b"code.lineno" => (CodeLineno, true),
         _ => return None,
     })
 }
@@ -207,9 +261,9 @@ impl<'a> SpanDraft<'a> {
 }
 
 impl<'a> Attributes<'a> for SpanDraft<'a> {
-    fn wants(&self, key: &str) -> bool {
-        self.level_key == Some(key)
-            || key.starts_with(PARAMETER_PREFIX)
+    fn wants(&self, key: &[u8]) -> bool {
+        self.level_key.map(str::as_bytes) == Some(key)
+            || key.starts_with(PARAMETER_PREFIX.as_bytes())
             || span_field(key).is_some()
     }
 
@@ -232,7 +286,7 @@ impl<'a> Attributes<'a> for SpanDraft<'a> {
             self.parameters = self.parameters.wrapping_add(entry) | 1;
             return;
         }
-        let Some((field, older)) = span_field(key) else {
+        let Some((field, older)) = span_field(key.as_bytes()) else {
             return;
         };
         let lineno_free = !older || self.code_lineno.is_none();

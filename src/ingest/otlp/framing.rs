@@ -8,7 +8,7 @@ use crate::ingest::chunks::{
     CHUNK_BYTES, MAX_RECORD_BYTES, for_each_chunk_group, line_cut, read_whole,
 };
 use crate::ingest::sniff::is_json_lines;
-use crate::ingest::spans::SpanBatch;
+use crate::ingest::spans::{Drafts, SpanBatch};
 use crate::model::ledger::SkipReason;
 use rayon::prelude::*;
 use std::io::{BufRead, Read};
@@ -277,9 +277,12 @@ fn decode_group(
         .max(1);
     batches.par_extend(pending.par_chunks(share).map(|messages| {
         let mut batch = SpanBatch::new(level_key);
+        let mut drafts = Drafts::new(level_key);
         for (message, offset) in messages {
             let location = format!("byte {offset}");
-            if let Err(e) = super::proto::parse_message(&mut batch, message, &location) {
+            let parsed =
+                super::proto::parse_message_with(&mut drafts, &mut batch, message, &location);
+            if let Err(e) = parsed {
                 batch.ledger.skip_record(SkipReason::Malformed, || {
                     format!("{location}: not a valid TracesData message: {e}")
                 });

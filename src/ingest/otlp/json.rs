@@ -12,7 +12,7 @@
 //! serde types are the reference it is tested against.
 
 use crate::ingest::sniff::{Head, Sniff};
-use crate::ingest::spans::{AttrValue, Attributes, ResourceDraft, SpanBatch, SpanDraft, decode_id};
+use crate::ingest::spans::{AttrValue, Attributes, Drafts, ResourceDraft, SpanBatch, decode_id};
 use crate::model::SpanKind;
 use crate::model::ledger::SkipReason;
 use crate::model::{SpanId, TraceId};
@@ -20,53 +20,25 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, Visitor};
 use std::borrow::Cow;
 
-/// What one JSON value decodes to, held until all of it decoded (a value is taken whole or not
-/// at all): its resources, and each span's draft with the index of its resource. Reused from
-/// line to line of a chunk, so that its vectors are allocated once.
-struct Decoded<'a> {
-    level_key: Option<&'a str>,
-    resources: Vec<ResourceDraft<'a>>,
-    spans: Vec<(SpanDraft<'a>, usize)>,
-}
-
-impl<'a> Decoded<'a> {
-    fn new(level_key: Option<&'a str>) -> Decoded<'a> {
-        Decoded {
-            level_key,
-            resources: Vec::new(),
-            spans: Vec::new(),
-        }
+/// Decodes one JSON value into `drafts` (checked as UTF-8 once, so that serde_json does not
+/// check it again string by string); on an error what it had decoded is dropped.
+fn decode<'a>(drafts: &mut Drafts<'a>, bytes: &'a [u8]) -> Result<(), serde_json::Error> {
+    let result = match std::str::from_utf8(bytes) {
+        Ok(text) => decode_document(drafts, &mut serde_json::Deserializer::from_str(text)),
+        Err(_) => decode_document(drafts, &mut serde_json::Deserializer::from_slice(bytes)),
+    };
+    if result.is_err() {
+        drafts.clear();
     }
-
-    /// Decodes one JSON value (checked as UTF-8 once, so that serde_json does not check it
-    /// again string by string); on an error what it had decoded is dropped.
-    fn decode(&mut self, bytes: &'a [u8]) -> Result<(), serde_json::Error> {
-        let result = match std::str::from_utf8(bytes) {
-            Ok(text) => decode_document(self, &mut serde_json::Deserializer::from_str(text)),
-            Err(_) => decode_document(self, &mut serde_json::Deserializer::from_slice(bytes)),
-        };
-        if result.is_err() {
-            self.resources.clear();
-            self.spans.clear();
-        }
-        result
-    }
-
-    /// Validates and interns the spans decoded, and empties itself for the next value.
-    fn push_into(&mut self, batch: &mut SpanBatch, location: &str) {
-        for (draft, resource) in self.spans.drain(..) {
-            batch.push(draft, &self.resources[resource], || location.to_string());
-        }
-        self.resources.clear();
-    }
+    result
 }
 
 fn decode_document<'de: 'a, 'a, R: serde_json::de::Read<'de>>(
-    decoded: &mut Decoded<'a>,
+    drafts: &mut Drafts<'a>,
     de: &mut serde_json::Deserializer<R>,
 ) -> Result<(), serde_json::Error> {
     use serde::de::DeserializeSeed;
-    Document(decoded).deserialize(&mut *de)?;
+    Document(drafts).deserialize(&mut *de)?;
     de.end()
 }
 
@@ -155,7 +127,7 @@ macro_rules! seed {
 }
 
 /// The top-level object.
-struct Document<'s, 'a>(&'s mut Decoded<'a>);
+struct Document<'s, 'a>(&'s mut Drafts<'a>);
 seed!(Document, deserialize_map);
 
 impl<'de: 'a, 'a> Visitor<'de> for Document<'_, 'a> {
@@ -202,7 +174,7 @@ impl<'de, S: de::DeserializeSeed<'de, Value = ()>> Visitor<'de> for Nullable<S> 
 }
 
 /// `resourceSpans`: an array of `ResourceSpans`.
-struct ResourceSpansList<'s, 'a>(&'s mut Decoded<'a>);
+struct ResourceSpansList<'s, 'a>(&'s mut Drafts<'a>);
 seed!(ResourceSpansList, deserialize_seq);
 
 impl<'de: 'a, 'a> Visitor<'de> for ResourceSpansList<'_, 'a> {
@@ -220,7 +192,7 @@ impl<'de: 'a, 'a> Visitor<'de> for ResourceSpansList<'_, 'a> {
 }
 
 /// One `ResourceSpans`: its resource (wherever it comes among the keys) and its spans.
-struct ResourceSpans<'s, 'a>(&'s mut Decoded<'a>);
+struct ResourceSpans<'s, 'a>(&'s mut Drafts<'a>);
 seed!(ResourceSpans, deserialize_map);
 
 impl<'de: 'a, 'a> Visitor<'de> for ResourceSpans<'_, 'a> {
@@ -229,19 +201,16 @@ impl<'de: 'a, 'a> Visitor<'de> for ResourceSpans<'_, 'a> {
         f.write_str("a ResourceSpans object")
     }
     fn visit_map<M: de::MapAccess<'de>>(self, mut map: M) -> Result<(), M::Error> {
-        let decoded = self.0;
-        let resource = decoded.resources.len();
-        decoded
-            .resources
-            .push(ResourceDraft::new(decoded.level_key));
+        let drafts = self.0;
+        let resource = drafts.add_resource();
         while let Some(key) = map.next_key()? {
             match key {
                 ResourceSpansKey::Resource => {
-                    let draft = &mut decoded.resources[resource];
+                    let draft = &mut drafts.resources[resource];
                     map.next_value_seed(Nullable(Resource(draft)))?;
                 }
                 ResourceSpansKey::ScopeSpans => {
-                    map.next_value_seed(ScopeSpansList(decoded, resource))?;
+                    map.next_value_seed(ScopeSpansList(drafts, resource))?;
                 }
                 ResourceSpansKey::Other => map.next_value::<IgnoredAny>().map(drop)?,
             }
@@ -272,10 +241,10 @@ impl<'de: 'a, 'a> Visitor<'de> for Resource<'_, 'a> {
     }
 }
 
-/// An array whose elements `$element` reads, all of resource number `.1` of the `Decoded`.
+/// An array whose elements `$element` reads, all of resource number `.1` of the `Drafts`.
 macro_rules! array_of {
     ($list:ident, $element:ident, $what:literal) => {
-        struct $list<'s, 'a>(&'s mut Decoded<'a>, usize);
+        struct $list<'s, 'a>(&'s mut Drafts<'a>, usize);
         seed!($list, deserialize_seq);
 
         impl<'de: 'a, 'a> Visitor<'de> for $list<'_, 'a> {
@@ -299,7 +268,7 @@ array_of!(ScopeSpansList, ScopeSpans, "an array of ScopeSpans");
 array_of!(SpanList, JsonSpan, "an array of spans");
 
 /// One `ScopeSpans`: its spans.
-struct ScopeSpans<'s, 'a>(&'s mut Decoded<'a>, usize);
+struct ScopeSpans<'s, 'a>(&'s mut Drafts<'a>, usize);
 seed!(ScopeSpans, deserialize_map);
 
 impl<'de: 'a, 'a> Visitor<'de> for ScopeSpans<'_, 'a> {
@@ -322,7 +291,7 @@ impl<'de: 'a, 'a> Visitor<'de> for ScopeSpans<'_, 'a> {
 
 /// One span, decoded straight into its draft: its attributes are set one by one as they are
 /// read, never collected.
-struct JsonSpan<'s, 'a>(&'s mut Decoded<'a>, usize);
+struct JsonSpan<'s, 'a>(&'s mut Drafts<'a>, usize);
 seed!(JsonSpan, deserialize_map);
 
 impl<'de: 'a, 'a> Visitor<'de> for JsonSpan<'_, 'a> {
@@ -331,12 +300,7 @@ impl<'de: 'a, 'a> Visitor<'de> for JsonSpan<'_, 'a> {
         f.write_str("a Span object")
     }
     fn visit_map<M: de::MapAccess<'de>>(self, mut map: M) -> Result<(), M::Error> {
-        let mut draft = SpanDraft {
-            // A span without a parent id is a root.
-            parent_span_id: Some(SpanId::NONE),
-            level_key: self.0.level_key,
-            ..SpanDraft::default()
-        };
+        let mut draft = self.0.new_span();
         while let Some(key) = map.next_key()? {
             match key {
                 SpanKey::TraceId => {
@@ -420,7 +384,9 @@ impl<'de: 'a, 'a> Visitor<'de> for KeyValue<'_, 'a> {
         while let Some(field) = map.next_key()? {
             match field {
                 KeyValueKey::Key => key = Some(map.next_value::<Text>()?.0),
-                KeyValueKey::Value if key.as_deref().is_some_and(|k| !self.0.wants(k)) => {
+                KeyValueKey::Value
+                    if key.as_deref().is_some_and(|k| !self.0.wants(k.as_bytes())) =>
+                {
                     map.next_value::<IgnoredAny>()?;
                 }
                 KeyValueKey::Value => {
@@ -578,9 +544,9 @@ pub fn parse_value(
     location: &str,
 ) -> Result<(), serde_json::Error> {
     let level_key = batch.level_key.clone();
-    let mut decoded = Decoded::new(level_key.as_deref());
-    decoded.decode(bytes)?;
-    decoded.push_into(batch, location);
+    let mut drafts = Drafts::new(level_key.as_deref());
+    decode(&mut drafts, bytes)?;
+    drafts.push_into(batch, location);
     Ok(())
 }
 
@@ -589,7 +555,7 @@ pub fn parse_value(
 /// `max_record` bytes as one too large.
 pub fn parse_lines(batch: &mut SpanBatch, chunk: &[u8], first_line: u64, max_record: usize) {
     let level_key = batch.level_key.clone();
-    let mut decoded = Decoded::new(level_key.as_deref());
+    let mut drafts = Drafts::new(level_key.as_deref());
     for (i, line) in crate::ingest::chunks::byte_lines(chunk).enumerate() {
         let line_no = first_line + i as u64;
         let trimmed = line.trim_ascii();
@@ -601,12 +567,12 @@ pub fn parse_lines(batch: &mut SpanBatch, chunk: &[u8], first_line: u64, max_rec
             batch.ledger.skip_record(SkipReason::TooLarge, || {
                 format!("{location}: longer than {max_record} bytes")
             });
-        } else if let Err(e) = decoded.decode(trimmed) {
+        } else if let Err(e) = decode(&mut drafts, trimmed) {
             batch
                 .ledger
                 .skip_record(SkipReason::Malformed, || format!("{location}: {e}"));
         } else {
-            decoded.push_into(batch, &location);
+            drafts.push_into(batch, &location);
         }
     }
 }

@@ -10,7 +10,7 @@
 //! once all of it decoded.
 
 use crate::ingest::sniff::{Head, Sniff};
-use crate::ingest::spans::{AttrValue, Attributes, ResourceDraft, SpanBatch, SpanDraft};
+use crate::ingest::spans::{AttrValue, Attributes, Drafts, SpanBatch, SpanDraft};
 use crate::model::SpanKind;
 use crate::model::{SpanId, TraceId};
 
@@ -138,42 +138,43 @@ impl<'a> Iterator for Fields<'a> {
 /// Decodes one message into `batch`; `location` names it in errors and ledger examples.
 pub fn parse_message(batch: &mut SpanBatch, bytes: &[u8], location: &str) -> Result<(), String> {
     let level_key = batch.level_key.clone();
-    let level_key = level_key.as_deref();
-    let mut resources: Vec<ResourceDraft> = Vec::new();
-    let mut spans: Vec<(usize, SpanDraft)> = Vec::new();
-    for field in fields(bytes) {
-        if let (1, v) = field? {
-            let at = resources.len();
-            resources.push(resource_spans(
-                v.bytes("resource_spans")?,
-                at,
-                level_key,
-                &mut spans,
-            )?);
-        }
-    }
-    for (resource, draft) in spans {
-        batch.push(draft, &resources[resource], || location.to_string());
-    }
-    Ok(())
+    parse_message_with(
+        &mut Drafts::new(level_key.as_deref()),
+        batch,
+        bytes,
+        location,
+    )
 }
 
-/// A `ResourceSpans`: its resource's attributes, and its spans into `spans` (with `at`, the
-/// resource's index).
-fn resource_spans<'a>(
-    message: &'a [u8],
-    at: usize,
-    level_key: Option<&'a str>,
-    spans: &mut Vec<(usize, SpanDraft<'a>)>,
-) -> Result<ResourceDraft<'a>, String> {
-    let mut resource = ResourceDraft::new(level_key);
+/// [`parse_message`] with the drafts of earlier messages, emptied, to reuse their vectors.
+pub fn parse_message_with<'a>(
+    drafts: &mut Drafts<'a>,
+    batch: &mut SpanBatch,
+    bytes: &'a [u8],
+    location: &str,
+) -> Result<(), String> {
+    let decoded = fields(bytes).try_for_each(|field| match field? {
+        (1, v) => resource_spans(drafts, v.bytes("resource_spans")?),
+        _ => Ok(()),
+    });
+    match decoded {
+        Ok(()) => drafts.push_into(batch, location),
+        Err(_) => drafts.clear(),
+    }
+    decoded
+}
+
+/// A `ResourceSpans`: its resource's attributes and its spans, into `drafts`.
+fn resource_spans<'a>(drafts: &mut Drafts<'a>, message: &'a [u8]) -> Result<(), String> {
+    let resource = drafts.add_resource();
     for field in fields(message) {
         match field? {
             // Resource.attributes.
             (1, v) => {
                 for field in fields(v.bytes("resource")?) {
                     if let (1, kv) = field? {
-                        key_value(kv.bytes("resource attribute")?, &mut resource)?;
+                        let draft = &mut drafts.resources[resource];
+                        key_value(kv.bytes("resource attribute")?, draft)?;
                     }
                 }
             }
@@ -181,14 +182,15 @@ fn resource_spans<'a>(
             (2, v) => {
                 for field in fields(v.bytes("scope_spans")?) {
                     if let (2, span_bytes) = field? {
-                        spans.push((at, span(span_bytes.bytes("span")?, level_key)?));
+                        let draft = span(drafts.new_span(), span_bytes.bytes("span")?)?;
+                        drafts.spans.push((draft, resource));
                     }
                 }
             }
             _ => {}
         }
     }
-    Ok(resource)
+    Ok(())
 }
 
 /// An id of `N` bytes; None when it has another length.
@@ -196,13 +198,8 @@ fn id<const N: usize>(bytes: &[u8]) -> Option<[u8; N]> {
     bytes.try_into().ok()
 }
 
-fn span<'a>(message: &'a [u8], level_key: Option<&'a str>) -> Result<SpanDraft<'a>, String> {
-    let mut draft = SpanDraft {
-        // Absent fields are empty: no trace or span id, no parent (a root).
-        parent_span_id: Some(SpanId::NONE),
-        level_key,
-        ..SpanDraft::default()
-    };
+/// A span's fields, into `draft` (absent fields stay empty: no trace or span id, no parent).
+fn span<'a>(mut draft: SpanDraft<'a>, message: &'a [u8]) -> Result<SpanDraft<'a>, String> {
     for field in fields(message) {
         match field? {
             (1, v) => draft.trace_id = id(v.bytes("trace_id")?).map(TraceId),
@@ -239,12 +236,13 @@ fn span<'a>(message: &'a [u8], level_key: Option<&'a str>) -> Result<SpanDraft<'
 }
 
 /// A `KeyValue`, handed to `attributes`: its key, and its value when a string or an integer.
-/// The value of an attribute the model does not read is not decoded.
+/// An attribute the model does not read is not decoded further: neither its value nor whether
+/// its key is UTF-8.
 fn key_value<'a>(message: &'a [u8], attributes: &mut dyn Attributes<'a>) -> Result<(), String> {
-    let (mut key, mut value) = ("", None);
+    let (mut key, mut value): (&[u8], _) = (&[], None);
     for field in fields(message) {
         match field? {
-            (1, v) => key = v.text("attribute key")?,
+            (1, v) => key = v.bytes("attribute key")?,
             (2, v) => value = Some(v.bytes("attribute value")?),
             _ => {}
         }
@@ -252,6 +250,7 @@ fn key_value<'a>(message: &'a [u8], attributes: &mut dyn Attributes<'a>) -> Resu
     let Some(value) = value.filter(|_| attributes.wants(key)) else {
         return Ok(());
     };
+    let key = Value::Bytes(key).text("attribute key")?;
     let mut decoded = AttrValue::Other;
     for field in fields(value) {
         decoded = match field? {
@@ -377,7 +376,7 @@ mod tests {
 
     /// The test message with its span's attributes replaced by `(key, string value)` pairs
     /// written as raw bytes, UTF-8 or not.
-    fn with_raw_attributes(attributes: &[(&str, &[u8])]) -> Vec<u8> {
+    fn with_raw_attributes(attributes: &[(&[u8], &[u8])]) -> Vec<u8> {
         let mut rs = message();
         let span = &mut rs.scope_spans[0].spans[0];
         span.attributes.clear();
@@ -386,7 +385,7 @@ mod tests {
             let mut any = Vec::new();
             prost::encoding::bytes::encode(1, &value.to_vec(), &mut any);
             let mut kv = Vec::new();
-            prost::encoding::string::encode(1, &key.to_string(), &mut kv);
+            prost::encoding::bytes::encode(1, &key.to_vec(), &mut kv);
             prost::encoding::bytes::encode(2, &any, &mut kv);
             prost::encoding::bytes::encode(9, &kv, &mut span_bytes);
         }
@@ -399,18 +398,25 @@ mod tests {
     }
 
     #[test]
-    fn the_values_of_attributes_not_read_are_not_decoded() {
-        // An attribute the model does not read may hold bytes that are not UTF-8.
+    fn the_attributes_not_read_are_not_decoded() {
+        // An attribute the model does not read may hold bytes that are not UTF-8, in its value
+        // or its key.
         let bytes = with_raw_attributes(&[
-            ("db.statement", b"SELECT 1"),
-            ("http.user_agent", b"\xff\xfe"),
+            (b"db.statement", b"SELECT 1"),
+            (b"http.user_agent", b"\xff\xfe"),
+            (b"user.\xff", b"x"),
         ]);
         let mut batch = SpanBatch::new(None);
         parse_message(&mut batch, &bytes, "m").unwrap();
         assert_eq!(batch.strings.get(batch.spans[0].op_label), "select ?");
         // In an attribute it reads, they make the message malformed.
-        let bytes = with_raw_attributes(&[("db.statement", b"\xff")]);
-        let error = parse_message(&mut SpanBatch::new(None), &bytes, "m").unwrap_err();
-        assert!(error.contains("not UTF-8"), "{error}");
+        for attribute in [
+            (b"db.statement".as_slice(), b"\xff".as_slice()),
+            (b"db.query.parameter.\xff", b"1"),
+        ] {
+            let bytes = with_raw_attributes(&[attribute]);
+            let error = parse_message(&mut SpanBatch::new(None), &bytes, "m").unwrap_err();
+            assert!(error.contains("not UTF-8"), "{error}");
+        }
     }
 }
