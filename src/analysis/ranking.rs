@@ -22,14 +22,14 @@ struct KeyTotals {
 }
 
 /// One level's table, and every operation on its path (key, critical-path ns, requests on the
-/// path), sorted by key, for the scaling comparison.
+/// path), sorted by key, for the scaling comparison. Its operations, services and endpoints
+/// are summed side by side.
 pub(super) fn level(
     name: &str,
     traces: &[&TraceResult],
     dataset: &Dataset,
     options: &Options,
 ) -> (Level, Vec<scaling::KeyAtLevel>) {
-    let s = |sym: Sym| dataset.strings.get(sym).to_string();
     let requests = traces.len() as u64;
     let mut latencies: Vec<u64> = traces
         .iter()
@@ -44,6 +44,70 @@ pub(super) fn level(
         (Some(first), Some(last)) => (last - first) as u64,
         _ => 0,
     };
+    let ((bottlenecks, other, on_path), ((services, edges), endpoints)) = rayon::join(
+        || operations(traces, latency_ns_total, dataset, options),
+        || {
+            rayon::join(
+                || super::services::level(traces, latency_ns_total, &dataset.strings),
+                || endpoints(traces, dataset),
+            )
+        },
+    );
+    let latency = |p: u32| ms(stats::percentile(&latencies, p));
+    let level = Level {
+        name: name.into(),
+        start_unix_ns: traces.iter().map(|t| t.root_start_ns).min().unwrap_or(0),
+        requests,
+        rps: if window_ns == 0 {
+            0.0
+        } else {
+            requests as f64 * 1e9 / window_ns as f64
+        },
+        window_ns,
+        latency_ms: report::Percentiles {
+            mean: ms(per_request(latency_ns_total, requests)),
+            p50: latency(50),
+            p95: latency(95),
+            p99: latency(99),
+            max: ms(latencies.last().copied().unwrap_or(0)),
+        },
+        error_rate: if requests == 0 {
+            0.0
+        } else {
+            traces.iter().filter(|t| t.root_error).count() as f64 / requests as f64
+        },
+        latency_ns_total,
+        bottlenecks,
+        other,
+        queries: Vec::new(),
+        endpoints,
+        database_sessions: Vec::new(),
+        database_activity: Vec::new(),
+        services,
+        edges,
+    };
+    (level, on_path)
+}
+
+/// `ns` over `requests`, rounded; 0 without requests.
+fn per_request(ns: u64, requests: u64) -> u64 {
+    if requests == 0 {
+        0
+    } else {
+        stats::div_round(ns, requests)
+    }
+}
+
+/// The operations on the path of a level's requests: the top ones listed, the others summed,
+/// and all of them by key.
+fn operations(
+    traces: &[&TraceResult],
+    latency_ns_total: u64,
+    dataset: &Dataset,
+    options: &Options,
+) -> (Vec<Bottleneck>, OtherOperations, Vec<scaling::KeyAtLevel>) {
+    let s = |sym: Sym| dataset.strings.get(sym).to_string();
+    let requests = traces.len() as u64;
     let mut totals: HashMap<OpKey, KeyTotals> = HashMap::default();
     let batches = stats::Batches::new(requests, stats::MIN_BATCH_FOR_MEAN);
     for (i, t) in traces.iter().enumerate() {
@@ -63,13 +127,7 @@ pub(super) fn level(
             }
         }
     }
-    let per_request = |ns: u64| {
-        ms(if requests == 0 {
-            0
-        } else {
-            stats::div_round(ns, requests)
-        })
-    };
+    let ms_per_request = |ns: u64| ms(per_request(ns, requests));
     let share = |ns: u64| {
         if latency_ns_total == 0 {
             0.0
@@ -118,7 +176,7 @@ pub(super) fn level(
     let other = OtherOperations {
         operations: (rows.len() - shown) as u64,
         cp_ns_total: other_ns,
-        cp_ms_per_request: per_request(other_ns),
+        cp_ms_per_request: ms_per_request(other_ns),
         share: share(other_ns),
     };
     let bottlenecks = rows
@@ -136,11 +194,11 @@ pub(super) fn level(
                 system: s(key.system),
                 share: share(t.cp_ns),
                 cp_ns_total: t.cp_ns,
-                cp_ms_per_request: per_request(t.cp_ns),
+                cp_ms_per_request: ms_per_request(t.cp_ns),
                 p50_cp_ms: pct(50),
                 p95_cp_ms: pct(95),
                 p99_cp_ms: pct(99),
-                self_ms_per_request: per_request(t.self_ns),
+                self_ms_per_request: ms_per_request(t.self_ns),
                 on_path_fraction: if requests == 0 {
                     0.0
                 } else {
@@ -152,41 +210,7 @@ pub(super) fn level(
             }
         })
         .collect();
-    let latency = |p: u32| ms(stats::percentile(&latencies, p));
-    let (services, edges) = super::services::level(traces, latency_ns_total, &dataset.strings);
-    let level = Level {
-        name: name.into(),
-        start_unix_ns: traces.iter().map(|t| t.root_start_ns).min().unwrap_or(0),
-        requests,
-        rps: if window_ns == 0 {
-            0.0
-        } else {
-            requests as f64 * 1e9 / window_ns as f64
-        },
-        window_ns,
-        latency_ms: report::Percentiles {
-            mean: per_request(latency_ns_total),
-            p50: latency(50),
-            p95: latency(95),
-            p99: latency(99),
-            max: ms(latencies.last().copied().unwrap_or(0)),
-        },
-        error_rate: if requests == 0 {
-            0.0
-        } else {
-            traces.iter().filter(|t| t.root_error).count() as f64 / requests as f64
-        },
-        latency_ns_total,
-        bottlenecks,
-        other,
-        queries: Vec::new(),
-        endpoints: endpoints(traces, dataset),
-        database_sessions: Vec::new(),
-        database_activity: Vec::new(),
-        services,
-        edges,
-    };
-    (level, on_path)
+    (bottlenecks, other, on_path)
 }
 
 /// Operations listed per endpoint.

@@ -288,9 +288,10 @@ impl Dataset {
     /// the text (Doctrine and PDO, some JDBC wrappers), the child is the same statement: it takes
     /// its parent's statement, so that the execution's time lands on it.
     fn inherit_statements(&mut self) {
+        use rayon::prelude::*;
         let spans = &self.spans;
         let fixes: Vec<(usize, usize)> = spans
-            .iter()
+            .par_iter()
             .enumerate()
             .filter(|(_, s)| {
                 s.op_kind == OpKind::Db && !s.is_statement && !s.parent_span_id.is_none()
