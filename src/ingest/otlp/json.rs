@@ -21,16 +21,30 @@ use serde::de::{self, Deserializer, IgnoredAny, Visitor};
 use std::borrow::Cow;
 
 /// Decodes one JSON value into `drafts` (checked as UTF-8 once, so that serde_json does not
-/// check it again string by string); on an error what it had decoded is dropped.
+/// check it again string by string): by the scanner of [`super::json_scan`] when it can, else
+/// by serde. On an error what it had decoded is dropped.
 fn decode<'a>(drafts: &mut Drafts<'a>, bytes: &'a [u8]) -> Result<(), serde_json::Error> {
     let result = match std::str::from_utf8(bytes) {
-        Ok(text) => decode_document(drafts, &mut serde_json::Deserializer::from_str(text)),
+        Ok(text) if super::json_scan::decode(drafts, text).is_some() => {
+            #[cfg(fuzzing)]
+            super::json_scan::assert_agrees_with_serde(drafts.level_key, text);
+            Ok(())
+        }
+        Ok(text) => decode_text(drafts, text),
         Err(_) => decode_document(drafts, &mut serde_json::Deserializer::from_slice(bytes)),
     };
     if result.is_err() {
         drafts.clear();
     }
     result
+}
+
+/// Decodes one JSON value of valid UTF-8 with serde.
+pub(super) fn decode_text<'a>(
+    drafts: &mut Drafts<'a>,
+    text: &'a str,
+) -> Result<(), serde_json::Error> {
+    decode_document(drafts, &mut serde_json::Deserializer::from_str(text))
 }
 
 fn decode_document<'de: 'a, 'a, R: serde_json::de::Read<'de>>(

@@ -1,5 +1,6 @@
-//! OTLP, JSON and protobuf: their decoders ([`json`], [`proto`]) and how their files are
-//! framed ([`framing`]). Both fill the format-neutral span builder ([`crate::ingest::spans`]).
+//! OTLP, JSON and protobuf: their decoders ([`json`], with its fast path `json_scan`, and
+//! [`proto`]) and how their files are framed ([`framing`]). Both fill the format-neutral span
+//! builder ([`crate::ingest::spans`]).
 //!
 //! Checked against the OTLP 1.x protobuf definitions (opentelemetry-proto), the OTLP/JSON
 //! encoding rules of the OTLP specification, the Collector's file exporter output and the
@@ -7,6 +8,7 @@
 
 pub mod framing;
 pub mod json;
+mod json_scan;
 pub mod proto;
 
 /// How to read OTLP.
