@@ -27,6 +27,7 @@ pub fn decode<'a>(drafts: &mut Drafts<'a>, text: &'a str) -> Option<()> {
         bytes: text.as_bytes(),
         at: 0,
         depth: 0,
+        has_controls: has_control(text.as_bytes()),
     };
     let decoded = scanner.document(drafts).and_then(|()| scanner.end());
     if decoded.is_none() {
@@ -41,6 +42,9 @@ struct Scanner<'a> {
     bytes: &'a [u8],
     at: usize,
     depth: u32,
+    /// The document holds a control character (a line break or tab, say, between tokens):
+    /// only then must each string be checked for one.
+    has_controls: bool,
 }
 
 impl<'a> Scanner<'a> {
@@ -83,7 +87,7 @@ impl<'a> Scanner<'a> {
         let (mut from, mut owned) = (start, String::new());
         loop {
             let end = from + memchr::memchr2(b'"', b'\\', &self.bytes[from..])?;
-            if has_control(&self.bytes[from..end]) {
+            if self.has_controls && has_control(&self.bytes[from..end]) {
                 return None;
             }
             let run = self.text.get(from..end)?;
@@ -410,9 +414,17 @@ fn escape(rest: &[u8]) -> Option<(Option<char>, usize)> {
     Some((Some(simple), 1))
 }
 
-/// True when `bytes` holds a control character, which JSON strings may not.
+/// True when `bytes` holds a control character, which JSON strings may not; eight bytes at a
+/// time (a byte below 0x20 is one that borrows when 0x20 is taken from it, its top bit clear).
 fn has_control(bytes: &[u8]) -> bool {
-    bytes.iter().fold(false, |found, &b| found | (b < 0x20))
+    const LOW: u64 = 0x2020_2020_2020_2020;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut words = bytes.chunks_exact(8);
+    let found = words.by_ref().any(|w| {
+        let w = u64::from_le_bytes([w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]]);
+        w.wrapping_sub(LOW) & !w & HIGH != 0
+    });
+    found || words.remainder().iter().any(|&b| b < 0x20)
 }
 
 /// Decimal digits only, fitting 64 bits.
@@ -541,6 +553,15 @@ mod tests {
             r#"{"resourceSpans":[{"resource":null}]}"#.to_string(),
         ] {
             assert!(decode(&mut Drafts::new(None), &text).is_none(), "{text}");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn control_characters_are_found_eight_bytes_at_a_time(
+            bytes in prop::collection::vec(prop_oneof![40 => 0x20u8.., 1 => ..0x20u8], 0..64)
+        ) {
+            prop_assert_eq!(has_control(&bytes), bytes.iter().any(|&b| b < 0x20));
         }
     }
 
