@@ -1,7 +1,9 @@
 //! OTLP/JSON, as the OpenTelemetry Collector's file exporter writes it (one `TracesData` /
 //! `ExportTraceServiceRequest` object per line) or as one (pretty-printed) document.
 //!
-//! A lean serde decoder: each level of the message is visited by a `DeserializeSeed` that
+//! Most documents are read by the scanner of `json_scan`, which walks the shape exporters
+//! write and gives every other document to the decoder here, the one that says what is read.
+//! It is a lean serde decoder: each level of the message is visited by a `DeserializeSeed` that
 //! writes into the drafts of [`crate::ingest::spans`] as it reads (a span's attributes are set
 //! one by one, never collected into a vector), strings are borrowed from the input where they
 //! have no escapes, and everything else is skipped without allocation. It
