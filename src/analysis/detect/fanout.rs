@@ -193,19 +193,17 @@ const MAX_CALLS: usize = 24;
 fn detect(view: &TraceView, options: &FanoutThresholds, found: &mut Vec<Occurrence>) {
     let tree = view.tree;
     let max_gap_ns = (options.max_gap_ms * 1e6) as i64;
+    // One vector for the calls of every parent in turn.
+    let mut calls: Vec<Node> = Vec::new();
     for parent in 0..tree.len() as Node {
-        let mut calls: Vec<Node> = tree
-            .children(parent)
-            .iter()
-            .copied()
-            .filter(|&c| {
-                let span = tree.span(c);
-                view.blocking[c as usize]
-                    && view.is_call[c as usize]
-                    && (span.op_kind != OpKind::Db
-                        || super::reads_without_locking(view.strings.get(span.op_label)))
-            })
-            .collect();
+        calls.clear();
+        calls.extend(tree.children(parent).iter().copied().filter(|&c| {
+            let span = tree.span(c);
+            view.blocking[c as usize]
+                && view.is_call[c as usize]
+                && (span.op_kind != OpKind::Db
+                    || super::reads_without_locking(view.strings.get(span.op_label)))
+        }));
         if calls.len() < 2 {
             continue;
         }
