@@ -491,21 +491,35 @@ mod tests {
 
     #[test]
     fn every_bundled_otlp_json_line_is_scanned_as_serde_reads_it() {
-        let demo = concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/fixtures/demo/traces.otlp.jsonl.gz"
-        );
-        let mut text = String::new();
-        std::io::Read::read_to_string(
-            &mut flate2::read::GzDecoder::new(std::fs::File::open(demo).unwrap()),
-            &mut text,
-        )
-        .unwrap();
-        let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
-        assert!(lines.len() > 10);
-        for line in lines {
-            assert!(assert_agrees_with_serde(None, line), "given up on: {line}");
+        // Both real captures (the JS SDK's demo, the Python SDK's steps and ramp), each line
+        // scanned and equal to serde's.
+        for capture in ["demo", "pyshop/steps", "pyshop/ramp"] {
+            let path = format!(
+                "{}/fixtures/{capture}/traces.otlp.jsonl.gz",
+                env!("CARGO_MANIFEST_DIR")
+            );
+            let mut text = String::new();
+            std::io::Read::read_to_string(
+                &mut flate2::read::GzDecoder::new(std::fs::File::open(&path).unwrap()),
+                &mut text,
+            )
+            .unwrap();
+            let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+            assert!(lines.len() > 10, "{path}");
+            for line in lines {
+                assert!(
+                    assert_agrees_with_serde(None, line),
+                    "{path}: given up on {line}"
+                );
+            }
         }
+        // Hostile names (escapes, markup, non-ASCII) in one pretty document: scanned or not,
+        // read as serde reads them.
+        let hostile = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/fixtures/html-injection/traces.otlp.json"
+        );
+        assert_agrees_with_serde(None, &std::fs::read_to_string(hostile).unwrap());
     }
 
     #[test]
