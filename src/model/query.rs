@@ -397,10 +397,13 @@ const SUB: u64 = 1 << SUB_BITS;
 
 /// A log-linear histogram of durations in ns: exact below 128 ns, then 128 buckets per power of
 /// two, so a quantile read from it is within 0.4% of the true value (the bucket's middle is
-/// at most half a bucket, 1/256, away). Sparse: it holds only the buckets used.
+/// at most half a bucket, 1/256, away). Sparse: it holds only the buckets used, as (index,
+/// count) sorted by index: a statement's durations fill a few dozen buckets, and a sorted
+/// vector adds and merges them without the allocations of a tree (a log with 10,000 statements
+/// merged a tree per statement per chunk).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Histogram {
-    buckets: BTreeMap<u16, u64>,
+    buckets: Vec<(u16, u64)>,
 }
 
 impl Histogram {
@@ -424,26 +427,37 @@ impl Histogram {
 
     /// Counts one value.
     pub fn add(&mut self, v: u64) {
-        *self.buckets.entry(Self::index(v)).or_default() += 1;
+        let index = Self::index(v);
+        match self.buckets.binary_search_by_key(&index, |&(i, _)| i) {
+            Ok(at) => self.buckets[at].1 += 1,
+            Err(at) => self.buckets.insert(at, (index, 1)),
+        }
     }
 
     /// Adds another histogram's counts.
     pub fn merge(&mut self, other: &Histogram) {
-        for (&i, &n) in &other.buckets {
-            *self.buckets.entry(i).or_default() += n;
-        }
+        // Two sorted runs: the stable sort merges them in one pass.
+        self.buckets.extend_from_slice(&other.buckets);
+        self.buckets.sort_by_key(|&(i, _)| i);
+        self.buckets.dedup_by(|later, kept| {
+            let same = later.0 == kept.0;
+            if same {
+                kept.1 += later.1;
+            }
+            same
+        });
     }
 
     /// The `q`-quantile (0 < q ≤ 1) by the nearest-rank rule, as the middle of its bucket
     /// clamped to `[min, max]`; None when empty.
     pub fn quantile(&self, q: f64, min: u64, max: u64) -> Option<u64> {
-        let n: u64 = self.buckets.values().sum();
+        let n: u64 = self.buckets.iter().map(|&(_, count)| count).sum();
         if n == 0 {
             return None;
         }
         let rank = ((q * n as f64).ceil() as u64).clamp(1, n);
         let mut seen = 0;
-        for (&i, &count) in &self.buckets {
+        for &(i, count) in &self.buckets {
             seen += count;
             if seen >= rank {
                 let (low, width) = Self::bounds(i);
@@ -489,6 +503,33 @@ mod tests {
         assert!((p95 as f64 / 950e6 - 1.0).abs() < 0.004, "{p95}");
         assert_eq!(h.quantile(1.0, 0, 1_000_000_000).unwrap(), 1_000_000_000);
         assert_eq!(Histogram::default().quantile(0.5, 0, 0), None);
+    }
+
+    proptest::proptest! {
+        /// Histograms added to in parts and merged equal one added to in one, bucket for
+        /// bucket, and their buckets stay sorted and distinct.
+        #[test]
+        fn merged_histograms_equal_one(
+            values in proptest::collection::vec(0u64..1 << 40, 0..300),
+            cuts in proptest::collection::vec(0usize..300, 0..4),
+        ) {
+            let mut whole = Histogram::default();
+            values.iter().for_each(|&v| whole.add(v));
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c.min(values.len())).collect();
+            cuts.sort_unstable();
+            let mut merged = Histogram::default();
+            let mut start = 0;
+            for end in cuts.into_iter().chain([values.len()]) {
+                let mut part = Histogram::default();
+                values[start..end].iter().for_each(|&v| part.add(v));
+                merged.merge(&part);
+                start = end;
+            }
+            proptest::prop_assert_eq!(&merged, &whole);
+            proptest::prop_assert!(whole.buckets.windows(2).all(|w| w[0].0 < w[1].0));
+            let total: u64 = whole.buckets.iter().map(|&(_, n)| n).sum();
+            proptest::prop_assert_eq!(total, values.len() as u64);
+        }
     }
 
     #[test]
