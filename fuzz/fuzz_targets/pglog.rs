@@ -4,6 +4,8 @@
 #![no_main]
 
 use chokepoint::ingest::pglog::{self, Layout, PrefixRule};
+use chokepoint::ingest::statements::StatementBatch;
+use chokepoint::model::query::Source;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|bytes: &[u8]| {
@@ -21,5 +23,7 @@ fuzz_target!(|bytes: &[u8]| {
         prefix: pglog::detect_prefix(layout, log),
         strict: pick >= 128,
     };
-    let _ = pglog::parse_chunk(layout, &rule, log, 1).into_statements();
+    let mut batch = StatementBatch::new(Source::PgLog);
+    pglog::parse_chunk(&mut batch, layout, &rule, log, 1);
+    let _ = batch.into_statements();
 });

@@ -27,6 +27,7 @@ pub fn read(
         reader,
         super::chunks::CHUNK_BYTES,
         &cut,
+        Source::MysqlSlow,
         &parse_chunk,
     )?;
     Ok(batch.finish(ledger))
@@ -155,9 +156,8 @@ impl Event<'_> {
     }
 }
 
-/// Parses one chunk (whole events) of a slow log.
-pub fn parse_chunk(chunk: &[u8], first_line: u64) -> StatementBatch {
-    let mut batch = StatementBatch::new(Source::MysqlSlow);
+/// Parses one chunk (whole events) of a slow log into `batch`.
+pub fn parse_chunk(batch: &mut StatementBatch, chunk: &[u8], first_line: u64) {
     let mut event: Option<Event> = None;
     let mut orphan_lines = 0u64;
     let mut orphan_first = 0u64;
@@ -172,7 +172,7 @@ pub fn parse_chunk(chunk: &[u8], first_line: u64) -> StatementBatch {
                 line.starts_with("# Time:") || event.as_ref().is_none_or(|e| !e.body.is_empty());
             if starts {
                 if let Some(done) = event.take() {
-                    finish(done, &mut batch);
+                    finish(done, batch);
                 }
                 event = Some(Event {
                     line: number,
@@ -196,14 +196,13 @@ pub fn parse_chunk(chunk: &[u8], first_line: u64) -> StatementBatch {
         }
     }
     if let Some(done) = event.take() {
-        finish(done, &mut batch);
+        finish(done, batch);
     }
     if orphan_lines > 0 {
         batch.ledger.skip_record(SkipReason::Malformed, || {
             format!("line {orphan_first}: {orphan_lines} statement line(s) before any event header")
         });
     }
-    batch
 }
 
 fn finish(mut e: Event, batch: &mut StatementBatch) {
@@ -340,7 +339,8 @@ SELECT * FROM orders WHERE id = 8;
 # Query_time: 0.000002  Lock_time: 0.000000  Rows_sent: 0  Rows_examined: 0
 # administrator command: Quit;
 ";
-        let batch = parse_chunk(log.as_bytes(), 1);
+        let mut batch = StatementBatch::new(Source::MysqlSlow);
+        parse_chunk(&mut batch, log.as_bytes(), 1);
         assert_eq!(batch.ledger.records, 3);
         assert_eq!(batch.ledger.skipped, 0);
         assert!(batch.ledger.notes["rate_limit"].contains("Log_slow_rate_limit 2"));

@@ -328,9 +328,14 @@ impl StatementStats {
         }
         self.plan.plans = self.plan.plans.saturating_add(other.plan.plans);
         self.merge_plan(other.plan);
+        // As when added one by one: a context repeated across the seam is kept once.
+        let repeated = usize::from(
+            self.trace_contexts.last().is_some()
+                && self.trace_contexts.last() == other.trace_contexts.first(),
+        );
         let room = MAX_TRACE_CONTEXTS.saturating_sub(self.trace_contexts.len());
         self.trace_contexts
-            .extend(other.trace_contexts.into_iter().take(room));
+            .extend(other.trace_contexts.into_iter().skip(repeated).take(room));
         let room = MAX_SPAN_ARGUMENTS.saturating_sub(self.span_arguments.len());
         self.span_arguments
             .extend(other.span_arguments.into_iter().take(room));

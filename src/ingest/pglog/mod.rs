@@ -126,39 +126,32 @@ pub fn detect_prefix(layout: Layout, head: &[u8]) -> Option<Prefix> {
     best.map(|(_, p)| p)
 }
 
-/// Parses one chunk (whole entries) of a log.
+/// Parses one chunk (whole entries) of a log into `batch`.
 pub fn parse_chunk(
+    batch: &mut StatementBatch,
     layout: Layout,
     rule: &PrefixRule,
     chunk: &[u8],
     first_line: u64,
-) -> StatementBatch {
-    let mut batch = StatementBatch::new(Source::PgLog);
+) {
     let mut interpreter = Interpreter::default();
     match layout {
-        Layout::Stderr => parse_stderr(rule, chunk, first_line, &mut batch, &mut interpreter),
+        Layout::Stderr => parse_stderr(rule, chunk, first_line, batch, &mut interpreter),
         Layout::Syslog { year } => parse_enveloped(
             layout,
             year,
             rule,
             chunk,
             first_line,
-            &mut batch,
+            batch,
             &mut interpreter,
         ),
-        Layout::Logplex => parse_enveloped(
-            layout,
-            0,
-            rule,
-            chunk,
-            first_line,
-            &mut batch,
-            &mut interpreter,
-        ),
-        Layout::Csv => parse_csv(chunk, first_line, &mut batch, &mut interpreter),
-        Layout::Json => parse_json(chunk, first_line, &mut batch, &mut interpreter),
+        Layout::Logplex => {
+            parse_enveloped(layout, 0, rule, chunk, first_line, batch, &mut interpreter)
+        }
+        Layout::Csv => parse_csv(chunk, first_line, batch, &mut interpreter),
+        Layout::Json => parse_json(chunk, first_line, batch, &mut interpreter),
     }
-    batch
 }
 
 /// How to read PostgreSQL logs.
@@ -199,8 +192,17 @@ pub fn read(
         Layout::Json => chunks::line_cut(buf),
         _ => chunks::record_cut(buf, |_, line| is_record_start(layout, line)),
     };
-    let parse = |chunk: &[u8], first: u64| parse_chunk(layout, &rule, chunk, first);
-    let mut batch = chunks::read_statements(path, reader, chunks::CHUNK_BYTES, &cut, &parse)?;
+    let parse = |batch: &mut StatementBatch, chunk: &[u8], first: u64| {
+        parse_chunk(batch, layout, &rule, chunk, first)
+    };
+    let mut batch = chunks::read_statements(
+        path,
+        reader,
+        chunks::CHUNK_BYTES,
+        &cut,
+        Source::PgLog,
+        &parse,
+    )?;
     let sessions = batch.take_sessions();
     Ok((batch.finish(ledger), sessions))
 }
@@ -281,7 +283,8 @@ mod tests {
             prefix: prefix.map(|p| Prefix::compile(p).unwrap()),
             strict: false,
         };
-        let mut batch = parse_chunk(layout, &rule, text.as_bytes(), 1);
+        let mut batch = StatementBatch::new(Source::PgLog);
+        parse_chunk(&mut batch, layout, &rule, text.as_bytes(), 1);
         let ledger = std::mem::take(&mut batch.ledger);
         let mut rest = StatementBatch::new(Source::PgLog);
         rest.ledger = ledger;
@@ -407,7 +410,8 @@ Feb 11 13:15:40 h postgres[10819]: [7-2] #011 b FROM t
             strict: true,
         };
         let log = "2021-12-03 07:14:48.591 UTC [4913] user=u,db=mydb LOG:  duration: 1 ms  statement: select 1\n";
-        let batch = parse_chunk(Layout::Stderr, &rule, log.as_bytes(), 1);
+        let mut batch = StatementBatch::new(Source::PgLog);
+        parse_chunk(&mut batch, Layout::Stderr, &rule, log.as_bytes(), 1);
         assert_eq!(batch.ledger.skip_reasons[&SkipReason::PrefixMismatch], 1);
         let example = &batch.ledger.skip_examples[&SkipReason::PrefixMismatch];
         assert!(
