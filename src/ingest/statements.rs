@@ -10,6 +10,7 @@ use crate::model::ledger::InputLedger;
 use crate::model::query::{MAX_TRACE_CONTEXTS, Phase, QueryEvent, Source, StatementStats};
 use rustc_hash::FxHashMap;
 use std::cell::RefCell;
+use std::collections::hash_map::Entry;
 
 /// Raw statement texts remembered with their fingerprint before the cache is cleared: enough
 /// for the statements of a chunk, bounded however many literals a log holds.
@@ -18,8 +19,11 @@ const MAX_CACHED_TEXTS: usize = 1 << 16;
 /// The statements of one chunk (or one file) of database input.
 #[derive(Debug, Default)]
 pub struct StatementBatch {
-    /// By fingerprint id and hash of the database name.
-    stats: FxHashMap<(u64, u64), StatementStats>,
+    /// Where in `stats` a statement is, by fingerprint id and hash of the database name.
+    index: FxHashMap<(u64, u64), usize>,
+    /// The statements in the order first seen; a statement's place is its handle for the
+    /// entries that complete it later (a `DETAIL:  parameters:` line).
+    stats: Vec<StatementStats>,
     /// Records read and skipped in this chunk.
     pub ledger: InputLedger,
     source: Source,
@@ -81,6 +85,17 @@ impl StatementBatch {
 
     /// The statement `sql` belongs to in `database`, created when new.
     pub fn statement(&mut self, sql: &str, database: &str) -> &mut StatementStats {
+        let at = self.place(sql, database);
+        &mut self.stats[at]
+    }
+
+    /// The statement at `place`, as [`StatementBatch::record`] gave it.
+    pub fn at(&mut self, place: usize) -> &mut StatementStats {
+        &mut self.stats[place]
+    }
+
+    /// The place of the statement `sql` belongs to in `database`, created when new.
+    fn place(&mut self, sql: &str, database: &str) -> usize {
         let dialect = self.source.dialect();
         // The thread's cache serves every source: the same text may lex otherwise in another
         // dialect (MySQL's "a" is a string, PostgreSQL's a name).
@@ -102,23 +117,28 @@ impl StatementBatch {
                 id
             }
         });
-        let source = self.source;
-        self.stats
-            .entry((id, fnv1a64(database.as_bytes())))
-            .or_insert_with(|| StatementStats {
-                fingerprint_id: id,
-                fingerprint: FINGERPRINTS.with_borrow_mut(|f| f.text(id, sql, dialect)),
-                exemplar: sql.to_string(),
-                database: database.to_string(),
-                source,
-                ..StatementStats::default()
-            })
+        match self.index.entry((id, fnv1a64(database.as_bytes()))) {
+            Entry::Occupied(place) => *place.get(),
+            Entry::Vacant(slot) => {
+                self.stats.push(StatementStats {
+                    fingerprint_id: id,
+                    fingerprint: FINGERPRINTS.with_borrow_mut(|f| f.text(id, sql, dialect)),
+                    exemplar: sql.to_string(),
+                    database: database.to_string(),
+                    source: self.source,
+                    ..StatementStats::default()
+                });
+                *slot.insert(self.stats.len() - 1)
+            }
+        }
     }
 
-    /// Folds one logged duration into its statement: an execution, or a parse or bind step.
-    pub fn record(&mut self, phase: Phase, event: &QueryEvent<'_>) -> &mut StatementStats {
+    /// Folds one logged duration into its statement (an execution, or a parse or bind step);
+    /// the statement's place.
+    pub fn record(&mut self, phase: Phase, event: &QueryEvent<'_>) -> usize {
         let context = trace_context(event.sql);
-        let stats = self.statement(event.sql, event.database);
+        let place = self.place(event.sql, event.database);
+        let stats = &mut self.stats[place];
         match phase {
             Phase::Execute => stats.add(event),
             Phase::Parse | Phase::Bind => {
@@ -138,7 +158,7 @@ impl StatementBatch {
         {
             stats.trace_contexts.push(context);
         }
-        stats
+        place
     }
 
     /// Counts a statement of `duration_ns` that ended at `end_unix_ns` in a session.
@@ -208,11 +228,14 @@ impl StatementBatch {
         for (key, (statements, busy_ns)) in other.sessions {
             self.add_session(key, statements, busy_ns);
         }
-        for (key, stats) in other.stats {
-            match self.stats.get_mut(&key) {
-                Some(mine) => mine.merge(stats),
-                None => {
-                    self.stats.insert(key, stats);
+        let mut others = other.stats;
+        for (key, place) in other.index {
+            let stats = std::mem::take(&mut others[place]);
+            match self.index.entry(key) {
+                Entry::Occupied(mine) => self.stats[*mine.get()].merge(stats),
+                Entry::Vacant(slot) => {
+                    slot.insert(self.stats.len());
+                    self.stats.push(stats);
                 }
             }
         }
@@ -229,7 +252,7 @@ impl StatementBatch {
     pub fn into_statements(self) -> Vec<StatementStats> {
         let mut out: Vec<StatementStats> = self
             .stats
-            .into_values()
+            .into_iter()
             .filter(|s| s.calls > 0 || s.parse.count > 0 || s.bind.count > 0 || s.plan.plans > 0)
             .collect();
         out.sort_by(|a, b| (a.fingerprint_id, &a.database).cmp(&(b.fingerprint_id, &b.database)));

@@ -115,9 +115,9 @@ pub fn parse_ms(s: &str) -> Option<u64> {
 /// Reads entries into statements; keeps what a later entry of the same session completes.
 #[derive(Debug, Default)]
 pub(super) struct Interpreter {
-    /// A statement whose exemplar was just created by an execution with placeholders: the
-    /// next `DETAIL:  parameters:` of the same process fills them in.
-    awaiting_parameters: Option<(Option<u64>, String, String)>,
+    /// The process and place of a statement whose exemplar was just created by an execution
+    /// with placeholders: the next `DETAIL:  parameters:` of the same process fills them in.
+    awaiting_parameters: Option<(Option<u64>, usize)>,
     /// An execution with placeholders whose sqlcommenter comment named its span: the next
     /// `DETAIL:  parameters:` of the same process gives that span's arguments.
     awaiting_arguments: Option<AwaitingArguments>,
@@ -129,8 +129,8 @@ pub(super) struct Interpreter {
 #[derive(Debug)]
 struct AwaitingArguments {
     pid: Option<u64>,
-    sql: String,
-    database: String,
+    /// The statement's place in the batch.
+    place: usize,
     span: (TraceId, SpanId),
 }
 
@@ -219,16 +219,16 @@ impl Interpreter {
                 duration_ns,
             );
         }
-        let stats = batch.record(phase, &event);
-        self.awaiting_parameters = (stats.exemplar == sql && sql.contains('$'))
-            .then(|| (e.pid, sql.to_string(), e.database.to_string()));
-        self.awaiting_arguments = (phase == Phase::Execute && sql.contains('$'))
+        let place = batch.record(phase, &event);
+        let placeholders = sql.contains('$');
+        self.awaiting_parameters =
+            (placeholders && batch.at(place).exemplar == sql).then_some((e.pid, place));
+        self.awaiting_arguments = (phase == Phase::Execute && placeholders)
             .then(|| trace_context(sql))
             .flatten()
             .map(|span| AwaitingArguments {
                 pid: e.pid,
-                sql: sql.to_string(),
-                database: e.database.to_string(),
+                place,
                 span,
             });
     }
@@ -257,7 +257,7 @@ impl Interpreter {
         };
         if let Some(waiting) = self.awaiting_arguments.take() {
             if waiting.pid == pid {
-                let stats = batch.statement(&waiting.sql, &waiting.database);
+                let stats = batch.at(waiting.place);
                 if stats.span_arguments.len() < MAX_SPAN_ARGUMENTS {
                     let (trace, span) = waiting.span;
                     stats
@@ -268,14 +268,13 @@ impl Interpreter {
                 self.awaiting_arguments = Some(waiting);
             }
         }
-        if let Some((waiting_pid, sql, database)) = self.awaiting_parameters.take() {
+        if let Some((waiting_pid, place)) = self.awaiting_parameters.take() {
             if waiting_pid == pid {
-                let stats = batch.statement(&sql, &database);
-                if stats.exemplar == sql {
-                    stats.exemplar = substitute_parameters(&sql, &parse_parameters(list));
-                }
+                // Still the statement's text: only the entry that set the wait came since.
+                let stats = batch.at(place);
+                stats.exemplar = substitute_parameters(&stats.exemplar, &parse_parameters(list));
             } else {
-                self.awaiting_parameters = Some((waiting_pid, sql, database));
+                self.awaiting_parameters = Some((waiting_pid, place));
             }
         }
         true
