@@ -25,7 +25,7 @@ pub fn read(
     let batch = super::chunks::read_statements(
         path,
         reader,
-        super::chunks::CHUNK_BYTES,
+        super::chunks::LOG_CHUNK_BYTES,
         &cut,
         Source::MysqlSlow,
         &parse_chunk,

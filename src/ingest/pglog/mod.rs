@@ -198,7 +198,7 @@ pub fn read(
     let mut batch = chunks::read_statements(
         path,
         reader,
-        chunks::CHUNK_BYTES,
+        chunks::LOG_CHUNK_BYTES,
         &cut,
         Source::PgLog,
         &parse,
