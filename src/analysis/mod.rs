@@ -5,6 +5,7 @@
 mod correlate;
 pub mod critical_path;
 pub mod detect;
+pub mod failures;
 pub mod levels;
 mod per_trace;
 pub mod queries;

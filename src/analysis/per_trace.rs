@@ -32,6 +32,9 @@ pub(super) struct TraceResult {
     pub(super) root_start_ns: i64,
     pub(super) root_end_ns: i64,
     pub(super) root_error: bool,
+    /// The operations of the erroring spans its failure went through, root first, origin last
+    /// (`failures::chain_from`); empty when the root is not in error.
+    pub(super) failure_chain: Vec<OpKey>,
     /// The operation of the root span: the request's endpoint.
     pub(super) root_key: OpKey,
     /// The input the root span came from.
@@ -177,6 +180,14 @@ pub(super) fn analyze_trace(
         root_start_ns: root.start_unix_ns,
         root_end_ns: root.end_unix_ns,
         root_error: root.is_error,
+        failure_chain: if root.is_error {
+            super::failures::chain_from(&tree, tree.root)
+                .iter()
+                .map(|&node| view.keys[node as usize])
+                .collect()
+        } else {
+            Vec::new()
+        },
         root_key: OpKey::of(root),
         root_input: root.input,
         root_level_value: root.level_value,

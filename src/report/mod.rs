@@ -5,6 +5,7 @@
 
 pub mod charts;
 pub mod evidence;
+mod failures;
 mod finding;
 pub mod html;
 pub mod literals;
@@ -21,6 +22,7 @@ use crate::model::settings::Settings;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub use failures::{FailedEndpoint, FailureOrigin, OperationName};
 pub use finding::{Confidence, Finding, FindingKind, NearMiss};
 pub use statements::{
     HousekeepingRow, QueryRow, ServedEndpoint, SpanJoin, StatementAtLevel, StatementSum,
@@ -435,6 +437,10 @@ pub struct Level {
     /// Caller → callee edges by the calls' own critical-path time, largest first.
     #[serde(default)]
     pub edges: Vec<EdgeRow>,
+    /// Where the level's failed requests started, most failed requests first (at most ten;
+    /// `analysis::failures`).
+    #[serde(default)]
+    pub failure_origins: Vec<FailureOrigin>,
 }
 
 /// One service at one level: the critical-path time spent in its own spans, and the time its
@@ -551,6 +557,12 @@ pub struct Endpoint {
     pub operation: String,
     /// Requests.
     pub requests: u64,
+    /// Requests whose root span is in error.
+    #[serde(default)]
+    pub failed_requests: u64,
+    /// Their share of the endpoint's requests.
+    #[serde(default)]
+    pub error_rate: f64,
     /// End-to-end latency percentiles.
     pub latency_ms: Percentiles,
     /// The standard error of the p95, by batch means over its requests in start order: what a

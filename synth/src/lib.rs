@@ -653,6 +653,11 @@ pub struct Truth {
     /// For a database log: per statement, the executions logged (one entry each) and their
     /// total time as logged.
     pub statements: BTreeMap<String, StatementTruth>,
+    /// Where every failed request's failure starts: (service, operation). A declined payment
+    /// fails the charge (its server span in error, its client span without a status) and with
+    /// it the checkout.
+    #[serde(default)]
+    pub failure_origin: Option<(String, String)>,
 }
 
 /// One step of the load profile.
@@ -756,6 +761,7 @@ impl Options {
                 .profile
                 .as_ref()
                 .map(|_| ("cart".to_string(), "pg-pool.connect".to_string())),
+            failure_origin: Some((SERVICES[3].to_string(), "POST /charge".to_string())),
             ..Truth::default()
         }
     }

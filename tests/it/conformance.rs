@@ -3,6 +3,7 @@
 
 use crate::common::{SpanMaker, corpus};
 use chokepoint::analysis::critical_path::{Options, critical_path};
+use chokepoint::analysis::failures::chain_from;
 use chokepoint::model::SpanKind;
 use chokepoint::model::trace::Tree;
 use serde_json::Value;
@@ -227,4 +228,103 @@ fn every_listed_deviation_has_a_reason() {
     for d in DEVIATIONS {
         assert!(d.4.len() > 40, "{} {}: say why", d.0, d.1);
     }
+}
+
+/// CRISP's error counts (`errCounts`: per call path, [errors that started there, errors that
+/// came from below, no error]) against our failure chains: from each erroring span whose parent
+/// is not in error (the top of a failure, which for a failed request is its root), the chain's
+/// last span is where an error started and the others carried it.
+#[test]
+fn crisp_error_cases_give_the_origins_and_carriers_crisp_counts() {
+    let Some(corpus) = corpus("crisp_error_cases") else {
+        return;
+    };
+    let mut cases = 0;
+    for entry in std::fs::read_dir(corpus.join("critical-path/crisp")).unwrap() {
+        let path = entry.unwrap().path();
+        if !path
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .starts_with("err_")
+        {
+            continue;
+        }
+        let case = load(&path);
+        let spans = case["spans"].as_array().expect("spans");
+        let field = |s: &Value, key: &str| s[key].as_str().unwrap_or("").to_string();
+        let index = |id: &str| spans.iter().position(|s| s["span_id"] == id);
+        // "[S1] O1->[S2] O2": the services and operations from the root down to a span.
+        let call_path = |mut at: usize| {
+            let mut names = Vec::new();
+            loop {
+                let s = &spans[at];
+                names.push(format!(
+                    "[{}] {}",
+                    field(s, "service"),
+                    field(s, "operation")
+                ));
+                match s["parent_id"].as_str().and_then(index) {
+                    Some(parent) => at = parent,
+                    None => break,
+                }
+            }
+            names.reverse();
+            names.join("->")
+        };
+        let mut maker = SpanMaker::new();
+        let mut built: Vec<_> = spans
+            .iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let parent = s["parent_id"].as_str().and_then(index).map_or(0, |p| p + 1);
+                let start = s["start"].as_i64().expect("start");
+                let mut span = maker.span(
+                    1,
+                    i as u64 + 1,
+                    parent as u64,
+                    start,
+                    start + s["duration"].as_i64().expect("duration"),
+                    &field(s, "service"),
+                    &field(s, "operation"),
+                    SpanKind::Internal,
+                );
+                span.is_error = s["error"].as_bool().unwrap_or(false);
+                span
+            })
+            .collect();
+        built.sort_by_key(|s| s.span_id);
+        let tree = Tree::build(&built).expect("a tree");
+        let case_index = |node| u64::from_be_bytes(tree.span(node).span_id.0) as usize - 1;
+        let (mut started, mut carried) = (Vec::new(), Vec::new());
+        for node in 0..tree.len() as u32 {
+            let parent = tree.parent[node as usize];
+            let top =
+                tree.span(node).is_error && (parent == u32::MAX || !tree.span(parent).is_error);
+            if !top {
+                continue;
+            }
+            let chain = chain_from(&tree, node);
+            let (origin, through) = chain.split_last().unwrap();
+            started.push(call_path(case_index(*origin)));
+            carried.extend(through.iter().map(|&n| call_path(case_index(n))));
+        }
+        let counted = |slot: usize| {
+            let mut paths: Vec<String> = case["expected"]["upstream_testing_block"]["errCounts"]
+                .as_object()
+                .expect("errCounts")
+                .iter()
+                .filter(|(_, counts)| counts[slot].as_u64().unwrap_or(0) > 0)
+                .map(|(path, _)| path.clone())
+                .collect();
+            paths.sort();
+            paths
+        };
+        started.sort();
+        carried.sort();
+        assert_eq!(started, counted(0), "{}: where errors started", case["id"]);
+        assert_eq!(carried, counted(1), "{}: what carried them", case["id"]);
+        cases += 1;
+    }
+    assert_eq!(cases, 8, "CRISP's eight error cases");
 }

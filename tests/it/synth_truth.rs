@@ -61,6 +61,45 @@ fn traces_give_the_planted_problems_the_growth_and_exact_statement_times() {
         .collect();
     assert_eq!(found, planted, "exactly the planted problems");
 
+    // Every failed request failed where the generator failed it, through the chain it took
+    // (the payment's client span has no status); a level's error rate is its endpoints'.
+    let (service, operation) = truth.failure_origin.clone().unwrap();
+    let origin = (service.as_str(), operation.as_str());
+    let mut failed = 0;
+    for level in &report.levels {
+        let level_failed: u64 = level.endpoints.iter().map(|e| e.failed_requests).sum();
+        assert_eq!(
+            level.error_rate,
+            level_failed as f64 / level.requests as f64
+        );
+        failed += level_failed;
+        match level.failure_origins.as_slice() {
+            [] => assert_eq!(level_failed, 0, "{}", level.name),
+            [o] => {
+                assert_eq!(
+                    (o.origin.service.as_str(), o.origin.operation.as_str()),
+                    origin
+                );
+                assert_eq!(
+                    (o.failed_requests, o.share_of_failures),
+                    (level_failed, 1.0)
+                );
+                let chain: Vec<(&str, &str)> = o
+                    .chain
+                    .iter()
+                    .map(|c| (c.service.as_str(), c.operation.as_str()))
+                    .collect();
+                assert_eq!(chain, [("frontend", "GET /checkout"), origin]);
+                assert_eq!(o.exemplar_trace_ids.len().min(1), 1);
+            }
+            more => panic!("{}: {more:?}", level.name),
+        }
+    }
+    assert!(failed > 0, "the set has declined payments");
+    let md = chokepoint::report::markdown::render(&report);
+    assert!(md.contains("### Where failures start"), "{md}");
+    assert!(md.contains("| frontend `GET /checkout` → payments `POST /charge` |"));
+
     let (service, operation) = truth.grows_with_load.clone().unwrap();
     for row in &report.scaling {
         let grows = row.service == service && row.operation == operation;

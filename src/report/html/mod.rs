@@ -349,6 +349,7 @@ fn level_detail(out: &mut String, report: &Report, level: &Level, drawn: &traces
                     Cell::ms(e.latency_ms.p50),
                     Cell::ms(e.latency_ms.p95),
                     Cell::ms(e.latency_ms.p99),
+                    Cell::share(e.error_rate),
                     Cell::Code(
                         e.top_operations
                             .first()
@@ -367,7 +368,49 @@ fn level_detail(out: &mut String, report: &Report, level: &Level, drawn: &traces
                 "p50 ms",
                 "p95 ms",
                 "p99 ms",
+                "errors",
                 "largest part",
+            ],
+            rows,
+        );
+    }
+    if !level.failure_origins.is_empty() {
+        out.push_str("<h3>Where failures start</h3><p>The origin of a failed request is the deepest erroring span on the path of its error; the chain, the erroring spans from the request's root to it.</p>");
+        let name = |o: &crate::report::OperationName| format!("{} {}", o.service, o.operation);
+        let rows = level
+            .failure_origins
+            .iter()
+            .map(|o| {
+                vec![
+                    Cell::count(o.failed_requests),
+                    Cell::share(o.share_of_failures),
+                    Cell::Code(name(&o.origin)),
+                    Cell::Code(o.chain.iter().map(name).collect::<Vec<_>>().join(" → ")),
+                    Cell::Code(
+                        o.endpoints
+                            .iter()
+                            .map(|e| format!("{} ({})", name(&e.endpoint), e.failed_requests))
+                            .collect::<Vec<_>>()
+                            .join("; "),
+                    ),
+                    Cell::Html(
+                        o.exemplar_trace_ids
+                            .first()
+                            .map(|id| drawn.trace_ref(report, id, None))
+                            .unwrap_or_default(),
+                    ),
+                ]
+            })
+            .collect();
+        table(
+            out,
+            &[
+                "failed",
+                "share",
+                "origin",
+                "chain",
+                "endpoints",
+                "first trace",
             ],
             rows,
         );

@@ -1,12 +1,14 @@
 //! `report.md`: the report for people. Text that comes from inputs (service names, span names,
 //! SQL fingerprints, paths) is escaped so that it cannot break the markdown.
 
+mod failures;
 mod findings;
 mod statements;
 
 use super::table::{Align, Table};
 use super::units::{ms, ms_or_unknown, ns_as_ms, percent, rate};
 use super::{Level, Report, Verdict};
+use failures::render_failure_origins;
 use findings::{render_findings, render_near_misses};
 use statements::render_queries;
 use std::fmt::Write;
@@ -91,7 +93,9 @@ fn render_level(out: &mut String, level: &Level, trace_url: Option<&str>) {
             out,
             "\nBy endpoint (the operation of the request's root span):\n"
         );
-        let mut t = Table::new(&[
+        // The error rate of each endpoint, in a level with failed requests.
+        let errors = level.error_rate > 0.0;
+        let columns = [
             ("service", Align::Left),
             ("endpoint", Align::Left),
             ("requests", Align::Right),
@@ -99,10 +103,12 @@ fn render_level(out: &mut String, level: &Level, trace_url: Option<&str>) {
             ("p95 ms", Align::Right),
             ("p99 ms", Align::Right),
             ("max ms", Align::Right),
-        ]);
+            ("errors", Align::Right),
+        ];
+        let mut t = Table::new(&columns[..columns.len() - usize::from(!errors)]);
         for e in &level.endpoints {
             let l = &e.latency_ms;
-            t.row(vec![
+            let mut row = vec![
                 escape(&e.service),
                 code(&e.operation),
                 e.requests.to_string(),
@@ -110,7 +116,11 @@ fn render_level(out: &mut String, level: &Level, trace_url: Option<&str>) {
                 ms(l.p95),
                 ms(l.p99),
                 ms(l.max),
-            ]);
+            ];
+            if errors {
+                row.push(percent(e.error_rate));
+            }
+            t.row(row);
         }
         out.push_str(&t.markdown());
         let _ = writeln!(
@@ -141,6 +151,7 @@ fn render_level(out: &mut String, level: &Level, trace_url: Option<&str>) {
             );
         }
     }
+    render_failure_origins(out, level, trace_url);
     let _ = writeln!(out, "\n### Bottlenecks by share of end-to-end latency\n");
     let mut t = Table::new(&[
         ("#", Align::Right),

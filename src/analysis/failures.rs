@@ -1,0 +1,202 @@
+//! Where failures start. A request failed when its root span is in error; its failure's
+//! *origin* is the deepest erroring span on the path the error took to the root, and its
+//! *chain* the erroring spans of that path, root first. Per level, origins are ranked by the
+//! failed requests they explain, with the endpoints that failed from each.
+//!
+//! The path goes from an erroring span to the erroring spans below it, and through the client
+//! spans between (many instrumentations leave a call's client span without a status when its
+//! server answered with an error), but not through any other span that is not in error: such
+//! a span handled what failed below it. Of several erroring spans below one, the path follows
+//! the one that ended last: the failure the span saw last before it failed itself (of retries,
+//! the last attempt).
+
+use super::per_trace::TraceResult;
+use crate::model::trace::{Node, Tree};
+use crate::model::{Interner, OpKey, SpanKind, TraceId};
+use crate::report::{FailedEndpoint, FailureOrigin, OperationName};
+use rustc_hash::FxHashMap as HashMap;
+
+/// Origins listed per level, most failed requests first.
+const TOP_ORIGINS: usize = 10;
+/// Endpoints listed per origin, most failed requests first.
+const TOP_ENDPOINTS: usize = 5;
+
+/// The erroring spans an error went through up to `top` (a span in error: a failed request's
+/// root), `top` first, its origin last.
+pub fn chain_from(tree: &Tree<'_>, top: Node) -> Vec<Node> {
+    let mut chain = vec![top];
+    let mut below: Vec<Node> = Vec::new();
+    loop {
+        // The erroring spans reached from the last through client spans not in error.
+        let mut next: Option<Node> = None;
+        below.clear();
+        below.extend_from_slice(tree.children(chain[chain.len() - 1]));
+        while let Some(node) = below.pop() {
+            let span = tree.span(node);
+            if span.is_error {
+                let later = |other: Node| {
+                    let o = tree.span(other);
+                    (span.end_unix_ns, std::cmp::Reverse(span.span_id))
+                        > (o.end_unix_ns, std::cmp::Reverse(o.span_id))
+                };
+                if next.is_none_or(later) {
+                    next = Some(node);
+                }
+            } else if span.kind == SpanKind::Client {
+                below.extend_from_slice(tree.children(node));
+            }
+        }
+        match next {
+            Some(node) => chain.push(node),
+            None => return chain,
+        }
+    }
+}
+
+#[derive(Default)]
+struct OriginTotals<'t> {
+    failed: u64,
+    endpoints: HashMap<OpKey, u64>,
+    chains: HashMap<&'t [OpKey], u64>,
+    /// (root start, trace id) of its failed requests: the earliest are its exemplars.
+    exemplars: Vec<(i64, TraceId)>,
+}
+
+/// The origins of a level's failed requests, most failed requests first.
+pub(super) fn origins(
+    traces: &[&TraceResult],
+    strings: &Interner,
+    exemplars: usize,
+) -> Vec<FailureOrigin> {
+    let mut totals: HashMap<OpKey, OriginTotals<'_>> = HashMap::default();
+    let mut failed = 0u64;
+    for t in traces {
+        let Some(&origin) = t.failure_chain.last() else {
+            continue;
+        };
+        failed += 1;
+        let e = totals.entry(origin).or_default();
+        e.failed += 1;
+        *e.endpoints.entry(t.root_key).or_default() += 1;
+        *e.chains.entry(&t.failure_chain).or_default() += 1;
+        e.exemplars.push((t.root_start_ns, t.trace_id));
+    }
+    let name = |key: &OpKey| OperationName {
+        service: strings.get(key.service).into(),
+        operation: strings.get(key.label).into(),
+    };
+    let mut out: Vec<FailureOrigin> = totals
+        .into_iter()
+        .map(|(key, mut t)| {
+            let mut endpoints: Vec<FailedEndpoint> = t
+                .endpoints
+                .into_iter()
+                .map(|(k, failed_requests)| FailedEndpoint {
+                    endpoint: name(&k),
+                    failed_requests,
+                })
+                .collect();
+            endpoints.sort_by(|a, b| {
+                (b.failed_requests, &a.endpoint).cmp(&(a.failed_requests, &b.endpoint))
+            });
+            endpoints.truncate(TOP_ENDPOINTS);
+            // The most common chain; of chains as common, the first by name.
+            let chain = t
+                .chains
+                .into_iter()
+                .map(|(chain, n)| (n, chain.iter().map(name).collect::<Vec<_>>()))
+                .max_by(|(n, a), (m, b)| n.cmp(m).then_with(|| b.cmp(a)))
+                .map(|(_, chain)| chain)
+                .unwrap_or_default();
+            t.exemplars.sort_unstable();
+            FailureOrigin {
+                origin: name(&key),
+                failed_requests: t.failed,
+                share_of_failures: t.failed as f64 / failed as f64,
+                chain,
+                endpoints,
+                exemplar_trace_ids: t
+                    .exemplars
+                    .iter()
+                    .take(exemplars)
+                    .map(|(_, id)| id.to_string())
+                    .collect(),
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| (b.failed_requests, &a.origin).cmp(&(a.failed_requests, &b.origin)));
+    out.truncate(TOP_ORIGINS);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::trace::test_span;
+
+    /// Spans (id, parent, start, end, kind, in error), each its own operation named `op{id}`;
+    /// the chain of their trace's failure by those names, empty when the root is not in error.
+    fn chain(spans: &[(u8, u8, i64, i64, SpanKind, bool)]) -> Vec<String> {
+        let spans: Vec<_> = spans
+            .iter()
+            .map(|&(id, parent, start, end, kind, is_error)| {
+                let mut s = test_span(id, parent, start, end);
+                s.kind = kind;
+                s.is_error = is_error;
+                s
+            })
+            .collect();
+        let tree = Tree::build(&spans).unwrap();
+        if !tree.span(tree.root).is_error {
+            return Vec::new();
+        }
+        chain_from(&tree, tree.root)
+            .iter()
+            .map(|&n| format!("op{}", tree.span(n).span_id.0[7]))
+            .collect()
+    }
+
+    use SpanKind::{Client, Internal, Server};
+
+    #[test]
+    fn the_chain_goes_through_a_client_span_without_status_to_the_deepest_error() {
+        // root → client (no status) → server in error → its query in error.
+        let spans = [
+            (1, 0, 0, 100, Server, true),
+            (2, 1, 10, 90, Client, false),
+            (3, 2, 20, 80, Server, true),
+            (4, 3, 30, 40, Client, true),
+            (5, 3, 50, 60, Internal, false),
+        ];
+        assert_eq!(chain(&spans), ["op1", "op3", "op4"]);
+    }
+
+    #[test]
+    fn of_several_errors_below_the_one_that_ended_last_is_followed() {
+        // Two failed attempts of a call, then the root fails: the last attempt is the path.
+        let spans = [
+            (1, 0, 0, 100, Server, true),
+            (2, 1, 10, 30, Client, true),
+            (3, 1, 40, 70, Client, true),
+            (4, 3, 45, 65, Server, true),
+        ];
+        assert_eq!(chain(&spans), ["op1", "op3", "op4"]);
+    }
+
+    #[test]
+    fn a_span_not_in_error_handled_what_failed_below_it() {
+        // The root fails by itself: the error under the internal span was handled there.
+        let spans = [
+            (1, 0, 0, 100, Server, true),
+            (2, 1, 10, 90, Internal, false),
+            (3, 2, 20, 80, Client, true),
+        ];
+        assert_eq!(chain(&spans), ["op1"]);
+    }
+
+    #[test]
+    fn a_request_whose_root_succeeded_did_not_fail() {
+        let spans = [(1, 0, 0, 100, Server, false), (2, 1, 10, 30, Client, true)];
+        assert!(chain(&spans).is_empty());
+    }
+}
