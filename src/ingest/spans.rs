@@ -18,6 +18,7 @@ pub const UNKNOWN_SERVICE: &str = "unknown_service";
 pub const MAX_SPAN_NS: i64 = 1 << 53;
 
 /// One attribute value, as far as the model cares.
+#[derive(Clone)]
 pub enum AttrValue<'a> {
     /// A string.
     Str(Cow<'a, str>),
@@ -156,6 +157,11 @@ pub struct SpanDraft<'a> {
     pub kind: SpanKind,
     /// Whether its status is an error.
     pub is_error: bool,
+    /// The HTTP response status (`http.response.status_code`, or the older
+    /// `http.status_code`, which the newer wins over), and whether it came from the older name.
+    pub http_status: Option<(i64, bool)>,
+    /// The gRPC status (`rpc.grpc.status_code`).
+    pub grpc_status: Option<i64>,
     /// Number of links.
     pub link_count: u32,
     /// Attributes for the operation key.
@@ -234,7 +240,33 @@ fn span_field(key: &[u8]) -> Option<(SpanField, bool)> {
     })
 }
 
+/// gRPC codes a server fails with, by the semantic conventions: UNKNOWN, DEADLINE_EXCEEDED,
+/// UNIMPLEMENTED, INTERNAL, UNAVAILABLE, DATA_LOSS (the others are the caller's doing).
+const GRPC_SERVER_FAILURES: [i64; 6] = [2, 4, 12, 13, 14, 15];
+
 impl<'a> SpanDraft<'a> {
+    /// Whether the span failed: its status is an error, or, for a span whose instrumentation
+    /// left the status unset, its response says so as the semantic conventions read it: a
+    /// server's HTTP 5xx or failing gRPC code, a client's HTTP 4xx or 5xx or gRPC code other
+    /// than OK.
+    fn failed(&self) -> bool {
+        let http = self.http_status.map(|(status, _)| status);
+        self.is_error
+            || match self.kind {
+                SpanKind::Server => {
+                    http.is_some_and(|s| (500..600).contains(&s))
+                        || self
+                            .grpc_status
+                            .is_some_and(|c| GRPC_SERVER_FAILURES.contains(&c))
+                }
+                SpanKind::Client => {
+                    http.is_some_and(|s| (400..600).contains(&s))
+                        || self.grpc_status.is_some_and(|c| c != 0)
+                }
+                _ => false,
+            }
+    }
+
     /// The text slot of `field`; None for the line number.
     fn text_slot(&mut self, field: SpanField) -> Option<&mut Option<Cow<'a, str>>> {
         use SpanField::*;
@@ -265,6 +297,10 @@ impl<'a> Attributes<'a> for SpanDraft<'a> {
         self.level_key.map(str::as_bytes) == Some(key)
             || key.starts_with(PARAMETER_PREFIX.as_bytes())
             || span_field(key).is_some()
+            || matches!(
+                key,
+                b"http.response.status_code" | b"http.status_code" | b"rpc.grpc.status_code"
+            )
     }
 
     fn set(&mut self, key: &str, value: AttrValue<'a>) {
@@ -285,6 +321,27 @@ impl<'a> Attributes<'a> for SpanDraft<'a> {
             let entry = fnv1a64_of(name.bytes().chain([0]).chain(text.iter().copied()));
             self.parameters = self.parameters.wrapping_add(entry) | 1;
             return;
+        }
+        let number = || match &value {
+            AttrValue::Int(n) => Some(*n),
+            AttrValue::Str(s) => s.trim().parse().ok(),
+            AttrValue::Other => None,
+        };
+        match key {
+            "http.response.status_code" | "http.status_code" => {
+                let older = key == "http.status_code";
+                if let Some(status) = number()
+                    && (!older || self.http_status.is_none())
+                {
+                    self.http_status = Some((status, older));
+                }
+                return;
+            }
+            "rpc.grpc.status_code" => {
+                self.grpc_status = number();
+                return;
+            }
+            _ => {}
         }
         let Some((field, older)) = span_field(key.as_bytes()) else {
             return;
@@ -489,7 +546,7 @@ impl SpanBatch {
                 .as_deref()
                 .map_or(Sym::EMPTY, |h| strings.intern(h)),
             kind,
-            is_error: d.is_error,
+            is_error: d.failed(),
             link_count: d.link_count,
             op_kind,
             op_system,
@@ -639,5 +696,43 @@ mod tests {
             }
             assert_eq!(d.op.db_system.as_deref(), Some("new"));
         }
+    }
+
+    #[test]
+    fn a_span_fails_by_its_status_or_else_by_its_response_code() {
+        let failed = |kind, attributes: &[(&'static str, AttrValue<'static>)]| {
+            let mut d = SpanDraft {
+                kind,
+                ..SpanDraft::default()
+            };
+            for (key, value) in attributes {
+                d.set(key, value.clone());
+            }
+            d.failed()
+        };
+        let http = |code| ("http.response.status_code", AttrValue::Int(code));
+        let grpc = |code| ("rpc.grpc.status_code", AttrValue::Int(code));
+        use SpanKind::{Client, Internal, Server};
+        assert!(failed(Server, &[http(503)]));
+        assert!(!failed(Server, &[http(404)]), "the caller's doing");
+        assert!(failed(Client, &[http(404)]));
+        assert!(!failed(Client, &[http(200)]));
+        assert!(!failed(Internal, &[http(500)]));
+        assert!(failed(Server, &[grpc(14)]), "UNAVAILABLE");
+        assert!(!failed(Server, &[grpc(5)]), "NOT_FOUND");
+        assert!(failed(Client, &[grpc(5)]));
+        assert!(failed(
+            Server,
+            &[("http.status_code", AttrValue::Str("500".into()))]
+        ));
+        // The newer name wins, in either order.
+        let old = ("http.status_code", AttrValue::Int(500));
+        assert!(!failed(Server, &[old.clone(), http(200)]));
+        assert!(!failed(Server, &[http(200), old]));
+        let errored = SpanDraft {
+            is_error: true,
+            ..SpanDraft::default()
+        };
+        assert!(errored.failed(), "a status of error is enough");
     }
 }

@@ -408,7 +408,8 @@ pub struct Level {
     pub window_ns: u64,
     /// End-to-end latency percentiles of the roots.
     pub latency_ms: Percentiles,
-    /// Share of requests whose root span has status ERROR.
+    /// Share of requests whose root span failed: its status is ERROR, or its response code says
+    /// so (a server's HTTP 5xx, a failing gRPC code).
     pub error_rate: f64,
     /// Sum of root durations, ns: what the bottlenecks' `cp_ns_total` add up to.
     pub latency_ns_total: u64,

@@ -62,7 +62,8 @@ fn traces_give_the_planted_problems_the_growth_and_exact_statement_times() {
     assert_eq!(found, planted, "exactly the planted problems");
 
     // Every failed request failed where the generator failed it, through the chain it took
-    // (the payment's client span has no status); a level's error rate is its endpoints'.
+    // (the payment's client span has no status but its response, 500, says it failed); a
+    // level's error rate is its endpoints'.
     let (service, operation) = truth.failure_origin.clone().unwrap();
     let origin = (service.as_str(), operation.as_str());
     let mut failed = 0;
@@ -89,7 +90,8 @@ fn traces_give_the_planted_problems_the_growth_and_exact_statement_times() {
                     .iter()
                     .map(|c| (c.service.as_str(), c.operation.as_str()))
                     .collect();
-                assert_eq!(chain, [("frontend", "GET /checkout"), origin]);
+                let call = ("frontend", "POST payments:8080/charge");
+                assert_eq!(chain, [("frontend", "GET /checkout"), call, origin]);
                 assert_eq!(o.exemplar_trace_ids.len().min(1), 1);
             }
             more => panic!("{}: {more:?}", level.name),
@@ -98,7 +100,9 @@ fn traces_give_the_planted_problems_the_growth_and_exact_statement_times() {
     assert!(failed > 0, "the set has declined payments");
     let md = chokepoint::report::markdown::render(&report);
     assert!(md.contains("### Where failures start"), "{md}");
-    assert!(md.contains("| frontend `GET /checkout` → payments `POST /charge` |"));
+    assert!(md.contains(
+        "| frontend `GET /checkout` → frontend `POST payments:8080/charge` → payments `POST /charge` |"
+    ));
 
     let (service, operation) = truth.grows_with_load.clone().unwrap();
     for row in &report.scaling {
