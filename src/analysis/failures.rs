@@ -9,11 +9,19 @@
 //! a span handled what failed below it. Of several erroring spans below one, the path follows
 //! the one that ended last: the failure the span saw last before it failed itself (of retries,
 //! the last attempt).
+//!
+//! An *error cascade* is a service whose errors explain most failed requests of other
+//! services' endpoints: the finding `error_cascade`, with the level where it starts.
 
 use super::per_trace::TraceResult;
+use super::stats;
+use crate::model::fingerprint::fnv1a64;
 use crate::model::trace::{Node, Tree};
-use crate::model::{Interner, OpKey, SpanKind, TraceId};
-use crate::report::{FailedEndpoint, FailureOrigin, OperationName};
+use crate::model::{Interner, OpKey, SpanKind, Sym, TraceId};
+use crate::report::evidence::{CascadeEvidence, Evidence, LevelFailures};
+use crate::report::{
+    Confidence, FailedEndpoint, FailureOrigin, Finding, FindingKind, OperationName,
+};
 use rustc_hash::FxHashMap as HashMap;
 
 /// Origins listed per level, most failed requests first.
@@ -126,6 +134,148 @@ pub(super) fn origins(
         .collect();
     out.sort_by(|a, b| (b.failed_requests, &a.origin).cmp(&(a.failed_requests, &b.origin)));
     out.truncate(TOP_ORIGINS);
+    out
+}
+
+/// Failures its errors must explain at a level for an error cascade to start there: more
+/// than half of the failed requests of other services' endpoints, and at least this many.
+pub const MIN_CASCADE_FAILURES: u64 = 5;
+
+/// What one service's errors did to other services' requests.
+#[derive(Default)]
+struct Cascade<'t> {
+    /// Per level, failed requests of other services' endpoints whose origin is in it.
+    explained: Vec<u64>,
+    /// Their origins, chains and chain lengths.
+    origins: HashMap<OpKey, u64>,
+    chains: HashMap<&'t [OpKey], u64>,
+    lengths: Vec<u64>,
+    /// (root start, trace id) of those requests: the earliest are its exemplars.
+    exemplars: Vec<(i64, TraceId)>,
+}
+
+/// `error_cascade` findings: a service whose errors explain most failed requests of other
+/// services' endpoints (more than half, [`MIN_CASCADE_FAILURES`] at least) at some level; it
+/// starts at the first such level.
+pub(super) fn cascades(
+    results: &[TraceResult],
+    level_names: &[String],
+    strings: &Interner,
+    exemplars: usize,
+) -> Vec<Finding> {
+    let levels = level_names.len();
+    let mut requests = vec![0u64; levels];
+    let mut failed = vec![0u64; levels];
+    // Failed requests per level and endpoint service.
+    let mut failed_at: HashMap<(u32, Sym), u64> = HashMap::default();
+    let mut by_service: HashMap<Sym, Cascade<'_>> = HashMap::default();
+    for t in results {
+        let Some(level) = t.level else { continue };
+        requests[level as usize] += 1;
+        let Some(origin) = t.failure_chain.last() else {
+            continue;
+        };
+        failed[level as usize] += 1;
+        *failed_at.entry((level, t.root_key.service)).or_default() += 1;
+        if origin.service == t.root_key.service {
+            continue;
+        }
+        let c = by_service.entry(origin.service).or_default();
+        c.explained.resize(levels, 0);
+        c.explained[level as usize] += 1;
+        *c.origins.entry(*origin).or_default() += 1;
+        *c.chains.entry(&t.failure_chain).or_default() += 1;
+        c.lengths.push(t.failure_chain.len() as u64);
+        c.exemplars.push((t.root_start_ns, t.trace_id));
+    }
+    let name = |key: &OpKey| format!("{} {}", strings.get(key.service), strings.get(key.label));
+    let mut out: Vec<Finding> = by_service
+        .into_iter()
+        .filter_map(|(service, mut c)| {
+            let by_level: Vec<LevelFailures> = (0..levels)
+                .map(|l| {
+                    let own = failed_at.get(&(l as u32, service)).copied().unwrap_or(0);
+                    let failed_elsewhere = failed[l] - own;
+                    LevelFailures {
+                        level: level_names[l].clone(),
+                        requests: requests[l],
+                        failed_elsewhere,
+                        explained: c.explained[l],
+                        share: c.explained[l] as f64 / failed_elsewhere.max(1) as f64,
+                    }
+                })
+                .collect();
+            let cascades = |l: &LevelFailures| {
+                l.explained >= MIN_CASCADE_FAILURES && 2 * l.explained > l.failed_elsewhere
+            };
+            let start = by_level.iter().position(cascades)?;
+            let (&origin, _) = c
+                .origins
+                .iter()
+                .max_by(|(a, n), (b, m)| n.cmp(m).then_with(|| name(b).cmp(&name(a))))?;
+            let chain: Vec<String> = c
+                .chains
+                .iter()
+                .map(|(chain, &n)| (n, chain.iter().map(name).collect::<Vec<_>>()))
+                .max_by(|(n, a), (m, b)| n.cmp(m).then_with(|| b.cmp(a)))
+                .map(|(_, chain)| chain)
+                .unwrap_or_default();
+            c.lengths.sort_unstable();
+            c.exemplars.sort_unstable();
+            let service = strings.get(service).to_string();
+            Some(Finding {
+                id: format!(
+                    "{:016x}",
+                    fnv1a64(format!("error_cascade\0{service}").as_bytes())
+                ),
+                kind: FindingKind::ErrorCascade,
+                operation: strings.get(origin.label).into(),
+                fingerprint: chain.join(" → "),
+                traces_affected: c.lengths.len() as u64,
+                occurrences_median: stats::percentile(&c.lengths, 50),
+                occurrences_max: c.lengths.last().copied().unwrap_or(0),
+                cp_ms_per_request: None,
+                cp_ms_per_request_se: None,
+                saving_ms_per_request: None,
+                busy_ms_per_request: None,
+                levels: by_level
+                    .iter()
+                    .filter(|l| l.explained > 0)
+                    .map(|l| l.level.clone())
+                    .collect(),
+                // Sure when it holds at every level from its start on.
+                confidence: if by_level[start..].iter().all(cascades) {
+                    Confidence::High
+                } else {
+                    Confidence::Medium
+                },
+                suggestion: format!(
+                    "Errors in {service} fail other services' requests (most of their failures \
+                     from level {} on): find why {service} fails (its spans' error messages), \
+                     and keep its callers from failing with it: a timeout with a degraded \
+                     answer or a fallback where one will do, and a circuit breaker so that a \
+                     failing {service} is not called at full rate.",
+                    by_level[start].level
+                ),
+                evidence: Evidence::Cascade(CascadeEvidence {
+                    starts_at: by_level[start].level.clone(),
+                    by_level,
+                    chain,
+                }),
+                service,
+                exemplar_trace_ids: c
+                    .exemplars
+                    .iter()
+                    .take(exemplars)
+                    .map(|(_, id)| id.to_string())
+                    .collect(),
+                exemplar_span_ids: Vec::new(),
+                exemplar_involved_span_ids: Vec::new(),
+                code_location: String::new(),
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| a.id.cmp(&b.id));
     out
 }
 

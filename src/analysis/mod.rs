@@ -291,6 +291,12 @@ pub fn analyze(dataset: &Dataset, options: &Options) -> Report {
                     || !waits.iter().any(|w| w.fingerprint == f.fingerprint)
             });
             findings.extend(waits);
+            findings.extend(failures::cascades(
+                &results,
+                &level_names,
+                &dataset.strings,
+                options.exemplars,
+            ));
             detect::rank(&mut findings);
             near.extend(database_near);
             (findings, near)

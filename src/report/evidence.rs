@@ -31,6 +31,8 @@ pub enum Evidence {
     Amplification(AmplificationEvidence),
     /// `saturation`.
     Saturation(SaturationEvidence),
+    /// `error_cascade`.
+    Cascade(CascadeEvidence),
     /// `redundant_call`. Last: its fields are a subset of the N+1's, and a report read back
     /// takes the first shape that fits.
     Redundant(RedundantEvidence),
@@ -178,6 +180,34 @@ pub struct SaturationEvidence {
     pub rule: String,
     /// Throughput at the last level over the first.
     pub throughput_growth: f64,
+}
+
+/// Errors in one service that fail most of the failed requests of other services' endpoints.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct CascadeEvidence {
+    /// At each level, the failed requests of other services' endpoints and those the
+    /// service's errors explain (their origin is in it).
+    pub by_level: Vec<LevelFailures>,
+    /// The most common chain of erroring spans of those failures, from the request's root to
+    /// the origin, as `service operation`.
+    pub chain: Vec<String>,
+    /// The first level at which its errors explain most of those failures.
+    pub starts_at: String,
+}
+
+/// Failed requests at one level, for an error cascade.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct LevelFailures {
+    /// The level.
+    pub level: String,
+    /// Its requests.
+    pub requests: u64,
+    /// Its failed requests whose endpoint is another service's.
+    pub failed_elsewhere: u64,
+    /// Of those, the ones whose failure started in the service.
+    pub explained: u64,
+    /// `explained` over `failed_elsewhere` (0 without failures).
+    pub share: f64,
 }
 
 /// A wait at one level.
@@ -484,6 +514,7 @@ impl Evidence {
             Evidence::SlowSpans(e) => e.facts(),
             Evidence::Amplification(e) => e.facts(),
             Evidence::Saturation(e) => e.facts(),
+            Evidence::Cascade(e) => e.facts(),
         }
     }
 }
@@ -726,6 +757,29 @@ impl MissingIndexEvidence {
         });
         f.push(("suggested index", Fact::Record(index)));
         f
+    }
+}
+
+impl CascadeEvidence {
+    fn facts(&self) -> Vec<Named<'_>> {
+        let levels = self
+            .by_level
+            .iter()
+            .map(|l| {
+                Fact::Record(vec![
+                    ("level", Fact::Text(&l.level)),
+                    ("requests", Fact::Count(l.requests)),
+                    ("failed elsewhere", Fact::Count(l.failed_elsewhere)),
+                    ("explained", Fact::Count(l.explained)),
+                    ("share", Fact::Share(l.share)),
+                ])
+            })
+            .collect();
+        vec![
+            ("by level", Fact::List(levels)),
+            ("chain", texts(&self.chain)),
+            ("starts at", Fact::Text(&self.starts_at)),
+        ]
     }
 }
 

@@ -35,11 +35,13 @@ pub enum FindingKind {
     ChattyServices,
     /// A wait for a resource (a pool, a lock) that grows faster than the load.
     Saturation,
+    /// Errors in one service that fail most failed requests of other services.
+    ErrorCascade,
 }
 
 impl FindingKind {
     /// Every kind, in the order reports list them.
-    pub const ALL: [FindingKind; 12] = [
+    pub const ALL: [FindingKind; 13] = [
         FindingKind::NPlusOneDb,
         FindingKind::NPlusOneHttp,
         FindingKind::NPlusOneMessage,
@@ -52,6 +54,7 @@ impl FindingKind {
         FindingKind::ConcurrentFanout,
         FindingKind::ChattyServices,
         FindingKind::Saturation,
+        FindingKind::ErrorCascade,
     ];
 
     /// The name used in reports and in `chokepoint.toml`, and the title of its findings.
@@ -69,6 +72,7 @@ impl FindingKind {
             FindingKind::ConcurrentFanout => ("concurrent_fanout", "Excessive concurrent fan-out"),
             FindingKind::ChattyServices => ("chatty_services", "Chatty services"),
             FindingKind::Saturation => ("saturation", "Saturation"),
+            FindingKind::ErrorCascade => ("error_cascade", "Error cascade"),
         }
     }
 
@@ -172,6 +176,12 @@ impl Finding {
     /// its callee, per request, in words; `figure` writes each figure (bold, in HTML).
     pub fn cost_in_words(&self, figure: fn(String) -> String) -> String {
         use super::units::ms;
+        if let super::evidence::Evidence::Cascade(_) = self.evidence {
+            return format!(
+                "its errors failed {} requests of other services' endpoints",
+                figure(self.traces_affected.to_string())
+            );
+        }
         let cost = match self.cp_ms_per_request {
             Some(cp) => format!(
                 "costs {} per request on the critical path",

@@ -8,6 +8,7 @@ use crate::common::{SpanMaker, dataset};
 use chokepoint::analysis::Options;
 use chokepoint::model::settings::DetectorThresholds;
 use chokepoint::model::{Arguments, OpKind, Span, SpanKind};
+use chokepoint::report::evidence::Evidence;
 use chokepoint::report::{Confidence, Finding, FindingKind, Report};
 use chokepoint_synth::Rng;
 use proptest::prelude::*;
@@ -1438,5 +1439,75 @@ fn time_no_span_covers_that_grows_with_the_load_is_a_hidden_wait() {
             of_kind(&report, FindingKind::Saturation).is_empty(),
             "{rates:?} {waits:?}"
         );
+    }
+}
+
+/// `total` requests of web's `GET /page`, each calling pay; the first `from_pay` fail because
+/// pay's server span failed (the client span between has no status), the next `by_itself`
+/// fail in web alone.
+fn failing_requests(total: u64, from_pay: u64, by_itself: u64) -> Report {
+    let mut t = Traces::new();
+    for trace in 1..=total {
+        let root = t.root(trace, (0, ms(50)), "web", "GET /page");
+        let call = t.call(trace, root, (ms(10), ms(40)), "web", "GET pay/charge", 0);
+        t.server(trace, call, (ms(12), ms(38)), "pay");
+        let failed_in_pay = trace <= from_pay;
+        let failed_in_web = trace <= from_pay + by_itself;
+        for span in t.spans.iter_mut().rev().take(3) {
+            span.is_error = match span.kind {
+                SpanKind::Server if span.parent_span_id.is_none() => failed_in_web,
+                SpanKind::Server => failed_in_pay,
+                _ => false,
+            };
+        }
+    }
+    t.analyze(&Options::default())
+}
+
+#[test]
+fn errors_in_one_service_that_fail_another_services_requests_are_a_cascade() {
+    let report = failing_requests(20, 6, 0);
+    let found = of_kind(&report, FindingKind::ErrorCascade);
+    assert_eq!(found.len(), 1, "{:?}", report.findings);
+    let f = found[0];
+    assert_eq!(
+        (f.service.as_str(), f.operation.as_str()),
+        ("pay", "GET /pay")
+    );
+    assert_eq!(f.traces_affected, 6);
+    assert_eq!(f.fingerprint, "web GET /page → pay GET /pay");
+    let Evidence::Cascade(e) = &f.evidence else {
+        panic!("{:?}", f.evidence)
+    };
+    assert_eq!(e.starts_at, report.levels[0].name);
+    let l = &e.by_level[0];
+    assert_eq!(
+        (l.requests, l.failed_elsewhere, l.explained, l.share),
+        (20, 6, 6, 1.0)
+    );
+    let origins = &report.levels[0].failure_origins;
+    assert_eq!(origins.len(), 1);
+    assert_eq!(origins[0].failed_requests, 6);
+}
+
+#[test]
+fn failures_of_a_service_itself_few_failures_or_a_minority_are_no_cascade() {
+    for (from_pay, by_itself, why) in [
+        (0, 6, "web failed by itself"),
+        (4, 0, "four failures are too few to call it"),
+        (6, 7, "pay explains 6 of 13 failures, not most"),
+    ] {
+        let report = failing_requests(20, from_pay, by_itself);
+        assert!(
+            of_kind(&report, FindingKind::ErrorCascade).is_empty(),
+            "{why}: {:?}",
+            report.findings
+        );
+        let failed: u64 = report.levels[0]
+            .failure_origins
+            .iter()
+            .map(|o| o.failed_requests)
+            .sum();
+        assert_eq!(failed, from_pay + by_itself, "{why}");
     }
 }

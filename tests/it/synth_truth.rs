@@ -54,13 +54,6 @@ fn traces_give_the_planted_problems_the_growth_and_exact_statement_times() {
             )
         })
         .collect();
-    let planted: BTreeSet<(String, String, String)> = truth
-        .planted
-        .iter()
-        .map(|p| (p.kind.clone(), p.service.clone(), p.operation.clone()))
-        .collect();
-    assert_eq!(found, planted, "exactly the planted problems");
-
     // Every failed request failed where the generator failed it, through the chain it took
     // (the payment's client span has no status but its response, 500, says it failed); a
     // level's error rate is its endpoints'.
@@ -98,6 +91,22 @@ fn traces_give_the_planted_problems_the_growth_and_exact_statement_times() {
         }
     }
     assert!(failed > 0, "the set has declined payments");
+    // The declined payments fail the checkout: an error cascade wherever a level has enough
+    // of them to call it.
+    let mut planted: BTreeSet<(String, String, String)> = truth
+        .planted
+        .iter()
+        .map(|p| (p.kind.clone(), p.service.clone(), p.operation.clone()))
+        .collect();
+    if report.levels.iter().any(|l| {
+        l.failure_origins
+            .iter()
+            .any(|o| o.failed_requests >= chokepoint::analysis::failures::MIN_CASCADE_FAILURES)
+    }) {
+        planted.insert(("error_cascade".into(), service.clone(), operation.clone()));
+    }
+    assert_eq!(found, planted, "exactly the planted problems");
+
     let md = chokepoint::report::markdown::render(&report);
     assert!(md.contains("### Where failures start"), "{md}");
     assert!(md.contains(

@@ -90,11 +90,15 @@ pub(super) fn render_finding(out: &mut String, rank: usize, f: &Finding, trace_u
     if !f.code_location.is_empty() {
         let _ = writeln!(out, "- code: {}", code(&f.code_location));
     }
+    // A finding of a whole request (a wait, a cascade) names no span.
     let exemplars: Vec<String> = f
         .exemplar_trace_ids
         .iter()
-        .zip(&f.exemplar_span_ids)
-        .map(|(t, s)| format!("trace {} span `{s}`", trace_ref(t, trace_url)))
+        .enumerate()
+        .map(|(i, t)| match f.exemplar_span_ids.get(i) {
+            Some(s) => format!("trace {} span `{s}`", trace_ref(t, trace_url)),
+            None => format!("trace {}", trace_ref(t, trace_url)),
+        })
         .collect();
     let _ = writeln!(out, "- exemplars: {}", exemplars.join("; "));
     // The suggestion is the tool's own text, written as markdown.
