@@ -108,14 +108,7 @@ pub(super) fn origins(
                 (b.failed_requests, &a.endpoint).cmp(&(a.failed_requests, &b.endpoint))
             });
             endpoints.truncate(TOP_ENDPOINTS);
-            // The most common chain; of chains as common, the first by name.
-            let chain = t
-                .chains
-                .into_iter()
-                .map(|(chain, n)| (n, chain.iter().map(name).collect::<Vec<_>>()))
-                .max_by(|(n, a), (m, b)| n.cmp(m).then_with(|| b.cmp(a)))
-                .map(|(_, chain)| chain)
-                .unwrap_or_default();
+            let chain = most_common(&t.chains, name);
             t.exemplars.sort_unstable();
             FailureOrigin {
                 origin: name(&key),
@@ -135,6 +128,17 @@ pub(super) fn origins(
     out.sort_by(|a, b| (b.failed_requests, &a.origin).cmp(&(a.failed_requests, &b.origin)));
     out.truncate(TOP_ORIGINS);
     out
+}
+
+/// The most common of `chains`, each operation named by `name`; of chains as common, the
+/// first by those names, whatever the map's order.
+fn most_common<T: Ord>(chains: &HashMap<&[OpKey], u64>, name: impl Fn(&OpKey) -> T) -> Vec<T> {
+    chains
+        .iter()
+        .map(|(chain, &n)| (n, chain.iter().map(&name).collect::<Vec<_>>()))
+        .max_by(|(n, a), (m, b)| n.cmp(m).then_with(|| b.cmp(a)))
+        .map(|(_, chain)| chain)
+        .unwrap_or_default()
 }
 
 /// Failures its errors must explain at a level for an error cascade to start there: more
@@ -213,13 +217,7 @@ pub(super) fn cascades(
                 .origins
                 .iter()
                 .max_by(|(a, n), (b, m)| n.cmp(m).then_with(|| name(b).cmp(&name(a))))?;
-            let chain: Vec<String> = c
-                .chains
-                .iter()
-                .map(|(chain, &n)| (n, chain.iter().map(name).collect::<Vec<_>>()))
-                .max_by(|(n, a), (m, b)| n.cmp(m).then_with(|| b.cmp(a)))
-                .map(|(_, chain)| chain)
-                .unwrap_or_default();
+            let chain = most_common(&c.chains, name);
             c.lengths.sort_unstable();
             c.exemplars.sort_unstable();
             let service = strings.get(service).to_string();
