@@ -1,7 +1,8 @@
 //! Where database parsers put what they read: each query event is fingerprinted and folded at
 //! once into its statement's [`StatementStats`], so a chunk of a log costs memory for its
-//! distinct statements only. Chunks of one file merge in file order, which keeps the first
-//! exemplar the file's first. The fingerprint caches (raw text to id, shape to id, id to
+//! distinct statements only. Batches of one file (each a run of its chunks) merge in file
+//! order, and merging equals adding one by one (the first exemplar, the first trace contexts,
+//! the first examples of the ledger are the file's first, however the file was cut). The fingerprint caches (raw text to id, shape to id, id to
 //! normalized text) belong to the thread, not the chunk: with thousands of distinct statements,
 //! most of a chunk's are new to the chunk but not to the thread.
 
@@ -16,7 +17,7 @@ use std::collections::hash_map::Entry;
 /// for the statements of a chunk, bounded however many literals a log holds.
 const MAX_CACHED_TEXTS: usize = 1 << 16;
 
-/// The statements of one chunk (or one file) of database input.
+/// The statements of a run of chunks (or of one file) of database input.
 #[derive(Debug, Default)]
 pub struct StatementBatch {
     /// Where in `stats` a statement is, by fingerprint id and hash of the database name.
