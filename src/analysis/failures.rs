@@ -209,10 +209,10 @@ pub(super) fn cascades(
                     }
                 })
                 .collect();
-            let cascades = |l: &LevelFailures| {
+            let holds = |l: &LevelFailures| {
                 l.explained >= MIN_CASCADE_FAILURES && 2 * l.explained > l.failed_elsewhere
             };
-            let start = by_level.iter().position(cascades)?;
+            let start = by_level.iter().position(holds)?;
             let (&origin, _) = c
                 .origins
                 .iter()
@@ -242,7 +242,7 @@ pub(super) fn cascades(
                     .map(|l| l.level.clone())
                     .collect(),
                 // Sure when it holds at every level from its start on.
-                confidence: if by_level[start..].iter().all(cascades) {
+                confidence: if by_level[start..].iter().all(holds) {
                     Confidence::High
                 } else {
                     Confidence::Medium
