@@ -218,8 +218,6 @@ fn operations(
 /// Operations listed per endpoint.
 const TOP_PER_ENDPOINT: usize = 5;
 
-/// The latency of each endpoint (root operation) of a level's requests, and the operations
-/// holding most of it, most requests first.
 /// One endpoint's requests at a level.
 #[derive(Default)]
 struct EndpointTotals {
@@ -231,6 +229,8 @@ struct EndpointTotals {
     failed: u64,
 }
 
+/// The latency of each endpoint (root operation) of a level's requests, and the operations
+/// holding most of it, most requests first.
 fn endpoints(traces: &[&TraceResult], dataset: &Dataset) -> Vec<report::Endpoint> {
     let s = |sym: Sym| dataset.strings.get(sym);
     let mut by_root: HashMap<OpKey, EndpointTotals> = HashMap::default();
@@ -244,65 +244,61 @@ fn endpoints(traces: &[&TraceResult], dataset: &Dataset) -> Vec<report::Endpoint
     }
     let mut out: Vec<report::Endpoint> = by_root
         .into_iter()
-        .map(
-            |(
-                key,
-                EndpointTotals {
-                    mut latencies,
-                    cp,
-                    failed,
-                },
-            )| {
-                let p95s: Vec<f64> =
-                    stats::Batches::new(latencies.len() as u64, stats::MIN_BATCH_FOR_P95)
-                        .ranges()
-                        .map(|r| {
-                            let mut batch = latencies[r].to_vec();
-                            batch.sort_unstable();
-                            ms(stats::percentile(&batch, 95))
-                        })
-                        .collect();
-                latencies.sort_unstable();
-                let at = |p: u32| ms(stats::percentile(&latencies, p));
-                let total = latencies.iter().fold(0u64, |a, &b| a.saturating_add(b));
-                let mut top: Vec<(OpKey, u64)> = cp.into_iter().collect();
-                top.sort_by(|(ka, a), (kb, b)| {
-                    b.cmp(a).then_with(|| {
-                        (s(ka.service), ka.kind, s(ka.label)).cmp(&(
-                            s(kb.service),
-                            kb.kind,
-                            s(kb.label),
-                        ))
-                    })
-                });
-                top.truncate(TOP_PER_ENDPOINT);
-                let top_operations = top
-                    .into_iter()
-                    .map(|(k, cp)| report::EndpointOperation {
-                        service: s(k.service).into(),
-                        operation: s(k.label).into(),
-                        cp_ms_per_request: ms(stats::div_round(cp, latencies.len() as u64)),
-                        share: cp as f64 / total.max(1) as f64,
+        .map(|(key, totals)| {
+            let EndpointTotals {
+                mut latencies,
+                cp,
+                failed,
+            } = totals;
+            let p95s: Vec<f64> =
+                stats::Batches::new(latencies.len() as u64, stats::MIN_BATCH_FOR_P95)
+                    .ranges()
+                    .map(|r| {
+                        let mut batch = latencies[r].to_vec();
+                        batch.sort_unstable();
+                        ms(stats::percentile(&batch, 95))
                     })
                     .collect();
-                report::Endpoint {
-                    service: dataset.strings.get(key.service).into(),
-                    operation: dataset.strings.get(key.label).into(),
-                    requests: latencies.len() as u64,
-                    failed_requests: failed,
-                    error_rate: failed as f64 / latencies.len() as f64,
-                    latency_ms: report::Percentiles {
-                        mean: ms(stats::div_round(total, latencies.len() as u64)),
-                        p50: at(50),
-                        p95: at(95),
-                        p99: at(99),
-                        max: at(100),
-                    },
-                    p95_ms_se: stats::batch_standard_error(&p95s),
-                    top_operations,
-                }
-            },
-        )
+            latencies.sort_unstable();
+            let at = |p: u32| ms(stats::percentile(&latencies, p));
+            let total = latencies.iter().fold(0u64, |a, &b| a.saturating_add(b));
+            let mut top: Vec<(OpKey, u64)> = cp.into_iter().collect();
+            top.sort_by(|(ka, a), (kb, b)| {
+                b.cmp(a).then_with(|| {
+                    (s(ka.service), ka.kind, s(ka.label)).cmp(&(
+                        s(kb.service),
+                        kb.kind,
+                        s(kb.label),
+                    ))
+                })
+            });
+            top.truncate(TOP_PER_ENDPOINT);
+            let top_operations = top
+                .into_iter()
+                .map(|(k, cp)| report::EndpointOperation {
+                    service: s(k.service).into(),
+                    operation: s(k.label).into(),
+                    cp_ms_per_request: ms(stats::div_round(cp, latencies.len() as u64)),
+                    share: cp as f64 / total.max(1) as f64,
+                })
+                .collect();
+            report::Endpoint {
+                service: dataset.strings.get(key.service).into(),
+                operation: dataset.strings.get(key.label).into(),
+                requests: latencies.len() as u64,
+                failed_requests: failed,
+                error_rate: failed as f64 / latencies.len() as f64,
+                latency_ms: report::Percentiles {
+                    mean: ms(stats::div_round(total, latencies.len() as u64)),
+                    p50: at(50),
+                    p95: at(95),
+                    p99: at(99),
+                    max: at(100),
+                },
+                p95_ms_se: stats::batch_standard_error(&p95s),
+                top_operations,
+            }
+        })
         .collect();
     out.sort_by(|a, b| {
         b.requests
