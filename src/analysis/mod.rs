@@ -10,12 +10,14 @@ pub mod levels;
 mod per_trace;
 pub mod queries;
 mod ranking;
+mod retries;
 mod scaling;
 mod services;
 mod sessions;
 pub mod sql;
 pub mod stats;
 mod timeline;
+mod timeouts;
 mod waterfall;
 
 use crate::model::ledger::SkipReason;
@@ -295,6 +297,19 @@ pub fn analyze(dataset: &Dataset, options: &Options) -> Report {
                 &results,
                 &level_names,
                 &dataset.strings,
+                options.exemplars,
+            ));
+            findings.extend(retries::amplification(
+                &results,
+                &level_names,
+                &dataset.strings,
+                &retries::saturating_services(&findings),
+                options.exemplars,
+            ));
+            findings.extend(timeouts::ceilings(
+                &results,
+                dataset,
+                &level_names,
                 options.exemplars,
             ));
             detect::rank(&mut findings);

@@ -25,13 +25,26 @@ pub(super) struct KeyInTrace {
     pub(super) endpoint: OpKey,
 }
 
+/// A call that failed (in error, timed out or shed, by its span or its server span).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct FailedCall {
+    pub(super) key: OpKey,
+    pub(super) duration_ns: u64,
+    /// Its response said it timed out.
+    pub(super) timed_out: bool,
+}
+
 /// What one trace contributes to the report.
 #[derive(Debug)]
 pub(super) struct TraceResult {
     pub(super) trace_id: TraceId,
     pub(super) root_start_ns: i64,
     pub(super) root_end_ns: i64,
+    /// The request failed: its root span is in error and was not shed.
     pub(super) root_error: bool,
+    /// The request was refused under load: its root answered HTTP 429 or 503, or gRPC
+    /// RESOURCE_EXHAUSTED; counted apart from failures.
+    pub(super) root_shed: bool,
     /// The operations of the erroring spans its failure went through, root first, origin last
     /// (`failures::chain_from`); empty when the root is not in error.
     pub(super) failure_chain: Vec<OpKey>,
@@ -55,6 +68,8 @@ pub(super) struct TraceResult {
     pub(super) off_path: Vec<(OpKey, OffPathReason, u64)>,
     /// (client endpoint, server endpoint, shift ns).
     pub(super) skew: Vec<(Sym, Sym, i64)>,
+    /// Its calls that failed, for the timeout ceilings.
+    pub(super) failed_calls: Vec<FailedCall>,
     /// What the detectors found, and what they nearly found.
     pub(super) detected: detect::aggregate::Detected,
 }
@@ -87,6 +102,14 @@ pub(super) fn analyze_trace(
         None => Default::default(),
     };
     let mut blame = super::services::in_trace(&view);
+    let failed_calls: Vec<FailedCall> = (0..tree.len())
+        .filter(|&i| view.attempts.failed[i])
+        .map(|i| FailedCall {
+            key: view.keys[i],
+            duration_ns: tree.spans[i].duration_ns() as u64,
+            timed_out: tree.spans[i].timed_out,
+        })
+        .collect();
     let cp_ns = &view.cp_ns;
     let mut endpoint: Vec<Node> = (0..tree.len() as Node).collect();
     for &node in &view.order {
@@ -179,8 +202,9 @@ pub(super) fn analyze_trace(
         trace_id: root.trace_id,
         root_start_ns: root.start_unix_ns,
         root_end_ns: root.end_unix_ns,
-        root_error: root.is_error,
-        failure_chain: if root.is_error {
+        root_error: root.is_error && !root.shed,
+        root_shed: root.shed,
+        failure_chain: if root.is_error && !root.shed {
             super::failures::chain_from(&tree, tree.root)
                 .iter()
                 .map(|&node| view.keys[node as usize])
@@ -199,6 +223,7 @@ pub(super) fn analyze_trace(
         duplicate_inputs: tree.duplicates.iter().map(|s| s.input).collect(),
         off_path,
         skew,
+        failed_calls,
         detected,
     })
 }

@@ -77,6 +77,7 @@ pub(super) fn level(
         } else {
             traces.iter().filter(|t| t.root_error).count() as f64 / requests as f64
         },
+        shed_requests: traces.iter().filter(|t| t.root_shed).count() as u64,
         latency_ns_total,
         bottlenecks,
         other,
@@ -227,6 +228,8 @@ struct EndpointTotals {
     cp: HashMap<OpKey, u64>,
     /// Requests whose root is in error.
     failed: u64,
+    /// Requests refused under load.
+    shed: u64,
 }
 
 /// The latency of each endpoint (root operation) of a level's requests, and the operations
@@ -238,6 +241,7 @@ fn endpoints(traces: &[&TraceResult], dataset: &Dataset) -> Vec<report::Endpoint
         let e = by_root.entry(t.root_key).or_default();
         e.latencies.push((t.root_end_ns - t.root_start_ns) as u64);
         e.failed += u64::from(t.root_error);
+        e.shed += u64::from(t.root_shed);
         for k in t.keys.iter().filter(|k| k.cp_ns > 0) {
             *e.cp.entry(k.key).or_default() += k.cp_ns;
         }
@@ -249,6 +253,7 @@ fn endpoints(traces: &[&TraceResult], dataset: &Dataset) -> Vec<report::Endpoint
                 mut latencies,
                 cp,
                 failed,
+                shed,
             } = totals;
             let p95s: Vec<f64> =
                 stats::Batches::new(latencies.len() as u64, stats::MIN_BATCH_FOR_P95)
@@ -288,6 +293,7 @@ fn endpoints(traces: &[&TraceResult], dataset: &Dataset) -> Vec<report::Endpoint
                 requests: latencies.len() as u64,
                 failed_requests: failed,
                 error_rate: failed as f64 / latencies.len() as f64,
+                shed_requests: shed,
                 latency_ms: report::Percentiles {
                     mean: ms(stats::div_round(total, latencies.len() as u64)),
                     p50: at(50),

@@ -41,10 +41,16 @@ pub(super) struct BlameInTrace {
     pub(super) cp_ns: u64,
     /// Calls (edges only).
     pub(super) calls: u64,
+    /// Of them, calls that failed.
+    pub(super) failed: u64,
+    /// Of them, calls that retry a failed one ([`super::retries`]).
+    pub(super) retries: u64,
 }
 
-/// A trace's critical-path time by service and edge, sorted.
+/// A trace's critical-path time by service and edge, sorted, with its calls' failures and
+/// retries.
 pub(super) fn in_trace(view: &TraceView) -> Vec<BlameInTrace> {
+    let attempts = &view.attempts;
     let tree = view.tree;
     let mut out: Vec<BlameInTrace> = (0..tree.len())
         .map(|i| {
@@ -74,6 +80,8 @@ pub(super) fn in_trace(view: &TraceView) -> Vec<BlameInTrace> {
                 blamed,
                 cp_ns: view.cp_ns[i],
                 calls: u64::from(is_call),
+                failed: u64::from(is_call && attempts.failed[i]),
+                retries: u64::from(is_call && attempts.retry[i]),
             }
         })
         .collect();
@@ -83,6 +91,8 @@ pub(super) fn in_trace(view: &TraceView) -> Vec<BlameInTrace> {
         if same {
             a.cp_ns += b.cp_ns;
             a.calls += b.calls;
+            a.failed += b.failed;
+            a.retries += b.retries;
         }
         same
     });
@@ -91,7 +101,7 @@ pub(super) fn in_trace(view: &TraceView) -> Vec<BlameInTrace> {
 
 /// The name of a callee: its service, or the peer its operation names (the database system,
 /// the host of the URL without its port, the RPC service, the messaging system).
-fn callee_name(callee: Callee, strings: &Interner) -> String {
+pub(super) fn callee_name(callee: Callee, strings: &Interner) -> String {
     let key = match callee {
         Callee::Service(s) => return strings.get(s).into(),
         Callee::Peer(key) => key,
@@ -121,6 +131,8 @@ fn callee_name(callee: Callee, strings: &Interner) -> String {
 struct Sum {
     ns: u64,
     calls: u64,
+    failed: u64,
+    retries: u64,
     per_batch: Vec<u64>,
 }
 
@@ -168,10 +180,12 @@ pub(super) fn level(
                         .entry(callee)
                         .or_insert_with(|| callee_name(callee, strings))
                         .clone();
-                    edges
+                    let edge = edges
                         .entry((strings.get(caller).into(), callee))
-                        .or_default()
-                        .add(b.cp_ns, b.calls, batch, batches)
+                        .or_default();
+                    edge.add(b.cp_ns, b.calls, batch, batches);
+                    edge.failed += b.failed;
+                    edge.retries += b.retries;
                 }
             }
         }
@@ -230,6 +244,10 @@ pub(super) fn level(
                 caller,
                 callee,
                 calls: sum.calls,
+                calls_per_request: sum.calls as f64 / requests.max(1) as f64,
+                failed_calls: sum.failed,
+                retries: sum.retries,
+                amplification: sum.calls as f64 / (sum.calls - sum.retries).max(1) as f64,
                 cp_ms_per_request: sum.per_request(requests),
                 share: share(sum.ns),
                 cp_ms_per_request_se: sum.standard_error(batches),

@@ -162,6 +162,9 @@ pub struct SpanDraft<'a> {
     pub http_status: Option<(i64, bool)>,
     /// The gRPC status (`rpc.grpc.status_code`).
     pub grpc_status: Option<i64>,
+    /// An `error.type` that names a timeout or a deadline (`java.net.SocketTimeoutException`,
+    /// `TimeoutError`, `context deadline exceeded`).
+    pub error_type_timeout: bool,
     /// Number of links.
     pub link_count: u32,
     /// Attributes for the operation key.
@@ -267,6 +270,23 @@ impl<'a> SpanDraft<'a> {
             }
     }
 
+    /// Whether its response says it timed out: HTTP 408 or 504, gRPC DEADLINE_EXCEEDED, or an
+    /// `error.type` naming a timeout.
+    fn timed_out(&self) -> bool {
+        self.error_type_timeout
+            || self
+                .http_status
+                .is_some_and(|(status, _)| status == 408 || status == 504)
+            || self.grpc_status == Some(4)
+    }
+
+    /// Whether its response says the load was shed: HTTP 429 or 503, gRPC RESOURCE_EXHAUSTED.
+    fn shed(&self) -> bool {
+        self.http_status
+            .is_some_and(|(status, _)| status == 429 || status == 503)
+            || self.grpc_status == Some(8)
+    }
+
     /// The text slot of `field`; None for the line number.
     fn text_slot(&mut self, field: SpanField) -> Option<&mut Option<Cow<'a, str>>> {
         use SpanField::*;
@@ -299,7 +319,10 @@ impl<'a> Attributes<'a> for SpanDraft<'a> {
             || span_field(key).is_some()
             || matches!(
                 key,
-                b"http.response.status_code" | b"http.status_code" | b"rpc.grpc.status_code"
+                b"http.response.status_code"
+                    | b"http.status_code"
+                    | b"rpc.grpc.status_code"
+                    | b"error.type"
             )
     }
 
@@ -339,6 +362,15 @@ impl<'a> Attributes<'a> for SpanDraft<'a> {
             }
             "rpc.grpc.status_code" => {
                 self.grpc_status = number();
+                return;
+            }
+            "error.type" => {
+                if let AttrValue::Str(v) = &value {
+                    let lower = v.to_ascii_lowercase();
+                    self.error_type_timeout = ["timeout", "timed out", "timedout", "deadline"]
+                        .iter()
+                        .any(|word| lower.contains(word));
+                }
                 return;
             }
             _ => {}
@@ -547,6 +579,8 @@ impl SpanBatch {
                 .map_or(Sym::EMPTY, |h| strings.intern(h)),
             kind,
             is_error: d.failed(),
+            timed_out: d.timed_out(),
+            shed: d.shed(),
             link_count: d.link_count,
             op_kind,
             op_system,
@@ -734,5 +768,40 @@ mod tests {
             ..SpanDraft::default()
         };
         assert!(errored.failed(), "a status of error is enough");
+    }
+
+    #[test]
+    fn a_response_says_when_a_call_timed_out_or_was_shed() {
+        let draft = |attributes: &[(&'static str, AttrValue<'static>)]| {
+            let mut d = SpanDraft::default();
+            for (key, value) in attributes {
+                d.set(key, value.clone());
+            }
+            (d.timed_out(), d.shed())
+        };
+        let http = |code| ("http.response.status_code", AttrValue::Int(code));
+        let grpc = |code| ("rpc.grpc.status_code", AttrValue::Int(code));
+        let error_type = |t: &'static str| ("error.type", AttrValue::Str(t.into()));
+        assert_eq!(draft(&[http(504)]), (true, false));
+        assert_eq!(draft(&[http(408)]), (true, false));
+        assert_eq!(draft(&[grpc(4)]), (true, false), "DEADLINE_EXCEEDED");
+        assert_eq!(
+            draft(&[error_type("java.net.SocketTimeoutException")]),
+            (true, false)
+        );
+        assert_eq!(
+            draft(&[error_type("context deadline exceeded")]),
+            (true, false)
+        );
+        assert_eq!(draft(&[error_type("500")]), (false, false));
+        assert_eq!(draft(&[http(429)]), (false, true));
+        assert_eq!(draft(&[http(503)]), (false, true));
+        assert_eq!(draft(&[grpc(8)]), (false, true), "RESOURCE_EXHAUSTED");
+        assert_eq!(draft(&[http(500)]), (false, false));
+        assert_eq!(
+            draft(&[grpc(14)]),
+            (false, false),
+            "UNAVAILABLE is not only shedding"
+        );
     }
 }

@@ -193,8 +193,13 @@ pub struct Span {
     pub host: Sym,
     /// Span kind.
     pub kind: SpanKind,
-    /// Status code ERROR.
+    /// The call failed: status ERROR, or a response that says so (see `SpanDraft::failed`).
     pub is_error: bool,
+    /// Its response says it timed out: HTTP 408 or 504, gRPC DEADLINE_EXCEEDED, or an
+    /// `error.type` that names a timeout or a deadline.
+    pub timed_out: bool,
+    /// Its response says the load was shed: HTTP 429 or 503, gRPC RESOURCE_EXHAUSTED.
+    pub shed: bool,
     /// Number of links to other spans.
     pub link_count: u32,
     /// What kind of operation the span is, for the operation key.

@@ -6,6 +6,7 @@
 //! The detectors that fill these records live in `analysis::detect`, one module each; the
 //! records live here because the report, which holds them, sits below the analysis.
 
+pub use super::failures::{LevelRetries, LevelTimeouts, RetryEvidence, TimeoutEvidence};
 use crate::model::Arguments;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -33,6 +34,10 @@ pub enum Evidence {
     Saturation(SaturationEvidence),
     /// `error_cascade`.
     Cascade(CascadeEvidence),
+    /// `retry_amplification`.
+    Retries(RetryEvidence),
+    /// `timeout`.
+    Timeout(TimeoutEvidence),
     /// `redundant_call`. Last: its fields are a subset of the N+1's, and a report read back
     /// takes the first shape that fits.
     Redundant(RedundantEvidence),
@@ -515,6 +520,8 @@ impl Evidence {
             Evidence::Amplification(e) => e.facts(),
             Evidence::Saturation(e) => e.facts(),
             Evidence::Cascade(e) => e.facts(),
+            Evidence::Retries(e) => e.facts(),
+            Evidence::Timeout(e) => e.facts(),
         }
     }
 }

@@ -37,11 +37,15 @@ pub enum FindingKind {
     Saturation,
     /// Errors in one service that fail most failed requests of other services.
     ErrorCascade,
+    /// Retries of failed calls that multiply the load on a struggling callee.
+    RetryAmplification,
+    /// Calls that give up at one duration, a ceiling: a timeout.
+    Timeout,
 }
 
 impl FindingKind {
     /// Every kind, in the order reports list them.
-    pub const ALL: [FindingKind; 13] = [
+    pub const ALL: [FindingKind; 15] = [
         FindingKind::NPlusOneDb,
         FindingKind::NPlusOneHttp,
         FindingKind::NPlusOneMessage,
@@ -55,6 +59,8 @@ impl FindingKind {
         FindingKind::ChattyServices,
         FindingKind::Saturation,
         FindingKind::ErrorCascade,
+        FindingKind::RetryAmplification,
+        FindingKind::Timeout,
     ];
 
     /// The name used in reports and in `chokepoint.toml`, and the title of its findings.
@@ -73,6 +79,8 @@ impl FindingKind {
             FindingKind::ChattyServices => ("chatty_services", "Chatty services"),
             FindingKind::Saturation => ("saturation", "Saturation"),
             FindingKind::ErrorCascade => ("error_cascade", "Error cascade"),
+            FindingKind::RetryAmplification => ("retry_amplification", "Retry amplification"),
+            FindingKind::Timeout => ("timeout", "Timeouts"),
         }
     }
 
@@ -175,12 +183,46 @@ impl Finding {
     /// What it costs on the critical path, what the suggestion would save and how busy it keeps
     /// its callee, per request, in words; `figure` writes each figure (bold, in HTML).
     pub fn cost_in_words(&self, figure: fn(String) -> String) -> String {
+        use super::evidence::Evidence;
         use super::units::ms;
-        if let super::evidence::Evidence::Cascade(_) = self.evidence {
-            return format!(
-                "its errors failed {} requests of other services' endpoints",
-                figure(self.traces_affected.to_string())
-            );
+        match &self.evidence {
+            Evidence::Cascade(_) => {
+                return format!(
+                    "its errors failed {} requests of other services' endpoints",
+                    figure(self.traces_affected.to_string())
+                );
+            }
+            Evidence::Retries(e) => {
+                let extra: u64 = e.by_level.iter().map(|l| l.retries).sum();
+                let logical: u64 = e.by_level.iter().map(|l| l.logical_calls).sum();
+                return format!(
+                    "its retries sent {} extra calls to {} ({} more than the {} calls meant)",
+                    figure(extra.to_string()),
+                    e.callee,
+                    figure(super::units::percent(extra as f64 / logical.max(1) as f64)),
+                    logical
+                );
+            }
+            Evidence::Timeout(e) => {
+                let worst = e
+                    .by_level
+                    .iter()
+                    .max_by(|a, b| a.lost_ms_per_request.total_cmp(&b.lost_ms_per_request));
+                return match worst {
+                    Some(l) => format!(
+                        "calls gave up at {}, and requests lost {} per request waiting for \
+                         them at level {}",
+                        figure(format!("{} ms", ms(e.ceiling_ms))),
+                        figure(format!("{} ms", ms(l.lost_ms_per_request))),
+                        l.level
+                    ),
+                    None => format!(
+                        "calls gave up at {}",
+                        figure(format!("{} ms", ms(e.ceiling_ms)))
+                    ),
+                };
+            }
+            _ => {}
         }
         let cost = match self.cp_ms_per_request {
             Some(cp) => format!(

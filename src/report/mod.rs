@@ -409,8 +409,12 @@ pub struct Level {
     /// End-to-end latency percentiles of the roots.
     pub latency_ms: Percentiles,
     /// Share of requests whose root span failed: its status is ERROR, or its response code says
-    /// so (a server's HTTP 5xx, a failing gRPC code).
+    /// so (a server's HTTP 5xx, a failing gRPC code); requests shed are not failures.
     pub error_rate: f64,
+    /// Requests refused under load, counted apart from failures: the root answered HTTP 429 or
+    /// 503, or gRPC RESOURCE_EXHAUSTED.
+    #[serde(default)]
+    pub shed_requests: u64,
     /// Sum of root durations, ns: what the bottlenecks' `cp_ns_total` add up to.
     pub latency_ns_total: u64,
     /// The top operations by critical-path time.
@@ -521,6 +525,19 @@ pub struct EdgeRow {
     pub callee: String,
     /// Calls.
     pub calls: u64,
+    /// Calls per request of the level.
+    #[serde(default)]
+    pub calls_per_request: f64,
+    /// Calls that failed (in error, timed out or shed, by their span or their server span).
+    #[serde(default)]
+    pub failed_calls: u64,
+    /// Calls that retried a failed call (the same operation and arguments under the same
+    /// parent, right after it).
+    #[serde(default)]
+    pub retries: u64,
+    /// Attempts per logical call: calls ÷ (calls − retries); 1 without retries.
+    #[serde(default)]
+    pub amplification: f64,
     /// Their own critical-path time (client minus server, or the whole call without a server
     /// span) per request of the level, ms.
     pub cp_ms_per_request: f64,
@@ -558,12 +575,15 @@ pub struct Endpoint {
     pub operation: String,
     /// Requests.
     pub requests: u64,
-    /// Requests whose root span is in error.
+    /// Requests whose root span is in error (and not shed).
     #[serde(default)]
     pub failed_requests: u64,
     /// Their share of the endpoint's requests.
     #[serde(default)]
     pub error_rate: f64,
+    /// Requests refused under load (HTTP 429 or 503, gRPC RESOURCE_EXHAUSTED).
+    #[serde(default)]
+    pub shed_requests: u64,
     /// End-to-end latency percentiles.
     pub latency_ms: Percentiles,
     /// The standard error of the p95, by batch means over its requests in start order: what a

@@ -58,7 +58,15 @@ pub struct Options {
     /// 8 to 47 columns from 97 tables, each with its own predicate column) instead of the
     /// shop's few, for benchmarks on high-cardinality logs; 0 (the default) keeps the shop's.
     pub distinct_statements: u64,
+    /// With a load profile: the inventory stalls on a lock more often as load grows (not at
+    /// 30 rps, one call in ten at 60, three in ten at 120), the frontend's client gives up on
+    /// it after [`INVENTORY_TIMEOUT_NS`] and retries at once, twice at most, before falling
+    /// back to its cache; false by default.
+    pub inventory_timeouts: bool,
 }
+
+/// The frontend's timeout on its calls to the inventory (with `inventory_timeouts`).
+pub const INVENTORY_TIMEOUT_NS: u64 = 50 * MS;
 
 /// A stepped load profile: `rates_rps[k]` for `step_s` seconds each, with a linear ramp of
 /// `ramp_s` seconds from one rate to the next.
@@ -139,6 +147,7 @@ impl Default for Options {
             slower_cart_network_ns: 0,
             whole_microseconds: false,
             distinct_statements: 0,
+            inventory_timeouts: false,
         }
     }
 }
@@ -189,17 +198,20 @@ impl TraceBuilder<'_> {
         id
     }
 
-    fn mark_error(&mut self, service: usize, id: &[u8]) {
+    fn mark_error(&mut self, service: usize, id: &[u8], message: &str) {
         if let Some(s) = self.spans[service].iter_mut().find(|s| s.span_id == id) {
             s.status = Some(Status {
                 code: StatusCode::Error as i32,
-                message: "payment declined".into(),
+                message: message.into(),
             });
         }
     }
 
     /// An HTTP call from `from` to `to`: CLIENT span, SERVER span inside it (`work` fills the
-    /// server from its start and returns its end). Returns the client's end.
+    /// server from its start and returns its end). Returns the client's end and whether the
+    /// call failed. With a `timeout`, a client waiting longer gives up at it (a little late,
+    /// as timers fire): its span ends there in error, without a response, while the server
+    /// answers after.
     #[allow(clippy::too_many_arguments)]
     fn http_call(
         &mut self,
@@ -210,6 +222,7 @@ impl TraceBuilder<'_> {
         route: &str,
         path: &str,
         start: u64,
+        timeout: Option<u64>,
         work: impl FnOnce(&mut Self, &[u8], u64) -> (u64, bool),
     ) -> (u64, bool) {
         let mut net_out = self.rng.range(150 * US, 600 * US);
@@ -248,7 +261,11 @@ impl TraceBuilder<'_> {
             ],
         );
         let (server_end, failed) = work(self, &server, server_start);
-        let client_end = server_end + net_back;
+        let gives_up = timeout.filter(|&t| server_end + net_back > start + t);
+        let client_end = match gives_up {
+            Some(t) => start + t + self.rng.range(0, 300 * US),
+            None => server_end + net_back,
+        };
         let status = if failed { 500 } else { 200 };
         for (service, id, end) in [(to, &server, server_end), (from, &client, client_end)] {
             let s = self.spans[service]
@@ -256,13 +273,18 @@ impl TraceBuilder<'_> {
                 .find(|s| &s.span_id == id)
                 .expect("span just added");
             s.end_time_unix_nano = end;
-            s.attributes
-                .push(kv_int("http.response.status_code", status));
+            if service == to || gives_up.is_none() {
+                s.attributes
+                    .push(kv_int("http.response.status_code", status));
+            }
         }
         if failed {
-            self.mark_error(to, &server);
+            self.mark_error(to, &server, "payment declined");
         }
-        (client_end, failed)
+        if gives_up.is_some() {
+            self.mark_error(from, &client, "request timed out");
+        }
+        (client_end, failed || gives_up.is_some())
     }
 
     fn query(
@@ -366,6 +388,7 @@ fn trace(rng: &mut Rng, start: u64, load_rps: Option<f64>, options: &Options) ->
             "/cart/{user_id}",
             &format!("/cart/{user}"),
             at,
+            None,
             |t, server, s| {
                 let mut s = s;
                 if let Some(rps) = load_rps {
@@ -414,6 +437,7 @@ fn trace(rng: &mut Rng, start: u64, load_rps: Option<f64>, options: &Options) ->
             "/charge",
             "/charge",
             at,
+            None,
             |t, server, s| {
                 let fraud_end = s + t.rng.range(10 * MS, 16 * MS) + options.slower_fraud_check_ns;
                 t.span(
@@ -484,7 +508,7 @@ fn trace(rng: &mut Rng, start: u64, load_rps: Option<f64>, options: &Options) ->
             if failed { 502 } else { 200 },
         ));
         if failed {
-            t.mark_error(0, &root);
+            t.mark_error(0, &root, "payment declined");
         }
     } else {
         let item = t.rng.range(1, 200_000);
@@ -510,26 +534,45 @@ fn trace(rng: &mut Rng, start: u64, load_rps: Option<f64>, options: &Options) ->
             cache_end,
             vec![],
         );
-        let (at, _) = t.http_call(
-            0,
-            &root,
-            2,
-            "GET",
-            "/items/{id}",
-            &format!("/items/{item}"),
-            cache_end + 30 * US,
-            |t, server, s| {
-                let e = t.query(
-                    2,
-                    server,
-                    "SELECT id, name, stock FROM items WHERE id = $1",
-                    s + 40 * US,
-                    (300, 2500),
-                    "get_item",
-                );
-                (e + 50 * US, false)
-            },
-        );
+        // Percent of inventory calls that stall on a lock at this load.
+        let stalls = match (options.inventory_timeouts, load_rps) {
+            (true, Some(rps)) => ((rps - 30.0) / 3.0).clamp(0.0, 40.0) as u64,
+            _ => 0,
+        };
+        let mut at = cache_end + 30 * US;
+        for _attempt in 0..3 {
+            let stalled = stalls > 0 && t.rng.chance(stalls);
+            let (end, failed) = t.http_call(
+                0,
+                &root,
+                2,
+                "GET",
+                "/items/{id}",
+                &format!("/items/{item}"),
+                at,
+                options.inventory_timeouts.then_some(INVENTORY_TIMEOUT_NS),
+                |t, server, s| {
+                    let micros = if stalled {
+                        (60_000, 120_000)
+                    } else {
+                        (300, 2500)
+                    };
+                    let e = t.query(
+                        2,
+                        server,
+                        "SELECT id, name, stock FROM items WHERE id = $1",
+                        s + 40 * US,
+                        micros,
+                        "get_item",
+                    );
+                    (e + 50 * US, false)
+                },
+            );
+            at = end;
+            if !failed {
+                break;
+            }
+        }
         let end = at + t.rng.range(100 * US, 300 * US);
         let s = t.spans[0]
             .iter_mut()
@@ -658,6 +701,17 @@ pub struct Truth {
     /// it the checkout.
     #[serde(default)]
     pub failure_origin: Option<(String, String)>,
+    /// With `inventory_timeouts`: the client operation that times out, its caller and its
+    /// ceiling, ns (the calls end at it or up to 0.3 ms after).
+    #[serde(default)]
+    pub timeout: Option<(String, String, u64)>,
+    /// With `inventory_timeouts`: the caller → callee edge whose retries grow with load.
+    #[serde(default)]
+    pub retries: Option<(String, String)>,
+    /// With `inventory_timeouts`: the operations whose time per request grows with load
+    /// besides `grows_with_load` (the inventory's, whose stalls grow more frequent).
+    #[serde(default)]
+    pub also_grow_with_load: Vec<(String, String)>,
 }
 
 /// One step of the load profile.
@@ -729,6 +783,7 @@ fn account(message: &TracesData, truth: &mut Truth) {
 impl Options {
     /// The ground truth of the trace set these options generate (without a log's statements).
     pub fn truth(&self) -> Truth {
+        let timeouts = self.inventory_timeouts && self.profile.is_some();
         let planted = |kind: &str| Planted {
             kind: kind.into(),
             service: "frontend".into(),
@@ -747,6 +802,18 @@ impl Options {
             }),
             planted: {
                 let mut planted = vec![planted("n_plus_one_db"), planted("sequential_fanout")];
+                if timeouts {
+                    planted.push(Planted {
+                        kind: "timeout".into(),
+                        service: SERVICES[0].into(),
+                        operation: "GET inventory:8080/items/{id}".into(),
+                    });
+                    planted.push(Planted {
+                        kind: "retry_amplification".into(),
+                        service: SERVICES[0].into(),
+                        operation: "calls to inventory".into(),
+                    });
+                }
                 // With a load profile, the cart's pool saturates (see `pool_wait_ns`).
                 if self.profile.is_some() {
                     planted.push(Planted {
@@ -762,6 +829,20 @@ impl Options {
                 .as_ref()
                 .map(|_| ("cart".to_string(), "pg-pool.connect".to_string())),
             failure_origin: Some((SERVICES[3].to_string(), "POST /charge".to_string())),
+            timeout: timeouts.then(|| {
+                (
+                    SERVICES[0].to_string(),
+                    "GET inventory:8080/items/{id}".to_string(),
+                    INVENTORY_TIMEOUT_NS,
+                )
+            }),
+            retries: timeouts.then(|| (SERVICES[0].to_string(), SERVICES[2].to_string())),
+            // The stalls lengthen the inventory's own spans as load grows.
+            also_grow_with_load: if timeouts {
+                vec![(SERVICES[2].to_string(), "GET /items/{id}".to_string())]
+            } else {
+                Vec::new()
+            },
             ..Truth::default()
         }
     }

@@ -52,6 +52,10 @@ struct Args {
     /// Time added to the network path into the cart service (its callers wait, it does not), ms.
     #[arg(long, default_value_t = 0)]
     slower_cart_network_ms: u64,
+    /// With --steps: the inventory stalls more often as load grows, and the frontend's calls
+    /// to it time out at 50 ms and are retried.
+    #[arg(long)]
+    inventory_timeouts: bool,
     /// Database logs only: take each statement from this many distinct shapes (0: the shop's).
     #[arg(long, default_value_t = 0)]
     distinct_statements: u64,
@@ -88,6 +92,7 @@ fn write(a: &Args) -> Result<(), String> {
         slower_cart_network_ns: a.slower_cart_network_ms * 1_000_000,
         whole_microseconds: matches!(a.format, Format::JaegerJson | Format::ZipkinJson),
         distinct_statements: a.distinct_statements,
+        inventory_timeouts: a.inventory_timeouts,
         ..Options::default()
     };
     let cannot = |e: std::io::Error| format!("cannot write {}: {e}", a.out.display());

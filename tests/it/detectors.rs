@@ -16,14 +16,14 @@ use proptest::prelude::*;
 const MS: i64 = 1_000_000;
 
 /// Builds traces span by span; ids are given out in order.
-struct Traces {
-    maker: SpanMaker,
-    spans: Vec<Span>,
+pub(crate) struct Traces {
+    pub(crate) maker: SpanMaker,
+    pub(crate) spans: Vec<Span>,
     next_id: u64,
 }
 
 impl Traces {
-    fn new() -> Traces {
+    pub(crate) fn new() -> Traces {
         Traces {
             maker: SpanMaker::new(),
             spans: Vec::new(),
@@ -63,7 +63,7 @@ impl Traces {
         id
     }
 
-    fn root(&mut self, trace: u64, at: (i64, i64), service: &str, name: &str) -> u64 {
+    pub(crate) fn root(&mut self, trace: u64, at: (i64, i64), service: &str, name: &str) -> u64 {
         self.add(
             trace,
             0,
@@ -76,7 +76,7 @@ impl Traces {
         )
     }
 
-    fn server(&mut self, trace: u64, parent: u64, at: (i64, i64), service: &str) -> u64 {
+    pub(crate) fn server(&mut self, trace: u64, parent: u64, at: (i64, i64), service: &str) -> u64 {
         let name = format!("GET /{service}");
         self.add(
             trace,
@@ -111,7 +111,7 @@ impl Traces {
         )
     }
 
-    fn call(
+    pub(crate) fn call(
         &mut self,
         trace: u64,
         parent: u64,
@@ -178,16 +178,16 @@ impl Traces {
         }
     }
 
-    fn analyze(self, options: &Options) -> Report {
+    pub(crate) fn analyze(self, options: &Options) -> Report {
         analyze(&dataset(self.spans, self.maker), options)
     }
 }
 
-fn ms(t: i64) -> i64 {
+pub(crate) fn ms(t: i64) -> i64 {
     t * MS
 }
 
-fn of_kind(report: &Report, kind: FindingKind) -> Vec<&Finding> {
+pub(crate) fn of_kind(report: &Report, kind: FindingKind) -> Vec<&Finding> {
     report.findings.iter().filter(|f| f.kind == kind).collect()
 }
 

@@ -7,6 +7,7 @@ mod common;
 mod conformance;
 mod dblogs;
 mod detectors;
+mod failure_under_load;
 mod gate;
 mod html;
 mod levels;

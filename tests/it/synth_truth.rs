@@ -7,6 +7,7 @@ use crate::common::{analyze_json, temp_dir};
 use chokepoint::model::OpKind;
 use chokepoint::model::fingerprint::{Dialect, fingerprint};
 use chokepoint::report::Verdict;
+use chokepoint::report::evidence::Evidence;
 use chokepoint_synth::{self as synth, DbLog, Options, Profile, Truth};
 use std::collections::BTreeSet;
 
@@ -145,6 +146,106 @@ fn traces_give_the_planted_problems_the_growth_and_exact_statement_times() {
     expected.sort_by_key(|e| std::cmp::Reverse(e.1));
     let db: Vec<(String, u64)> = db.into_iter().map(|(o, n)| (o.to_string(), n)).collect();
     assert_eq!(db, expected);
+}
+
+/// A stepped run whose inventory stalls more often as load grows: its calls time out at the
+/// generator's ceiling, are retried at once, and the retries grow with load; the findings are
+/// the planted ones and no others (no redundant call from the retries), the edge counts its
+/// retries at each level, and the inventory's stalls are the growth beside the cart's pool.
+/// (The run without stalls, above, has neither finding.)
+#[test]
+fn timeouts_and_retries_under_load_are_found_as_planted() {
+    let dir = temp_dir("truth-timeouts");
+    let options = Options {
+        inventory_timeouts: true,
+        ..stepped(8)
+    };
+    let truth = synth::write_json(
+        &options,
+        &mut std::fs::File::create(dir.join("t.jsonl")).unwrap(),
+    )
+    .unwrap();
+    let report = analyze_json(&dir, &["t.jsonl"]);
+    let kinds = |kind: &str| -> Vec<&chokepoint::report::Finding> {
+        report
+            .findings
+            .iter()
+            .filter(|f| f.kind.as_str() == kind)
+            .collect()
+    };
+    let (caller, operation, ceiling_ns) = truth.timeout.clone().unwrap();
+    let [timeout] = kinds("timeout")[..] else {
+        panic!("{:?}", kinds("timeout"))
+    };
+    assert_eq!(
+        (&timeout.service, &timeout.operation),
+        (&caller, &operation)
+    );
+    let Evidence::Timeout(e) = &timeout.evidence else {
+        panic!("{:?}", timeout.evidence)
+    };
+    let ceiling_ms = ceiling_ns as f64 / 1e6;
+    assert!(
+        e.ceiling_ms >= ceiling_ms && e.ceiling_ms <= ceiling_ms + 0.3,
+        "{e:?}"
+    );
+    assert_eq!(e.calls_past_ceiling, 0);
+    let shares: Vec<f64> = e.by_level.iter().map(|l| l.share_of_calls).collect();
+    assert_eq!(shares[0], 0.0, "no stall at 30 rps: {shares:?}");
+    assert!(
+        shares[1] > 0.05 && shares[2] > 2.0 * shares[1],
+        "{shares:?}"
+    );
+
+    let (caller, callee) = truth.retries.clone().unwrap();
+    let [retries] = kinds("retry_amplification")[..] else {
+        panic!("{:?}", kinds("retry_amplification"))
+    };
+    let Evidence::Retries(r) = &retries.evidence else {
+        panic!("{:?}", retries.evidence)
+    };
+    assert_eq!((&r.caller, &r.callee), (&caller, &callee));
+    assert!(r.grows_with_load && !r.callee_saturating);
+    for (level, row) in report.levels.iter().zip(&r.by_level) {
+        let edge = level
+            .edges
+            .iter()
+            .find(|e| e.caller == caller && e.callee == callee)
+            .unwrap();
+        assert_eq!((edge.calls, edge.retries), (row.attempts, row.retries));
+        assert_eq!(row.attempts, row.logical_calls + row.retries);
+    }
+    assert_eq!(r.by_level[0].retries, 0);
+    assert!(r.by_level[2].amplification > r.by_level[1].amplification);
+
+    let found: BTreeSet<(String, String, String)> = report
+        .findings
+        .iter()
+        .map(|f| {
+            (
+                f.kind.as_str().into(),
+                f.service.clone(),
+                f.operation.clone(),
+            )
+        })
+        .filter(|f| f.0 != "error_cascade")
+        .collect();
+    let planted: BTreeSet<(String, String, String)> = truth
+        .planted
+        .iter()
+        .map(|p| (p.kind.clone(), p.service.clone(), p.operation.clone()))
+        .collect();
+    assert_eq!(found, planted, "exactly the planted problems");
+    let mut growing: BTreeSet<(String, String)> =
+        truth.also_grow_with_load.iter().cloned().collect();
+    growing.insert(truth.grows_with_load.clone().unwrap());
+    let superlinear: BTreeSet<(String, String)> = report
+        .scaling
+        .iter()
+        .filter(|r| r.verdict == Verdict::Superlinear)
+        .map(|r| (r.service.clone(), r.operation.clone()))
+        .collect();
+    assert_eq!(superlinear, growing);
 }
 
 fn log_truth(log: DbLog, name: &str) -> (std::path::PathBuf, Truth) {

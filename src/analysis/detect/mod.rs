@@ -53,6 +53,8 @@ pub struct TraceView<'t, 'd> {
     /// (transaction control and session settings repeat in every transaction by design), nor a
     /// connection checkout, which precedes its query by necessity.
     pub is_call: Vec<bool>,
+    /// The calls that failed and those that retry them.
+    pub(in crate::analysis) attempts: crate::analysis::retries::Attempts,
 }
 
 impl<'t, 'd> TraceView<'t, 'd> {
@@ -87,7 +89,7 @@ impl<'t, 'd> TraceView<'t, 'd> {
                 subtree_cp_ns[parent as usize] += subtree_cp_ns[node as usize];
             }
         }
-        let keys = tree.spans.iter().map(|s| OpKey::of(s)).collect();
+        let keys: Vec<OpKey> = tree.spans.iter().map(|s| OpKey::of(s)).collect();
         let is_call = tree
             .spans
             .iter()
@@ -95,7 +97,8 @@ impl<'t, 'd> TraceView<'t, 'd> {
                 OpKind::Db => !s.is_connection && !sql::is_housekeeping(strings.get(s.op_label)),
                 _ => matches!(s.kind, SpanKind::Client | SpanKind::Producer),
             })
-            .collect();
+            .collect::<Vec<bool>>();
+        let attempts = crate::analysis::retries::attempts(tree, &keys, &is_call);
         TraceView {
             tree,
             strings,
@@ -105,6 +108,7 @@ impl<'t, 'd> TraceView<'t, 'd> {
             order,
             keys,
             is_call,
+            attempts,
         }
     }
 

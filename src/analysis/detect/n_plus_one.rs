@@ -249,9 +249,13 @@ fn detect(
 }
 
 /// A database call that is not transaction control, an HTTP or RPC client call, or a message
-/// sent.
+/// sent; not a retry of a failed call, which repeats it by necessity (`retry_amplification`
+/// judges those).
 fn is_repeatable(view: &TraceView, node: Node) -> bool {
     let s = view.tree.span(node);
+    if view.attempts.retry[node as usize] {
+        return false;
+    }
     match s.op_kind {
         OpKind::Db => s.kind != SpanKind::Consumer && view.is_call[node as usize],
         OpKind::Http | OpKind::Rpc => s.kind == SpanKind::Client,

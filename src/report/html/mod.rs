@@ -257,6 +257,19 @@ fn levels(out: &mut String, report: &Report, drawn: &traces::Drawn) {
         ],
         rows,
     );
+    let shed: Vec<String> = report
+        .levels
+        .iter()
+        .filter(|l| l.shed_requests > 0)
+        .map(|l| format!("{} at level {}", l.shed_requests, esc(&l.name)))
+        .collect();
+    if !shed.is_empty() {
+        let _ = write!(
+            out,
+            "<p>Requests shed under load (HTTP 429 or 503, gRPC RESOURCE_EXHAUSTED), refused and counted apart from the errors: {}.</p>",
+            shed.join(", ")
+        );
+    }
     if charts::names(report).contains(&charts::Chart::Timeline) {
         out.push_str(&svg::timeline(report));
     }
@@ -442,6 +455,39 @@ fn level_detail(out: &mut String, report: &Report, level: &Level, drawn: &traces
                 "inbound share",
                 "calls in",
                 "callers",
+            ],
+            rows,
+        );
+    }
+    if !level.edges.is_empty() {
+        out.push_str("<h3>Calls between services</h3><p>Each caller → callee edge by the calls' own critical-path time (the caller's wait beyond the callee's own spans); a retry repeats a failed call, and attempts per call count them in.</p>");
+        let rows = level
+            .edges
+            .iter()
+            .map(|e| {
+                vec![
+                    Cell::Text(format!("{} → {}", e.caller, e.callee)),
+                    Cell::count(e.calls),
+                    Cell::Num(format!("{:.2}", e.calls_per_request), e.calls_per_request),
+                    Cell::ms(e.cp_ms_per_request),
+                    Cell::share(e.share),
+                    Cell::count(e.failed_calls),
+                    Cell::count(e.retries),
+                    Cell::Num(format!("{:.2}", e.amplification), e.amplification),
+                ]
+            })
+            .collect();
+        table(
+            out,
+            &[
+                "caller → callee",
+                "calls",
+                "calls/req",
+                "ms/req",
+                "share",
+                "failed",
+                "retries",
+                "attempts/call",
             ],
             rows,
         );
