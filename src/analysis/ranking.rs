@@ -45,11 +45,11 @@ pub(super) fn level(
         _ => 0,
     };
     let failure_origins = super::failures::origins(traces, &dataset.strings, options.exemplars);
-    let ((bottlenecks, other, on_path), ((services, edges), endpoints)) = rayon::join(
+    let ((bottlenecks, other, on_path), ((services, edges, route_share), endpoints)) = rayon::join(
         || operations(traces, latency_ns_total, dataset, options),
         || {
             rayon::join(
-                || super::services::level(traces, latency_ns_total, &dataset.strings),
+                || super::services::level(traces, latency_ns_total, window_ns, &dataset.strings),
                 || endpoints(traces, dataset),
             )
         },
@@ -87,6 +87,7 @@ pub(super) fn level(
         database_activity: Vec::new(),
         services,
         edges,
+        common_route_share: route_share,
         failure_origins,
     };
     (level, on_path)

@@ -45,6 +45,9 @@ pub(super) struct BlameInTrace {
     pub(super) failed: u64,
     /// Of them, calls that retry a failed one ([`super::retries`]).
     pub(super) retries: u64,
+    /// The time it was busy with the request: the durations of a service's server and
+    /// consumer spans (its entries), or of an edge's calls.
+    pub(super) busy_ns: u64,
 }
 
 /// A trace's critical-path time by service and edge, sorted, with its calls' failures and
@@ -82,6 +85,11 @@ pub(super) fn in_trace(view: &TraceView) -> Vec<BlameInTrace> {
                 calls: u64::from(is_call),
                 failed: u64::from(is_call && attempts.failed[i]),
                 retries: u64::from(is_call && attempts.retry[i]),
+                busy_ns: if is_call || matches!(span.kind, SpanKind::Server | SpanKind::Consumer) {
+                    span.duration_ns() as u64
+                } else {
+                    0
+                },
             }
         })
         .collect();
@@ -93,6 +101,7 @@ pub(super) fn in_trace(view: &TraceView) -> Vec<BlameInTrace> {
             a.calls += b.calls;
             a.failed += b.failed;
             a.retries += b.retries;
+            a.busy_ns = a.busy_ns.saturating_add(b.busy_ns);
         }
         same
     });
@@ -133,6 +142,7 @@ struct Sum {
     calls: u64,
     failed: u64,
     retries: u64,
+    busy_ns: u64,
     per_batch: Vec<u64>,
 }
 
@@ -156,12 +166,14 @@ impl Sum {
 }
 
 /// A level's services, ranked by their own time plus the time callers wait on them, and its
-/// edges, ranked by their time; `traces` in start order.
+/// edges, ranked by their time, those of the most common critical-path route marked, with the
+/// share of requests that took it; `traces` in start order, over `window_ns`.
 pub(super) fn level(
     traces: &[&TraceResult],
     latency_ns_total: u64,
+    window_ns: u64,
     strings: &Interner,
-) -> (Vec<ServiceRow>, Vec<EdgeRow>) {
+) -> (Vec<ServiceRow>, Vec<EdgeRow>, f64) {
     let requests = traces.len() as u64;
     let batches = stats::Batches::new(requests, stats::MIN_BATCH_FOR_MEAN);
     let mut names: BTreeMap<Callee, String> = BTreeMap::new();
@@ -171,10 +183,11 @@ pub(super) fn level(
         let batch = batches.of(i);
         for b in &t.blame {
             match b.blamed {
-                Blamed::Own(service) => own
-                    .entry(strings.get(service).into())
-                    .or_default()
-                    .add(b.cp_ns, 0, batch, batches),
+                Blamed::Own(service) => {
+                    let own = own.entry(strings.get(service).into()).or_default();
+                    own.add(b.cp_ns, 0, batch, batches);
+                    own.busy_ns = own.busy_ns.saturating_add(b.busy_ns);
+                }
                 Blamed::Edge(caller, callee) => {
                     let callee = names
                         .entry(callee)
@@ -186,6 +199,7 @@ pub(super) fn level(
                     edge.add(b.cp_ns, b.calls, batch, batches);
                     edge.failed += b.failed;
                     edge.retries += b.retries;
+                    edge.busy_ns = edge.busy_ns.saturating_add(b.busy_ns);
                 }
             }
         }
@@ -197,6 +211,7 @@ pub(super) fn level(
     for ((caller, callee), sum) in &edges {
         let (into, callers) = inbound.entry(callee.clone()).or_default();
         let out = outbound.entry(caller.clone()).or_default();
+        into.busy_ns = into.busy_ns.saturating_add(sum.busy_ns);
         for s in [into, out] {
             s.ns += sum.ns;
             s.calls += sum.calls;
@@ -232,15 +247,25 @@ pub(super) fn level(
                 inbound_calls: into.calls,
                 callers,
                 outbound_ms_per_request: out.per_request(requests),
+                // Little's law: the time it was busy with requests over the level's window;
+                // a peer without spans is busy while its callers wait on it.
+                in_flight: if own.contains_key(name) {
+                    mine.busy_ns
+                } else {
+                    into.busy_ns
+                } as f64
+                    / window_ns.max(1) as f64,
             };
             (mine.ns.saturating_add(into.ns), row)
         })
         .collect();
     services.sort_by(|(a, ra), (b, rb)| b.cmp(a).then_with(|| ra.service.cmp(&rb.service)));
+    let (route, route_requests) = common_route(traces, &mut names, strings);
     let mut edge_rows: Vec<(u64, EdgeRow)> = edges
         .into_iter()
         .map(|((caller, callee), sum)| {
             let row = EdgeRow {
+                on_common_route: route.contains(&(caller.clone(), callee.clone())),
                 caller,
                 callee,
                 calls: sum.calls,
@@ -262,7 +287,54 @@ pub(super) fn level(
     (
         services.into_iter().map(|(_, r)| r).collect(),
         edge_rows.into_iter().map(|(_, r)| r).collect(),
+        route_requests as f64 / requests.max(1) as f64,
     )
+}
+
+/// The most common critical-path route of a level's requests: the set of caller → callee
+/// edges on a request's critical path (an edge whose calls hold part of it), the set most
+/// requests took (of sets as common, the first by name); with how many took it. Empty, with
+/// its count, when most requests crossed no edge on their path.
+fn common_route(
+    traces: &[&TraceResult],
+    names: &mut BTreeMap<Callee, String>,
+    strings: &Interner,
+) -> (BTreeSet<(String, String)>, u64) {
+    let mut routes: std::collections::HashMap<Vec<Blamed>, u64> = Default::default();
+    for t in traces {
+        // A trace's blame is sorted, so equal routes are equal vectors.
+        let route: Vec<Blamed> = t
+            .blame
+            .iter()
+            .filter(|b| matches!(b.blamed, Blamed::Edge(..)) && b.cp_ns > 0)
+            .map(|b| b.blamed)
+            .collect();
+        *routes.entry(route).or_default() += 1;
+    }
+    let mut named: Vec<(u64, BTreeSet<(String, String)>)> = routes
+        .into_iter()
+        .map(|(route, count)| {
+            let edges = route
+                .into_iter()
+                .filter_map(|b| match b {
+                    Blamed::Edge(caller, callee) => Some((
+                        strings.get(caller).to_string(),
+                        names
+                            .entry(callee)
+                            .or_insert_with(|| callee_name(callee, strings))
+                            .clone(),
+                    )),
+                    Blamed::Own(_) => None,
+                })
+                .collect();
+            (count, edges)
+        })
+        .collect();
+    named.sort_by(|(a, ra), (b, rb)| b.cmp(a).then_with(|| ra.cmp(rb)));
+    named
+        .into_iter()
+        .next()
+        .map_or((BTreeSet::new(), 0), |(count, edges)| (edges, count))
 }
 
 /// Each service's own and inbound time per request at each level, and their changes from the

@@ -7,6 +7,7 @@
 //! an RGB buffer with DejaVu Sans embedded in the binary, so that no system font is needed and
 //! two runs give the same bytes.
 
+use super::service_map;
 use super::units::tick;
 use super::{Report, Waterfall, WaterfallSpan};
 use plotters::coord::Shift;
@@ -32,6 +33,8 @@ pub enum Chart {
     Share,
     /// Critical-path ms per request against throughput.
     PerRequest,
+    /// The map of request flow at the last level.
+    ServiceMap,
 }
 
 impl Chart {
@@ -43,6 +46,7 @@ impl Chart {
             Chart::Latency => "latency.png",
             Chart::Share => "share.png",
             Chart::PerRequest => "cp_per_request.png",
+            Chart::ServiceMap => "service_map.png",
         }
     }
 
@@ -54,12 +58,14 @@ impl Chart {
             Chart::Latency => "End-to-end latency by load level",
             Chart::Share => "Critical-path share per level, top operations",
             Chart::PerRequest => "Critical-path ms per request against throughput",
+            Chart::ServiceMap => "Map of request flow at the last level",
         }
     }
 }
 
 /// The charts a report has: the timeline when it has two buckets or more, the waterfall of the
-/// slowest request when there is one, and the three across levels with two levels or more.
+/// slowest request when there is one, the three across levels with two levels or more, and
+/// the map of request flow when the last level has calls between services.
 pub fn names(report: &Report) -> Vec<Chart> {
     let mut charts = Vec::new();
     if report
@@ -74,6 +80,9 @@ pub fn names(report: &Report) -> Vec<Chart> {
     }
     if report.levels.len() >= 2 {
         charts.extend([Chart::Latency, Chart::Share, Chart::PerRequest]);
+    }
+    if report.levels.last().and_then(service_map::layout).is_some() {
+        charts.push(Chart::ServiceMap);
     }
     charts
 }
@@ -281,6 +290,7 @@ pub fn render(report: &Report) -> Result<Vec<(Chart, Vec<u8>)>, String> {
                     let y = "critical path per request";
                     lines(a, title, &rps, &per_request_series(report), y)
                 }),
+                Chart::ServiceMap => draw(|a| service_map(a, title, report)),
             }
             .map_err(|e| format!("{}: {e}", name.file()))?;
             Ok((name, png))
@@ -570,6 +580,100 @@ fn waterfall(area: &Area, title: &str, report: &Report) -> DrawResult {
     Ok(())
 }
 
+/// The last level's map: services as boxes with their figures, calls as arrows labelled with
+/// theirs, the most common critical-path route thick and coloured.
+fn service_map(area: &Area, title: &str, report: &Report) -> DrawResult {
+    let Some(level) = report.levels.last() else {
+        return Ok(());
+    };
+    let Some(map) = service_map::layout(level) else {
+        return Ok(());
+    };
+    let caption = format!(
+        "{title} ({}; thick: the most common critical-path route, {} of requests)",
+        short(&level.name, 24),
+        super::units::percent(level.common_route_share)
+    );
+    let area = area.margin(10, 10, 10, 10).titled(&caption, (FONT, 20))?;
+    let (w, h) = area.dim_in_pixel();
+    // The boxes stand in what the lanes around them leave.
+    let (w, h) = (f64::from(w), f64::from(h));
+    let (boxes_w, boxes_h) = if map.vertical {
+        (w - map.lanes_room(), h)
+    } else {
+        (w, h - map.lanes_room())
+    };
+    let size = map.box_size(boxes_w, boxes_h);
+    let (box_w, box_h) = (size.0 as i32, size.1 as i32);
+    let centres: Vec<(f64, f64)> = map
+        .nodes
+        .iter()
+        .map(|n| (n.x * boxes_w, n.y * boxes_h))
+        .collect();
+    let route = RGBColor(230, 120, 20);
+    // Highlighted edges last, over the others; labels after the boxes, on white.
+    let mut order: Vec<usize> = (0..map.edges.len()).collect();
+    order.sort_by_key(|&i| map.edges[i].edge.on_common_route);
+    let mut labels: Vec<(String, (i32, i32))> = Vec::new();
+    let point = |p: (f64, f64)| (p.0 as i32, p.1 as i32);
+    for i in order {
+        let e = &map.edges[i];
+        let path = map.path(i, &centres, size);
+        let (color, width) = if e.edge.on_common_route {
+            (route, 3)
+        } else {
+            (RGBColor(150, 150, 150), 1)
+        };
+        area.draw(&PathElement::new(
+            path.iter().copied().map(point).collect::<Vec<_>>(),
+            color.stroke_width(width),
+        ))?;
+        let (before, end) = (path[path.len() - 2], path[path.len() - 1]);
+        area.draw(&Polygon::new(
+            service_map::arrowhead(before, end).map(point).to_vec(),
+            color.filled(),
+        ))?;
+        labels.push((
+            e.label(),
+            point(map.label_at(&path, (boxes_w, boxes_h), size)),
+        ));
+    }
+    for (n, &(x, y)) in map.nodes.iter().zip(&centres) {
+        let (x, y) = (x as i32, y as i32);
+        let corner = (x - box_w / 2, y - box_h / 2);
+        area.draw(&Rectangle::new(
+            [corner, (x + box_w / 2, y + box_h / 2)],
+            RGBColor(240, 244, 250).filled(),
+        ))?;
+        area.draw(&Rectangle::new(
+            [corner, (x + box_w / 2, y + box_h / 2)],
+            RGBColor(90, 110, 140).stroke_width(1),
+        ))?;
+        let name = if n.service.instrumented {
+            short(&n.service.service, 24)
+        } else {
+            short(&format!("{} (no spans)", n.service.service), 24)
+        };
+        area.draw(&Text::new(name, (corner.0 + 6, corner.1 + 6), (FONT, 14)))?;
+        area.draw(&Text::new(
+            n.figures(),
+            (corner.0 + 6, corner.1 + 26),
+            (FONT, 11),
+        ))?;
+    }
+    // Centred on their place, about 6 pixels a character.
+    for (label, (x, y)) in labels {
+        let width = 6 * label.chars().count() as i32;
+        let (x, y) = (x - width / 2, y - 7);
+        area.draw(&Rectangle::new(
+            [(x - 2, y - 1), (x + width + 2, y + 14)],
+            WHITE.mix(0.85).filled(),
+        ))?;
+        area.draw(&Text::new(label, (x, y), (FONT, 12)))?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -602,9 +706,10 @@ mod tests {
         let mut report = two_levels();
         report.levels.truncate(1);
         let files: Vec<&str> = names(&report).iter().map(|n| n.file()).collect();
-        assert_eq!(files, ["timeline.png", "waterfall.png"]);
+        assert_eq!(files, ["timeline.png", "waterfall.png", "service_map.png"]);
         report.waterfalls.clear();
         report.timeline = None;
+        report.levels[0].edges.clear();
         assert!(render(&report).unwrap().is_empty());
     }
 
@@ -645,8 +750,8 @@ mod tests {
         let second = render(&report).unwrap();
         assert_eq!(
             first.len(),
-            5,
-            "the timeline, the waterfall and the three across levels"
+            6,
+            "the timeline, the waterfall, the three across levels and the map"
         );
         for ((name, png), (_, again)) in first.iter().zip(&second) {
             assert_eq!(png, again, "{}", name.file());

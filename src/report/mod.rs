@@ -11,6 +11,7 @@ pub mod html;
 pub mod literals;
 pub mod markdown;
 pub mod output;
+pub mod service_map;
 mod statements;
 pub mod table;
 pub mod terminal;
@@ -442,6 +443,10 @@ pub struct Level {
     /// Caller → callee edges by the calls' own critical-path time, largest first.
     #[serde(default)]
     pub edges: Vec<EdgeRow>,
+    /// The share of the level's requests whose critical path crossed exactly the edges marked
+    /// `on_common_route`: the most common route (0 without requests).
+    #[serde(default)]
+    pub common_route_share: f64,
     /// Where the level's failed requests started, most failed requests first (at most ten;
     /// `analysis::failures`).
     #[serde(default)]
@@ -479,6 +484,10 @@ pub struct ServiceRow {
     pub callers: Vec<String>,
     /// Critical-path time of its calls out (its outbound edges) per request, ms.
     pub outbound_ms_per_request: f64,
+    /// Requests in it at once on average (Little's law): the durations of its server and
+    /// consumer spans over the level's window; for a peer without spans, of the calls to it.
+    #[serde(default)]
+    pub in_flight: f64,
 }
 
 /// One role, database and application's sessions at one level, from the PostgreSQL log.
@@ -538,6 +547,10 @@ pub struct EdgeRow {
     /// Attempts per logical call: calls ÷ (calls − retries); 1 without retries.
     #[serde(default)]
     pub amplification: f64,
+    /// Its calls are on the level's most common critical-path route (see
+    /// `Level::common_route_share`).
+    #[serde(default)]
+    pub on_common_route: bool,
     /// Their own critical-path time (client minus server, or the whole call without a server
     /// span) per request of the level, ms.
     pub cp_ms_per_request: f64,

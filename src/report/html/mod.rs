@@ -461,6 +461,7 @@ fn level_detail(out: &mut String, report: &Report, level: &Level, drawn: &traces
     }
     if !level.edges.is_empty() {
         out.push_str("<h3>Calls between services</h3><p>Each caller → callee edge by the calls' own critical-path time (the caller's wait beyond the callee's own spans); a retry repeats a failed call, and attempts per call count them in.</p>");
+        out.push_str(&svg::service_map(level));
         let rows = level
             .edges
             .iter()

@@ -303,6 +303,91 @@ pub fn timeline(report: &crate::report::Report) -> String {
     out
 }
 
+/// A level's map of request flow ([`service_map::layout`]): services as boxes with their
+/// figures, calls as arrows labelled with theirs, the most common critical-path route
+/// highlighted; each box and arrow names itself on hover. Empty without calls.
+pub fn service_map(level: &crate::report::Level) -> String {
+    use crate::report::service_map;
+    let Some(map) = service_map::layout(level) else {
+        return String::new();
+    };
+    // Wider than the other charts: boxes and labels need the room.
+    const MAP_W: f64 = 1000.0;
+    // The boxes stand in what the lanes around them leave.
+    let boxes_h = 80.0 * if map.vertical { map.ranks } else { map.breadth } as f64;
+    let boxes_w = MAP_W - if map.vertical { map.lanes_room() } else { 0.0 };
+    let h = 20.0 + boxes_h + if map.vertical { 0.0 } else { map.lanes_room() };
+    let size = map.box_size(boxes_w, boxes_h);
+    let (box_w, box_h) = size;
+    let at = |x: f64, y: f64| (x * boxes_w, 10.0 + y * boxes_h);
+    let centres: Vec<(f64, f64)> = map.nodes.iter().map(|n| at(n.x, n.y)).collect();
+    let mut out = String::new();
+    let _ = write!(
+        out,
+        r##"<figure class="chart map"><svg viewBox="0 0 {MAP_W} {h}" role="img" aria-label="Map of request flow at level {}">"##,
+        esc(&level.name)
+    );
+    let mut labels = String::new();
+    for (i, e) in map.edges.iter().enumerate() {
+        let path = map.path(i, &centres, size);
+        let title = format!("{} → {}: {}", e.edge.caller, e.edge.callee, e.label());
+        let points: Vec<String> = path
+            .iter()
+            .map(|p| format!("{:.1},{:.1}", p.0, p.1))
+            .collect();
+        let head: Vec<String> = service_map::arrowhead(path[path.len() - 2], path[path.len() - 1])
+            .iter()
+            .map(|p| format!("{:.1},{:.1}", p.0, p.1))
+            .collect();
+        let _ = write!(
+            out,
+            r#"<g class="edge{}"><title>{}</title><polyline points="{}"/><polygon points="{}"/></g>"#,
+            if e.edge.on_common_route { " route" } else { "" },
+            esc(&title),
+            points.join(" "),
+            head.join(" ")
+        );
+        let (x, y) = map.label_at(&path, (boxes_w, boxes_h), size);
+        let _ = write!(
+            labels,
+            r#"<text class="edge-label" x="{x:.1}" y="{:.1}">{}<title>{}</title></text>"#,
+            y + 4.0,
+            esc(&e.label()),
+            esc(&title)
+        );
+    }
+    for n in &map.nodes {
+        let (x, y) = at(n.x, n.y);
+        let s = n.service;
+        let name = if s.instrumented {
+            s.service.clone()
+        } else {
+            format!("{} (no spans)", s.service)
+        };
+        let _ = write!(
+            out,
+            r#"<g class="service"><title>{}: {}</title><rect x="{:.1}" y="{:.1}" width="{box_w:.1}" height="{box_h:.1}" rx="4"/><text class="name" x="{:.1}" y="{:.1}">{}</text><text class="figures" x="{:.1}" y="{:.1}">{}</text></g>"#,
+            esc(&name),
+            esc(&n.figures()),
+            x - box_w / 2.0,
+            y - box_h / 2.0,
+            x - box_w / 2.0 + 6.0,
+            y - 4.0,
+            esc(&name),
+            x - box_w / 2.0 + 6.0,
+            y + 12.0,
+            esc(&n.figures())
+        );
+    }
+    out.push_str(&labels);
+    let _ = write!(
+        out,
+        "</svg><figcaption>Thick: the most common critical-path route ({} of the level's requests). Boxes: own critical-path time per request and requests in flight (Little's law); arrows: calls per request, their own critical-path time per request, failed calls and retries.</figcaption></figure>",
+        crate::report::units::percent(level.common_route_share)
+    );
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::nice_ticks;

@@ -107,6 +107,20 @@ pub(super) fn render_services(out: &mut String, level: &Level) {
             level.edges.len() - EDGES_SHOWN
         );
     }
+    let route: Vec<String> = level
+        .edges
+        .iter()
+        .filter(|e| e.on_common_route)
+        .map(|e| format!("{} → {}", escape(&e.caller), escape(&e.callee)))
+        .collect();
+    if !route.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nThe most common critical-path route, taken by {} of the requests: {}.",
+            percent(level.common_route_share),
+            route.join(", ")
+        );
+    }
     out.push('\n');
 }
 
