@@ -98,7 +98,7 @@ pub(super) fn amplification(
     for t in results.iter().filter(|t| t.level.is_some()) {
         for b in t.blame.iter().filter(|b| b.retries > 0) {
             let e = edges.entry(b.blamed).or_default();
-            e.traces.push((b.retries, t.root_start_ns, t.trace_id));
+            e.traces.push((u64::from(b.retries), t.root_start_ns, t.trace_id));
         }
     }
     if edges.is_empty() {
@@ -112,7 +112,7 @@ pub(super) fn amplification(
                 e.calls.resize(levels, 0);
                 e.retries.resize(levels, 0);
                 e.calls[level as usize] += b.calls;
-                e.retries[level as usize] += b.retries;
+                e.retries[level as usize] += u64::from(b.retries);
             }
         }
     }

@@ -41,10 +41,11 @@ pub(super) struct BlameInTrace {
     pub(super) cp_ns: u64,
     /// Calls (edges only).
     pub(super) calls: u64,
-    /// Of them, calls that failed.
-    pub(super) failed: u64,
+    /// Of them, calls that failed (u32, like the next: a million spans hold several million
+    /// of these).
+    pub(super) failed: u32,
     /// Of them, calls that retry a failed one ([`super::retries`]).
-    pub(super) retries: u64,
+    pub(super) retries: u32,
     /// The time it was busy with the request: the durations of a service's server and
     /// consumer spans (its entries), or of an edge's calls.
     pub(super) busy_ns: u64,
@@ -83,8 +84,8 @@ pub(super) fn in_trace(view: &TraceView) -> Vec<BlameInTrace> {
                 blamed,
                 cp_ns: view.cp_ns[i],
                 calls: u64::from(is_call),
-                failed: u64::from(is_call && attempts.failed[i]),
-                retries: u64::from(is_call && attempts.retry[i]),
+                failed: u32::from(is_call && attempts.failed[i]),
+                retries: u32::from(is_call && attempts.retry[i]),
                 busy_ns: if is_call || matches!(span.kind, SpanKind::Server | SpanKind::Consumer) {
                     span.duration_ns() as u64
                 } else {
@@ -197,8 +198,8 @@ pub(super) fn level(
                         .entry((strings.get(caller).into(), callee))
                         .or_default();
                     edge.add(b.cp_ns, b.calls, batch, batches);
-                    edge.failed += b.failed;
-                    edge.retries += b.retries;
+                    edge.failed += u64::from(b.failed);
+                    edge.retries += u64::from(b.retries);
                     edge.busy_ns = edge.busy_ns.saturating_add(b.busy_ns);
                 }
             }
