@@ -1,12 +1,18 @@
 //! Retries, and the load they multiply. A call *failed* when its span is in error, timed out or
-//! was shed, or its server span says so; a call *retries* when it repeats, under the same parent,
-//! the same operation with the same arguments (or with arguments unrecorded on both) right
-//! after an attempt that failed and had ended before it started. Concurrent repeats are not
-//! retries (hedged requests, fan-out), nor repeats after a success (a loop).
+//! was shed, or its (last) server span says so. Clients retry two ways, and traces show both:
+//! - a new client span: a call *retries* when it repeats, under the same parent, the same
+//!   operation with the same arguments (or with arguments unrecorded on both) right after an
+//!   attempt that failed and had ended before it started. Concurrent repeats are not retries
+//!   (hedged requests, fan-out), nor repeats after a success (a loop);
+//! - inside one client span (urllib3's `Retry` under `requests`, a gRPC channel's retry policy
+//!   under one call span): the span holds several server spans of the same operation, each
+//!   after the first a retry when the one before it failed or had not answered when it started
+//!   (the client gave up on it).
 //!
-//! Per level and caller → callee edge, the logical calls are the calls that are not retries,
-//! and the amplification is attempts ÷ logical calls: how many times each call the caller meant
-//! to make reached the callee. The finding `retry_amplification` is an edge whose retries grow
+//! Per level and caller → callee edge, the attempts are the calls and the retries inside their
+//! spans, the logical calls the attempts that are not retries, and the
+//! amplification attempts ÷ logical calls: how many times each call the caller meant to make
+//! reached the callee. The finding `retry_amplification` is an edge whose retries grow
 //! with load, or whose callee is the one saturating: the retries add load where it hurts most.
 
 use super::per_trace::TraceResult;
@@ -19,11 +25,21 @@ use crate::report::evidence::{Evidence, LevelRetries, RetryEvidence};
 use crate::report::{Confidence, Finding, FindingKind};
 use rustc_hash::FxHashMap as HashMap;
 
-/// For each span of a trace: whether it is a call that failed, and whether it retries one.
+/// For each span of a trace: whether it is a call that failed, and the retries it made: 1 for
+/// a call that retries an earlier one, plus the retries inside it.
 #[derive(Debug, Default)]
 pub(super) struct Attempts {
     pub(super) failed: Vec<bool>,
-    pub(super) retry: Vec<bool>,
+    pub(super) retries: Vec<u32>,
+    /// Retries inside the call's own span, which each reached the callee as an attempt more.
+    pub(super) inner_retries: Vec<u32>,
+}
+
+impl Attempts {
+    /// Whether call `i` repeats an earlier call that failed: a retry in a span of its own.
+    pub(super) fn is_retry(&self, i: usize) -> bool {
+        self.retries[i] > self.inner_retries[i]
+    }
 }
 
 /// The calls of a trace that failed and the calls that retry them; `keys` and `is_call` per
@@ -31,17 +47,32 @@ pub(super) struct Attempts {
 pub(super) fn attempts(tree: &Tree<'_>, keys: &[OpKey], is_call: &[bool]) -> Attempts {
     let n = tree.len();
     let answered_failure = |s: &Span| s.is_error || s.timed_out || s.shed;
-    let failed: Vec<bool> = (0..n)
-        .map(|i| {
-            is_call[i]
-                && (answered_failure(tree.span(i as Node))
-                    || tree.children(i as Node).iter().any(|&c| {
-                        let child = tree.span(c);
-                        child.kind == SpanKind::Server && answered_failure(child)
-                    }))
-        })
-        .collect();
-    let mut retry = vec![false; n];
+    let mut failed = vec![false; n];
+    let mut inner_retries = vec![0u32; n];
+    let mut servers: Vec<Node> = Vec::new();
+    for i in (0..n).filter(|&i| is_call[i]) {
+        servers.clear();
+        servers.extend(
+            tree.children(i as Node)
+                .iter()
+                .filter(|&&c| tree.span(c).kind == SpanKind::Server),
+        );
+        servers.sort_unstable_by_key(|&c| (tree.span(c).start_unix_ns, c));
+        for pair in servers.windows(2) {
+            let (before, after) = (tree.span(pair[0]), tree.span(pair[1]));
+            let gave_up = before.end_unix_ns > after.start_unix_ns;
+            if keys[pair[0] as usize] == keys[pair[1] as usize]
+                && (answered_failure(before) || gave_up)
+            {
+                inner_retries[i] += 1;
+            }
+        }
+        failed[i] = answered_failure(tree.span(i as Node))
+            || servers
+                .last()
+                .is_some_and(|&last| answered_failure(tree.span(last)));
+    }
+    let mut retries = inner_retries.clone();
     if failed.contains(&true) {
         // Calls by parent, operation and arguments, each group in start order.
         let mut calls: Vec<(Node, OpKey, u64, i64, Node)> = (0..n)
@@ -64,11 +95,15 @@ pub(super) fn attempts(tree: &Tree<'_>, keys: &[OpKey], is_call: &[bool]) -> Att
                 && failed[earlier.4 as usize]
                 && tree.span(earlier.4).end_unix_ns <= later.3
             {
-                retry[later.4 as usize] = true;
+                retries[later.4 as usize] += 1;
             }
         }
     }
-    Attempts { failed, retry }
+    Attempts {
+        failed,
+        retries,
+        inner_retries,
+    }
 }
 
 /// Retries an edge must make at a level for its amplification to count there.
@@ -77,6 +112,7 @@ pub const MIN_RETRIES: u64 = 5;
 /// One edge's retries across levels.
 #[derive(Default)]
 struct EdgeRetries {
+    /// Attempts per level.
     calls: Vec<u64>,
     retries: Vec<u64>,
     /// (retries in the trace, root start, trace id) of the traces with retries.
@@ -98,7 +134,8 @@ pub(super) fn amplification(
     for t in results.iter().filter(|t| t.level.is_some()) {
         for b in t.blame.iter().filter(|b| b.retries > 0) {
             let e = edges.entry(b.blamed).or_default();
-            e.traces.push((u64::from(b.retries), t.root_start_ns, t.trace_id));
+            e.traces
+                .push((u64::from(b.retries), t.root_start_ns, t.trace_id));
         }
     }
     if edges.is_empty() {
@@ -111,7 +148,7 @@ pub(super) fn amplification(
             if let Some(e) = edges.get_mut(&b.blamed) {
                 e.calls.resize(levels, 0);
                 e.retries.resize(levels, 0);
-                e.calls[level as usize] += b.calls;
+                e.calls[level as usize] += u64::from(b.attempts);
                 e.retries[level as usize] += u64::from(b.retries);
             }
         }

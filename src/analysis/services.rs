@@ -44,7 +44,9 @@ pub(super) struct BlameInTrace {
     /// Of them, calls that failed (u32, like the next: a million spans hold several million
     /// of these).
     pub(super) failed: u32,
-    /// Of them, calls that retry a failed one ([`super::retries`]).
+    /// The attempts they made, which reached the callee ([`super::retries`]).
+    pub(super) attempts: u32,
+    /// Of them, attempts that retried a failed one.
     pub(super) retries: u32,
     /// The time it was busy with the request: the durations of a service's server and
     /// consumer spans (its entries), or of an edge's calls.
@@ -85,7 +87,12 @@ pub(super) fn in_trace(view: &TraceView) -> Vec<BlameInTrace> {
                 cp_ns: view.cp_ns[i],
                 calls: u64::from(is_call),
                 failed: u32::from(is_call && attempts.failed[i]),
-                retries: u32::from(is_call && attempts.retry[i]),
+                attempts: if is_call {
+                    1 + attempts.inner_retries[i]
+                } else {
+                    0
+                },
+                retries: if is_call { attempts.retries[i] } else { 0 },
                 busy_ns: if is_call || matches!(span.kind, SpanKind::Server | SpanKind::Consumer) {
                     span.duration_ns() as u64
                 } else {
@@ -101,6 +108,7 @@ pub(super) fn in_trace(view: &TraceView) -> Vec<BlameInTrace> {
             a.cp_ns += b.cp_ns;
             a.calls += b.calls;
             a.failed += b.failed;
+            a.attempts += b.attempts;
             a.retries += b.retries;
             a.busy_ns = a.busy_ns.saturating_add(b.busy_ns);
         }
@@ -142,6 +150,7 @@ struct Sum {
     ns: u64,
     calls: u64,
     failed: u64,
+    attempts: u64,
     retries: u64,
     busy_ns: u64,
     per_batch: Vec<u64>,
@@ -199,6 +208,7 @@ pub(super) fn level(
                         .or_default();
                     edge.add(b.cp_ns, b.calls, batch, batches);
                     edge.failed += u64::from(b.failed);
+                    edge.attempts += u64::from(b.attempts);
                     edge.retries += u64::from(b.retries);
                     edge.busy_ns = edge.busy_ns.saturating_add(b.busy_ns);
                 }
@@ -272,8 +282,9 @@ pub(super) fn level(
                 calls: sum.calls,
                 calls_per_request: sum.calls as f64 / requests.max(1) as f64,
                 failed_calls: sum.failed,
+                attempts: sum.attempts,
                 retries: sum.retries,
-                amplification: sum.calls as f64 / (sum.calls - sum.retries).max(1) as f64,
+                amplification: sum.attempts as f64 / (sum.attempts - sum.retries).max(1) as f64,
                 cp_ms_per_request: sum.per_request(requests),
                 share: share(sum.ns),
                 cp_ms_per_request_se: sum.standard_error(batches),

@@ -540,11 +540,15 @@ pub struct EdgeRow {
     /// Calls that failed (in error, timed out or shed, by their span or their server span).
     #[serde(default)]
     pub failed_calls: u64,
-    /// Calls that retried a failed call (the same operation and arguments under the same
-    /// parent, right after it).
+    /// Attempts that reached the callee: each call, and the retries inside its span (a client
+    /// that retries inside one span records a server span per attempt).
+    #[serde(default)]
+    pub attempts: u64,
+    /// Attempts that retried a failed one (a call repeating it under the same parent right
+    /// after it, or a server span after one that failed within the same call).
     #[serde(default)]
     pub retries: u64,
-    /// Attempts per logical call: calls ÷ (calls − retries); 1 without retries.
+    /// Attempts per logical call: attempts ÷ (attempts − retries); 1 without retries.
     #[serde(default)]
     pub amplification: f64,
     /// Its calls are on the level's most common critical-path route (see

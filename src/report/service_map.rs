@@ -318,6 +318,7 @@ mod tests {
             calls: 10,
             calls_per_request: 1.0,
             failed_calls: 0,
+            attempts: 10,
             retries: 0,
             amplification: 1.0,
             on_common_route: false,

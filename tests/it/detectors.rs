@@ -32,7 +32,7 @@ impl Traces {
     }
 
     #[allow(clippy::too_many_arguments)]
-    pub fn add(
+    pub(crate) fn add(
         &mut self,
         trace: u64,
         parent: u64,

@@ -217,3 +217,62 @@ fn requests_shed_under_load_are_counted_apart_from_failures() {
         .sum();
     assert_eq!(explained, 1);
 }
+
+/// One request of web's `GET /page` making one call to inv whose span holds a server span
+/// per attempt, each (start ms, end ms, route, in error); the web → inv edge's (calls,
+/// attempts, retries, failed calls).
+fn one_call(servers: &[(i64, i64, &str, bool)]) -> (u64, u64, u64, u64) {
+    let mut t = Traces::new();
+    let root = t.root(1, (0, ms(100)), "web", "GET /page");
+    let call = t.call(1, root, (ms(1), ms(99)), "web", "GET inv/items/{id}", 7);
+    for &(start, end, route, failed) in servers {
+        let id = t.add(
+            1,
+            call,
+            (ms(start), ms(end)),
+            "inv",
+            route,
+            chokepoint::model::SpanKind::Server,
+            chokepoint::model::OpKind::Http,
+            0,
+        );
+        t.spans[id as usize - 1].is_error = failed;
+    }
+    let report = t.analyze(&Options::default());
+    let e = report.levels[0]
+        .edges
+        .iter()
+        .find(|e| e.caller == "web")
+        .unwrap();
+    (e.calls, e.attempts, e.retries, e.failed_calls)
+}
+
+#[test]
+fn a_client_that_retries_inside_its_span_reaches_the_callee_once_per_server_span() {
+    let item = "GET /items/{id}";
+    // Failed, failed, answered: two retries, and the call succeeded.
+    let servers = [
+        (2, 10, item, true),
+        (11, 20, item, true),
+        (21, 30, item, false),
+    ];
+    assert_eq!(one_call(&servers), (1, 3, 2, 0));
+    // The client gave up on the first (a timeout): it was still running when the second came.
+    assert_eq!(
+        one_call(&[(2, 90, item, false), (52, 60, item, false)]),
+        (1, 2, 1, 0)
+    );
+    // The last attempt failed too: the call failed.
+    assert_eq!(
+        one_call(&[(2, 10, item, true), (11, 20, item, true)]),
+        (1, 2, 1, 1)
+    );
+    // No retry: one server span; a redirect to another route; an answer, then the same route.
+    assert_eq!(one_call(&[(2, 10, item, false)]), (1, 1, 0, 0));
+    let redirect = [(2, 10, "GET /old/{id}", false), (11, 20, item, false)];
+    assert_eq!(one_call(&redirect), (1, 1, 0, 0));
+    assert_eq!(
+        one_call(&[(2, 10, item, false), (11, 20, item, false)]),
+        (1, 1, 0, 0)
+    );
+}

@@ -253,7 +253,7 @@ fn detect(
 /// judges those).
 fn is_repeatable(view: &TraceView, node: Node) -> bool {
     let s = view.tree.span(node);
-    if view.attempts.retry[node as usize] {
+    if view.attempts.is_retry(node as usize) {
         return false;
     }
     match s.op_kind {
