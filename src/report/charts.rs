@@ -618,7 +618,7 @@ fn service_map(area: &Area, title: &str, report: &Report) -> DrawResult {
     let point = |p: (f64, f64)| (p.0 as i32, p.1 as i32);
     for i in order {
         let e = &map.edges[i];
-        let path = map.path(i, &centres, size);
+        let path = map.path(i, &centres, (boxes_w, boxes_h), size);
         let (color, width) = if e.edge.on_common_route {
             (route, 3)
         } else {

@@ -31,6 +31,9 @@ pub struct MapEdge<'l> {
     pub from: usize,
     /// The callee, as an index into the nodes.
     pub to: usize,
+    /// It goes around the boxes, in a lane of its own: a straight line would cross a box (it
+    /// skips a rank where a service stands in its way) or run back.
+    pub around: bool,
     /// The edge.
     pub edge: &'l EdgeRow,
 }
@@ -70,11 +73,7 @@ impl ServiceMap<'_> {
     /// The room the lanes of the edges around the boxes take past them (below, or right when
     /// the flow runs down), in the units of [`ServiceMap::path`].
     pub fn lanes_room(&self) -> f64 {
-        let lanes = self
-            .edges
-            .iter()
-            .filter(|e| self.nodes[e.to].rank != self.nodes[e.from].rank + 1)
-            .count();
+        let lanes = self.edges.iter().filter(|e| e.around).count();
         if lanes == 0 {
             0.0
         } else {
@@ -82,49 +81,58 @@ impl ServiceMap<'_> {
         }
     }
 
-    /// The points edge `index` is drawn through, boxes of `size` centred at `centres` (one per
-    /// node): from the caller's side facing the flow straight to the callee's side facing back
-    /// when the callee is in the next rank; otherwise around the boxes between, out of the
-    /// caller's outer side (bottom, or right when the flow runs down), along a lane of its own
-    /// past the boxes, and into the callee's outer side.
+    /// The points edge `index` is drawn through, in a drawing `w` by `h` with boxes of `size`
+    /// centred at `centres` (one per node): from the caller's side facing the flow straight to
+    /// the callee's side facing back; or, for an edge that goes around, out of the same side
+    /// into the room after the caller's rank, along a lane of its own past the boxes of the
+    /// ranks it spans (below them, or right of them when the flow runs down), and back through
+    /// the room before the callee's rank into the same side of the callee: through the rooms
+    /// between ranks, where no box stands.
     pub fn path(
         &self,
         index: usize,
         centres: &[(f64, f64)],
+        (w, h): (f64, f64),
         (box_w, box_h): (f64, f64),
     ) -> Vec<(f64, f64)> {
+        // In the flow's own terms, (along, across), turned back at the end.
+        let turn = |p: (f64, f64)| if self.vertical { (p.1, p.0) } else { p };
+        let (box_along, box_across) = turn((box_w, box_h));
+        let room = turn((w, h)).0 / self.ranks as f64 - box_along;
         let e = &self.edges[index];
-        let (from, to) = (centres[e.from], centres[e.to]);
-        let next_rank = |e: &MapEdge| self.nodes[e.to].rank == self.nodes[e.from].rank + 1;
-        if next_rank(e) {
-            return if self.vertical {
-                vec![(from.0, from.1 + box_h / 2.0), (to.0, to.1 - box_h / 2.0)]
-            } else {
-                vec![(from.0 + box_w / 2.0, from.1), (to.0 - box_w / 2.0, to.1)]
-            };
+        let (from, to) = (turn(centres[e.from]), turn(centres[e.to]));
+        let start = (from.0 + box_along / 2.0, from.1);
+        let end = (to.0 - box_along / 2.0, to.1);
+        if !e.around {
+            return vec![turn(start), turn(end)];
         }
-        let lane = self.edges[..index].iter().filter(|e| !next_rank(e)).count() as f64;
-        let out = 14.0 + 16.0 * lane;
-        // Past every box of the ranks it spans.
+        let lane = self.edges[..index].iter().filter(|e| e.around).count();
         let ranks = {
             let (a, b) = (self.nodes[e.from].rank, self.nodes[e.to].rank);
             a.min(b)..=a.max(b)
         };
-        let spanned = self
+        let beyond = self
             .nodes
             .iter()
             .zip(centres)
             .filter(|(n, _)| ranks.contains(&n.rank))
-            .map(|(_, c)| *c);
-        if self.vertical {
-            let x = spanned.map(|c| c.0).fold(f64::MIN, f64::max) + box_w / 2.0 + out;
-            let (a, b) = ((from.0 + box_w / 2.0, from.1), (to.0 + box_w / 2.0, to.1));
-            vec![a, (x, a.1), (x, b.1), b]
-        } else {
-            let y = spanned.map(|c| c.1).fold(f64::MIN, f64::max) + box_h / 2.0 + out;
-            let (a, b) = ((from.0, from.1 + box_h / 2.0), (to.0, to.1 + box_h / 2.0));
-            vec![a, (a.0, y), (b.0, y), b]
-        }
+            .map(|(_, &c)| turn(c).1)
+            .fold(f64::MIN, f64::max);
+        let across = beyond + box_across / 2.0 + 14.0 + 16.0 * lane as f64;
+        // Each lane's turns a little apart in the rooms, within a third of them.
+        let step = (room / 3.0).min(6.0 + 6.0 * (lane % 4) as f64);
+        let (out, back) = (start.0 + step, end.0 - step);
+        [
+            start,
+            (out, start.1),
+            (out, across),
+            (back, across),
+            (back, end.1),
+            end,
+        ]
+        .into_iter()
+        .map(turn)
+        .collect()
     }
 
     /// Where an edge's label goes, on its `path` in a drawing `w` by `h` with boxes of `size`:
@@ -137,7 +145,7 @@ impl ServiceMap<'_> {
         (w, h): (f64, f64),
         (box_w, box_h): (f64, f64),
     ) -> (f64, f64) {
-        if let [_, a, b, _] = path {
+        if let [_, _, a, b, _, _] = path {
             return ((a.0 + b.0) / 2.0, (a.1 + b.1) / 2.0);
         }
         let (start, end) = (path[0], path[path.len() - 1]);
@@ -233,6 +241,7 @@ pub fn layout(level: &Level) -> Option<ServiceMap<'_>> {
             Some(MapEdge {
                 from: *index.get(e.caller.as_str())?,
                 to: *index.get(e.callee.as_str())?,
+                around: false,
                 edge: e,
             })
         })
@@ -279,12 +288,38 @@ pub fn layout(level: &Level) -> Option<ServiceMap<'_>> {
             });
         }
     }
+    let nodes: Vec<MapNode<'_>> = nodes.into_iter().flatten().collect();
+    let mut edges = edges;
+    for e in &mut edges {
+        e.around = blocked(&nodes, e.from, e.to, vertical);
+    }
     Some(ServiceMap {
-        nodes: nodes.into_iter().flatten().collect(),
+        nodes,
         edges,
         ranks,
         breadth,
         vertical,
+    })
+}
+
+/// Half a box across the flow, as a fraction of the drawing, with a margin: what a straight
+/// edge must stay clear of.
+const BOX_ACROSS: f64 = 0.07;
+
+/// Whether a straight edge from node `from` to `to` would run back (to its own rank or an
+/// earlier one) or cross a box of a rank it skips.
+fn blocked(nodes: &[MapNode<'_>], from: usize, to: usize, vertical: bool) -> bool {
+    let (a, b) = (&nodes[from], &nodes[to]);
+    if b.rank <= a.rank {
+        return true;
+    }
+    let across = |n: &MapNode<'_>| if vertical { n.x } else { n.y };
+    nodes.iter().any(|n| {
+        n.rank > a.rank && n.rank < b.rank && {
+            let t = (n.rank - a.rank) as f64 / (b.rank - a.rank) as f64;
+            let line = across(a) + t * (across(b) - across(a));
+            (line - across(n)).abs() < BOX_ACROSS
+        }
     })
 }
 
@@ -394,17 +429,27 @@ mod tests {
         );
         assert!(map.nodes.iter().all(|n| n.x == 0.5));
         let centres = [(50.0, 10.0), (50.0, 110.0), (50.0, 210.0)];
+        let (drawing, size) = ((100.0, 500.0), (40.0, 20.0));
         assert_eq!(
-            map.path(0, &centres, (40.0, 20.0)),
+            map.path(0, &centres, drawing, size),
             [(50.0, 20.0), (50.0, 100.0)]
         );
-        // An edge over a rank goes around, out of the right side.
+        // An edge over a rank goes around: into the room below its caller, right past the
+        // boxes, and back through the room above its callee.
         let mut l = l.clone();
         l.edges.push(edge("a", "c"));
         let map = layout(&l).unwrap();
+        assert!(map.edges[4].around && !map.edges[0].around);
         assert_eq!(
-            map.path(4, &centres, (40.0, 20.0)),
-            [(70.0, 10.0), (84.0, 10.0), (84.0, 210.0), (70.0, 210.0)]
+            map.path(4, &centres, drawing, size),
+            [
+                (50.0, 20.0),
+                (50.0, 26.0),
+                (84.0, 26.0),
+                (84.0, 194.0),
+                (50.0, 194.0),
+                (50.0, 200.0)
+            ]
         );
     }
 

@@ -329,7 +329,7 @@ pub fn service_map(level: &crate::report::Level) -> String {
     );
     let mut labels = String::new();
     for (i, e) in map.edges.iter().enumerate() {
-        let path = map.path(i, &centres, size);
+        let path = map.path(i, &centres, (boxes_w, boxes_h), size);
         let title = format!("{} → {}: {}", e.edge.caller, e.edge.callee, e.label());
         let points: Vec<String> = path
             .iter()
