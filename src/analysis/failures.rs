@@ -141,6 +141,54 @@ fn most_common<T: Ord>(chains: &HashMap<&[OpKey], u64>, name: impl Fn(&OpKey) ->
         .unwrap_or_default()
 }
 
+/// The parts the findings of failure under load (`error_cascade`, `retry_amplification`,
+/// `timeout`) share: an id from the kind and `keys`, the traces where it occurs from
+/// `per_trace` (its count in each affected trace, with the trace's root start and id; the
+/// exemplars are those where it counts most, earliest first), no span ids and no critical-path
+/// time (its cost is in its evidence). The caller sets the rest: service, operation,
+/// fingerprint, levels, confidence and suggestion.
+pub(super) fn finding(
+    kind: FindingKind,
+    keys: &[&str],
+    mut per_trace: Vec<(u64, i64, TraceId)>,
+    exemplars: usize,
+    evidence: Evidence,
+) -> Finding {
+    per_trace.sort_unstable_by(|a, b| b.0.cmp(&a.0).then((a.1, a.2).cmp(&(b.1, b.2))));
+    let mut counts: Vec<u64> = per_trace.iter().map(|t| t.0).collect();
+    counts.sort_unstable();
+    let id = std::iter::once(kind.as_str())
+        .chain(keys.iter().copied())
+        .collect::<Vec<_>>()
+        .join("\0");
+    Finding {
+        id: format!("{:016x}", fnv1a64(id.as_bytes())),
+        kind,
+        service: String::new(),
+        operation: String::new(),
+        fingerprint: String::new(),
+        traces_affected: counts.len() as u64,
+        occurrences_median: stats::percentile(&counts, 50),
+        occurrences_max: counts.last().copied().unwrap_or(0),
+        cp_ms_per_request: None,
+        cp_ms_per_request_se: None,
+        saving_ms_per_request: None,
+        busy_ms_per_request: None,
+        levels: Vec::new(),
+        confidence: Confidence::Medium,
+        evidence,
+        exemplar_trace_ids: per_trace
+            .iter()
+            .take(exemplars)
+            .map(|t| t.2.to_string())
+            .collect(),
+        exemplar_span_ids: Vec::new(),
+        exemplar_involved_span_ids: Vec::new(),
+        code_location: String::new(),
+        suggestion: String::new(),
+    }
+}
+
 /// Failures its errors must explain at a level for an error cascade to start there: more
 /// than half of the failed requests of other services' endpoints, and at least this many.
 pub const MIN_CASCADE_FAILURES: u64 = 5;
@@ -150,12 +198,11 @@ pub const MIN_CASCADE_FAILURES: u64 = 5;
 struct Cascade<'t> {
     /// Per level, failed requests of other services' endpoints whose origin is in it.
     explained: Vec<u64>,
-    /// Their origins, chains and chain lengths.
+    /// Their origins and chains.
     origins: HashMap<OpKey, u64>,
     chains: HashMap<&'t [OpKey], u64>,
-    lengths: Vec<u64>,
-    /// (root start, trace id) of those requests: the earliest are its exemplars.
-    exemplars: Vec<(i64, TraceId)>,
+    /// (chain length, root start, trace id) of those requests.
+    traces: Vec<(u64, i64, TraceId)>,
 }
 
 /// `error_cascade` findings: a service whose errors explain most failed requests of other
@@ -189,13 +236,13 @@ pub(super) fn cascades(
         c.explained[level as usize] += 1;
         *c.origins.entry(*origin).or_default() += 1;
         *c.chains.entry(&t.failure_chain).or_default() += 1;
-        c.lengths.push(t.failure_chain.len() as u64);
-        c.exemplars.push((t.root_start_ns, t.trace_id));
+        c.traces
+            .push((t.failure_chain.len() as u64, t.root_start_ns, t.trace_id));
     }
     let name = |key: &OpKey| format!("{} {}", strings.get(key.service), strings.get(key.label));
     let mut out: Vec<Finding> = by_service
         .into_iter()
-        .filter_map(|(service, mut c)| {
+        .filter_map(|(service, c)| {
             let by_level: Vec<LevelFailures> = (0..levels)
                 .map(|l| {
                     let own = failed_at.get(&(l as u32, service)).copied().unwrap_or(0);
@@ -218,58 +265,47 @@ pub(super) fn cascades(
                 .iter()
                 .max_by(|(a, n), (b, m)| n.cmp(m).then_with(|| name(b).cmp(&name(a))))?;
             let chain = most_common(&c.chains, name);
-            c.lengths.sort_unstable();
-            c.exemplars.sort_unstable();
+            let chain_text = chain.join(" → ");
             let service = strings.get(service).to_string();
+            let levels_with = by_level
+                .iter()
+                .filter(|l| l.explained > 0)
+                .map(|l| l.level.clone())
+                .collect();
+            // Sure when it holds at every level from its start on.
+            let confidence = if by_level[start..].iter().all(holds) {
+                Confidence::High
+            } else {
+                Confidence::Medium
+            };
+            let starts_at = by_level[start].level.clone();
+            let suggestion = format!(
+                "Errors in {service} fail other services' requests (most of their failures from \
+                 level {starts_at} on): find why {service} fails (its spans' error messages), \
+                 and keep its callers from failing with it: a timeout with a degraded answer or \
+                 a fallback where one will do, and a circuit breaker so that a failing \
+                 {service} is not called at full rate."
+            );
+            let evidence = Evidence::Cascade(CascadeEvidence {
+                starts_at,
+                by_level,
+                chain,
+            });
+            let base = finding(
+                FindingKind::ErrorCascade,
+                &[&service],
+                c.traces,
+                exemplars,
+                evidence,
+            );
             Some(Finding {
-                id: format!(
-                    "{:016x}",
-                    fnv1a64(format!("error_cascade\0{service}").as_bytes())
-                ),
-                kind: FindingKind::ErrorCascade,
-                operation: strings.get(origin.label).into(),
-                fingerprint: chain.join(" → "),
-                traces_affected: c.lengths.len() as u64,
-                occurrences_median: stats::percentile(&c.lengths, 50),
-                occurrences_max: c.lengths.last().copied().unwrap_or(0),
-                cp_ms_per_request: None,
-                cp_ms_per_request_se: None,
-                saving_ms_per_request: None,
-                busy_ms_per_request: None,
-                levels: by_level
-                    .iter()
-                    .filter(|l| l.explained > 0)
-                    .map(|l| l.level.clone())
-                    .collect(),
-                // Sure when it holds at every level from its start on.
-                confidence: if by_level[start..].iter().all(holds) {
-                    Confidence::High
-                } else {
-                    Confidence::Medium
-                },
-                suggestion: format!(
-                    "Errors in {service} fail other services' requests (most of their failures \
-                     from level {} on): find why {service} fails (its spans' error messages), \
-                     and keep its callers from failing with it: a timeout with a degraded \
-                     answer or a fallback where one will do, and a circuit breaker so that a \
-                     failing {service} is not called at full rate.",
-                    by_level[start].level
-                ),
-                evidence: Evidence::Cascade(CascadeEvidence {
-                    starts_at: by_level[start].level.clone(),
-                    by_level,
-                    chain,
-                }),
                 service,
-                exemplar_trace_ids: c
-                    .exemplars
-                    .iter()
-                    .take(exemplars)
-                    .map(|(_, id)| id.to_string())
-                    .collect(),
-                exemplar_span_ids: Vec::new(),
-                exemplar_involved_span_ids: Vec::new(),
-                code_location: String::new(),
+                operation: strings.get(origin.label).into(),
+                fingerprint: chain_text,
+                levels: levels_with,
+                confidence,
+                suggestion,
+                ..base
             })
         })
         .collect();

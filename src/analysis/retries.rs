@@ -15,10 +15,9 @@
 //! reached the callee. The finding `retry_amplification` is an edge whose retries grow
 //! with load, or whose callee is the one saturating: the retries add load where it hurts most.
 
+use super::failures;
 use super::per_trace::TraceResult;
 use super::services::{Blamed, callee_name};
-use super::stats;
-use crate::model::fingerprint::fnv1a64;
 use crate::model::trace::{NO_PARENT, Node, Tree};
 use crate::model::{Interner, OpKey, Span, SpanKind, TraceId};
 use crate::report::evidence::{Evidence, LevelRetries, RetryEvidence};
@@ -155,7 +154,7 @@ pub(super) fn amplification(
     }
     let mut out: Vec<Finding> = edges
         .into_iter()
-        .filter_map(|(blamed, mut e)| {
+        .filter_map(|(blamed, e)| {
             let Blamed::Edge(caller, callee) = blamed else {
                 return None;
             };
@@ -186,10 +185,6 @@ pub(super) fn amplification(
             if !grows && !callee_saturating {
                 return None;
             }
-            e.traces
-                .sort_unstable_by(|a, b| b.0.cmp(&a.0).then((a.1, a.2).cmp(&(b.1, b.2))));
-            let mut per_trace: Vec<u64> = e.traces.iter().map(|t| t.0).collect();
-            per_trace.sort_unstable();
             let worst = by_level
                 .iter()
                 .max_by(|a, b| a.amplification.total_cmp(&b.amplification))?;
@@ -205,56 +200,44 @@ pub(super) fn amplification(
                 ),
                 _ => format!("{callee} is the service that saturates"),
             };
+            let levels_with = by_level
+                .iter()
+                .filter(|l| l.retries > 0)
+                .map(|l| l.level.clone())
+                .collect();
+            let suggestion = format!(
+                "{caller} retries its failed calls to {callee}, up to ×{:.2} the calls it means \
+                 to make (level {}), and {why}: retries add load to a callee that is already \
+                 failing. Retry with exponential backoff and jitter, cap them with a retry \
+                 budget (a share of the calls, such as 10%), and put a circuit breaker in front \
+                 of {callee} so that a failing {callee} is not retried at full rate.",
+                worst.amplification, worst.level
+            );
+            let base = failures::finding(
+                FindingKind::RetryAmplification,
+                &[&caller, &callee],
+                e.traces,
+                exemplars,
+                Evidence::Retries(RetryEvidence {
+                    caller: caller.clone(),
+                    callee: callee.clone(),
+                    by_level,
+                    grows_with_load: grows,
+                    callee_saturating,
+                }),
+            );
             Some(Finding {
-                id: format!(
-                    "{:016x}",
-                    fnv1a64(format!("retry_amplification\0{caller}\0{callee}").as_bytes())
-                ),
-                kind: FindingKind::RetryAmplification,
                 operation: format!("calls to {callee}"),
                 fingerprint: format!("{caller} → {callee}"),
-                traces_affected: per_trace.len() as u64,
-                occurrences_median: stats::percentile(&per_trace, 50),
-                occurrences_max: per_trace.last().copied().unwrap_or(0),
-                cp_ms_per_request: None,
-                cp_ms_per_request_se: None,
-                saving_ms_per_request: None,
-                busy_ms_per_request: None,
-                levels: by_level
-                    .iter()
-                    .filter(|l| l.retries > 0)
-                    .map(|l| l.level.clone())
-                    .collect(),
+                service: caller,
+                levels: levels_with,
                 confidence: if grows && callee_saturating {
                     Confidence::High
                 } else {
                     Confidence::Medium
                 },
-                suggestion: format!(
-                    "{caller} retries its failed calls to {callee}, up to ×{:.2} the calls it \
-                     means to make (level {}), and {why}: retries add load to a callee that is \
-                     already failing. Retry with exponential backoff and jitter, cap them with a \
-                     retry budget (a share of the calls, such as 10%), and put a circuit breaker \
-                     in front of {callee} so that a failing {callee} is not retried at full rate.",
-                    worst.amplification, worst.level
-                ),
-                evidence: Evidence::Retries(RetryEvidence {
-                    caller: caller.clone(),
-                    callee,
-                    by_level,
-                    grows_with_load: grows,
-                    callee_saturating,
-                }),
-                service: caller,
-                exemplar_trace_ids: e
-                    .traces
-                    .iter()
-                    .take(exemplars)
-                    .map(|t| t.2.to_string())
-                    .collect(),
-                exemplar_span_ids: Vec::new(),
-                exemplar_involved_span_ids: Vec::new(),
-                code_location: String::new(),
+                suggestion,
+                ..base
             })
         })
         .collect();

@@ -11,9 +11,9 @@
 //! longer (the timeouts), and the time its requests lost waiting for them: the finding
 //! `timeout`.
 
+use super::failures;
 use super::per_trace::TraceResult;
 use super::stats::{self, ms};
-use crate::model::fingerprint::fnv1a64;
 use crate::model::{Dataset, OpKey, SpanKind, TraceId};
 use crate::report::evidence::{Evidence, LevelTimeouts, TimeoutEvidence};
 use crate::report::{Confidence, Finding, FindingKind};
@@ -170,7 +170,7 @@ pub(super) fn ceilings(
     let strings = &dataset.strings;
     let mut out: Vec<Finding> = calls
         .into_iter()
-        .filter_map(|(key, mut c)| {
+        .filter_map(|(key, c)| {
             let &(low, top, cluster) = candidates.get(&key)?;
             let all_calls: u64 = c.calls.iter().sum();
             let timed_out: u64 = c.timed_out.iter().sum();
@@ -191,56 +191,33 @@ pub(super) fn ceilings(
                 })
                 .collect();
             let (service, operation) = (strings.get(key.service), strings.get(key.label));
-            c.traces
-                .sort_unstable_by(|a, b| b.0.cmp(&a.0).then((a.1, a.2).cmp(&(b.1, b.2))));
-            let mut per_trace: Vec<u64> = c.traces.iter().map(|t| t.0).collect();
-            per_trace.sort_unstable();
             let worst = by_level
                 .iter()
                 .max_by(|a, b| a.share_of_calls.total_cmp(&b.share_of_calls))?;
             let total_requests: u64 = requests.iter().sum();
-            Some(Finding {
-                id: format!(
-                    "{:016x}",
-                    fnv1a64(format!("timeout\0{service}\0{operation}").as_bytes())
-                ),
-                kind: FindingKind::Timeout,
-                service: service.into(),
-                operation: operation.into(),
-                fingerprint: operation.into(),
-                traces_affected: per_trace.len() as u64,
-                occurrences_median: stats::percentile(&per_trace, 50),
-                occurrences_max: per_trace.last().copied().unwrap_or(0),
-                cp_ms_per_request: None,
-                cp_ms_per_request_se: None,
-                saving_ms_per_request: None,
-                busy_ms_per_request: Some(ms(stats::div_round(
-                    stats::saturating_sum(c.lost_ns.iter().copied()),
-                    total_requests.max(1),
-                ))),
-                levels: by_level
-                    .iter()
-                    .filter(|l| l.timed_out > 0)
-                    .map(|l| l.level.clone())
-                    .collect(),
-                confidence: if said_so {
-                    Confidence::High
-                } else {
-                    Confidence::Medium
-                },
-                suggestion: format!(
-                    "{service}'s calls {operation} give up at about {} ms ({} of its calls at \
-                     level {}), and each costs its request the whole wait. Find why the callee \
-                     does not answer within it (its own findings: a saturating pool, a slow \
-                     statement); then set the timeout from the callee's measured latency at \
-                     the expected load (a little above its p99), fail fast with a fallback \
-                     where one will do, and retry a timed-out call only with backoff and a \
-                     budget.",
-                    crate::report::units::ms(ms(low)),
-                    crate::report::units::percent(worst.share_of_calls),
-                    worst.level
-                ),
-                evidence: Evidence::Timeout(TimeoutEvidence {
+            let levels_with = by_level
+                .iter()
+                .filter(|l| l.timed_out > 0)
+                .map(|l| l.level.clone())
+                .collect();
+            let suggestion = format!(
+                "{service}'s calls {operation} give up at about {} ms ({} of its calls at level \
+                 {}), and each costs its request the whole wait. Find why the callee does not \
+                 answer within it (its own findings: a saturating pool, a slow statement); then \
+                 set the timeout from the callee's measured latency at the expected load (a \
+                 little above its p99), fail fast with a fallback where one will do, and retry a \
+                 timed-out call only with backoff and a budget.",
+                crate::report::units::ms(ms(low)),
+                crate::report::units::percent(worst.share_of_calls),
+                worst.level
+            );
+            let lost_ns = stats::saturating_sum(c.lost_ns.iter().copied());
+            let base = failures::finding(
+                FindingKind::Timeout,
+                &[service, operation],
+                c.traces,
+                exemplars,
+                Evidence::Timeout(TimeoutEvidence {
                     ceiling_ms: ms(low),
                     cluster_top_ms: ms(top),
                     cluster_calls: cluster,
@@ -248,15 +225,20 @@ pub(super) fn ceilings(
                     said_timed_out: c.said_timed_out,
                     by_level,
                 }),
-                exemplar_trace_ids: c
-                    .traces
-                    .iter()
-                    .take(exemplars)
-                    .map(|t| t.2.to_string())
-                    .collect(),
-                exemplar_span_ids: Vec::new(),
-                exemplar_involved_span_ids: Vec::new(),
-                code_location: String::new(),
+            );
+            Some(Finding {
+                service: service.into(),
+                operation: operation.into(),
+                fingerprint: operation.into(),
+                busy_ms_per_request: Some(ms(stats::div_round(lost_ns, total_requests.max(1)))),
+                levels: levels_with,
+                confidence: if said_so {
+                    Confidence::High
+                } else {
+                    Confidence::Medium
+                },
+                suggestion,
+                ..base
             })
         })
         .collect();
