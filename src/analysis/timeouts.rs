@@ -63,14 +63,19 @@ struct Calls {
 }
 
 impl Calls {
+    /// Itself, with a place for each of `levels`.
+    fn at_levels(&mut self, levels: usize) -> &mut Calls {
+        for v in [&mut self.calls, &mut self.timed_out, &mut self.lost_ns] {
+            v.resize(levels, 0);
+        }
+        self
+    }
+
     fn add(&mut self, other: Calls) {
         self.succeeded += other.succeeded;
         self.succeeded_ns = self.succeeded_ns.saturating_add(other.succeeded_ns);
         self.past_top += other.past_top;
-        let levels = self.calls.len().max(other.calls.len());
-        for v in [&mut self.calls, &mut self.timed_out, &mut self.lost_ns] {
-            v.resize(levels, 0);
-        }
+        self.at_levels(self.calls.len().max(other.calls.len()));
         for l in 0..other.calls.len() {
             self.calls[l] += other.calls[l];
             self.timed_out[l] += other.timed_out[l];
@@ -126,10 +131,7 @@ pub(super) fn ceilings(
                 let Some(&(_, top, _)) = candidates.get(&key) else {
                     continue;
                 };
-                let c = out.entry(key).or_default();
-                c.calls.resize(levels, 0);
-                c.timed_out.resize(levels, 0);
-                c.lost_ns.resize(levels, 0);
+                let c = out.entry(key).or_default().at_levels(levels);
                 c.calls[level] += 1;
                 let duration = span.duration_ns() as u64;
                 if !(span.is_error || span.timed_out || span.shed) {
@@ -145,10 +147,7 @@ pub(super) fn ceilings(
                     .iter()
                     .filter(|c| c.key == key && c.duration_ns >= low);
                 for call in timed_out {
-                    let c = out.entry(key).or_default();
-                    c.timed_out.resize(levels, 0);
-                    c.lost_ns.resize(levels, 0);
-                    c.calls.resize(levels, 0);
+                    let c = out.entry(key).or_default().at_levels(levels);
                     c.timed_out[level] += 1;
                     c.lost_ns[level] = c.lost_ns[level].saturating_add(call.duration_ns);
                     c.said_timed_out += u64::from(call.timed_out);
